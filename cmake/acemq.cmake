@@ -1,0 +1,38 @@
+# Project-wide compiler settings, applied to every acemq target through acemq_target_defaults().
+
+set(ACEMQ_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+    -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough)
+
+if(ACEMQ_SANITIZE)
+  add_compile_options(-fsanitize=${ACEMQ_SANITIZE} -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=${ACEMQ_SANITIZE})
+  if(ACEMQ_SANITIZE MATCHES "undefined")
+    add_compile_options(-fno-sanitize-recover=undefined)
+  endif()
+endif()
+
+if(ACEMQ_FUZZ)
+  # libFuzzer instrumentation for every library so coverage reaches the decoders.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Boost.Asio: no deprecated interfaces; Boost.JSON/URL used as compiled libraries.
+add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_ALLOW_DEPRECATED_HEADERS)
+
+function(acemq_target_defaults target)
+  target_compile_options(${target} PRIVATE ${ACEMQ_WARNINGS})
+  if(ACEMQ_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# acemq_add_test(name SOURCES ... LIBS ...): one GoogleTest executable registered with CTest.
+function(acemq_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  acemq_target_defaults(${name})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
+  include(GoogleTest)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "unit;${ARG_LABELS}")
+endfunction()
