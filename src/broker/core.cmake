@@ -1,0 +1,1 @@
+# acemq_broker

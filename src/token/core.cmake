@@ -1,0 +1,1 @@
+# acemq_token_core: written by its module owner

@@ -1,0 +1,1 @@
+# acemq_token_cose: written by its module owner

@@ -1,0 +1,1 @@
+# acemq_token_crypto: written by its module owner

@@ -1,0 +1,1 @@
+# tests for acemq_broker
