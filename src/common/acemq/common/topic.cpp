@@ -1,0 +1,78 @@
+#include "acemq/common/topic.hpp"
+
+#include "acemq/common/utf8.hpp"
+
+namespace acemq::topic {
+
+bool is_valid_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > max_length) return false;
+  if (name.find_first_of("+#") != std::string_view::npos) return false;
+  return is_valid_utf8(name);
+}
+
+bool is_valid_filter(std::string_view filter) noexcept {
+  if (filter.empty() || filter.size() > max_length) return false;
+  if (!is_valid_utf8(filter)) return false;
+  for (std::size_t i = 0; i < filter.size(); ++i) {
+    const char c = filter[i];
+    if (c != '+' && c != '#') continue;
+    const bool starts_level = i == 0 || filter[i - 1] == '/';
+    const bool ends_level = i + 1 == filter.size() || filter[i + 1] == '/';
+    if (!starts_level || !ends_level) return false;
+    if (c == '#' && i + 1 != filter.size()) return false;
+  }
+  return true;
+}
+
+shared_parse parse_shared(std::string_view filter) noexcept {
+  constexpr std::string_view prefix = "$share/";
+  shared_parse out;
+  if (filter.substr(0, prefix.size()) != prefix) return out;
+  out.is_shared = true;
+  const std::string_view rest = filter.substr(prefix.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || slash == 0) return out;
+  out.parts.group = rest.substr(0, slash);
+  out.parts.filter = rest.substr(slash + 1);
+  if (out.parts.group.find_first_of("+#") != std::string_view::npos) return out;
+  if (!is_valid_utf8(out.parts.group)) return out;
+  out.valid = is_valid_filter(out.parts.filter);
+  return out;
+}
+
+bool matches(std::string_view filter, std::string_view topic) noexcept {
+  if (!topic.empty() && topic.front() == '$' && !filter.empty() &&
+      (filter.front() == '+' || filter.front() == '#')) {
+    return false;
+  }
+  std::size_t f = 0;
+  std::size_t t = 0;
+  while (true) {
+    const std::size_t f_end = std::min(filter.find('/', f), filter.size());
+    const std::string_view f_level = filter.substr(f, f_end - f);
+    if (f_level == "#") return true;
+    const bool topic_done = t > topic.size();
+    if (topic_done) return false;
+    const std::size_t t_end = std::min(topic.find('/', t), topic.size());
+    const std::string_view t_level = topic.substr(t, t_end - t);
+    if (f_level != "+" && f_level != t_level) return false;
+    const bool filter_last = f_end == filter.size();
+    const bool topic_last = t_end == topic.size();
+    if (filter_last && topic_last) return true;
+    if (filter_last) return false;
+    f = f_end + 1;
+    t = t_end + 1;
+    if (topic_last) {
+      // The topic has no more levels; only a trailing "#" can still match ("a/#" matches "a").
+      return filter.substr(f) == "#";
+    }
+  }
+}
+
+std::size_t level_count(std::string_view topic) noexcept {
+  std::size_t levels = 1;
+  for (char c : topic) levels += c == '/' ? 1 : 0;
+  return levels;
+}
+
+}  // namespace acemq::topic
