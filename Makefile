@@ -1,0 +1,53 @@
+# The two commands of the README:
+#   make run   - install what is missing, build a release, create dev keys, start the services
+#   make test  - build and run every test (unit, integration, end to end, fuzz smoke, sanitizers)
+# Other targets are the steps those two are made of.
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+
+.PHONY: run test deps release dev tsan fuzz format check-format test-dev test-tsan fuzz-smoke clean
+
+run: deps release
+	scripts/run-dev
+
+test: deps check-format test-dev test-tsan fuzz-smoke
+	@echo "make test: every suite passed"
+
+deps:
+	scripts/install-deps
+
+release:
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+dev:
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+test-dev: dev
+	ctest --preset dev
+
+# ThreadSanitizer: the broker, the network layer and the end-to-end tests that drive them.
+tsan:
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+
+test-tsan: tsan
+	ctest --preset tsan -L 'broker|net|e2e'
+
+fuzz:
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+
+fuzz-smoke: fuzz
+	scripts/fuzz-smoke build/fuzz
+
+format:
+	scripts/check-format --fix
+
+check-format:
+	scripts/check-format
+
+clean:
+	rm -rf build
