@@ -7,5 +7,5 @@ acemq_add_test(acemq_token_scope_allocation_tests
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/scope/aif_allocation_test.cpp
   LIBS acemq::token)
 acemq_add_test(acemq_token_pop_tests
-  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/pop/auth_data_test.cpp
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/pop/auth_data_test.cpp ${CMAKE_CURRENT_SOURCE_DIR}/pop/proof_test.cpp
   LIBS acemq::token)

@@ -9,6 +9,7 @@
 
 #include "acemq/common/base64.hpp"
 #include "acemq/common/topic.hpp"
+#include "acemq/token/cbor/codec.hpp"
 
 namespace acemq::token::scope {
 namespace {
@@ -335,6 +336,80 @@ TEST(AifParse, EveryMalformedScopeIsBadScope) {
   }
   EXPECT_FALSE(aif_scope::from_grants({grant{"a", false, false}}).has_value());
   EXPECT_FALSE(aif_scope::from_grants({grant{"a/#/b", true, false}}).has_value());
+}
+
+TEST(AifCbor, RoundTripAndExactBytes) {
+  const aif_scope scope = parse(R"([["a/+",["pub","sub"]],["b",["sub"]]])");
+  const byte_vector encoded = scope.to_cbor();
+  // 82                      array(2)
+  //   82 63 612F2B 82 63 707562 63 737562     ["a/+", ["pub", "sub"]]
+  //   82 61 62 81 63 737562                   ["b", ["sub"]]
+  byte_vector expected;
+  ASSERT_TRUE(from_hex("82 82 63612f2b 82 63707562 63737562 82 6162 81 63737562", expected));
+  EXPECT_EQ(encoded, expected);
+  auto decoded = aif_scope::from_cbor(encoded);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->to_json(), scope.to_json());
+  EXPECT_TRUE(decoded->allows_publish("a/x"));
+  EXPECT_TRUE(decoded->allows_subscribe("b"));
+  EXPECT_FALSE(decoded->allows_publish("b"));
+}
+
+TEST(AifCbor, CwtClaimForms) {
+  const aif_scope scope = parse(R"([["s/#",["sub"]]])");
+  for (const cbor::value& claim :
+       {scope.to_cbor_value(), cbor::value::bytes(scope.to_cbor()),
+        cbor::value::text(scope.to_json()), cbor::value::text(scope.to_jwt_text())}) {
+    auto parsed = aif_scope::from_cwt_claim(claim);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_TRUE(parsed->allows_subscribe("s/1/2"));
+  }
+  for (const cbor::value& claim : {cbor::value::integer(1), cbor::value::null(), cbor::value::map(),
+                                   cbor::value::bytes(byte_vector{0xff})}) {
+    auto parsed = aif_scope::from_cwt_claim(claim);
+    ASSERT_FALSE(parsed.has_value());
+    EXPECT_EQ(parsed.error(), failure::bad_scope);
+  }
+}
+
+TEST(AifCbor, EveryMalformedScopeIsBadScope) {
+  const std::vector<std::string> bad_hex = {
+      "",                                  // nothing
+      "a0",                                // a map
+      "80ff",                              // trailing byte
+      "81",                                // truncated
+      "8180",                              // [[]]
+      "818161 61",                         // [["a"]]
+      "818301 81 63707562 00",             // three members
+      "8182 01 8163707562",                // integer filter
+      "8182 6161 63707562",                // permissions not an array
+      "8182 6161 80",                      // no permissions
+      "8182 6161 8164 70756221",           // "pub!"
+      "8182 6161 8243707562 63737562",     // byte-string permission
+      "8182 6161 8263707562 63707562",     // duplicate permission
+      "8182 60 8163707562",                // empty filter
+      "8182 6561 2f 23 2f 62 8163707562",  // a/#/b
+      "8182 6261 2b 8163707562",           // a+
+      "8182 6261 00 8163707562",           // U+0000
+      "8182 62 ff fe 8163707562",          // not UTF-8
+      "9f 82 6161 8163707562 ff",          // indefinite length
+      "81 81 81 81 81 81 81 81 80",        // too deep
+  };
+  for (const auto& hex : bad_hex) {
+    byte_vector bytes;
+    ASSERT_TRUE(from_hex(hex, bytes)) << hex;
+    auto parsed = aif_scope::from_cbor(bytes);
+    ASSERT_FALSE(parsed.has_value()) << hex;
+    EXPECT_EQ(parsed.error(), failure::bad_scope) << hex;
+  }
+  std::vector<cbor::value> many;
+  for (int i = 0; i < 257; ++i) {
+    many.push_back(cbor::value::array({cbor::value::text("t" + std::to_string(i)),
+                                       cbor::value::array({cbor::value::text("pub")})}));
+  }
+  auto refused = aif_scope::from_cbor_value(cbor::value::array(std::move(many)));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), failure::bad_scope);
 }
 
 }  // namespace

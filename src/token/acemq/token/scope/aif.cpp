@@ -6,6 +6,7 @@
 
 #include "acemq/common/base64.hpp"
 #include "acemq/common/topic.hpp"
+#include "acemq/token/cbor/codec.hpp"
 
 namespace acemq::token::scope {
 namespace {
@@ -33,6 +34,27 @@ result<std::uint8_t, failure> parse_permissions(const boost::json::array& permis
     if (*text == publish_text) {
       this_bit = bit(permission::publish);
     } else if (*text == subscribe_text) {
+      this_bit = bit(permission::subscribe);
+    } else {
+      return unexpected(failure::bad_scope);
+    }
+    if ((bits & this_bit) != 0) return unexpected(failure::bad_scope);
+    bits = static_cast<std::uint8_t>(bits | this_bit);
+  }
+  return bits;
+}
+
+result<std::uint8_t, failure> parse_permissions(const cbor::value& permissions) {
+  if (!permissions.is_array()) return unexpected(failure::bad_scope);
+  const auto& items = permissions.items();
+  if (items.empty() || items.size() > 2) return unexpected(failure::bad_scope);
+  std::uint8_t bits = 0;
+  for (const auto& item : items) {
+    if (!item.is_text()) return unexpected(failure::bad_scope);
+    std::uint8_t this_bit = 0;
+    if (item.text_content() == publish_text) {
+      this_bit = bit(permission::publish);
+    } else if (item.text_content() == subscribe_text) {
       this_bit = bit(permission::subscribe);
     } else {
       return unexpected(failure::bad_scope);
@@ -94,6 +116,43 @@ result<aif_scope, failure> aif_scope::from_jwt_text(std::string_view claim_text,
   const auto decoded = base64url_decode(claim_text);
   if (!decoded || decoded->empty()) return unexpected(failure::bad_scope);
   return from_json(as_string_view(*decoded), options);
+}
+
+result<aif_scope, failure> aif_scope::from_cbor_value(const cbor::value& value,
+                                                      const parse_options& options) {
+  if (!value.is_array()) return unexpected(failure::bad_scope);
+  const auto& items = value.items();
+  if (items.size() > options.max_entries) return unexpected(failure::bad_scope);
+  aif_scope scope;
+  scope.entries_.reserve(items.size());
+  for (const auto& item : items) {
+    // RFC 9431 2.3 / RFC 9237 3: each entry is [text topic filter, [text permissions]].
+    if (!item.is_array() || item.items().size() != 2) return unexpected(failure::bad_scope);
+    const auto& filter = item.items()[0];
+    if (!filter.is_text()) return unexpected(failure::bad_scope);
+    auto bits = parse_permissions(item.items()[1]);
+    if (!bits) return unexpected(bits.error());
+    auto added = scope.add(filter.text_content(), *bits, options);
+    if (!added) return unexpected(added.error());
+  }
+  return scope;
+}
+
+result<aif_scope, failure> aif_scope::from_cbor(byte_view cbor_bytes,
+                                                const parse_options& options) {
+  cbor::decode_limits limits;
+  limits.max_depth = max_json_depth;  // the same three-level shape as the JSON form
+  auto decoded = cbor::decode(cbor_bytes, limits);
+  if (!decoded) return unexpected(failure::bad_scope);
+  return from_cbor_value(*decoded, options);
+}
+
+result<aif_scope, failure> aif_scope::from_cwt_claim(const cbor::value& claim,
+                                                     const parse_options& options) {
+  if (claim.is_array()) return from_cbor_value(claim, options);
+  if (claim.is_bytes()) return from_cbor(claim.byte_content(), options);
+  if (claim.is_text()) return from_jwt_text(claim.text_content(), options);
+  return unexpected(failure::bad_scope);
 }
 
 result<aif_scope, failure> aif_scope::from_grants(const std::vector<grant>& grants,
@@ -244,6 +303,27 @@ std::string aif_scope::to_json() const {
     array.push_back(boost::json::array{boost::json::string(e.filter), std::move(permissions)});
   }
   return boost::json::serialize(array);
+}
+
+cbor::value aif_scope::to_cbor_value() const {
+  std::vector<cbor::value> array;
+  array.reserve(entries_.size());
+  for (const entry& e : entries_) {
+    std::vector<cbor::value> permissions;
+    if ((e.permissions & bit(permission::publish)) != 0) {
+      permissions.push_back(cbor::value::text(publish_text));
+    }
+    if ((e.permissions & bit(permission::subscribe)) != 0) {
+      permissions.push_back(cbor::value::text(subscribe_text));
+    }
+    array.push_back(cbor::value::array(
+        {cbor::value::text(e.filter), cbor::value::array(std::move(permissions))}));
+  }
+  return cbor::value::array(std::move(array));
+}
+
+byte_vector aif_scope::to_cbor() const {
+  return cbor::encode(to_cbor_value());
 }
 
 std::string aif_scope::to_jwt_text() const {

@@ -13,6 +13,7 @@
 
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/result.hpp"
+#include "acemq/token/cbor/value.hpp"
 #include "acemq/token/failure.hpp"
 
 namespace acemq::token::scope {
@@ -56,6 +57,17 @@ class aif_scope {
   /// The same as from_jwt_claim() for the claim's text when it is a string.
   static result<aif_scope, failure> from_jwt_text(std::string_view claim_text,
                                                   const parse_options& options = {});
+  /// Parses the CBOR form (CWT claim 9, RFC 9431 2.3): an array of [text filter, array of text
+  /// permissions], already decoded.
+  static result<aif_scope, failure> from_cbor_value(const cbor::value& value,
+                                                    const parse_options& options = {});
+  /// Decodes (strictly, bounded) and parses the CBOR encoding of the AIF array.
+  static result<aif_scope, failure> from_cbor(byte_view cbor_bytes,
+                                              const parse_options& options = {});
+  /// Parses a CWT `scope` claim: the AIF array in CBOR, a byte string holding its CBOR encoding
+  /// (RFC 9200 5.8.4.1 allows a byte-string scope), or a text string holding the JSON/JWT form.
+  static result<aif_scope, failure> from_cwt_claim(const cbor::value& claim,
+                                                   const parse_options& options = {});
   /// Builds a scope from grants (for the AS and tools); the same validation as parsing.
   static result<aif_scope, failure> from_grants(const std::vector<grant>& grants,
                                                 const parse_options& options = {});
@@ -78,6 +90,10 @@ class aif_scope {
   std::string to_json() const;
   /// The JWT claim form: base64url (no padding) of to_json().
   std::string to_jwt_text() const;
+  /// The CBOR form of the AIF array (for CWT claim 9).
+  cbor::value to_cbor_value() const;
+  /// The deterministic CBOR encoding of to_cbor_value().
+  byte_vector to_cbor() const;
 
  private:
   enum class level_kind : std::uint8_t { literal, single_wildcard, multi_wildcard };
