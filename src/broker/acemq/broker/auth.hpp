@@ -1,0 +1,182 @@
+#pragma once
+// Authentication and authorization providers (conventions 5). The connection machine talks only to
+// these interfaces; ACE, password, certificate and JWT providers plug in behind them.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "acemq/common/bytes.hpp"
+#include "acemq/mqtt/reason_code.hpp"
+#include "acemq/mqtt/version.hpp"
+
+namespace acemq::broker {
+
+/// What a provider may learn about the TLS session, without touching the socket. Implemented by
+/// the network layer over its TLS stream.
+class tls_facts {
+ public:
+  virtual ~tls_facts() = default;
+  /// RFC 5705 / RFC 8446 7.5 exporter; `use_context` is honoured exactly (RFC 9431 uses an empty
+  /// context with use_context = true). nullopt when the exporter fails.
+  virtual std::optional<byte_vector> export_keying_material(std::string_view label,
+                                                            byte_view context, bool use_context,
+                                                            std::size_t length) const = 0;
+  /// The verified peer certificate (PEM), when the client presented one.
+  virtual std::optional<std::string> peer_certificate_pem() const = 0;
+  /// Subject common name of the verified peer certificate.
+  virtual std::optional<std::string> peer_subject_common_name() const = 0;
+  /// DNS, IP and URI subject alternative names of the verified peer certificate.
+  virtual std::vector<std::string> peer_subject_alternative_names() const = 0;
+  /// The PSK identity when the handshake used a pre-shared key.
+  virtual std::optional<std::string> psk_identity() const = 0;
+  /// Negotiated protocol name, e.g. "TLSv1.3".
+  virtual std::string_view protocol() const = 0;
+};
+
+/// Everything a provider sees of a CONNECT (or of an AUTH packet continuing it).
+struct authentication_request {
+  mqtt::protocol_version version = mqtt::protocol_version::v5;
+  std::string client_id;
+  std::optional<std::string> username;
+  std::optional<byte_vector> password;
+  /// Authentication Method (0x15); MQTT 5 enhanced authentication only.
+  std::optional<std::string> method;
+  /// Authentication Data (0x16) of the CONNECT or of the latest AUTH packet.
+  std::optional<byte_vector> data;
+  /// Null on plain TCP. Valid only during the provider call; copy what is needed.
+  const tls_facts* tls = nullptr;
+  std::string remote_address;
+  std::string listener_name;
+  std::optional<std::string> will_topic;
+  /// User properties of the CONNECT / AUTH packet.
+  std::vector<std::pair<std::string, std::string>> user_properties;
+};
+
+/// What an authenticated client may do. Created by an authenticator, held by the connection (and
+/// its session, for offline deliveries) and consulted on every PUBLISH, every SUBSCRIBE filter and
+/// every delivery, so it must be cheap and thread-safe (const methods, no locks on the hot path).
+class principal {
+ public:
+  virtual ~principal() = default;
+  /// A name for logs (never a secret).
+  virtual std::string_view name() const = 0;
+  /// success, or the reason code to return (typically not_authorized 0x87).
+  virtual mqtt::reason_code may_publish(std::string_view topic) const = 0;
+  /// success, or the reason code for this SUBSCRIBE filter (typically 0x87).
+  virtual mqtt::reason_code may_subscribe(std::string_view filter) const = 0;
+  /// Whether a message on `topic` may be delivered to this client (checked on every delivery).
+  virtual bool may_receive(std::string_view topic) const = 0;
+  /// When the grant ends (seconds since the epoch), e.g. a token's exp; nullopt = never.
+  virtual std::optional<std::int64_t> expires_at_unix() const = 0;
+};
+
+/// The outcome of one authentication step.
+struct auth_step {
+  enum class kind : std::uint8_t {
+    success = 0x00,        // authenticated: `who` is set
+    continue_with = 0x01,  // send AUTH 0x18 with `data` and wait for the client's AUTH
+    failure = 0x02,        // refuse with `reason`
+    next_provider = 0x03,  // this provider does not handle the request
+  };
+  kind what = kind::failure;
+  /// For failure: the CONNACK / DISCONNECT reason (e.g. not_authorized, bad_user_name_or_password).
+  mqtt::reason_code reason = mqtt::reason_code::not_authorized;
+  /// Authentication Data to send (AUTH 0x18, or CONNACK/AUTH 0x00 on success).
+  std::optional<byte_vector> data;
+  std::shared_ptr<const principal> who;
+  /// Extra user properties for the CONNACK/AUTH, e.g. an ACE "AS Request Creation Hint".
+  std::vector<std::pair<std::string, std::string>> user_properties;
+
+  static auth_step succeed(std::shared_ptr<const principal> who,
+                           std::optional<byte_vector> data = std::nullopt);
+  static auth_step fail(mqtt::reason_code reason);
+  static auth_step continue_exchange(byte_vector data);
+  static auth_step pass();
+};
+
+/// One authentication provider. Each call may complete synchronously (inside the call) or later
+/// from any thread; `done` is called exactly once per call.
+class authenticator {
+ public:
+  using completion = std::function<void(auth_step)>;
+  virtual ~authenticator() = default;
+  virtual std::string_view name() const = 0;
+  /// CONNECT received.
+  virtual void start(const authentication_request& request, completion done) = 0;
+  /// AUTH 0x18 from the client during the CONNECT exchange or a re-authentication.
+  virtual void continue_auth(const authentication_request& request, completion done) = 0;
+  /// AUTH 0x19 from the client: re-authenticate within the connection (MQTT 5 section 4.12.1).
+  virtual void reauthenticate(const authentication_request& request, completion done) = 0;
+};
+
+/// A principal that may do everything; used by allow_anonymous.
+class unrestricted_principal final : public principal {
+ public:
+  explicit unrestricted_principal(std::string name) : name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  mqtt::reason_code may_publish(std::string_view) const override;
+  mqtt::reason_code may_subscribe(std::string_view) const override;
+  bool may_receive(std::string_view) const override { return true; }
+  std::optional<std::int64_t> expires_at_unix() const override { return std::nullopt; }
+
+ private:
+  std::string name_;
+};
+
+/// Accepts any client that does not ask for enhanced authentication (no Authentication Method)
+/// with an unrestricted principal. Enabled by configuration (development default).
+class allow_anonymous final : public authenticator {
+ public:
+  std::string_view name() const override { return "allow_anonymous"; }
+  void start(const authentication_request& request, completion done) override;
+  void continue_auth(const authentication_request& request, completion done) override;
+  void reauthenticate(const authentication_request& request, completion done) override;
+};
+
+/// Refuses everything: the last resort of a chain (0x87 in v5, return code 5 in 3.1.1).
+class deny_all final : public authenticator {
+ public:
+  std::string_view name() const override { return "deny_all"; }
+  void start(const authentication_request& request, completion done) override;
+  void continue_auth(const authentication_request& request, completion done) override;
+  void reauthenticate(const authentication_request& request, completion done) override;
+};
+
+/// Providers tried in order. `next_provider` defers to the next one; the provider that answers
+/// anything else owns the exchange (its index is reported so AUTH packets go back to it). When
+/// every provider passes: 0x8C bad_authentication_method if the client named a method, else
+/// 0x87 not_authorized (MQTT 5 section 4.12). Immutable after construction; thread-safe.
+class auth_chain {
+ public:
+  /// `done(step, owner)`: the final step and the index of the provider that produced it.
+  using completion = std::function<void(auth_step, std::size_t owner)>;
+
+  explicit auth_chain(std::vector<std::shared_ptr<authenticator>> providers);
+
+  /// Runs the chain for a CONNECT.
+  void start(const authentication_request& request, completion done) const;
+  /// Hands AUTH 0x18 to the provider that owns the exchange; a `next_provider` answer from it is
+  /// treated as failure 0x87.
+  void continue_auth(std::size_t owner, const authentication_request& request,
+                     completion done) const;
+  /// Hands AUTH 0x19 to the provider that owns the connection's authentication.
+  void reauthenticate(std::size_t owner, const authentication_request& request,
+                      completion done) const;
+
+  std::size_t size() const { return providers_.size(); }
+
+ private:
+  void run_from(std::size_t index, std::shared_ptr<const authentication_request> request,
+                completion done) const;
+
+  std::vector<std::shared_ptr<authenticator>> providers_;
+};
+
+}  // namespace acemq::broker

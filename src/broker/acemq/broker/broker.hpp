@@ -1,0 +1,184 @@
+#pragma once
+// The broker engine shared by every connection: the session registry, the subscription tree, the
+// retained store and routing. Thread-safe; see docs/broker-core.md for the locking order.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "acemq/broker/auth.hpp"
+#include "acemq/broker/message.hpp"
+#include "acemq/broker/retained_store.hpp"
+#include "acemq/broker/session.hpp"
+#include "acemq/broker/settings.hpp"
+#include "acemq/broker/subscription_tree.hpp"
+#include "acemq/common/clock.hpp"
+#include "acemq/common/random.hpp"
+#include "acemq/mqtt/reason_code.hpp"
+
+namespace acemq::broker {
+
+class connection_io;
+
+/// Counters for metrics; relaxed atomics, read at any time.
+struct broker_counters {
+  std::atomic<std::uint64_t> connections_current{0};
+  std::atomic<std::uint64_t> connections_total{0};
+  std::atomic<std::uint64_t> messages_in{0};
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> messages_out{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  /// Deliveries dropped at a queue bound or because they exceeded the client's maximum packet
+  /// size [MQTT-3.1.2-25].
+  std::atomic<std::uint64_t> messages_dropped{0};
+  /// Deliveries refused by the subscriber's principal (authorization on delivery).
+  std::atomic<std::uint64_t> deliveries_denied{0};
+  /// Messages whose Message Expiry Interval elapsed before delivery.
+  std::atomic<std::uint64_t> messages_expired{0};
+  /// Retained topics not stored because max_retained_messages was reached.
+  std::atomic<std::uint64_t> retained_refused{0};
+  std::atomic<std::uint64_t> subscriptions{0};
+  std::atomic<std::uint64_t> retained_messages{0};
+  std::atomic<std::uint64_t> sessions{0};
+};
+
+/// What a connection asks for when its CONNECT has been authenticated.
+struct attach_request {
+  std::string client_id;
+  bool clean_start = true;
+  std::uint32_t expiry_interval = 0;
+  std::uint64_t connection_id = 0;
+  connection_io* io = nullptr;
+  std::shared_ptr<const principal> who;
+  std::optional<pending_will> will;
+};
+
+/// The session a connection got, and the CONNACK Session Present flag [MQTT-3.2.2-2].
+struct attach_result {
+  std::shared_ptr<session> attached;
+  bool session_present = false;
+};
+
+/// The outcome of one SUBSCRIBE filter.
+struct subscribe_result {
+  mqtt::reason_code reason = mqtt::reason_code::success;
+  /// True when the filter replaced an existing subscription (Retain Handling 1).
+  bool existed = false;
+};
+
+/// The shared engine. All methods are thread-safe.
+class broker {
+ public:
+  /// `default_auth` is used by listeners without their own chain; it must not be null.
+  broker(broker_settings settings, std::shared_ptr<const auth_chain> default_auth,
+         const clock& time, random_source& random);
+  ~broker();
+  broker(const broker&) = delete;
+  broker& operator=(const broker&) = delete;
+
+  const broker_settings& settings() const noexcept { return settings_; }
+  const clock& time() const noexcept { return clock_; }
+  const auth_chain& default_auth() const noexcept { return *default_auth_; }
+  broker_counters& counters() noexcept { return counters_; }
+  const broker_counters& counters() const noexcept { return counters_; }
+
+  /// Counts a new connection and returns its identifier (never 0).
+  std::uint64_t open_connection();
+  /// Counts a connection gone.
+  void close_connection();
+  /// True when max_connections connections are open (the network layer refuses new ones).
+  bool at_connection_limit() const noexcept;
+
+  /// A fresh client identifier for an empty one [MQTT-3.1.3-6]: "auto-" and 16 hex digits.
+  std::string assign_client_id();
+
+  /// Attaches a connection to the session of its client identifier, creating, resuming or
+  /// discarding (clean start) it. An attached older connection is taken over [MQTT-3.1.4-3]: its
+  /// transport is woken and it finds itself no longer the owner (it then sends DISCONNECT 0x8E).
+  /// The Will of the older connection is published unless this request resumes the session and
+  /// the Will Delay Interval is non-zero (MQTT 5.0 3.1.3.2.2).
+  attach_result attach(attach_request request);
+
+  /// Detaches connection `connection_id` from `target` (no-op when it is no longer the owner).
+  /// With `publish_will` the Will is published after its delay or at session end, whichever is
+  /// first [MQTT-3.1.3-9]; otherwise it is discarded [MQTT-3.1.2-10]. A session with expiry 0
+  /// ends now.
+  void detach(const std::shared_ptr<session>& target, std::uint64_t connection_id,
+              bool publish_will);
+
+  /// Routes a message: retained store update, matching subscriptions (aggregated per session),
+  /// authorization of each delivery, enqueue and wake. Returns the number of sessions it was
+  /// queued for.
+  std::size_t publish(const message_ptr& msg);
+
+  /// Adds or replaces a subscription of `target` (filter already validated by the caller).
+  /// quota_exceeded when the session is at max_subscriptions_per_client.
+  subscribe_result subscribe(session& target, std::string_view filter,
+                             const subscription_options& options);
+  /// Removes a subscription; false when it did not exist.
+  bool unsubscribe(session& target, std::string_view filter);
+  /// Queues the retained messages matching `filter` for `target` (retain flag set
+  /// [MQTT-3.3.1-9], QoS capped at the granted maximum). Returns how many were queued.
+  std::size_t send_retained(session& target, std::string_view filter,
+                            const subscription_options& options);
+
+  /// Periodic work, called about once a second: fires delayed Wills, ends expired sessions,
+  /// drops expired queued and retained messages.
+  void tick(clock::time_point now);
+
+  /// Number of registered sessions.
+  std::size_t session_count() const;
+  /// Number of retained messages.
+  std::size_t retained_count() const;
+  /// Looks up a session by client identifier (tests and administration).
+  std::shared_ptr<session> find_session(std::string_view client_id) const;
+
+ private:
+  struct target {
+    std::shared_ptr<session> destination;
+    subscriber_id id;
+    std::uint8_t qos;
+    bool retain_as_published;
+    bool shared;
+    std::vector<std::uint32_t> identifiers;
+  };
+
+  void end_session_locked(const std::shared_ptr<session>& ended);
+  void publish_will(pending_will will, clock::time_point now);
+  bool enqueue(session& destination, delivery item, clock::time_point now);
+  void remove_subscriptions(const std::vector<subscriber_id>& ended);
+
+  const broker_settings settings_;
+  const std::shared_ptr<const auth_chain> default_auth_;
+  const clock& clock_;
+  broker_counters counters_;
+
+  std::mutex random_mutex_;
+  random_source& random_;
+
+  // Lock order: sessions_mutex_ -> tree_mutex_ -> a session's mutex; retained_mutex_ alone.
+  mutable std::shared_mutex sessions_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<session>> by_client_id_;
+  std::unordered_map<subscriber_id, std::shared_ptr<session>> by_id_;
+  std::unordered_set<std::shared_ptr<session>> detached_;
+  subscriber_id next_session_id_ = 1;
+
+  mutable std::shared_mutex tree_mutex_;
+  subscription_tree tree_;
+
+  mutable std::mutex retained_mutex_;
+  retained_store<message_ptr> retained_;
+
+  std::atomic<std::uint64_t> next_connection_id_{1};
+};
+
+}  // namespace acemq::broker

@@ -1,0 +1,192 @@
+#pragma once
+// The per-connection MQTT protocol machine (MQTT 5.0 and 3.1.1), sans-I/O (conventions 1): the
+// network layer feeds it bytes and timer events through the methods of `connection`, and it acts
+// through the small `connection_io` interface the network layer implements.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "acemq/broker/auth.hpp"
+#include "acemq/broker/message.hpp"
+#include "acemq/broker/session.hpp"
+#include "acemq/broker/settings.hpp"
+#include "acemq/common/bytes.hpp"
+#include "acemq/common/clock.hpp"
+#include "acemq/mqtt/packet.hpp"
+#include "acemq/mqtt/reason_code.hpp"
+#include "acemq/mqtt/version.hpp"
+
+namespace acemq::broker {
+
+class broker;
+class session;
+
+/// One write: `bytes` then, if set, `*payload` (PUBLISH fan-out shares one payload buffer).
+struct outgoing {
+  byte_vector bytes;
+  std::shared_ptr<const byte_vector> payload;
+};
+
+/// What the transport offers the protocol machine. Implemented by the network layer (and by a
+/// fake in tests). All methods except wake() and post() are called on the connection's own thread.
+/// The object must stay valid until connection::on_transport_closed() has returned.
+class connection_io {
+ public:
+  virtual ~connection_io() = default;
+  /// Queues `message` for writing; writes happen in call order.
+  virtual void send(outgoing message) = 0;
+  /// Flushes queued writes, then closes the transport; on_transport_closed() follows.
+  virtual void close() = 0;
+  /// The connection's single timer: re-arming replaces the previous deadline; on expiry call
+  /// connection::on_timer(now).
+  virtual void arm_timer(clock::time_point deadline) = 0;
+  /// TLS facts of the transport, or nullptr on plain TCP.
+  virtual const tls_facts* tls() const = 0;
+  /// "ip:port" of the peer, for logs and rate limits.
+  virtual std::string_view remote_address() const = 0;
+  /// THREAD-SAFE: the session has new deliveries (or was taken over); post connection::on_wake()
+  /// to the connection's thread. Repeated calls before on_wake() runs may be coalesced.
+  virtual void wake() = 0;
+  /// THREAD-SAFE: run `task` on the connection's thread, while the connection is alive (a task
+  /// arriving after the connection was destroyed must be dropped, not run).
+  virtual void post(std::function<void()> task) = 0;
+};
+
+/// The protocol machine of one network connection. Not thread-safe: every method is called on
+/// the connection's own thread. Construction arms the connect timeout.
+class connection {
+ public:
+  /// `shared_broker` and `io` must outlive the connection.
+  connection(broker& shared_broker, connection_io& io, const listener_settings& settings);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Bytes received from the transport, split anywhere. May call io.send() / io.close().
+  /// Bytes arriving after close are ignored.
+  void on_bytes(byte_view data);
+  /// The armed deadline passed (keep alive, connect timeout, credential expiry).
+  void on_timer(clock::time_point now);
+  /// Deliveries were queued for this connection's session, or the session was taken over.
+  void on_wake();
+  /// The transport is gone (EOF, error, or the end of close()): schedules the Will if due and
+  /// detaches the session. Call exactly once; no other method may be called afterwards.
+  void on_transport_closed();
+  /// Server-initiated close (shutdown, administration): MQTT 5 clients get DISCONNECT with
+  /// `reason` (e.g. server_shutting_down 0x8B); then the transport is closed.
+  void shutdown(mqtt::reason_code reason);
+  /// True once the machine has asked the transport to close.
+  bool closed() const noexcept { return state_ == state::closed; }
+
+  /// The negotiated protocol version (v5 until CONNECT is read).
+  mqtt::protocol_version version() const noexcept { return version_; }
+  /// The client identifier (assigned or chosen) once CONNECT was accepted.
+  const std::string& client_id() const noexcept { return client_id_; }
+
+ private:
+  enum class state : std::uint8_t {
+    awaiting_connect = 0x00,
+    authenticating = 0x01,
+    connected = 0x02,
+    closed = 0x03,
+  };
+  struct auth_relay;
+
+  // Framing and dispatch.
+  void consume(byte_view data);
+  void handle_packet(byte_view whole_packet);
+  void handle_first_packet(byte_view whole_packet);
+  void handle(mqtt::connect&& packet);
+  void handle(mqtt::publish&& packet);
+  void handle(const mqtt::puback& packet);
+  void handle(const mqtt::pubrec& packet);
+  void handle(const mqtt::pubrel& packet);
+  void handle(const mqtt::pubcomp& packet);
+  void handle(mqtt::subscribe&& packet);
+  void handle(const mqtt::unsubscribe& packet);
+  void handle(const mqtt::pingreq& packet);
+  void handle(const mqtt::disconnect& packet);
+  void handle(const mqtt::auth& packet);
+
+  // CONNECT and authentication.
+  mqtt::reason_code validate_connect(mqtt::connect& packet);
+  authentication_request make_auth_request() const;
+  std::function<void(auth_step, std::size_t)> auth_completion();
+  void on_auth_result(auth_step step, std::size_t owner);
+  void finish_connect(auth_step step);
+  void refuse_connect(mqtt::reason_code reason);
+  void finish_reauthentication(auth_step step);
+
+  // Outbound.
+  void send_packet(const mqtt::packet& packet);
+  void send_publish(const delivery& item, std::uint16_t packet_id, bool dup);
+  void pump();
+  void resend_inflight();
+  bool fits_client_maximum(std::size_t size) const noexcept;
+  void strip_diagnostics(mqtt::properties& properties) const;
+
+  // Closing.
+  void protocol_violation(mqtt::reason_code reason);
+  void disconnect_and_close(mqtt::reason_code reason);
+  void close_transport();
+  bool check_taken_over();
+
+  // Timers.
+  void touch();
+  void rearm();
+
+  broker& broker_;
+  connection_io& io_;
+  const listener_settings& listener_;
+  const auth_chain* auth_;
+  std::shared_ptr<auth_relay> relay_;
+
+  state state_ = state::awaiting_connect;
+  mqtt::protocol_version version_ = mqtt::protocol_version::v5;
+  std::uint32_t inbound_maximum_packet_size_;
+  byte_vector buffer_;
+
+  // From CONNECT.
+  std::optional<mqtt::connect> pending_connect_;
+  std::string client_id_;
+  bool assigned_client_id_ = false;
+  std::uint16_t keep_alive_ = 0;
+  std::uint32_t session_expiry_ = 0;
+  std::uint32_t client_maximum_packet_size_ = 0;  // 0 = no limit
+  std::uint16_t client_receive_maximum_ = 65535;
+  std::uint16_t client_topic_alias_maximum_ = 0;
+  bool problem_information_ = true;
+  std::optional<std::string> auth_method_;
+  std::size_t auth_owner_ = 0;
+  bool reauthenticating_ = false;
+  std::shared_ptr<const principal> principal_;
+
+  // Session.
+  std::shared_ptr<session> session_;
+  std::uint64_t connection_id_;
+  bool will_on_close_ = true;
+
+  // Topic aliases: client -> server (inbound) and server -> client (outbound).
+  std::unordered_map<std::uint16_t, std::string> inbound_aliases_;
+  std::unordered_map<std::string, std::uint16_t> outbound_aliases_;
+
+  // Timers (steady clock).
+  clock::time_point connect_deadline_;
+  std::optional<clock::time_point> keep_alive_deadline_;
+  std::optional<clock::time_point> credential_deadline_;
+  std::optional<clock::time_point> armed_;
+
+  // Reused buffers on the hot path.
+  mqtt::publish scratch_publish_;
+  std::vector<delivery> batch_;
+};
+
+}  // namespace acemq::broker

@@ -1,0 +1,40 @@
+#pragma once
+// An application message as the broker routes it: one immutable object shared by every
+// subscriber's queue, with one payload buffer (no per-subscriber copy).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "acemq/broker/subscription_tree.hpp"
+#include "acemq/common/bytes.hpp"
+#include "acemq/common/clock.hpp"
+#include "acemq/mqtt/properties.hpp"
+
+namespace acemq::broker {
+
+/// A published message. Immutable once routed.
+struct message {
+  std::string topic;
+  /// Never null; an empty vector for an empty payload.
+  std::shared_ptr<const byte_vector> payload;
+  std::uint8_t qos = 0;
+  bool retain = false;
+  /// Only the properties forwarded unchanged to subscribers [MQTT-3.3.2-17], [MQTT-3.3.2-18],
+  /// [MQTT-3.3.2-20]: payload format indicator, content type, response topic, correlation data,
+  /// user properties. Message Expiry is carried as `expires_at` instead.
+  mqtt::properties forwarded;
+  /// When the Message Expiry Interval elapses (MQTT 5.0 3.3.2.3.3); nullopt = never.
+  std::optional<clock::time_point> expires_at;
+  /// Client identifier of the publisher (logs) and its session (No Local [MQTT-3.8.3-3]).
+  std::string publisher_client_id;
+  subscriber_id publisher_session = 0;
+
+  bool expired(clock::time_point now) const noexcept { return expires_at && *expires_at <= now; }
+  std::size_t payload_size() const noexcept { return payload ? payload->size() : 0; }
+};
+
+using message_ptr = std::shared_ptr<const message>;
+
+}  // namespace acemq::broker

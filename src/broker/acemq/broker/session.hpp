@@ -1,0 +1,150 @@
+#pragma once
+// Session state (MQTT 5.0 section 4.1): what survives a network connection. Shared between the
+// routing threads (which enqueue deliveries) and the thread of the attached connection, so all
+// mutable state sits behind one mutex and is reached through session::lock().
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "acemq/broker/auth.hpp"
+#include "acemq/broker/message.hpp"
+#include "acemq/broker/subscription_tree.hpp"
+#include "acemq/common/clock.hpp"
+
+namespace acemq::broker {
+
+class connection_io;
+struct broker_settings;
+
+/// One message on its way to one session: the shared message plus what this subscription made
+/// of it (granted QoS, retain flag after Retain As Published, Subscription Identifiers).
+struct delivery {
+  message_ptr msg;
+  std::uint8_t qos = 0;
+  bool retain = false;
+  std::vector<std::uint32_t> subscription_identifiers;
+};
+
+/// An outbound QoS 1/2 PUBLISH awaiting its acknowledgement (MQTT 5.0 4.3.2, 4.3.3).
+struct inflight_entry {
+  enum class stage : std::uint8_t {
+    publish_sent = 0x00,  // waiting for PUBACK (QoS 1) or PUBREC (QoS 2)
+    pubrel_sent = 0x01,   // QoS 2: waiting for PUBCOMP
+  };
+  delivery item;
+  stage at = stage::publish_sent;
+  /// Send order, so a resumed session retransmits in the original order [MQTT-4.6.0-1].
+  std::uint64_t sequence = 0;
+};
+
+/// The Will Message of the attached (or last) connection, with its Will Delay Interval.
+struct pending_will {
+  /// The message as it will be published; expires_at is filled in when it is published.
+  message content;
+  std::optional<std::uint32_t> message_expiry_interval;
+  std::uint32_t delay_seconds = 0;
+  /// Set when the connection ended without a normal DISCONNECT [MQTT-3.1.2-8].
+  std::optional<clock::time_point> publish_at;
+};
+
+/// Why enqueue() did not queue a delivery.
+enum class enqueue_result : std::uint8_t {
+  queued = 0x00,
+  dropped_full = 0x01,     // at max_queued_messages / max_queued_bytes (counted)
+  dropped_offline = 0x02,  // QoS 0 for a session without connection (policy)
+  dropped_expired = 0x03,  // Message Expiry Interval elapsed [MQTT-3.3.2-5]
+  denied = 0x04,           // principal.may_receive() refused the topic
+};
+
+/// Mutable session state; only touched with the session's mutex held.
+struct session_state {
+  /// Connection currently attached (0 = none) and its transport, for wake().
+  std::uint64_t owner = 0;
+  connection_io* io = nullptr;
+  bool wake_pending = false;
+  /// Set when the session was discarded (expiry, clean start of a new connection).
+  bool ended = false;
+  /// Who the last authenticated client is; deliveries are authorized against it.
+  std::shared_ptr<const principal> who;
+  /// Session Expiry Interval in seconds; 0xFFFFFFFF = never.
+  std::uint32_t expiry_interval = 0;
+  clock::time_point detached_at{};
+
+  /// Deliveries not yet sent (beyond the in-flight window), oldest first.
+  std::deque<delivery> queue;
+  std::size_t queued_bytes = 0;
+  std::size_t queued_qos0 = 0;
+
+  /// Outbound QoS 1/2 messages by packet identifier.
+  std::map<std::uint16_t, inflight_entry> inflight;
+  std::uint16_t next_packet_id = 1;
+  std::uint64_t next_sequence = 0;
+
+  /// Inbound QoS 2 packet identifiers whose PUBREL has not arrived yet (MQTT 5.0 4.3.3, method B:
+  /// the message was routed on PUBLISH, the identifier makes a retransmission a no-op).
+  std::set<std::uint16_t> inbound_qos2;
+
+  std::optional<pending_will> will;
+
+  /// Drops counted for this session (queue bounds), for diagnostics.
+  std::uint64_t dropped = 0;
+
+  /// Appends a delivery within the bounds of `settings`. At the bound a QoS 0 delivery is dropped;
+  /// a QoS 1/2 delivery evicts the oldest queued QoS 0 one, or is dropped when there is none.
+  enqueue_result enqueue(delivery item, const broker_settings& settings, clock::time_point now);
+  /// Takes the oldest queued delivery.
+  std::optional<delivery> dequeue();
+  /// A packet identifier not in flight [MQTT-2.2.1-3]; nullopt when all 65535 are in use.
+  std::optional<std::uint16_t> allocate_packet_id();
+  /// Removes queued deliveries whose message expired; returns how many.
+  std::size_t purge_expired(clock::time_point now);
+  /// Removes queued QoS 0 deliveries (when the connection goes away and they are not kept).
+  void drop_queued_qos0();
+};
+
+/// A session, registered by client identifier in the broker.
+class session {
+ public:
+  session(subscriber_id id, std::string client_id) : id_(id), client_id_(std::move(client_id)) {}
+
+  /// The subscriber identifier used in the subscription tree (unique per session instance).
+  subscriber_id id() const noexcept { return id_; }
+  const std::string& client_id() const noexcept { return client_id_; }
+  /// Whether a connection is attached; lock-free, for shared subscription member choice.
+  bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
+
+  /// Exclusive access to the mutable state.
+  class locked {
+   public:
+    explicit locked(session& owner) : owner_(owner), guard_(owner.mutex_) {}
+    session_state* operator->() noexcept { return &owner_.state_; }
+    session_state& operator*() noexcept { return owner_.state_; }
+    void set_connected(bool value) noexcept {
+      owner_.connected_.store(value, std::memory_order_relaxed);
+    }
+
+   private:
+    session& owner_;
+    std::lock_guard<std::mutex> guard_;
+  };
+  locked lock() { return locked(*this); }
+
+ private:
+  const subscriber_id id_;
+  const std::string client_id_;
+  std::atomic<bool> connected_{false};
+  std::mutex mutex_;
+  session_state state_;
+};
+
+}  // namespace acemq::broker
