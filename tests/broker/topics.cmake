@@ -1,1 +1,9 @@
 # tests for acemq_broker_topics
+acemq_add_test(acemq_broker_topics_tests
+  SOURCES
+    ${CMAKE_CURRENT_SOURCE_DIR}/topics/topic_limits_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/topics/subscription_tree_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/topics/retained_store_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/topics/property_test.cpp
+  LIBS acemq::broker_topics
+  LABELS broker)

@@ -24,7 +24,8 @@ namespace acemq::broker {
 template <typename Value>
 class retained_store {
  public:
-  explicit retained_store(topic_limits limits = {}) : limits_(limits), root_(new node) {}
+  explicit retained_store(topic_limits limits = {})
+      : limits_(limits), root_(std::make_unique<node>()) {}
 
   /// Stores `value` for `topic`, replacing any previous one [MQTT-3.3.1-5]. Returns false and
   /// stores nothing when `topic` is not a valid topic name within limits() (check_name()).
@@ -58,6 +59,25 @@ class retained_store {
 
  private:
   struct node {
+    node() = default;
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+    // Iterative teardown: a 32768-level topic must not become 32768 nested destructor calls.
+    ~node() {
+      std::vector<std::unique_ptr<node>> doomed;
+      // Children already moved out are null, so a node emptied here destroys trivially.
+      for (auto& [level, child] : children) {
+        if (child) doomed.push_back(std::move(child));
+      }
+      while (!doomed.empty()) {
+        std::unique_ptr<node> last = std::move(doomed.back());
+        doomed.pop_back();
+        for (auto& [level, child] : last->children) {
+          if (child) doomed.push_back(std::move(child));
+        }
+      }
+    }
+
     std::map<std::string, std::unique_ptr<node>, std::less<>> children;
     // The full topic is kept with the value so visitors get it without rebuilding it.
     std::optional<std::pair<std::string, Value>> retained;

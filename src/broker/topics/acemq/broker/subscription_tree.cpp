@@ -66,6 +66,26 @@ const subscription_options* subscription_tree::subscriber_set::find(
   return position == positions_.end() ? nullptr : &entries_[position->second].options;
 }
 
+// Iterative teardown, so even a tree configured with very deep limits never nests one destructor
+// call per level.
+subscription_tree::node::~node() {
+  std::vector<std::unique_ptr<node>> doomed;
+  const auto adopt_children = [&doomed](node& from) {
+    // Children already moved out are null, so a node emptied here destroys trivially.
+    for (auto& [level, child] : from.children) {
+      if (child) doomed.push_back(std::move(child));
+    }
+    if (from.plus_child) doomed.push_back(std::move(from.plus_child));
+    if (from.hash_child) doomed.push_back(std::move(from.hash_child));
+  };
+  adopt_children(*this);
+  while (!doomed.empty()) {
+    std::unique_ptr<node> last = std::move(doomed.back());
+    doomed.pop_back();
+    adopt_children(*last);
+  }
+}
+
 // ---- subscription_tree ----
 
 subscription_tree::subscription_tree(topic_limits limits)

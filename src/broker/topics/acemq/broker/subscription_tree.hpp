@@ -128,6 +128,11 @@ class subscription_tree {
 
   // Ordered maps: the keys are client-chosen strings, so no hash-flooding worst case.
   struct node {
+    node() = default;
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+    ~node();
+
     std::map<std::string, std::unique_ptr<node>, std::less<>> children;  // literal levels
     std::unique_ptr<node> plus_child;                                    // "+"
     std::unique_ptr<node> hash_child;                                    // "#"
