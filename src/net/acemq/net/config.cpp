@@ -1,0 +1,567 @@
+#include "acemq/net/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace acemq::net {
+namespace {
+
+/// Why a value was refused; the caller adds where (file:line, key).
+using assign_error = std::optional<std::string>;
+
+/// One registry entry over a target type (app_config or listener_config).
+template <typename Target>
+struct entry {
+  std::string key;
+  std::string description;
+  std::function<std::string(Target&)> show;
+  std::function<assign_error(Target&, const toml::node&)> assign;
+};
+
+template <typename Target, typename Integer>
+entry<Target> integer(std::string key, std::string description, Integer& (*field)(Target&),
+                      std::int64_t minimum, std::int64_t maximum) {
+  return {std::move(key), std::move(description),
+          [field](Target& target) { return std::to_string(field(target)); },
+          [field, minimum, maximum](Target& target, const toml::node& node) -> assign_error {
+            const auto* value = node.as_integer();
+            if (value == nullptr) return "expected an integer";
+            const std::int64_t number = value->get();
+            if (number < minimum || number > maximum) {
+              return "must be between " + std::to_string(minimum) + " and " +
+                     std::to_string(maximum);
+            }
+            field(target) = static_cast<Integer>(number);
+            return std::nullopt;
+          }};
+}
+
+template <typename Target>
+entry<Target> seconds(std::string key, std::string description,
+                      std::chrono::seconds& (*field)(Target&), std::int64_t minimum,
+                      std::int64_t maximum) {
+  return {std::move(key), std::move(description),
+          [field](Target& target) { return std::to_string(field(target).count()); },
+          [field, minimum, maximum](Target& target, const toml::node& node) -> assign_error {
+            const auto* value = node.as_integer();
+            if (value == nullptr) return "expected an integer number of seconds";
+            const std::int64_t number = value->get();
+            if (number < minimum || number > maximum) {
+              return "must be between " + std::to_string(minimum) + " and " +
+                     std::to_string(maximum) + " seconds";
+            }
+            field(target) = std::chrono::seconds(number);
+            return std::nullopt;
+          }};
+}
+
+template <typename Target>
+entry<Target> boolean(std::string key, std::string description, bool& (*field)(Target&)) {
+  return {std::move(key), std::move(description),
+          [field](Target& target) { return std::string(field(target) ? "true" : "false"); },
+          [field](Target& target, const toml::node& node) -> assign_error {
+            const auto* value = node.as_boolean();
+            if (value == nullptr) return "expected true or false";
+            field(target) = value->get();
+            return std::nullopt;
+          }};
+}
+
+template <typename Target>
+entry<Target> text(std::string key, std::string description, std::string& (*field)(Target&),
+                   std::function<assign_error(const std::string&)> check = {}) {
+  return {std::move(key), std::move(description),
+          [field](Target& target) { return "\"" + field(target) + "\""; },
+          [field, check](Target& target, const toml::node& node) -> assign_error {
+            const auto* value = node.as_string();
+            if (value == nullptr) return "expected a string";
+            if (check) {
+              if (auto problem = check(value->get())) return problem;
+            }
+            field(target) = value->get();
+            return std::nullopt;
+          }};
+}
+
+/// A string setting that selects one of a closed set of enum values.
+
+std::string_view to_string(broker::v311_denied_publish_policy value) {
+  return value == broker::v311_denied_publish_policy::disconnect ? "disconnect" : "drop";
+}
+
+template <typename Target, typename Enum>
+entry<Target> choice(std::string key, std::string description, Enum& (*field)(Target&),
+                     std::vector<Enum> values) {
+  return {std::move(key), std::move(description),
+          [field](Target& target) { return "\"" + std::string(to_string(field(target))) + "\""; },
+          [field, values](Target& target, const toml::node& node) -> assign_error {
+            const auto* value = node.as_string();
+            std::string allowed;
+            for (Enum candidate : values) {
+              if (value != nullptr && value->get() == to_string(candidate)) {
+                field(target) = candidate;
+                return std::nullopt;
+              }
+              allowed += (allowed.empty() ? "" : ", ") + std::string(to_string(candidate));
+            }
+            return "expected one of: " + allowed;
+          }};
+}
+
+assign_error check_log_level(const std::string& level) {
+  static const std::set<std::string> names{"trace", "debug", "info", "warn", "error", "off"};
+  if (names.count(level) == 0) return "expected trace, debug, info, warn, error or off";
+  return std::nullopt;
+}
+
+constexpr std::int64_t max_u32 = std::numeric_limits<std::uint32_t>::max();
+constexpr std::int64_t max_u16 = std::numeric_limits<std::uint16_t>::max();
+// [MQTT-2.2.3] the Remaining Length is at most 268,435,455; a packet adds at most 5 header bytes.
+constexpr std::int64_t max_packet_bytes = 268'435'455 + 5;
+
+/// Every bound of the broker engine (broker::broker_settings), under [broker].
+void append_broker_settings(std::vector<entry<app_config>>& r) {
+  using C = app_config;
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_connections",
+      "simultaneous connections; beyond it new sockets are closed at once",
+      [](C& c) -> std::size_t& { return c.broker.max_connections; }, 1, 10'000'000));
+  r.push_back(integer<C, std::uint32_t>(
+      "broker.maximum_packet_size",
+      "largest packet accepted, advertised in CONNACK (MQTT 5.0 3.2.2.3.6)",
+      [](C& c) -> std::uint32_t& { return c.broker.maximum_packet_size; }, 64, max_packet_bytes));
+  r.push_back(integer<C, std::uint16_t>(
+      "broker.receive_maximum", "inbound QoS 1/2 messages in flight per client [MQTT-3.3.4-8]",
+      [](C& c) -> std::uint16_t& { return c.broker.receive_maximum; }, 1, max_u16));
+  r.push_back(integer<C, std::uint16_t>(
+      "broker.max_inflight", "outbound QoS 1/2 messages in flight per session [MQTT-3.3.4-9]",
+      [](C& c) -> std::uint16_t& { return c.broker.max_inflight; }, 1, max_u16));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_queued_messages", "messages queued per session beyond the in-flight window",
+      [](C& c) -> std::size_t& { return c.broker.max_queued_messages; }, 0, 100'000'000));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_queued_bytes", "payload bytes queued per session",
+      [](C& c) -> std::size_t& { return c.broker.max_queued_bytes; }, 0, std::int64_t{1} << 40));
+  r.push_back(integer<C, std::uint16_t>(
+      "broker.topic_alias_maximum", "topic aliases a client may use towards the broker (0: none)",
+      [](C& c) -> std::uint16_t& { return c.broker.topic_alias_maximum; }, 0, max_u16));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_topic_length", "longest topic name or filter, in bytes",
+      [](C& c) -> std::size_t& { return c.broker.max_topic_length; }, 1, 65535));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_topic_levels", "most levels in a topic name or filter",
+      [](C& c) -> std::size_t& { return c.broker.max_topic_levels; }, 1, 65535));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_subscriptions_per_client", "subscriptions one session may hold (then 0x97)",
+      [](C& c) -> std::size_t& { return c.broker.max_subscriptions_per_client; }, 1, 10'000'000));
+  r.push_back(seconds<C>(
+      "broker.connect_timeout", "seconds from accept to a completed CONNECT",
+      [](C& c) -> std::chrono::seconds& { return c.broker.connect_timeout; }, 1, 3600));
+  r.push_back({"broker.server_keep_alive",
+               "Server Keep Alive imposed on MQTT 5 clients, seconds (-1: use the client's)",
+               [](C& c) {
+                 return c.broker.server_keep_alive ? std::to_string(*c.broker.server_keep_alive)
+                                                   : std::string("-1");
+               },
+               [](C& c, const toml::node& node) -> assign_error {
+                 const auto* value = node.as_integer();
+                 if (value == nullptr) return "expected an integer";
+                 if (value->get() == -1) {
+                   c.broker.server_keep_alive.reset();
+                   return std::nullopt;
+                 }
+                 if (value->get() < 0 || value->get() > max_u16) return "must be -1 or 0..65535";
+                 c.broker.server_keep_alive = static_cast<std::uint16_t>(value->get());
+                 return std::nullopt;
+               }});
+  r.push_back(integer<C, std::uint32_t>(
+      "broker.maximum_session_expiry",
+      "upper bound on Session Expiry Interval, seconds (4294967295: never)",
+      [](C& c) -> std::uint32_t& { return c.broker.maximum_session_expiry; }, 0, max_u32));
+  r.push_back(integer<C, std::uint8_t>(
+      "broker.maximum_qos", "Maximum QoS (0x24) the broker supports: 0, 1 or 2",
+      [](C& c) -> std::uint8_t& { return c.broker.maximum_qos; }, 0, 2));
+  r.push_back(boolean<C>("broker.retain_available", "Retain Available (0x25)",
+                         [](C& c) -> bool& { return c.broker.retain_available; }));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_retained_messages", "retained messages kept broker-wide",
+      [](C& c) -> std::size_t& { return c.broker.max_retained_messages; }, 0, 100'000'000));
+  r.push_back(boolean<C>("broker.wildcard_subscription_available",
+                         "Wildcard Subscription Available (0x28)",
+                         [](C& c) -> bool& { return c.broker.wildcard_subscription_available; }));
+  r.push_back(boolean<C>("broker.shared_subscription_available",
+                         "Shared Subscription Available (0x2A)",
+                         [](C& c) -> bool& { return c.broker.shared_subscription_available; }));
+  r.push_back(boolean<C>("broker.subscription_identifier_available",
+                         "Subscription Identifiers Available (0x29)",
+                         [](C& c) -> bool& { return c.broker.subscription_identifier_available; }));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_client_id_length", "longest client identifier, bytes (at least 23)",
+      [](C& c) -> std::size_t& { return c.broker.max_client_id_length; }, 23, 65535));
+  r.push_back(boolean<C>("broker.allow_empty_client_id",
+                         "assign an identifier to clients that send an empty one [MQTT-3.1.3-6]",
+                         [](C& c) -> bool& { return c.broker.allow_empty_client_id; }));
+  r.push_back(text<C>("broker.response_information_prefix",
+                      "Response Information prefix (client id appended; empty: never sent)",
+                      [](C& c) -> std::string& { return c.broker.response_information_prefix; }));
+  r.push_back(boolean<C>("broker.queue_qos0_when_offline",
+                         "queue QoS 0 messages for disconnected sessions",
+                         [](C& c) -> bool& { return c.broker.queue_qos0_when_offline; }));
+  r.push_back(choice<C, broker::v311_denied_publish_policy>(
+      "broker.v311_denied_publish", "unauthorized MQTT 3.1.1 PUBLISH: \"drop\" or \"disconnect\"",
+      [](C& c) -> broker::v311_denied_publish_policy& { return c.broker.v311_denied_publish; },
+      {broker::v311_denied_publish_policy::drop, broker::v311_denied_publish_policy::disconnect}));
+}
+
+result<void, config_error> finalize_broker_settings(app_config& config) {
+  // The network layer enforces the connection bound the engine counts.
+  config.server.max_connections = config.broker.max_connections;
+  return {};
+}
+
+const std::vector<entry<app_config>>& app_registry() {
+  using C = app_config;
+  static const std::vector<entry<C>> registry = [] {
+    std::vector<entry<C>> r;
+    // The network layer.
+    r.push_back(integer<C, unsigned>(
+        "server.threads", "I/O threads (0: one per hardware core)",
+        [](C& c) -> unsigned& { return c.server.threads; }, 0, 1024));
+    r.push_back(integer<C, std::size_t>(
+        "server.write_queue_limit",
+        "bytes queued on one socket before its reader is disconnected as a slow consumer",
+        [](C& c) -> std::size_t& { return c.server.write_queue_limit; }, 4096,
+        std::int64_t{1} << 32));
+    r.push_back(integer<C, std::size_t>(
+        "server.read_chunk", "bytes read from a socket per system call",
+        [](C& c) -> std::size_t& { return c.server.read_chunk; }, 512, 1024 * 1024));
+    r.push_back(text<C>("server.data_dir",
+                        "base directory for relative certificate paths (var/pki/...)",
+                        [](C& c) -> std::string& { return c.data_dir; }));
+    r.push_back(text<C>("server.port_file",
+                        "file to write \"<listener> <port>\" lines to once listening (empty: none)",
+                        [](C& c) -> std::string& { return c.port_file; }));
+    r.push_back(text<C>(
+        "log.level", "trace, debug, info, warn, error or off",
+        [](C& c) -> std::string& { return c.log_level; }, check_log_level));
+    r.push_back(boolean<C>("auth.allow_anonymous",
+                           "accept clients without credentials (development only)",
+                           [](C& c) -> bool& { return c.allow_anonymous; }));
+    append_broker_settings(r);
+    return r;
+  }();
+  return registry;
+}
+
+const std::vector<entry<listener_config>>& listener_registry() {
+  using L = listener_config;
+  static const std::vector<entry<L>> registry = [] {
+    std::vector<entry<L>> r;
+    r.push_back(choice<L, transport>("type", "\"tcp\" or \"tls\"",
+                                     [](L& l) -> transport& { return l.type; },
+                                     {transport::tcp, transport::tls}));
+    r.push_back(text<L>("address", "address to bind (0.0.0.0, ::, 127.0.0.1, ...)",
+                        [](L& l) -> std::string& { return l.address; }));
+    r.push_back(integer<L, std::uint16_t>(
+        "port", "port to bind (0: any free port, reported on start)",
+        [](L& l) -> std::uint16_t& { return l.port; }, 0, max_u16));
+    r.push_back(text<L>("certificate", "TLS: PEM certificate chain",
+                        [](L& l) -> std::string& { return l.certificate; }));
+    r.push_back(text<L>("key", "TLS: PEM private key", [](L& l) -> std::string& { return l.key; }));
+    r.push_back(text<L>("ca", "TLS: PEM CA bundle that client certificates must chain to",
+                        [](L& l) -> std::string& { return l.ca; }));
+    r.push_back(choice<L, client_certificate_mode>(
+        "client_certificates", "TLS: \"none\", \"optional\" or \"required\"",
+        [](L& l) -> client_certificate_mode& { return l.client_certificates; },
+        {client_certificate_mode::none, client_certificate_mode::optional,
+         client_certificate_mode::required}));
+    r.push_back(seconds<L>(
+        "handshake_timeout", "TLS: seconds allowed for the handshake",
+        [](L& l) -> std::chrono::seconds& { return l.handshake_timeout; }, 1, 3600));
+    return r;
+  }();
+  return registry;
+}
+
+template <typename Target>
+const entry<Target>* find_entry(const std::vector<entry<Target>>& registry, std::string_view key) {
+  for (const auto& item : registry) {
+    if (item.key == key) return &item;
+  }
+  return nullptr;
+}
+
+std::string where(std::string_view source, const toml::node& node) {
+  std::string out(source);
+  if (node.source().begin.line > 0) out += ":" + std::to_string(node.source().begin.line);
+  return out;
+}
+
+config_error error_at(std::string_view source, const toml::node& node, std::string_view key,
+                      std::string_view why) {
+  return {where(source, node) + ": " + std::string(key) + ": " + std::string(why)};
+}
+
+listener_config* find_listener(app_config& config, std::string_view name) {
+  for (auto& listener : config.server.listeners) {
+    if (listener.name == name) return &listener;
+  }
+  return nullptr;
+}
+
+result<void, config_error> apply_listener_table(listener_config& listener, const toml::table& table,
+                                                std::string_view source, std::string_view prefix) {
+  for (const auto& [raw_key, node] : table) {
+    const std::string key(raw_key.str());
+    if (key == "name") continue;  // handled by the caller
+    const auto* item = find_entry(listener_registry(), key);
+    const std::string full_key = std::string(prefix) + key;
+    if (item == nullptr) return unexpected(error_at(source, node, full_key, "unknown setting"));
+    if (auto problem = item->assign(listener, node)) {
+      return unexpected(error_at(source, node, full_key, *problem));
+    }
+  }
+  return {};
+}
+
+result<void, config_error> apply_listeners(app_config& config, const toml::node& node,
+                                           std::string_view source) {
+  const auto* array = node.as_array();
+  if (array == nullptr) {
+    return unexpected(error_at(source, node, "listener", "expected [[listener]] tables"));
+  }
+  // A file that declares listeners replaces the embedded defaults.
+  config.server.listeners.clear();
+  for (const auto& element : *array) {
+    const auto* table = element.as_table();
+    if (table == nullptr) {
+      return unexpected(error_at(source, element, "listener", "expected a table"));
+    }
+    listener_config listener;
+    const auto* name = table->get("name");
+    if (name == nullptr || !name->is_string() || name->as_string()->get().empty()) {
+      return unexpected(error_at(source, element, "listener", "needs a non-empty name"));
+    }
+    listener.name = name->as_string()->get();
+    if (find_listener(config, listener.name) != nullptr) {
+      return unexpected(error_at(source, *name, "listener." + listener.name, "duplicate name"));
+    }
+    auto applied =
+        apply_listener_table(listener, *table, source, "listener." + listener.name + ".");
+    if (!applied) return applied;
+    config.server.listeners.push_back(std::move(listener));
+  }
+  return {};
+}
+
+result<void, config_error> apply_table(app_config& config, const toml::table& table,
+                                       std::string_view source, const std::string& prefix) {
+  for (const auto& [raw_key, node] : table) {
+    const std::string key = prefix + std::string(raw_key.str());
+    if (key == "listener") {
+      auto applied = apply_listeners(config, node, source);
+      if (!applied) return applied;
+      continue;
+    }
+    if (const auto* nested = node.as_table()) {
+      auto applied = apply_table(config, *nested, source, key + ".");
+      if (!applied) return applied;
+      continue;
+    }
+    const auto* item = find_entry(app_registry(), key);
+    if (item == nullptr) return unexpected(error_at(source, node, key, "unknown setting"));
+    if (auto problem = item->assign(config, node)) {
+      return unexpected(error_at(source, node, key, *problem));
+    }
+  }
+  return {};
+}
+
+/// Reads an override value as TOML when it is one, else as a bare string.
+toml::table parse_override_value(std::string_view value) {
+  try {
+    toml::table parsed = toml::parse("v = " + std::string(value));
+    if (parsed.size() == 1 && parsed.contains("v")) return parsed;
+  } catch (const toml::parse_error&) {
+    // Not a TOML literal: fall through to a plain string.
+  }
+  toml::table plain;
+  plain.insert("v", std::string(value));
+  return plain;
+}
+
+}  // namespace
+
+std::string_view to_string(transport value) {
+  switch (value) {
+    case transport::tcp:
+      return "tcp";
+    case transport::tls:
+      return "tls";
+  }
+  return "tcp";
+}
+
+std::string_view to_string(client_certificate_mode value) {
+  switch (value) {
+    case client_certificate_mode::none:
+      return "none";
+    case client_certificate_mode::optional:
+      return "optional";
+    case client_certificate_mode::required:
+      return "required";
+  }
+  return "none";
+}
+
+app_config default_config() {
+  app_config config;
+  listener_config tcp;
+  tcp.name = "tcp";
+  tcp.type = transport::tcp;
+  tcp.address = "0.0.0.0";
+  tcp.port = 1883;
+  listener_config tls;
+  tls.name = "tls";
+  tls.type = transport::tls;
+  tls.address = "0.0.0.0";
+  tls.port = 8883;
+  tls.certificate = "var/pki/server.pem";
+  tls.key = "var/pki/server.key";
+  tls.ca = "var/pki/ca.pem";
+  tls.client_certificates = client_certificate_mode::optional;
+  config.server.listeners = {tcp, tls};
+  return config;
+}
+
+std::vector<setting_help> describe_settings() {
+  app_config defaults = default_config();
+  std::vector<setting_help> out;
+  for (const auto& item : app_registry()) {
+    out.push_back({item.key, item.show(defaults), item.description});
+  }
+  listener_config listener_defaults;
+  out.push_back({"listener.<name>.name", "", "listener name ([[listener]] tables in a file)"});
+  for (const auto& item : listener_registry()) {
+    out.push_back({"listener.<name>." + item.key, item.show(listener_defaults), item.description});
+  }
+  return out;
+}
+
+result<void, config_error> apply_toml(app_config& config, std::string_view toml_text,
+                                      std::string_view source_name) {
+  toml::table document;
+  try {
+    document = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    std::ostringstream message;
+    message << source_name << ":" << error.source().begin.line << ":" << error.source().begin.column
+            << ": " << error.description();
+    return unexpected(config_error{message.str()});
+  }
+  return apply_table(config, document, source_name, "");
+}
+
+result<void, config_error> apply_toml_file(app_config& config, const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return unexpected(config_error{path + ": cannot be read"});
+  // A configuration file is small; refuse anything absurd rather than reading it whole.
+  constexpr std::streamoff max_config_bytes = 4 * 1024 * 1024;
+  file.seekg(0, std::ios::end);
+  const std::streamoff size = file.tellg();
+  if (size < 0 || size > max_config_bytes) {
+    return unexpected(config_error{path + ": larger than 4 MiB"});
+  }
+  file.seekg(0, std::ios::beg);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  file.read(text.data(), size);
+  return apply_toml(config, text, path);
+}
+
+result<void, config_error> apply_override(app_config& config, std::string_view assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string_view::npos || equals == 0) {
+    return unexpected(config_error{"--set " + std::string(assignment) + ": expected key=value"});
+  }
+  const std::string key(assignment.substr(0, equals));
+  const toml::table value = parse_override_value(assignment.substr(equals + 1));
+  const toml::node& node = *value.get("v");
+  const std::string source = "--set " + key;
+
+  constexpr std::string_view listener_prefix = "listener.";
+  if (key.rfind(listener_prefix, 0) == 0) {
+    const std::string rest = key.substr(listener_prefix.size());
+    const auto dot = rest.rfind('.');
+    if (dot == std::string::npos || dot == 0) {
+      return unexpected(config_error{source + ": expected listener.<name>.<field>"});
+    }
+    const std::string name = rest.substr(0, dot);
+    const std::string field = rest.substr(dot + 1);
+    const auto* item = find_entry(listener_registry(), field);
+    if (item == nullptr) return unexpected(config_error{source + ": unknown listener setting"});
+    listener_config* listener = find_listener(config, name);
+    if (listener == nullptr) {
+      listener_config created;
+      created.name = name;
+      config.server.listeners.push_back(created);
+      listener = &config.server.listeners.back();
+    }
+    if (auto problem = item->assign(*listener, node)) {
+      return unexpected(config_error{source + ": " + *problem});
+    }
+    return {};
+  }
+  const auto* item = find_entry(app_registry(), key);
+  if (item == nullptr) return unexpected(config_error{source + ": unknown setting"});
+  if (auto problem = item->assign(config, node)) {
+    return unexpected(config_error{source + ": " + *problem});
+  }
+  return {};
+}
+
+result<void, config_error> finalize(app_config& config) {
+  if (config.server.listeners.empty()) {
+    return unexpected(config_error{"no listener configured"});
+  }
+  std::set<std::string> names;
+  const std::filesystem::path base(config.data_dir.empty() ? "." : config.data_dir);
+  auto resolve = [&base](std::string& path) {
+    if (!path.empty() && std::filesystem::path(path).is_relative()) path = (base / path).string();
+  };
+  for (auto& listener : config.server.listeners) {
+    if (!names.insert(listener.name).second) {
+      return unexpected(config_error{"listener." + listener.name + ": duplicate name"});
+    }
+    if (listener.address.empty()) {
+      return unexpected(config_error{"listener." + listener.name + ".address: empty"});
+    }
+    if (listener.type == transport::tls) {
+      if (listener.certificate.empty() || listener.key.empty()) {
+        return unexpected(config_error{"listener." + listener.name +
+                                       ": a tls listener needs certificate and key"});
+      }
+      if (listener.client_certificates != client_certificate_mode::none && listener.ca.empty()) {
+        return unexpected(
+            config_error{"listener." + listener.name + ": client_certificates needs a ca bundle"});
+      }
+      resolve(listener.certificate);
+      resolve(listener.key);
+      resolve(listener.ca);
+    }
+  }
+  if (config.server.threads == 0) {
+    config.server.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  return finalize_broker_settings(config);
+}
+
+}  // namespace acemq::net

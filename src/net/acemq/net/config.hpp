@@ -1,0 +1,98 @@
+#pragma once
+// Configuration of the broker program: listeners, threads, transport bounds, the broker engine's
+// bounds and the authentication defaults. Loaded from TOML and overridden from the command line
+// with `--set key=value`; every setting is described by one registry entry (key, default, help),
+// so the file format, the overrides and `--help` cannot drift apart.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "acemq/broker/settings.hpp"
+#include "acemq/common/result.hpp"
+
+namespace acemq::net {
+
+/// The transport of a listener.
+enum class transport { tcp, tls };
+
+/// Whether a TLS listener asks for a client certificate, and whether it insists on one.
+enum class client_certificate_mode { none, optional, required };
+
+/// One listening socket.
+struct listener_config {
+  std::string name = "tcp";
+  transport type = transport::tcp;
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 1883;  ///< 0: the operating system picks; the bound port is reported
+  std::string certificate;    ///< PEM chain (TLS); relative paths are resolved against data_dir
+  std::string key;            ///< PEM private key (TLS)
+  std::string ca;             ///< PEM CA bundle for client certificates (TLS), may be empty
+  client_certificate_mode client_certificates = client_certificate_mode::none;
+  std::chrono::seconds handshake_timeout{10};  ///< TLS handshake must finish within this
+};
+
+/// Settings of the network layer itself.
+struct server_config {
+  std::vector<listener_config> listeners;
+  unsigned threads = 0;                   ///< 0: one per hardware core
+  std::size_t max_connections = 100'000;  ///< beyond it new sockets are closed at once (copied
+                                          ///< from broker_settings by finalize())
+  std::size_t write_queue_limit = 8 * 1024 * 1024;  ///< bytes queued on a socket before the
+                                                    ///< consumer is disconnected as too slow
+  std::size_t read_chunk = 16 * 1024;               ///< bytes read per system call
+};
+
+/// Everything the program reads from its configuration.
+struct app_config {
+  server_config server;
+  broker::broker_settings broker;
+  bool allow_anonymous = true;  ///< development default; a warning is printed when enabled
+  std::string log_level = "info";
+  std::string data_dir = ".";  ///< base for relative certificate paths
+  std::string port_file;       ///< if set, "name port" lines are written here once listening
+};
+
+/// The embedded defaults: TCP on 0.0.0.0:1883 and TLS on 0.0.0.0:8883 with the development PKI
+/// in var/pki/, anonymous access allowed.
+app_config default_config();
+
+/// A configuration error, with where it was found (file:line or the override) and why.
+struct config_error {
+  std::string message;
+};
+
+/// One documented setting, as listed by `--help`.
+struct setting_help {
+  std::string key;
+  std::string default_value;
+  std::string description;
+};
+
+/// Every scalar setting with its default (listener fields are listed as `listener.<name>.*`).
+std::vector<setting_help> describe_settings();
+
+/// Applies a TOML document (the text of a configuration file) on top of `config`. Unknown keys,
+/// wrong types and out-of-range values are errors that name the key and the line.
+result<void, config_error> apply_toml(app_config& config, std::string_view toml_text,
+                                      std::string_view source_name);
+
+/// Reads and applies a TOML file.
+result<void, config_error> apply_toml_file(app_config& config, const std::string& path);
+
+/// Applies one `key=value` override. The value is read as a TOML value when it parses as one
+/// (`true`, `1884`, `"text"`) and as a bare string otherwise. Listener fields are addressed as
+/// `listener.<name>.<field>`; naming a listener that does not exist creates it.
+result<void, config_error> apply_override(app_config& config, std::string_view assignment);
+
+/// Cross-field checks after all sources are applied (unique listener names, TLS listeners have a
+/// certificate and key, ...). Resolves relative certificate paths against data_dir.
+result<void, config_error> finalize(app_config& config);
+
+std::string_view to_string(transport value);
+std::string_view to_string(client_certificate_mode value);
+
+}  // namespace acemq::net

@@ -1,0 +1,654 @@
+#include "acemq/net/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <csignal>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <unordered_set>
+
+#include "acemq/net/tls.hpp"
+
+namespace acemq::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using tls_stream = ssl::stream<tcp::socket>;
+
+/// Most queued items gathered into one write; bounds the iovec array (IOV_MAX is 1024 on Linux).
+constexpr std::size_t max_items_per_write = 256;
+/// TLS records are at most 16 KiB of plaintext; stage up to four records per SSL_write batch.
+constexpr std::size_t tls_staging_limit = 64 * 1024;
+
+class connection_base;
+
+/// One I/O thread: its io_context and the connections pinned to it (touched only on it).
+struct worker {
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
+      asio::make_work_guard(io)};
+  std::unordered_set<connection_base*> connections;
+};
+
+}  // namespace
+
+struct detail::server_state {
+  server_state(server_config config_in, handler_factory factory_in,
+               std::function<void(clock::time_point)> tick_in)
+      : config(std::move(config_in)), factory(std::move(factory_in)), tick(std::move(tick_in)) {
+    const unsigned threads = std::max(1u, config.threads);
+    for (unsigned i = 0; i < threads; ++i)
+      workers.push_back(std::make_unique<worker>());
+  }
+
+  struct listener_state {
+    listener_config settings;
+    std::unique_ptr<tcp::acceptor> acceptor;
+    std::unique_ptr<ssl::context> tls;
+    bound_listener bound;
+    std::unique_ptr<asio::steady_timer> retry;
+  };
+
+  worker& main_worker() { return *workers.front(); }
+  worker& next_worker() {
+    const std::size_t index = next.fetch_add(1, std::memory_order_relaxed) % workers.size();
+    return *workers[index];
+  }
+
+  void accept(listener_state& listener);
+  void on_accepted(listener_state& listener, tcp::socket socket);
+  void begin_stop(std::chrono::milliseconds grace);
+  void connection_finished();
+  void finish_stop();
+  void schedule_tick();
+  void wait_signal();
+
+  server_config config;
+  handler_factory factory;
+  std::function<void(clock::time_point)> tick;
+  std::vector<std::unique_ptr<worker>> workers;
+  std::vector<std::unique_ptr<listener_state>> listeners;
+  std::atomic<std::size_t> next{0};
+  server_counters counters;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};
+  std::unique_ptr<asio::steady_timer> tick_timer;
+  std::unique_ptr<asio::steady_timer> grace_timer;
+  std::unique_ptr<asio::signal_set> signals;
+  clock::time_point next_tick{};
+};
+
+namespace {
+
+/// The parts of a connection driver that do not depend on the stream type.
+class connection_base : public broker::connection_io,
+                        public std::enable_shared_from_this<connection_base> {
+ public:
+  connection_base(detail::server_state& owner, worker& home, const listener_config& listener,
+                  std::string remote)
+      : owner_(owner),
+        home_(home),
+        listener_(listener),
+        remote_(std::move(remote)),
+        timer_(home.io),
+        read_buffer_(owner.config.read_chunk) {}
+
+  virtual void start() = 0;
+
+  /// The server is stopping: let the protocol machine say goodbye, or just close.
+  void server_shutdown() {
+    if (handler_ && !finished_) {
+      handler_->shutdown();
+    } else {
+      finish();
+    }
+  }
+
+  /// Closes the transport now and tells the machine (once). Idempotent.
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    ++timer_generation_;
+    timer_.cancel();
+    close_socket();
+    home_.connections.erase(this);
+    if (handler_) handler_->on_transport_closed();
+    queue_.clear();
+    queued_bytes_ = 0;
+    owner_.connection_finished();
+  }
+
+  // broker::connection_io
+  void send(broker::outgoing message) override {
+    if (finished_ || close_requested_) return;
+    const std::size_t size =
+        message.bytes.size() + (message.payload ? message.payload->size() : std::size_t{0});
+    // The socket queue only absorbs bursts; the session queue in the engine holds the backlog.
+    // A reader that lets this queue grow past the limit is disconnected as a slow consumer.
+    if (!queue_.empty() && queued_bytes_ + size > owner_.config.write_queue_limit) {
+      ++owner_.counters.slow_consumers;
+      spdlog::warn("{}: slow consumer, {} bytes queued; disconnecting", remote_, queued_bytes_);
+      close_requested_ = true;
+      post_finish();
+      return;
+    }
+    queued_bytes_ += size;
+    queue_.push_back(std::move(message));
+    if (!writing_) write_queued();
+  }
+
+  void close() override {
+    if (finished_ || close_requested_) return;
+    close_requested_ = true;
+    if (!writing_) {
+      // Never re-enter the machine from inside its own call.
+      asio::post(home_.io, [self = shared_from_this()] { self->close_transport(); });
+    }
+  }
+
+  void arm_timer(clock::time_point deadline) override {
+    if (finished_) return;
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_at(deadline);
+    timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
+      if (ec || generation != self->timer_generation_ || self->finished_ || !self->handler_) {
+        return;
+      }
+      self->handler_->on_timer(std::chrono::steady_clock::now());
+    });
+  }
+
+  std::string_view remote_address() const override { return remote_; }
+
+  void wake() override {
+    asio::post(home_.io, [self = shared_from_this()] {
+      if (self->handler_ && !self->finished_) self->handler_->on_wake();
+    });
+  }
+
+  void post(std::function<void()> task) override {
+    // The machine stays alive as long as this driver does (the lambda holds it), so completions
+    // of asynchronous authentication may run even after the transport has gone.
+    asio::post(home_.io, [self = shared_from_this(), task = std::move(task)] { task(); });
+  }
+
+ protected:
+  virtual void close_socket() = 0;
+  virtual void close_transport() = 0;
+  virtual void write_queued() = 0;
+  virtual void read_more() = 0;
+
+  void post_finish() {
+    asio::post(home_.io, [self = shared_from_this()] { self->finish(); });
+  }
+
+  /// Registers the connection and creates the machine; false if the server is stopping.
+  bool attach() {
+    if (owner_.stopping) {
+      finish();
+      return false;
+    }
+    home_.connections.insert(this);
+    handler_ = owner_.factory(*this, listener_);
+    return true;
+  }
+
+  void on_read(const boost::system::error_code& ec, std::size_t size) {
+    if (finished_) return;
+    if (ec) {
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
+          ec != ssl::error::stream_truncated) {
+        spdlog::debug("{}: read: {}", remote_, ec.message());
+      }
+      finish();
+      return;
+    }
+    handler_->on_bytes(byte_view(read_buffer_.data(), size));
+    // After close() the machine has nothing more to read (a DISCONNECT was sent or the peer
+    // misbehaved); the write path completes the close.
+    if (!finished_ && !close_requested_) read_more();
+  }
+
+  /// Called when a gathered write finished: drops what was written, continues or closes.
+  void on_written(const boost::system::error_code& ec, std::size_t items, std::size_t bytes) {
+    writing_ = false;
+    if (finished_) return;
+    if (ec) {
+      spdlog::debug("{}: write: {}", remote_, ec.message());
+      finish();
+      return;
+    }
+    for (std::size_t i = 0; i < items; ++i)
+      queue_.pop_front();
+    queued_bytes_ -= bytes;
+    if (!queue_.empty()) {
+      write_queued();
+    } else if (close_requested_) {
+      close_transport();
+    }
+  }
+
+  detail::server_state& owner_;
+  worker& home_;
+  const listener_config& listener_;
+  std::string remote_;
+  asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
+  std::unique_ptr<connection_handler> handler_;
+  std::vector<std::uint8_t> read_buffer_;
+  std::deque<broker::outgoing> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool close_requested_ = false;
+  bool finished_ = false;
+};
+
+/// Plain TCP: writes are scatter/gather straight from the queued buffers (one writev for many
+/// queued packets and their shared payloads).
+class tcp_connection final : public connection_base {
+ public:
+  tcp_connection(detail::server_state& owner, worker& home, const listener_config& listener,
+                 tcp::socket socket, std::string remote)
+      : connection_base(owner, home, listener, std::move(remote)), socket_(std::move(socket)) {}
+
+  void start() override {
+    if (!attach()) return;
+    read_more();
+  }
+
+  const broker::tls_facts* tls() const override { return nullptr; }
+
+ private:
+  void read_more() override {
+    socket_.async_read_some(
+        asio::buffer(read_buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t size) {
+          static_cast<tcp_connection&>(*self).on_read(ec, size);
+        });
+  }
+
+  void write_queued() override {
+    gather_.clear();
+    std::size_t items = 0;
+    std::size_t bytes = 0;
+    for (const auto& item : queue_) {
+      if (items == max_items_per_write) break;
+      if (!item.bytes.empty()) gather_.emplace_back(asio::buffer(item.bytes));
+      if (item.payload && !item.payload->empty()) gather_.emplace_back(asio::buffer(*item.payload));
+      bytes += item.bytes.size() + (item.payload ? item.payload->size() : 0);
+      ++items;
+    }
+    writing_ = true;
+    asio::async_write(socket_, gather_,
+                      [self = shared_from_this(), items, bytes](const boost::system::error_code& ec,
+                                                                std::size_t) {
+                        static_cast<tcp_connection&>(*self).on_written(ec, items, bytes);
+                      });
+  }
+
+  void close_transport() override {
+    boost::system::error_code ignored;
+    // FIN after the queued bytes, so the peer reads the final DISCONNECT before the close.
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    finish();
+  }
+
+  void close_socket() override {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  tcp::socket socket_;
+  std::vector<asio::const_buffer> gather_;
+};
+
+/// TLS: OpenSSL encrypts one buffer per SSL_write, so small queued packets are first staged into
+/// one contiguous buffer (a few records per write instead of one record and syscall per packet).
+class tls_connection final : public connection_base {
+ public:
+  tls_connection(detail::server_state& owner, worker& home, const listener_config& listener,
+                 ssl::context& context, tcp::socket socket, std::string remote)
+      : connection_base(owner, home, listener, std::move(remote)),
+        stream_(std::move(socket), context) {}
+
+  void start() override {
+    if (owner_.stopping) {
+      finish();
+      return;
+    }
+    home_.connections.insert(this);
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_after(listener_.handshake_timeout);
+    timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
+      auto& me = static_cast<tls_connection&>(*self);
+      if (ec || generation != me.timer_generation_ || me.finished_) return;
+      spdlog::info("{}: TLS handshake timed out", me.remote_);
+      ++me.owner_.counters.tls_handshake_failures;
+      me.finish();
+    });
+    stream_.async_handshake(ssl::stream_base::server,
+                            [self = shared_from_this()](const boost::system::error_code& ec) {
+                              static_cast<tls_connection&>(*self).on_handshake(ec);
+                            });
+  }
+
+  const broker::tls_facts* tls() const override { return facts_.get(); }
+
+ private:
+  void on_handshake(const boost::system::error_code& ec) {
+    if (finished_) return;
+    ++timer_generation_;
+    timer_.cancel();
+    if (ec) {
+      ++owner_.counters.tls_handshake_failures;
+      spdlog::info("{}: TLS handshake failed: {}", remote_, ec.message());
+      finish();
+      return;
+    }
+    if (auto reason = refusal_reason(stream_.native_handle())) {
+      ++owner_.counters.tls_refused_no_ems;
+      spdlog::warn("{}: TLS session refused: {}", remote_, *reason);
+      finish();
+      return;
+    }
+    facts_ = std::make_unique<openssl_tls_facts>(stream_.native_handle());
+    home_.connections.erase(this);  // attach() registers it again together with the machine
+    if (!attach()) return;
+    read_more();
+  }
+
+  void read_more() override {
+    stream_.async_read_some(
+        asio::buffer(read_buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t size) {
+          static_cast<tls_connection&>(*self).on_read(ec, size);
+        });
+  }
+
+  void write_queued() override {
+    std::size_t items = 0;
+    std::size_t bytes = 0;
+    asio::const_buffer single;
+    const auto& first = queue_.front();
+    const std::size_t first_size = first.bytes.size() + (first.payload ? first.payload->size() : 0);
+    if (first_size >= tls_staging_limit || (queue_.size() == 1 && !first.payload)) {
+      // A large message (or a lone unsplit one) is written from its own buffers without copying.
+      items = 1;
+      bytes = first_size;
+      if (first.payload && !first.payload->empty()) {
+        staging_.assign(first.bytes.begin(), first.bytes.end());
+        staging_.insert(staging_.end(), first.payload->begin(), first.payload->end());
+        single = asio::buffer(staging_);
+      } else {
+        single = asio::buffer(first.bytes);
+      }
+    } else {
+      staging_.clear();
+      for (const auto& item : queue_) {
+        const std::size_t size = item.bytes.size() + (item.payload ? item.payload->size() : 0);
+        if (items > 0 && staging_.size() + size > tls_staging_limit) break;
+        staging_.insert(staging_.end(), item.bytes.begin(), item.bytes.end());
+        if (item.payload)
+          staging_.insert(staging_.end(), item.payload->begin(), item.payload->end());
+        bytes += size;
+        ++items;
+      }
+      single = asio::buffer(staging_);
+    }
+    writing_ = true;
+    asio::async_write(stream_, single,
+                      [self = shared_from_this(), items, bytes](const boost::system::error_code& ec,
+                                                                std::size_t) {
+                        static_cast<tls_connection&>(*self).on_written(ec, items, bytes);
+                      });
+  }
+
+  void close_transport() override {
+    // No close_notify exchange: the MQTT DISCONNECT (if any) has been flushed, and waiting for the
+    // peer's close_notify would let a silent peer hold the connection open.
+    boost::system::error_code ignored;
+    stream_.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    finish();
+  }
+
+  void close_socket() override {
+    boost::system::error_code ignored;
+    stream_.lowest_layer().close(ignored);
+  }
+
+  tls_stream stream_;
+  std::unique_ptr<openssl_tls_facts> facts_;
+  std::vector<std::uint8_t> staging_;
+};
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(endpoint.port());
+  return address.to_string() + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+void detail::server_state::accept(listener_state& listener) {
+  if (stopping) return;
+  worker& target = next_worker();
+  listener.acceptor->async_accept(
+      target.io,
+      [this, &listener, &target](const boost::system::error_code& ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || stopping) return;
+        if (ec) {
+          // EMFILE and friends: back off briefly instead of spinning on the error.
+          spdlog::warn("listener {}: accept: {}", listener.settings.name, ec.message());
+          listener.retry->expires_after(std::chrono::milliseconds(100));
+          listener.retry->async_wait([this, &listener](const boost::system::error_code& wait) {
+            if (!wait) accept(listener);
+          });
+          return;
+        }
+        (void)target;
+        on_accepted(listener, std::move(socket));
+        accept(listener);
+      });
+}
+
+void detail::server_state::on_accepted(listener_state& listener, tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) return;  // already reset by the peer
+  if (counters.active.load() >= config.max_connections) {
+    ++counters.refused_over_limit;
+    spdlog::warn("listener {}: {} refused: {} connections is the limit", listener.settings.name,
+                 endpoint_text(remote), config.max_connections);
+    socket.close(ec);
+    return;
+  }
+  ++counters.active;
+  ++counters.accepted;
+  socket.set_option(tcp::no_delay(true), ec);
+  // The socket was accepted onto the io_context of the worker that owns it.
+  auto& io = static_cast<asio::io_context&>(socket.get_executor().context());
+  worker* home = nullptr;
+  for (auto& candidate : workers) {
+    if (&candidate->io == &io) home = candidate.get();
+  }
+  std::shared_ptr<connection_base> connection;
+  if (listener.tls) {
+    connection = std::make_shared<tls_connection>(*this, *home, listener.settings, *listener.tls,
+                                                  std::move(socket), endpoint_text(remote));
+  } else {
+    connection = std::make_shared<tcp_connection>(*this, *home, listener.settings,
+                                                  std::move(socket), endpoint_text(remote));
+  }
+  asio::post(home->io, [connection] { connection->start(); });
+}
+
+void detail::server_state::connection_finished() {
+  const std::size_t remaining = --counters.active;
+  if (remaining == 0 && stopping) {
+    asio::post(main_worker().io, [this] { finish_stop(); });
+  }
+}
+
+void detail::server_state::schedule_tick() {
+  if (!tick) return;
+  next_tick += std::chrono::seconds(1);
+  tick_timer->expires_at(next_tick);
+  tick_timer->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    tick(std::chrono::steady_clock::now());
+    schedule_tick();
+  });
+}
+
+void detail::server_state::begin_stop(std::chrono::milliseconds grace) {
+  if (stopping.exchange(true)) return;
+  spdlog::info("shutting down: closing listeners and {} connections", counters.active.load());
+  for (auto& listener : listeners) {
+    boost::system::error_code ignored;
+    listener->acceptor->close(ignored);
+    listener->retry->cancel();
+  }
+  if (tick_timer) tick_timer->cancel();
+  for (auto& each : workers) {
+    worker* target = each.get();
+    asio::post(target->io, [target] {
+      // Copy: shutting a connection down may remove it from the set.
+      std::vector<connection_base*> snapshot(target->connections.begin(),
+                                             target->connections.end());
+      for (auto* connection : snapshot) {
+        if (target->connections.count(connection)) connection->server_shutdown();
+      }
+    });
+  }
+  if (counters.active.load() == 0) {
+    finish_stop();
+    return;
+  }
+  grace_timer->expires_after(grace);
+  grace_timer->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped) return;
+    spdlog::warn("shutdown: {} connections did not close in time; dropping them",
+                 counters.active.load());
+    for (auto& each : workers) {
+      worker* target = each.get();
+      asio::post(target->io, [target] {
+        std::vector<connection_base*> snapshot(target->connections.begin(),
+                                               target->connections.end());
+        for (auto* connection : snapshot)
+          connection->finish();
+      });
+    }
+  });
+}
+
+void detail::server_state::finish_stop() {
+  if (stopped.exchange(true)) return;
+  if (grace_timer) grace_timer->cancel();
+  if (signals) {
+    boost::system::error_code ignored;
+    signals->cancel(ignored);
+  }
+  for (auto& each : workers) {
+    each->guard.reset();
+    each->io.stop();
+  }
+}
+
+server::server(server_config config, handler_factory factory,
+               std::function<void(clock::time_point)> tick)
+    : impl_(std::make_unique<detail::server_state>(std::move(config), std::move(factory),
+                                                   std::move(tick))) {}
+
+server::~server() = default;
+
+result<void, std::string> server::start() {
+  auto& io = impl_->main_worker().io;
+  for (const auto& settings : impl_->config.listeners) {
+    auto state = std::make_unique<detail::server_state::listener_state>();
+    state->settings = settings;
+    if (settings.type == transport::tls) {
+      auto context = make_server_tls_context(settings);
+      if (!context) return unexpected("listener " + settings.name + ": " + context.error());
+      state->tls = std::make_unique<ssl::context>(context->release());
+    }
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(settings.address, ec);
+    if (ec) return unexpected("listener " + settings.name + ": bad address " + settings.address);
+    const tcp::endpoint endpoint(address, settings.port);
+    auto acceptor = std::make_unique<tcp::acceptor>(io);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return unexpected("listener " + settings.name + ": cannot listen on " +
+                        endpoint_text(endpoint) + ": " + ec.message());
+    }
+    const auto local = acceptor->local_endpoint(ec);
+    state->bound = {settings.name, settings.type, settings.address, local.port()};
+    state->acceptor = std::move(acceptor);
+    state->retry = std::make_unique<asio::steady_timer>(io);
+    impl_->listeners.push_back(std::move(state));
+  }
+  impl_->grace_timer = std::make_unique<asio::steady_timer>(io);
+  impl_->tick_timer = std::make_unique<asio::steady_timer>(io);
+  for (auto& listener : impl_->listeners)
+    impl_->accept(*listener);
+  impl_->next_tick = std::chrono::steady_clock::now();
+  impl_->schedule_tick();
+  return {};
+}
+
+std::vector<bound_listener> server::listeners() const {
+  std::vector<bound_listener> out;
+  for (const auto& listener : impl_->listeners)
+    out.push_back(listener->bound);
+  return out;
+}
+
+void detail::server_state::wait_signal() {
+  signals->async_wait([this](const boost::system::error_code& ec, int number) {
+    if (ec) return;
+    if (number == SIGHUP) {
+      spdlog::info("SIGHUP received: configuration reload is not supported yet; ignored");
+    } else {
+      spdlog::info("signal {} received: stopping", number);
+      begin_stop(std::chrono::milliseconds(5000));
+    }
+    wait_signal();
+  });
+}
+
+void server::handle_signals() {
+  impl_->signals =
+      std::make_unique<asio::signal_set>(impl_->main_worker().io, SIGINT, SIGTERM, SIGHUP);
+  impl_->wait_signal();
+}
+
+void server::run() {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < impl_->workers.size(); ++i) {
+    threads.emplace_back([this, i] { impl_->workers[i]->io.run(); });
+  }
+  impl_->workers.front()->io.run();
+  for (auto& thread : threads)
+    thread.join();
+}
+
+void server::stop(std::chrono::milliseconds grace) {
+  asio::post(impl_->main_worker().io, [this, grace] { impl_->begin_stop(grace); });
+}
+
+const server_counters& server::counters() const {
+  return impl_->counters;
+}
+
+}  // namespace acemq::net

@@ -1,0 +1,112 @@
+#pragma once
+// The network layer: Boost.Asio listeners (TCP and TLS) and one driver per connection around the
+// sans-I/O protocol machine (conventions 1). Asio stays inside server.cpp (pimpl), so including
+// this header costs nothing.
+//
+// Threading: one io_context per thread; each connection is pinned to one of them for its whole
+// life, so the protocol machine is only ever called from that thread. Only
+// connection_io::wake()/post() cross threads, and they do so by posting to that io_context.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "acemq/broker/broker.hpp"
+#include "acemq/broker/connection.hpp"
+#include "acemq/common/bytes.hpp"
+#include "acemq/common/clock.hpp"
+#include "acemq/common/result.hpp"
+#include "acemq/net/config.hpp"
+
+namespace acemq::net {
+
+namespace detail {
+struct server_state;  // defined in server.cpp, next to Asio
+}
+
+/// The protocol machine as the driver sees it. The production implementation wraps
+/// broker::connection (see make_broker_handler_factory); tests plug in small fakes.
+class connection_handler {
+ public:
+  virtual ~connection_handler() = default;
+  /// Bytes received, in order, in any split.
+  virtual void on_bytes(byte_view data) = 0;
+  /// The deadline last given to connection_io::arm_timer() passed.
+  virtual void on_timer(clock::time_point now) = 0;
+  /// connection_io::wake() was called (from any thread); runs on the connection's thread.
+  virtual void on_wake() = 0;
+  /// The transport is gone (EOF, error, or the close the machine asked for). Called once.
+  virtual void on_transport_closed() = 0;
+  /// The server is stopping: say goodbye (MQTT 5: DISCONNECT 0x8B) and close.
+  virtual void shutdown() = 0;
+};
+
+/// Creates the machine for a new connection once its transport is ready (after the TLS
+/// handshake). `io` outlives the handler.
+using handler_factory = std::function<std::unique_ptr<connection_handler>(
+    broker::connection_io& io, const listener_config& listener)>;
+
+/// A listener after binding: the port is the real one (useful when 0 was configured).
+struct bound_listener {
+  std::string name;
+  transport type = transport::tcp;
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+/// Counters of the network layer, readable from any thread.
+struct server_counters {
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> refused_over_limit{0};  ///< closed because max_connections was hit
+  std::atomic<std::uint64_t> slow_consumers{0};      ///< disconnected for a full write queue
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
+  std::atomic<std::uint64_t> tls_refused_no_ems{0};  ///< TLS 1.2 without Extended Master Secret
+  std::atomic<std::uint64_t> active{0};
+};
+
+/// Listeners, I/O threads and connection drivers.
+class server {
+ public:
+  /// `tick` (optional) is called every second on one I/O thread with the current time; the
+  /// broker engine uses it for session expiry, delayed Wills and message expiry.
+  server(server_config config, handler_factory factory,
+         std::function<void(clock::time_point)> tick = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Creates the TLS contexts and binds every listener. Errors (a certificate that cannot be
+  /// loaded, an address in use) are returned with the listener's name.
+  result<void, std::string> start();
+
+  /// The listeners as bound by start().
+  std::vector<bound_listener> listeners() const;
+
+  /// Makes SIGTERM and SIGINT call stop(); SIGHUP is logged (reserved for reload). Call before
+  /// run().
+  void handle_signals();
+
+  /// Runs the I/O threads (the calling thread is one of them) until stop() has finished.
+  void run();
+
+  /// Graceful stop, callable from any thread: stop accepting, ask every connection to shut down
+  /// (MQTT 5 clients receive DISCONNECT 0x8B), wait for them to flush and close (at most
+  /// `grace`), then make run() return.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+  const server_counters& counters() const;
+
+ private:
+  std::unique_ptr<detail::server_state> impl_;
+};
+
+/// The production factory: one broker::connection per transport connection, with the
+/// broker::listener_settings of its listener. `shared_broker` must outlive the server.
+handler_factory make_broker_handler_factory(broker::broker& shared_broker,
+                                            const std::vector<listener_config>& listeners);
+
+}  // namespace acemq::net
