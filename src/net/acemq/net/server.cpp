@@ -174,9 +174,11 @@ class connection_base : public broker::connection_io,
   }
 
   void post(std::function<void()> task) override {
-    // The machine stays alive as long as this driver does (the lambda holds it), so completions
-    // of asynchronous authentication may run even after the transport has gone.
-    asio::post(home_.io, [self = shared_from_this(), task = std::move(task)] { task(); });
+    // Tasks (e.g. asynchronous authentication completions) that arrive after the transport has
+    // gone are dropped: the machine accepts no calls after on_transport_closed().
+    asio::post(home_.io, [self = shared_from_this(), task = std::move(task)] {
+      if (!self->finished_) task();
+    });
   }
 
  protected:

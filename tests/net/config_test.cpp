@@ -1,0 +1,245 @@
+#include "acemq/net/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace acemq::net {
+namespace {
+
+TEST(config, defaults_have_tcp_and_tls_listeners_and_anonymous_access) {
+  const app_config config = default_config();
+  ASSERT_EQ(config.server.listeners.size(), 2u);
+  EXPECT_EQ(config.server.listeners[0].type, transport::tcp);
+  EXPECT_EQ(config.server.listeners[0].port, 1883);
+  EXPECT_EQ(config.server.listeners[1].type, transport::tls);
+  EXPECT_EQ(config.server.listeners[1].port, 8883);
+  EXPECT_EQ(config.server.listeners[1].certificate, "var/pki/server.pem");
+  EXPECT_TRUE(config.allow_anonymous);
+}
+
+TEST(config, toml_sets_every_section) {
+  app_config config = default_config();
+  const auto applied = apply_toml(config, R"(
+[server]
+threads = 3
+write_queue_limit = 65536
+[log]
+level = "debug"
+[auth]
+allow_anonymous = false
+[broker]
+maximum_packet_size = 4096
+receive_maximum = 10
+connect_timeout = 2
+server_keep_alive = 30
+maximum_qos = 1
+retain_available = false
+v311_denied_publish = "disconnect"
+[[listener]]
+name = "plain"
+type = "tcp"
+address = "127.0.0.1"
+port = 0
+[[listener]]
+name = "secure"
+type = "tls"
+port = 8884
+certificate = "c.pem"
+key = "k.pem"
+ca = "ca.pem"
+client_certificates = "required"
+handshake_timeout = 3
+)",
+                                  "test.toml");
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ(config.server.threads, 3u);
+  EXPECT_EQ(config.server.write_queue_limit, 65536u);
+  EXPECT_EQ(config.log_level, "debug");
+  EXPECT_FALSE(config.allow_anonymous);
+  EXPECT_EQ(config.broker.maximum_packet_size, 4096u);
+  EXPECT_EQ(config.broker.receive_maximum, 10);
+  EXPECT_EQ(config.broker.connect_timeout, std::chrono::seconds(2));
+  ASSERT_TRUE(config.broker.server_keep_alive.has_value());
+  EXPECT_EQ(*config.broker.server_keep_alive, 30);
+  EXPECT_EQ(config.broker.maximum_qos, 1);
+  EXPECT_FALSE(config.broker.retain_available);
+  EXPECT_EQ(config.broker.v311_denied_publish, broker::v311_denied_publish_policy::disconnect);
+  // Listeners in a file replace the embedded ones.
+  ASSERT_EQ(config.server.listeners.size(), 2u);
+  EXPECT_EQ(config.server.listeners[0].name, "plain");
+  EXPECT_EQ(config.server.listeners[0].address, "127.0.0.1");
+  EXPECT_EQ(config.server.listeners[0].port, 0);
+  const auto& secure = config.server.listeners[1];
+  EXPECT_EQ(secure.type, transport::tls);
+  EXPECT_EQ(secure.client_certificates, client_certificate_mode::required);
+  EXPECT_EQ(secure.handshake_timeout, std::chrono::seconds(3));
+}
+
+TEST(config, unknown_key_names_key_and_line) {
+  app_config config = default_config();
+  const auto applied =
+      apply_toml(config, "[broker]\nreceive_maximum = 5\nno_such_thing = 1\n", "bad.toml");
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().message, "bad.toml:3: broker.no_such_thing: unknown setting");
+}
+
+TEST(config, wrong_type_and_range_are_errors) {
+  app_config config = default_config();
+  auto applied = apply_toml(config, "[broker]\nreceive_maximum = \"many\"\n", "f");
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().message, "f:2: broker.receive_maximum: expected an integer");
+  applied = apply_toml(config, "[broker]\nreceive_maximum = 0\n", "f");
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().message, "f:2: broker.receive_maximum: must be between 1 and 65535");
+  applied = apply_toml(config, "[broker]\nmaximum_qos = 3\n", "f");
+  ASSERT_FALSE(applied);
+  applied = apply_toml(config, "[log]\nlevel = \"loud\"\n", "f");
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message.find("log.level"), std::string::npos);
+}
+
+TEST(config, syntax_error_reports_line_and_column) {
+  app_config config = default_config();
+  const auto applied = apply_toml(config, "[broker]\nreceive_maximum = = 3\n", "syntax.toml");
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().message.rfind("syntax.toml:2:", 0), 0u) << applied.error().message;
+}
+
+TEST(config, listener_errors) {
+  app_config config = default_config();
+  auto applied = apply_toml(config, "[[listener]]\ntype = \"tcp\"\n", "f");
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message.find("needs a non-empty name"), std::string::npos);
+  applied = apply_toml(config, "[[listener]]\nname = \"a\"\n[[listener]]\nname = \"a\"\n", "f");
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message.find("duplicate"), std::string::npos);
+  applied = apply_toml(config, "[[listener]]\nname = \"a\"\ntype = \"udp\"\n", "f");
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().message, "f:3: listener.a.type: expected one of: tcp, tls");
+  applied = apply_toml(config, "[[listener]]\nname = \"a\"\nport = 70000\n", "f");
+  ASSERT_FALSE(applied);
+  applied = apply_toml(config, "listener = 5\n", "f");
+  ASSERT_FALSE(applied);
+}
+
+TEST(config, overrides_parse_toml_values_and_bare_strings) {
+  app_config config = default_config();
+  ASSERT_TRUE(apply_override(config, "broker.receive_maximum=7"));
+  EXPECT_EQ(config.broker.receive_maximum, 7);
+  ASSERT_TRUE(apply_override(config, "auth.allow_anonymous=false"));
+  EXPECT_FALSE(config.allow_anonymous);
+  ASSERT_TRUE(apply_override(config, "log.level=warn"));  // bare string
+  EXPECT_EQ(config.log_level, "warn");
+  ASSERT_TRUE(apply_override(config, "log.level=\"error\""));
+  EXPECT_EQ(config.log_level, "error");
+  ASSERT_TRUE(apply_override(config, "listener.tcp.port=1884"));
+  EXPECT_EQ(config.server.listeners[0].port, 1884);
+  ASSERT_TRUE(apply_override(config, "broker.server_keep_alive=-1"));
+  EXPECT_FALSE(config.broker.server_keep_alive.has_value());
+}
+
+TEST(config, override_creates_a_listener) {
+  app_config config = default_config();
+  ASSERT_TRUE(apply_override(config, "listener.extra.port=0"));
+  ASSERT_TRUE(apply_override(config, "listener.extra.address=127.0.0.1"));
+  ASSERT_EQ(config.server.listeners.size(), 3u);
+  EXPECT_EQ(config.server.listeners[2].name, "extra");
+  EXPECT_EQ(config.server.listeners[2].type, transport::tcp);
+  EXPECT_EQ(config.server.listeners[2].address, "127.0.0.1");
+}
+
+TEST(config, override_errors_name_the_key) {
+  app_config config = default_config();
+  auto applied = apply_override(config, "nonsense");
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message.find("key=value"), std::string::npos);
+  applied = apply_override(config, "broker.bogus=1");
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().message, "--set broker.bogus: unknown setting");
+  applied = apply_override(config, "listener.tcp.colour=red");
+  ASSERT_FALSE(applied);
+  applied = apply_override(config, "listener.port=1");
+  ASSERT_FALSE(applied);
+  // A value with an embedded newline cannot smuggle in a second key.
+  applied = apply_override(config, "broker.receive_maximum=1\nreceive_maximum = 2");
+  ASSERT_FALSE(applied);
+}
+
+TEST(config, finalize_checks_listeners_and_resolves_paths) {
+  app_config config = default_config();
+  config.data_dir = "/srv/acemq";
+  config.server.threads = 0;
+  ASSERT_TRUE(finalize(config));
+  EXPECT_EQ(config.server.listeners[1].certificate, "/srv/acemq/var/pki/server.pem");
+  EXPECT_GE(config.server.threads, 1u);
+  EXPECT_EQ(config.server.max_connections, config.broker.max_connections);
+
+  app_config missing_key = default_config();
+  missing_key.server.listeners[1].key.clear();
+  auto finalized = finalize(missing_key);
+  ASSERT_FALSE(finalized);
+  EXPECT_NE(finalized.error().message.find("certificate and key"), std::string::npos);
+
+  app_config no_ca = default_config();
+  no_ca.server.listeners[1].ca.clear();
+  ASSERT_FALSE(finalize(no_ca));
+
+  app_config none = default_config();
+  none.server.listeners.clear();
+  ASSERT_FALSE(finalize(none));
+}
+
+TEST(config, describe_lists_every_broker_bound_once) {
+  std::set<std::string> keys;
+  for (const auto& item : describe_settings()) {
+    EXPECT_TRUE(keys.insert(item.key).second) << item.key;
+    EXPECT_FALSE(item.description.empty()) << item.key;
+  }
+  for (const char* key : {"broker.max_connections",
+                          "broker.maximum_packet_size",
+                          "broker.receive_maximum",
+                          "broker.max_inflight",
+                          "broker.max_queued_messages",
+                          "broker.max_queued_bytes",
+                          "broker.topic_alias_maximum",
+                          "broker.max_topic_length",
+                          "broker.max_topic_levels",
+                          "broker.max_subscriptions_per_client",
+                          "broker.connect_timeout",
+                          "broker.server_keep_alive",
+                          "broker.maximum_session_expiry",
+                          "broker.maximum_qos",
+                          "broker.retain_available",
+                          "broker.max_retained_messages",
+                          "broker.wildcard_subscription_available",
+                          "broker.shared_subscription_available",
+                          "broker.subscription_identifier_available",
+                          "broker.max_client_id_length",
+                          "broker.allow_empty_client_id",
+                          "broker.response_information_prefix",
+                          "broker.queue_qos0_when_offline",
+                          "broker.v311_denied_publish",
+                          "server.threads",
+                          "log.level",
+                          "auth.allow_anonymous",
+                          "listener.<name>.port",
+                          "listener.<name>.client_certificates"}) {
+    EXPECT_EQ(keys.count(key), 1u) << key;
+  }
+}
+
+TEST(config, describe_shows_defaults) {
+  for (const auto& item : describe_settings()) {
+    if (item.key == "broker.receive_maximum") {
+      EXPECT_EQ(item.default_value, "256");
+    } else if (item.key == "auth.allow_anonymous") {
+      EXPECT_EQ(item.default_value, "true");
+    } else if (item.key == "log.level") {
+      EXPECT_EQ(item.default_value, "\"info\"");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace acemq::net

@@ -1,0 +1,345 @@
+// The connection driver and listeners with a small fake protocol machine, over real sockets on
+// port 0. Everything waits on events (socket reads, condition variables), never on sleeps.
+
+#include "acemq/net/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "pki_fixture.hpp"
+
+namespace acemq::net {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+/// What the fake machines report to the test thread.
+struct probe {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int transport_closed = 0;
+  int created = 0;
+  std::string last_protocol;
+
+  void bump(int& counter) {
+    std::lock_guard lock(mutex);
+    ++counter;
+    changed.notify_all();
+  }
+  void wait_for(const int& counter, int value) {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return counter >= value; });
+  }
+};
+
+/// A command-driven echo machine: each received byte is echoed, and some letters trigger the
+/// driver features under test.
+class echo_handler final : public connection_handler {
+ public:
+  echo_handler(broker::connection_io& io, probe& report) : io_(io), probe_(report) {
+    if (io_.tls() != nullptr) {
+      std::lock_guard lock(probe_.mutex);
+      probe_.last_protocol = std::string(io_.tls()->protocol());
+    }
+    probe_.bump(probe_.created);
+  }
+
+  void on_bytes(byte_view data) override {
+    for (std::uint8_t byte : data) {
+      switch (byte) {
+        case 'q':  // reply, then close after the reply is flushed
+          io_.send({to_bytes("bye"), nullptr});
+          io_.close();
+          return;
+        case 'm': {  // a burst of small messages sharing one payload
+          auto payload = std::make_shared<const byte_vector>(to_bytes("PAYLOAD"));
+          for (int i = 0; i < 2000; ++i) {
+            io_.send({to_bytes("#" + std::to_string(i % 10)), payload});
+          }
+          break;
+        }
+        case 'b': {  // more than the write queue limit while the peer is not reading
+          auto big = std::make_shared<const byte_vector>(64 * 1024, std::uint8_t{'x'});
+          for (int i = 0; i < 100; ++i)
+            io_.send({byte_vector{}, big});
+          break;
+        }
+        case 't':
+          io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+          break;
+        case 'r':  // re-arming replaces: only the second deadline fires
+          io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(10));
+          io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(30));
+          break;
+        case 'w':
+          std::thread([&io = io_] { io.wake(); }).join();
+          break;
+        case 'p':
+          std::thread([&io = io_] {
+            io.post([&io] { io.send({to_bytes("P"), nullptr}); });
+          }).join();
+          break;
+        default:
+          io_.send({byte_vector{byte}, nullptr});
+      }
+    }
+  }
+  void on_timer(clock::time_point) override { io_.send({to_bytes("T"), nullptr}); }
+  void on_wake() override { io_.send({to_bytes("W"), nullptr}); }
+  void on_transport_closed() override { probe_.bump(probe_.transport_closed); }
+  void shutdown() override {
+    io_.send({to_bytes("BYE"), nullptr});
+    io_.close();
+  }
+
+ private:
+  broker::connection_io& io_;
+  probe& probe_;
+};
+
+listener_config tcp_listener() {
+  listener_config listener;
+  listener.name = "tcp";
+  listener.type = transport::tcp;
+  listener.address = "127.0.0.1";
+  listener.port = 0;
+  return listener;
+}
+
+listener_config tls_listener() {
+  listener_config listener;
+  listener.name = "tls";
+  listener.type = transport::tls;
+  listener.address = "127.0.0.1";
+  listener.port = 0;
+  listener.certificate = testing::pki_file("server.pem");
+  listener.key = testing::pki_file("server.key");
+  listener.handshake_timeout = std::chrono::seconds(5);
+  return listener;
+}
+
+class server_test : public ::testing::Test {
+ protected:
+  void start(server_config config) {
+    if (config.listeners.empty()) config.listeners = {tcp_listener(), tls_listener()};
+    if (config.threads == 0) config.threads = 2;
+    instance_ =
+        std::make_unique<server>(config, [this](broker::connection_io& io, const listener_config&) {
+          return std::make_unique<echo_handler>(io, probe_);
+        });
+    auto started = instance_->start();
+    ASSERT_TRUE(started) << started.error();
+    runner_ = std::thread([this] { instance_->run(); });
+  }
+
+  void TearDown() override {
+    if (instance_) {
+      instance_->stop(std::chrono::milliseconds(2000));
+      runner_.join();
+    }
+  }
+
+  std::uint16_t port_of(transport type) const {
+    for (const auto& listener : instance_->listeners()) {
+      if (listener.type == type) return listener.port;
+    }
+    return 0;
+  }
+
+  tcp::socket connect_tcp() {
+    tcp::socket socket(client_io_);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tcp)});
+    return socket;
+  }
+
+  template <typename Stream>
+  static std::string read_exactly(Stream& stream, std::size_t size) {
+    std::string out(size, '\0');
+    asio::read(stream, asio::buffer(out));
+    return out;
+  }
+
+  template <typename Stream>
+  static bool reaches_eof(Stream& stream) {
+    char byte = 0;
+    boost::system::error_code ec;
+    stream.read_some(asio::buffer(&byte, 1), ec);
+    return static_cast<bool>(ec);
+  }
+
+  probe probe_;
+  asio::io_context client_io_;
+  std::unique_ptr<server> instance_;
+  std::thread runner_;
+};
+
+TEST_F(server_test, binds_port_zero_and_reports_the_port) {
+  start({});
+  ASSERT_EQ(instance_->listeners().size(), 2u);
+  EXPECT_NE(port_of(transport::tcp), 0);
+  EXPECT_NE(port_of(transport::tls), 0);
+}
+
+TEST_F(server_test, echoes_over_tcp) {
+  start({});
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("hello")));
+  EXPECT_EQ(read_exactly(socket, 5), "hello");
+  EXPECT_EQ(instance_->counters().accepted.load(), 1u);
+}
+
+TEST_F(server_test, many_queued_messages_arrive_complete_and_in_order) {
+  start({});
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("m")));
+  std::string expected;
+  for (int i = 0; i < 2000; ++i)
+    expected += "#" + std::to_string(i % 10) + "PAYLOAD";
+  EXPECT_EQ(read_exactly(socket, expected.size()), expected);
+}
+
+TEST_F(server_test, timer_fires_and_rearming_replaces) {
+  start({});
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("t")));
+  EXPECT_EQ(read_exactly(socket, 1), "T");
+  asio::write(socket, asio::buffer(std::string("r")));
+  EXPECT_EQ(read_exactly(socket, 1), "T");
+  // Only one timer fired for "r": the echo of "x" is the next byte.
+  asio::write(socket, asio::buffer(std::string("x")));
+  EXPECT_EQ(read_exactly(socket, 1), "x");
+}
+
+TEST_F(server_test, wake_and_post_from_other_threads_run_on_the_connection) {
+  start({});
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("w")));
+  EXPECT_EQ(read_exactly(socket, 1), "W");
+  asio::write(socket, asio::buffer(std::string("p")));
+  EXPECT_EQ(read_exactly(socket, 1), "P");
+}
+
+TEST_F(server_test, close_flushes_then_ends_the_transport_once) {
+  start({});
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("aq")));
+  EXPECT_EQ(read_exactly(socket, 4), "abye");
+  EXPECT_TRUE(reaches_eof(socket));
+  probe_.wait_for(probe_.transport_closed, 1);
+  EXPECT_EQ(probe_.transport_closed, 1);
+}
+
+TEST_F(server_test, peer_close_is_reported) {
+  start({});
+  {
+    auto socket = connect_tcp();
+    asio::write(socket, asio::buffer(std::string("z")));
+    EXPECT_EQ(read_exactly(socket, 1), "z");
+  }
+  probe_.wait_for(probe_.transport_closed, 1);
+  EXPECT_EQ(probe_.transport_closed, 1);
+}
+
+TEST_F(server_test, connections_beyond_the_limit_are_closed_at_once) {
+  server_config config;
+  config.max_connections = 1;
+  start(config);
+  auto first = connect_tcp();
+  asio::write(first, asio::buffer(std::string("1")));
+  EXPECT_EQ(read_exactly(first, 1), "1");
+  auto second = connect_tcp();
+  EXPECT_TRUE(reaches_eof(second));
+  EXPECT_EQ(instance_->counters().refused_over_limit.load(), 1u);
+  // The first is unaffected.
+  asio::write(first, asio::buffer(std::string("2")));
+  EXPECT_EQ(read_exactly(first, 1), "2");
+}
+
+TEST_F(server_test, slow_consumer_is_disconnected) {
+  server_config config;
+  config.write_queue_limit = 256 * 1024;
+  start(config);
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("b")));
+  probe_.wait_for(probe_.transport_closed, 1);
+  EXPECT_EQ(instance_->counters().slow_consumers.load(), 1u);
+}
+
+TEST_F(server_test, stop_asks_every_connection_to_shut_down) {
+  start({});
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("k")));
+  EXPECT_EQ(read_exactly(socket, 1), "k");
+  instance_->stop(std::chrono::milliseconds(2000));
+  EXPECT_EQ(read_exactly(socket, 3), "BYE");
+  EXPECT_TRUE(reaches_eof(socket));
+  runner_.join();
+  instance_.reset();
+  EXPECT_EQ(probe_.transport_closed, 1);
+}
+
+TEST_F(server_test, echoes_over_tls13) {
+  start({});
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(testing::pki_file("ca.pem"));
+  context.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<tcp::socket> stream(client_io_, context);
+  stream.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
+  stream.handshake(asio::ssl::stream_base::client);
+  asio::write(stream, asio::buffer(std::string("hello")));
+  EXPECT_EQ(read_exactly(stream, 5), "hello");
+  std::lock_guard lock(probe_.mutex);
+  EXPECT_EQ(probe_.last_protocol, "TLSv1.3");
+}
+
+TEST_F(server_test, tls12_without_extended_master_secret_is_refused) {
+  start({});
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  SSL_CTX_set_max_proto_version(context.native_handle(), TLS1_2_VERSION);
+  SSL_CTX_set_options(context.native_handle(), SSL_OP_NO_EXTENDED_MASTER_SECRET);
+  asio::ssl::stream<tcp::socket> stream(client_io_, context);
+  stream.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
+  boost::system::error_code ec;
+  stream.handshake(asio::ssl::stream_base::client, ec);
+  ASSERT_FALSE(ec) << ec.message();  // the handshake itself completes...
+  EXPECT_TRUE(reaches_eof(stream));  // ...then the server closes
+  EXPECT_EQ(instance_->counters().tls_refused_no_ems.load(), 1u);
+  EXPECT_EQ(probe_.created, 0);
+}
+
+TEST_F(server_test, tls_handshake_timeout_closes_a_silent_client) {
+  server_config config;
+  listener_config tls = tls_listener();
+  tls.handshake_timeout = std::chrono::seconds(1);
+  config.listeners = {tcp_listener(), tls};
+  start(config);
+  tcp::socket socket(client_io_);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
+  EXPECT_TRUE(reaches_eof(socket));
+  EXPECT_EQ(instance_->counters().tls_handshake_failures.load(), 1u);
+}
+
+TEST(server_start, address_in_use_is_an_error) {
+  asio::io_context io;
+  tcp::acceptor occupied(io, {asio::ip::make_address("127.0.0.1"), 0});
+  server_config config;
+  listener_config listener = tcp_listener();
+  listener.port = occupied.local_endpoint().port();
+  config.listeners = {listener};
+  server instance(config, [](broker::connection_io&, const listener_config&) {
+    return std::unique_ptr<connection_handler>();
+  });
+  auto started = instance.start();
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().find("listener tcp"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace acemq::net

@@ -1,0 +1,192 @@
+#include "acemq/net/tls.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+
+#include "pki_fixture.hpp"
+
+namespace acemq::net {
+namespace {
+
+using testing::pki_file;
+
+listener_config tls_listener(client_certificate_mode mode = client_certificate_mode::optional) {
+  listener_config listener;
+  listener.name = "tls";
+  listener.type = transport::tls;
+  listener.certificate = pki_file("server.pem");
+  listener.key = pki_file("server.key");
+  listener.ca = pki_file("ca.pem");
+  listener.client_certificates = mode;
+  return listener;
+}
+
+struct ssl_deleter {
+  void operator()(SSL* session) const noexcept { SSL_free(session); }
+};
+using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
+
+/// A client and a server session joined by an in-memory BIO pair (no sockets).
+struct memory_handshake {
+  ssl_context_ptr client_context{SSL_CTX_new(TLS_client_method())};
+  ssl_context_ptr server_context;
+  ssl_ptr client;
+  ssl_ptr server;
+
+  explicit memory_handshake(const listener_config& listener) {
+    auto made = make_server_tls_context(listener);
+    EXPECT_TRUE(made) << (made ? "" : made.error());
+    if (made) server_context = std::move(*made);
+    SSL_CTX_load_verify_locations(client_context.get(), pki_file("ca.pem").c_str(), nullptr);
+    SSL_CTX_set_verify(client_context.get(), SSL_VERIFY_PEER, nullptr);
+  }
+
+  void with_client_certificate() {
+    SSL_CTX_use_certificate_chain_file(client_context.get(), pki_file("client.pem").c_str());
+    SSL_CTX_use_PrivateKey_file(client_context.get(), pki_file("client.key").c_str(),
+                                SSL_FILETYPE_PEM);
+  }
+
+  /// Runs the handshake to completion; false if either side failed.
+  bool run() {
+    client.reset(SSL_new(client_context.get()));
+    server.reset(SSL_new(server_context.get()));
+    BIO* client_bio = nullptr;
+    BIO* server_bio = nullptr;
+    BIO_new_bio_pair(&client_bio, 0, &server_bio, 0);
+    SSL_set_bio(client.get(), client_bio, client_bio);
+    SSL_set_bio(server.get(), server_bio, server_bio);
+    SSL_set_connect_state(client.get());
+    SSL_set_accept_state(server.get());
+    bool client_done = false;
+    bool server_done = false;
+    for (int round = 0; round < 20 && !(client_done && server_done); ++round) {
+      if (!client_done) {
+        const int rc = SSL_do_handshake(client.get());
+        if (rc == 1) {
+          client_done = true;
+        } else if (SSL_get_error(client.get(), rc) != SSL_ERROR_WANT_READ) {
+          ERR_clear_error();
+          return false;
+        }
+      }
+      if (!server_done) {
+        const int rc = SSL_do_handshake(server.get());
+        if (rc == 1) {
+          server_done = true;
+        } else if (SSL_get_error(server.get(), rc) != SSL_ERROR_WANT_READ) {
+          ERR_clear_error();
+          return false;
+        }
+      }
+    }
+    // TLS 1.3: the client learns of a refused certificate only on its first read.
+    char byte = 0;
+    SSL_read(client.get(), &byte, 1);
+    ERR_clear_error();
+    return client_done && server_done &&
+           (SSL_get_shutdown(client.get()) & SSL_RECEIVED_SHUTDOWN) == 0 &&
+           SSL_get_verify_result(client.get()) == X509_V_OK;
+  }
+};
+
+TEST(tls_context, loads_the_development_pki) {
+  auto made = make_server_tls_context(tls_listener());
+  ASSERT_TRUE(made) << made.error();
+  EXPECT_NE(made->get(), nullptr);
+}
+
+TEST(tls_context, missing_or_mismatched_files_are_errors) {
+  listener_config missing = tls_listener();
+  missing.certificate = pki_file("absent.pem");
+  auto made = make_server_tls_context(missing);
+  ASSERT_FALSE(made);
+  EXPECT_NE(made.error().find("absent.pem"), std::string::npos);
+
+  listener_config mismatched = tls_listener();
+  mismatched.key = pki_file("client.key");
+  made = make_server_tls_context(mismatched);
+  ASSERT_FALSE(made);
+  EXPECT_NE(made.error().find("client.key"), std::string::npos) << made.error();
+
+  listener_config bad_ca = tls_listener();
+  bad_ca.ca = pki_file("absent-ca.pem");
+  EXPECT_FALSE(make_server_tls_context(bad_ca));
+}
+
+TEST(tls_facts, tls13_exporter_matches_the_client) {
+  memory_handshake link(tls_listener());
+  ASSERT_TRUE(link.run());
+  EXPECT_EQ(refusal_reason(link.server.get()), std::nullopt);
+  openssl_tls_facts facts(link.server.get());
+  EXPECT_EQ(facts.protocol(), "TLSv1.3");
+  // RFC 9431 2.2.4.2.2: label "EXPORTER-ACE-MQTT-Sign-Challenge", empty context, 32 bytes.
+  const std::string label = "EXPORTER-ACE-MQTT-Sign-Challenge";
+  auto server_value = facts.export_keying_material(label, {}, true, 32);
+  ASSERT_TRUE(server_value.has_value());
+  byte_vector client_value(32);
+  ASSERT_EQ(SSL_export_keying_material(link.client.get(), client_value.data(), 32, label.data(),
+                                       label.size(), nullptr, 0, 1),
+            1);
+  EXPECT_EQ(*server_value, client_value);
+  EXPECT_FALSE(facts.export_keying_material(label, {}, true, 0).has_value());
+  EXPECT_FALSE(
+      facts.export_keying_material(label, {}, true, openssl_tls_facts::max_exporter_length + 1)
+          .has_value());
+  EXPECT_FALSE(facts.peer_certificate_pem().has_value());
+  EXPECT_FALSE(facts.psk_identity().has_value());
+}
+
+TEST(tls_facts, tls12_with_ems_is_accepted_and_use_context_is_honoured) {
+  memory_handshake link(tls_listener());
+  SSL_CTX_set_max_proto_version(link.client_context.get(), TLS1_2_VERSION);
+  ASSERT_TRUE(link.run());
+  EXPECT_EQ(SSL_version(link.server.get()), TLS1_2_VERSION);
+  EXPECT_EQ(refusal_reason(link.server.get()), std::nullopt);
+  openssl_tls_facts facts(link.server.get());
+  EXPECT_EQ(facts.protocol(), "TLSv1.2");
+  // RFC 5705 4: in TLS 1.2 an empty context is different from no context at all.
+  auto with_empty_context = facts.export_keying_material("EXPORTER-test", {}, true, 32);
+  auto without_context = facts.export_keying_material("EXPORTER-test", {}, false, 32);
+  ASSERT_TRUE(with_empty_context && without_context);
+  EXPECT_NE(*with_empty_context, *without_context);
+}
+
+TEST(tls_facts, tls12_without_ems_is_refused) {
+  memory_handshake link(tls_listener());
+  SSL_CTX_set_max_proto_version(link.client_context.get(), TLS1_2_VERSION);
+  SSL_CTX_set_options(link.client_context.get(), SSL_OP_NO_EXTENDED_MASTER_SECRET);
+  ASSERT_TRUE(link.run());
+  const auto reason = refusal_reason(link.server.get());
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_NE(reason->find("Extended Master Secret"), std::string::npos);
+}
+
+TEST(tls_facts, client_certificate_is_exposed) {
+  memory_handshake link(tls_listener(client_certificate_mode::required));
+  link.with_client_certificate();
+  ASSERT_TRUE(link.run());
+  openssl_tls_facts facts(link.server.get());
+  const auto pem = facts.peer_certificate_pem();
+  ASSERT_TRUE(pem.has_value());
+  EXPECT_EQ(pem->rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
+  EXPECT_EQ(facts.peer_subject_common_name(), std::optional<std::string>("acemq-dev-client"));
+  EXPECT_TRUE(facts.peer_subject_alternative_names().empty());
+}
+
+TEST(tls_facts, server_certificate_names_as_seen_by_a_client) {
+  memory_handshake link(tls_listener());
+  ASSERT_TRUE(link.run());
+  openssl_tls_facts client_view(link.client.get());
+  EXPECT_EQ(client_view.peer_subject_common_name(), std::optional<std::string>("localhost"));
+  EXPECT_EQ(client_view.peer_subject_alternative_names(),
+            (std::vector<std::string>{"localhost", "127.0.0.1", "0:0:0:0:0:0:0:1"}));
+}
+
+TEST(tls_context, required_client_certificate_refuses_a_client_without_one) {
+  memory_handshake link(tls_listener(client_certificate_mode::required));
+  EXPECT_FALSE(link.run());
+}
+
+}  // namespace
+}  // namespace acemq::net
