@@ -7,3 +7,8 @@ acemq_add_test(acemq_broker_topics_tests
     ${CMAKE_CURRENT_SOURCE_DIR}/topics/property_test.cpp
   LIBS acemq::broker_topics
   LABELS broker)
+# Separate binary: it replaces the global allocation functions to prove match() does not allocate.
+acemq_add_test(acemq_broker_topics_allocation_tests
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/topics/match_allocation_test.cpp
+  LIBS acemq::broker_topics
+  LABELS broker)

@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -328,6 +329,54 @@ TEST(SubscriptionTree, MatchWithFilterSkipsMembersNotAccepted) {
   EXPECT_EQ(received, (std::map<subscriber_id, int>{{1, 5}, {3, 5}}));
   // Nobody in the group can take it: the group is skipped, not given to a rejected member.
   EXPECT_EQ(run([](subscriber_id) { return false; }), std::vector<subscriber_id>{9});
+}
+
+// The broker runs match() under a shared lock from several threads: the only state it changes is
+// the atomic round-robin cursor, so each message still goes to exactly one member of the group.
+TEST(SubscriptionTree, ConcurrentMatchesDeliverEachMessageToOneMember) {
+  subscription_tree tree;
+  constexpr subscriber_id members = 4;
+  for (subscriber_id id = 0; id < members; ++id)
+    tree.subscribe("$share/g/load/+", id, {});
+  tree.subscribe("load/#", 100, {});
+  constexpr int threads = 4;
+  constexpr int messages_per_thread = 5000;
+  // Per thread: deliveries per member, then plain deliveries, then messages not given to exactly
+  // one member.
+  std::vector<std::vector<int>> received(threads, std::vector<int>(members + 2, 0));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&tree, &received, t] {
+      for (int i = 0; i < messages_per_thread; ++i) {
+        int shared_deliveries = 0;
+        tree.match("load/x", [&](subscriber_id id, const subscription_options&, bool shared) {
+          if (shared) {
+            ++shared_deliveries;
+            ++received[static_cast<std::size_t>(t)][id];
+          } else {
+            ++received[static_cast<std::size_t>(t)][members];
+          }
+        });
+        if (shared_deliveries != 1) ++received[static_cast<std::size_t>(t)][members + 1];
+      }
+    });
+  }
+  for (std::thread& worker : workers)
+    worker.join();
+  std::vector<int> totals(members + 2, 0);
+  for (const auto& per_thread : received) {
+    for (std::size_t i = 0; i < per_thread.size(); ++i)
+      totals[i] += per_thread[i];
+  }
+  int shared_total = 0;
+  for (subscriber_id id = 0; id < members; ++id) {
+    shared_total += totals[id];
+    EXPECT_GT(totals[id], 0) << "member " << id << " never got a turn";
+  }
+  // Every message reached exactly one member, and the plain subscriber exactly once per message.
+  EXPECT_EQ(shared_total, threads * messages_per_thread);
+  EXPECT_EQ(totals[members], threads * messages_per_thread);
+  EXPECT_EQ(totals[members + 1], 0);
 }
 
 TEST(SubscriptionTree, LimitsAtTheBound) {
