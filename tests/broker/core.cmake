@@ -1,1 +1,7 @@
-# tests for acemq_broker
+# tests for acemq_broker: the protocol machine and engine driven in virtual time with a fake
+# transport (no sockets, no sleeps).
+acemq_add_test(broker_core_test
+  SOURCES
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/connect_test.cpp
+  LIBS acemq::broker
+  LABELS broker)

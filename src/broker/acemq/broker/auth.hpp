@@ -102,7 +102,8 @@ struct auth_step {
 };
 
 /// One authentication provider. Each call may complete synchronously (inside the call) or later
-/// from any thread; `done` is called exactly once per call.
+/// from any thread; `done` is called exactly once per call. `request` is valid only during the
+/// call: a provider that completes later copies what it needs.
 class authenticator {
  public:
   using completion = std::function<void(auth_step)>;
@@ -170,13 +171,15 @@ class auth_chain {
   void reauthenticate(std::size_t owner, const authentication_request& request,
                       completion done) const;
 
-  std::size_t size() const { return providers_.size(); }
+  std::size_t size() const { return providers_->size(); }
 
  private:
-  void run_from(std::size_t index, std::shared_ptr<const authentication_request> request,
-                completion done) const;
+  using provider_list = std::vector<std::shared_ptr<authenticator>>;
+  // Asynchronous steps keep the list alive through this pointer, not through `this`.
+  static void run_from(std::shared_ptr<const provider_list> providers, std::size_t index,
+                       std::shared_ptr<const authentication_request> request, completion done);
 
-  std::vector<std::shared_ptr<authenticator>> providers_;
+  std::shared_ptr<const provider_list> providers_;
 };
 
 }  // namespace acemq::broker

@@ -108,27 +108,26 @@ class broker {
   /// the Will Delay Interval is non-zero (MQTT 5.0 3.1.3.2.2).
   attach_result attach(attach_request request);
 
-  /// Detaches connection `connection_id` from `target` (no-op when it is no longer the owner).
-  /// With `publish_will` the Will is published after its delay or at session end, whichever is
+  /// Detaches connection `connection_id` from `subject` (no-op when it is no longer the owner).
+  /// With `will_due` the Will is published after its delay or at session end, whichever is
   /// first [MQTT-3.1.3-9]; otherwise it is discarded [MQTT-3.1.2-10]. A session with expiry 0
   /// ends now.
-  void detach(const std::shared_ptr<session>& target, std::uint64_t connection_id,
-              bool publish_will);
+  void detach(const std::shared_ptr<session>& subject, std::uint64_t connection_id, bool will_due);
 
   /// Routes a message: retained store update, matching subscriptions (aggregated per session),
   /// authorization of each delivery, enqueue and wake. Returns the number of sessions it was
   /// queued for.
   std::size_t publish(const message_ptr& msg);
 
-  /// Adds or replaces a subscription of `target` (filter already validated by the caller).
+  /// Adds or replaces a subscription of `subject` (filter already validated by the caller).
   /// quota_exceeded when the session is at max_subscriptions_per_client.
-  subscribe_result subscribe(session& target, std::string_view filter,
+  subscribe_result subscribe(session& subject, std::string_view filter,
                              const subscription_options& options);
   /// Removes a subscription; false when it did not exist.
-  bool unsubscribe(session& target, std::string_view filter);
-  /// Queues the retained messages matching `filter` for `target` (retain flag set
+  bool unsubscribe(session& subject, std::string_view filter);
+  /// Queues the retained messages matching `filter` for `subject` (retain flag set
   /// [MQTT-3.3.1-9], QoS capped at the granted maximum). Returns how many were queued.
-  std::size_t send_retained(session& target, std::string_view filter,
+  std::size_t send_retained(session& subject, std::string_view filter,
                             const subscription_options& options);
 
   /// Periodic work, called about once a second: fires delayed Wills, ends expired sessions,
@@ -143,7 +142,7 @@ class broker {
   std::shared_ptr<session> find_session(std::string_view client_id) const;
 
  private:
-  struct target {
+  struct route_target {
     std::shared_ptr<session> destination;
     subscriber_id id;
     std::uint8_t qos;

@@ -18,6 +18,7 @@
 #include "acemq/broker/message.hpp"
 #include "acemq/broker/session.hpp"
 #include "acemq/broker/settings.hpp"
+#include "acemq/broker/topic_limits.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/mqtt/packet.hpp"
@@ -102,36 +103,35 @@ class connection {
 
   // Framing and dispatch.
   void consume(byte_view data);
+  void defer(byte_view data);
   void handle_packet(byte_view whole_packet);
   void handle_first_packet(byte_view whole_packet);
-  void handle(mqtt::connect&& packet);
   void handle(mqtt::publish&& packet);
   void handle(const mqtt::puback& packet);
   void handle(const mqtt::pubrec& packet);
   void handle(const mqtt::pubrel& packet);
   void handle(const mqtt::pubcomp& packet);
-  void handle(mqtt::subscribe&& packet);
+  void handle(const mqtt::subscribe& packet);
   void handle(const mqtt::unsubscribe& packet);
-  void handle(const mqtt::pingreq& packet);
   void handle(const mqtt::disconnect& packet);
   void handle(const mqtt::auth& packet);
 
   // CONNECT and authentication.
   mqtt::reason_code validate_connect(mqtt::connect& packet);
-  authentication_request make_auth_request() const;
-  std::function<void(auth_step, std::size_t)> auth_completion();
+  authentication_request make_auth_request(const std::optional<byte_vector>& data) const;
+  void run_auth(const std::function<void(auth_chain::completion)>& call);
   void on_auth_result(auth_step step, std::size_t owner);
   void finish_connect(auth_step step);
   void refuse_connect(mqtt::reason_code reason);
   void finish_reauthentication(auth_step step);
+  void send_auth(mqtt::reason_code reason, const auth_step& step);
+  void accept_credentials(const std::shared_ptr<const principal>& who);
 
   // Outbound.
-  void send_packet(const mqtt::packet& packet);
-  void send_publish(const delivery& item, std::uint16_t packet_id, bool dup);
+  void send_packet(mqtt::packet packet);
+  bool send_publish(const delivery& item, std::uint16_t packet_id, bool dup);
   void pump();
   void resend_inflight();
-  bool fits_client_maximum(std::size_t size) const noexcept;
-  void strip_diagnostics(mqtt::properties& properties) const;
 
   // Closing.
   void protocol_violation(mqtt::reason_code reason);
@@ -140,7 +140,7 @@ class connection {
   bool check_taken_over();
 
   // Timers.
-  void touch();
+  void touch(clock::time_point now);
   void rearm();
 
   broker& broker_;
@@ -148,11 +148,17 @@ class connection {
   const listener_settings& listener_;
   const auth_chain* auth_;
   std::shared_ptr<auth_relay> relay_;
+  const std::uint64_t connection_id_;
 
   state state_ = state::awaiting_connect;
   mqtt::protocol_version version_ = mqtt::protocol_version::v5;
-  std::uint32_t inbound_maximum_packet_size_;
+  const std::uint32_t inbound_maximum_packet_size_;
+  const topic_limits limits_;
+  /// A partial packet (at most inbound_maximum_packet_size_ bytes: the header was checked first).
   byte_vector buffer_;
+  /// Bytes received after CONNECT while authentication runs (MQTT 5.0 3.1.4): processed after
+  /// CONNACK. Bounded by inbound_maximum_packet_size_.
+  byte_vector deferred_;
 
   // From CONNECT.
   std::optional<mqtt::connect> pending_connect_;
@@ -160,33 +166,36 @@ class connection {
   bool assigned_client_id_ = false;
   std::uint16_t keep_alive_ = 0;
   std::uint32_t session_expiry_ = 0;
+  std::optional<std::uint32_t> requested_session_expiry_;
   std::uint32_t client_maximum_packet_size_ = 0;  // 0 = no limit
   std::uint16_t client_receive_maximum_ = 65535;
   std::uint16_t client_topic_alias_maximum_ = 0;
   bool problem_information_ = true;
+  bool response_information_ = false;
   std::optional<std::string> auth_method_;
   std::size_t auth_owner_ = 0;
+  bool awaiting_provider_ = false;
   bool reauthenticating_ = false;
   std::shared_ptr<const principal> principal_;
 
   // Session.
   std::shared_ptr<session> session_;
-  std::uint64_t connection_id_;
   bool will_on_close_ = true;
 
-  // Topic aliases: client -> server (inbound) and server -> client (outbound).
+  // Topic aliases: client -> server (inbound) and server -> client (outbound), per connection
+  // [MQTT-3.3.2-10]; both bounded by the negotiated Topic Alias Maximum.
   std::unordered_map<std::uint16_t, std::string> inbound_aliases_;
   std::unordered_map<std::string, std::uint16_t> outbound_aliases_;
 
-  // Timers (steady clock).
+  // Deadlines (steady clock).
   clock::time_point connect_deadline_;
   std::optional<clock::time_point> keep_alive_deadline_;
   std::optional<clock::time_point> credential_deadline_;
   std::optional<clock::time_point> armed_;
 
-  // Reused buffers on the hot path.
+  // Reused on the hot path.
   mqtt::publish scratch_publish_;
-  std::vector<delivery> batch_;
+  std::vector<std::pair<delivery, std::uint16_t>> batch_;
 };
 
 }  // namespace acemq::broker

@@ -1,0 +1,147 @@
+#include "acemq/broker/auth.hpp"
+
+#include <utility>
+
+namespace acemq::broker {
+
+auth_step auth_step::succeed(std::shared_ptr<const principal> who,
+                             std::optional<byte_vector> data) {
+  auth_step step;
+  step.what = kind::success;
+  step.reason = mqtt::reason_code::success;
+  step.who = std::move(who);
+  step.data = std::move(data);
+  return step;
+}
+
+auth_step auth_step::fail(mqtt::reason_code reason) {
+  auth_step step;
+  step.what = kind::failure;
+  step.reason = reason;
+  return step;
+}
+
+auth_step auth_step::continue_exchange(byte_vector data) {
+  auth_step step;
+  step.what = kind::continue_with;
+  step.reason = mqtt::reason_code::continue_authentication;
+  step.data = std::move(data);
+  return step;
+}
+
+auth_step auth_step::pass() {
+  auth_step step;
+  step.what = kind::next_provider;
+  step.reason = mqtt::reason_code::success;
+  return step;
+}
+
+mqtt::reason_code unrestricted_principal::may_publish(std::string_view) const {
+  return mqtt::reason_code::success;
+}
+
+mqtt::reason_code unrestricted_principal::may_subscribe(std::string_view) const {
+  return mqtt::reason_code::success;
+}
+
+void allow_anonymous::start(const authentication_request& request, completion done) {
+  // A client asking for enhanced authentication (MQTT 5.0 4.12) names a method this provider
+  // does not implement: leave it to a provider that does.
+  if (request.method) {
+    done(auth_step::pass());
+    return;
+  }
+  done(auth_step::succeed(std::make_shared<unrestricted_principal>(
+      request.username ? *request.username : std::string("anonymous"))));
+}
+
+void allow_anonymous::continue_auth(const authentication_request&, completion done) {
+  done(auth_step::fail(mqtt::reason_code::protocol_error));
+}
+
+void allow_anonymous::reauthenticate(const authentication_request&, completion done) {
+  done(auth_step::fail(mqtt::reason_code::not_authorized));
+}
+
+void deny_all::start(const authentication_request&, completion done) {
+  done(auth_step::fail(mqtt::reason_code::not_authorized));
+}
+
+void deny_all::continue_auth(const authentication_request&, completion done) {
+  done(auth_step::fail(mqtt::reason_code::not_authorized));
+}
+
+void deny_all::reauthenticate(const authentication_request&, completion done) {
+  done(auth_step::fail(mqtt::reason_code::not_authorized));
+}
+
+auth_chain::auth_chain(std::vector<std::shared_ptr<authenticator>> providers)
+    : providers_(std::make_shared<const provider_list>(std::move(providers))) {}
+
+void auth_chain::start(const authentication_request& request, completion done) const {
+  run_from(providers_, 0, std::make_shared<const authentication_request>(request), std::move(done));
+}
+
+void auth_chain::run_from(std::shared_ptr<const provider_list> providers, std::size_t index,
+                          std::shared_ptr<const authentication_request> request, completion done) {
+  if (index >= providers->size()) {
+    // Nobody recognised the request. A named method nobody implements is 0x8C
+    // (MQTT 5.0 4.12: the server must reject an unsupported Authentication Method); otherwise the
+    // chain falls back to refusing, as deny_all would.
+    done(auth_step::fail(request->method ? mqtt::reason_code::bad_authentication_method
+                                         : mqtt::reason_code::not_authorized),
+         index);
+    return;
+  }
+  authenticator& provider = *(*providers)[index];
+  const authentication_request& view = *request;
+  provider.start(view, [providers, index, request, done = std::move(done)](auth_step step) mutable {
+    if (step.what == auth_step::kind::next_provider) {
+      run_from(std::move(providers), index + 1, std::move(request), std::move(done));
+      return;
+    }
+    done(std::move(step), index);
+  });
+}
+
+namespace {
+
+// A provider that owns an exchange cannot pass it on half-way.
+auth_chain::completion owned_by(std::size_t owner, auth_chain::completion done) {
+  return [owner, done = std::move(done)](auth_step step, std::size_t) {
+    if (step.what == auth_step::kind::next_provider) {
+      step = auth_step::fail(mqtt::reason_code::not_authorized);
+    }
+    done(std::move(step), owner);
+  };
+}
+
+}  // namespace
+
+void auth_chain::continue_auth(std::size_t owner, const authentication_request& request,
+                               completion done) const {
+  if (owner >= providers_->size()) {
+    done(auth_step::fail(mqtt::reason_code::protocol_error), owner);
+    return;
+  }
+  auto finish = owned_by(owner, std::move(done));
+  (*providers_)[owner]->continue_auth(
+      request, [providers = providers_, owner, finish = std::move(finish)](auth_step step) {
+        finish(std::move(step), owner);
+      });
+}
+
+void auth_chain::reauthenticate(std::size_t owner, const authentication_request& request,
+                                completion done) const {
+  if (owner >= providers_->size()) {
+    done(auth_step::fail(mqtt::reason_code::protocol_error), owner);
+    return;
+  }
+  auto finish = owned_by(owner, std::move(done));
+  (*providers_)[owner]->reauthenticate(
+      request, [providers = providers_, owner, finish = std::move(finish)](auth_step step) {
+        finish(std::move(step), owner);
+      });
+}
+
+}  // namespace acemq::broker

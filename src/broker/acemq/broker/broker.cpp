@@ -1,0 +1,444 @@
+#include "acemq/broker/broker.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <stdexcept>
+#include <utility>
+
+#include "acemq/broker/connection.hpp"
+#include "acemq/common/bytes.hpp"
+
+namespace acemq::broker {
+
+namespace {
+
+constexpr std::uint32_t never_expires = 0xFFFFFFFF;
+
+topic_limits limits_of(const broker_settings& settings) {
+  return topic_limits{settings.max_topic_length, settings.max_topic_levels};
+}
+
+clock::time_point after_seconds(clock::time_point from, std::uint32_t seconds) {
+  return from + std::chrono::duration_cast<clock::duration>(std::chrono::seconds(seconds));
+}
+
+}  // namespace
+
+broker::broker(broker_settings settings, std::shared_ptr<const auth_chain> default_auth,
+               const clock& time, random_source& random)
+    : settings_(std::move(settings)),
+      default_auth_(std::move(default_auth)),
+      clock_(time),
+      random_(random),
+      tree_(limits_of(settings_)),
+      retained_(limits_of(settings_)) {
+  // Configuration errors are exceptions (conventions 2): they stop start-up.
+  if (!default_auth_) throw std::invalid_argument("broker: an authentication chain is required");
+  if (settings_.receive_maximum == 0 || settings_.max_inflight == 0) {
+    throw std::invalid_argument("broker: receive_maximum and max_inflight must be non-zero");
+  }
+  if (settings_.maximum_qos > 2) throw std::invalid_argument("broker: maximum_qos must be 0..2");
+  if (settings_.maximum_packet_size < 128) {
+    throw std::invalid_argument("broker: maximum_packet_size must be at least 128 bytes");
+  }
+  // [MQTT-3.1.3-5]: servers must accept client identifiers of 1 to 23 bytes.
+  if (settings_.max_client_id_length < 23) {
+    throw std::invalid_argument("broker: max_client_id_length must be at least 23");
+  }
+}
+
+broker::~broker() = default;
+
+std::uint64_t broker::open_connection() {
+  counters_.connections_current.fetch_add(1, std::memory_order_relaxed);
+  counters_.connections_total.fetch_add(1, std::memory_order_relaxed);
+  return next_connection_id_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void broker::close_connection() {
+  counters_.connections_current.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool broker::at_connection_limit() const noexcept {
+  return counters_.connections_current.load(std::memory_order_relaxed) >= settings_.max_connections;
+}
+
+std::string broker::assign_client_id() {
+  std::array<std::uint8_t, 8> bytes{};
+  {
+    std::lock_guard lock(random_mutex_);
+    random_.fill(bytes);
+  }
+  // 5 + 16 characters: within the 23 every server must accept [MQTT-3.1.3-5].
+  return "auto-" + to_hex(bytes);
+}
+
+attach_result broker::attach(attach_request request) {
+  const clock::time_point now = clock_.now();
+  std::vector<pending_will> wills;
+  std::vector<subscriber_id> ended;
+  attach_result result;
+  {
+    std::unique_lock registry(sessions_mutex_);
+    if (const auto found = by_client_id_.find(request.client_id); found != by_client_id_.end()) {
+      std::shared_ptr<session> existing = found->second;
+      {
+        auto state = existing->lock();
+        if (state->owner != 0) {
+          // [MQTT-3.1.4-3]: take-over. The older connection learns it on wake().
+          if (state->io) state->io->wake();
+          state->owner = 0;
+          state->io = nullptr;
+          state.set_connected(false);
+          if (state->will) {
+            // MQTT 5.0 3.1.3.2.2: the older connection's Will is sent unless the new connection
+            // resumes the session and the Will Delay is non-zero.
+            if (request.clean_start || state->will->delay_seconds == 0) {
+              wills.push_back(std::move(*state->will));
+            }
+            state->will.reset();
+          }
+        } else if (state->will && state->will->publish_at) {
+          // A delayed Will still pending: the session ends now (clean start) and the Will goes
+          // out, or the client is back in time and the Will is cancelled [MQTT-3.1.3-9].
+          if (request.clean_start) wills.push_back(std::move(*state->will));
+          state->will.reset();
+        }
+        if (!request.clean_start) {
+          state->owner = request.connection_id;
+          state->io = request.io;
+          state->wake_pending = false;
+          state->who = std::move(request.who);
+          state->expiry_interval = request.expiry_interval;
+          state->will = std::move(request.will);
+          state.set_connected(true);
+          result.attached = existing;
+          result.session_present = true;
+        } else {
+          state->ended = true;
+        }
+      }
+      if (result.attached) {
+        detached_.erase(existing);
+      } else {
+        ended.push_back(existing->id());
+        end_session_locked(existing);
+      }
+    }
+    if (!result.attached) {
+      auto created = std::make_shared<session>(next_session_id_++, request.client_id);
+      {
+        auto state = created->lock();
+        state->owner = request.connection_id;
+        state->io = request.io;
+        state->who = std::move(request.who);
+        state->expiry_interval = request.expiry_interval;
+        state->will = std::move(request.will);
+        state.set_connected(true);
+      }
+      by_client_id_.emplace(request.client_id, created);
+      by_id_.emplace(created->id(), created);
+      counters_.sessions.store(by_id_.size(), std::memory_order_relaxed);
+      result.attached = std::move(created);
+    }
+  }
+  remove_subscriptions(ended);
+  for (pending_will& will : wills)
+    publish_will(std::move(will), now);
+  return result;
+}
+
+void broker::end_session_locked(const std::shared_ptr<session>& ended) {
+  by_client_id_.erase(ended->client_id());
+  by_id_.erase(ended->id());
+  detached_.erase(ended);
+  counters_.sessions.store(by_id_.size(), std::memory_order_relaxed);
+}
+
+void broker::remove_subscriptions(const std::vector<subscriber_id>& ended) {
+  if (ended.empty()) return;
+  std::unique_lock tree(tree_mutex_);
+  for (const subscriber_id id : ended)
+    tree_.remove_subscriber(id);
+  counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
+}
+
+void broker::detach(const std::shared_ptr<session>& subject, std::uint64_t connection_id,
+                    bool will_due) {
+  const clock::time_point now = clock_.now();
+  std::optional<pending_will> will_now;
+  bool ends = false;
+  {
+    std::unique_lock registry(sessions_mutex_);
+    {
+      auto state = subject->lock();
+      if (state->owner != connection_id || state->ended) return;
+      state->owner = 0;
+      state->io = nullptr;
+      state->wake_pending = false;
+      state.set_connected(false);
+      state->detached_at = now;
+      ends = state->expiry_interval == 0;
+      if (state->will && will_due) {
+        // [MQTT-3.1.3-9]: after the Will Delay Interval or when the session ends, whichever is
+        // first.
+        const std::uint32_t delay = std::min(state->will->delay_seconds, state->expiry_interval);
+        if (delay == 0) {
+          will_now = std::move(state->will);
+          state->will.reset();
+        } else {
+          state->will->publish_at = after_seconds(now, delay);
+        }
+      } else {
+        // [MQTT-3.1.2-10]: a normal DISCONNECT removes the Will without publishing it.
+        state->will.reset();
+      }
+      if (ends) {
+        state->ended = true;
+      } else if (!settings_.queue_qos0_when_offline) {
+        state->drop_queued_qos0();
+      }
+    }
+    if (ends) {
+      end_session_locked(subject);
+    } else {
+      detached_.insert(subject);
+    }
+  }
+  if (ends) remove_subscriptions({subject->id()});
+  if (will_now) publish_will(std::move(*will_now), now);
+}
+
+void broker::publish_will(pending_will will, clock::time_point now) {
+  auto content = std::make_shared<message>(std::move(will.content));
+  if (will.message_expiry_interval) {
+    content->expires_at = after_seconds(now, *will.message_expiry_interval);
+  }
+  publish(content);
+}
+
+std::size_t broker::publish(const message_ptr& msg) {
+  const clock::time_point now = clock_.now();
+  counters_.messages_in.fetch_add(1, std::memory_order_relaxed);
+  counters_.bytes_in.fetch_add(msg->payload_size(), std::memory_order_relaxed);
+  if (msg->expired(now)) {
+    counters_.messages_expired.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  if (msg->retain) {
+    std::lock_guard lock(retained_mutex_);
+    if (msg->payload_size() == 0) {
+      // [MQTT-3.3.1-6], [MQTT-3.3.1-7]: an empty retained message deletes and is not stored.
+      retained_.erase(msg->topic);
+    } else if (retained_.find(msg->topic) != nullptr ||
+               retained_.size() < settings_.max_retained_messages) {
+      // [MQTT-3.3.1-5]: replaces any retained message of the topic.
+      retained_.set(msg->topic, msg);
+    } else {
+      counters_.retained_refused.fetch_add(1, std::memory_order_relaxed);
+    }
+    counters_.retained_messages.store(retained_.size(), std::memory_order_relaxed);
+  }
+
+  // Reused per thread so steady-state routing does not allocate the target list.
+  thread_local std::vector<route_target> targets;
+  targets.clear();
+  {
+    std::shared_lock registry(sessions_mutex_);
+    {
+      std::shared_lock tree(tree_mutex_);
+      tree_.match_with_filter(
+          msg->topic,
+          [&](subscriber_id id, const subscription_options& options, bool shared) {
+            // [MQTT-3.8.3-3]: No Local - not back to the publishing session.
+            if (!shared && options.no_local && id == msg->publisher_session) return;
+            route_target entry{nullptr, id, options.maximum_qos, options.retain_as_published,
+                               shared,  {}};
+            if (options.identifier != 0) entry.identifiers.push_back(options.identifier);
+            targets.push_back(std::move(entry));
+          },
+          // MQTT 5.0 4.8.2: prefer a member that is connected.
+          [&](subscriber_id id) {
+            const auto found = by_id_.find(id);
+            return found != by_id_.end() && found->second->connected();
+          });
+    }
+    // Overlapping non-shared subscriptions of one session give ONE delivery with the highest
+    // QoS and every Subscription Identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3], [MQTT-3.3.4-5].
+    // Shared subscription deliveries stay separate copies (MQTT 5.0 4.8.2).
+    std::sort(targets.begin(), targets.end(), [](const route_target& a, const route_target& b) {
+      return a.id != b.id ? a.id < b.id : a.shared < b.shared;
+    });
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      if (kept > 0 && !targets[i].shared && !targets[kept - 1].shared &&
+          targets[kept - 1].id == targets[i].id) {
+        route_target& merged = targets[kept - 1];
+        merged.qos = std::max(merged.qos, targets[i].qos);
+        merged.retain_as_published = merged.retain_as_published || targets[i].retain_as_published;
+        merged.identifiers.insert(merged.identifiers.end(), targets[i].identifiers.begin(),
+                                  targets[i].identifiers.end());
+        continue;
+      }
+      if (kept != i) targets[kept] = std::move(targets[i]);
+      ++kept;
+    }
+    targets.resize(kept);
+    for (route_target& entry : targets) {
+      const auto found = by_id_.find(entry.id);
+      if (found != by_id_.end()) entry.destination = found->second;
+    }
+  }
+
+  std::size_t queued = 0;
+  for (route_target& entry : targets) {
+    if (!entry.destination) continue;
+    delivery item;
+    item.msg = msg;
+    // [MQTT-3.8.4-8]: never more than the granted QoS.
+    item.qos = std::min(msg->qos, entry.qos);
+    // [MQTT-3.3.1-12], [MQTT-3.3.1-13]: Retain As Published.
+    item.retain = entry.retain_as_published && msg->retain;
+    item.subscription_identifiers = std::move(entry.identifiers);
+    if (enqueue(*entry.destination, std::move(item), now)) ++queued;
+  }
+  targets.clear();
+  return queued;
+}
+
+bool broker::enqueue(session& destination, delivery item, clock::time_point now) {
+  auto state = destination.lock();
+  if (state->ended) return false;
+  // Authorization on every delivery (conventions 5).
+  if (state->who && !state->who->may_receive(item.msg->topic)) {
+    counters_.deliveries_denied.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (state->owner == 0 && item.qos == 0 && !settings_.queue_qos0_when_offline) return false;
+  switch (state->enqueue(std::move(item), settings_, now)) {
+    case enqueue_result::queued:
+      break;
+    case enqueue_result::dropped_expired:
+      counters_.messages_expired.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    case enqueue_result::dropped_full:
+    case enqueue_result::dropped_offline:
+    case enqueue_result::denied:
+      counters_.messages_dropped.fetch_add(1, std::memory_order_relaxed);
+      return false;
+  }
+  if (state->io && !state->wake_pending) {
+    state->wake_pending = true;
+    state->io->wake();
+  }
+  return true;
+}
+
+subscribe_result broker::subscribe(session& subject, std::string_view filter,
+                                   const subscription_options& options) {
+  std::unique_lock tree(tree_mutex_);
+  {
+    auto state = subject.lock();
+    if (state->ended) return {mqtt::reason_code::unspecified_error, false};
+  }
+  const bool exists = tree_.find(filter, subject.id()) != nullptr;
+  if (!exists && tree_.count_for(subject.id()) >= settings_.max_subscriptions_per_client) {
+    return {mqtt::reason_code::quota_exceeded, false};
+  }
+  const auto added = tree_.try_subscribe(filter, subject.id(), options);
+  if (!added) return {mqtt::reason_code::topic_filter_invalid, false};
+  counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
+  return {mqtt::reason_code::success, *added};
+}
+
+bool broker::unsubscribe(session& subject, std::string_view filter) {
+  std::unique_lock tree(tree_mutex_);
+  const bool removed = tree_.unsubscribe(filter, subject.id());
+  counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
+  return removed;
+}
+
+std::size_t broker::send_retained(session& subject, std::string_view filter,
+                                  const subscription_options& options) {
+  std::vector<message_ptr> matching;
+  {
+    std::lock_guard lock(retained_mutex_);
+    retained_.match(filter, [&](std::string_view, const message_ptr& retained) {
+      matching.push_back(retained);
+    });
+  }
+  const clock::time_point now = clock_.now();
+  std::size_t queued = 0;
+  for (message_ptr& retained : matching) {
+    delivery item;
+    item.qos = std::min(retained->qos, options.maximum_qos);
+    // [MQTT-3.3.1-9]: retained messages sent because of a new subscription carry RETAIN 1.
+    item.retain = true;
+    if (options.identifier != 0) item.subscription_identifiers.push_back(options.identifier);
+    item.msg = std::move(retained);
+    if (enqueue(subject, std::move(item), now)) ++queued;
+  }
+  return queued;
+}
+
+void broker::tick(clock::time_point now) {
+  std::vector<pending_will> wills;
+  std::vector<subscriber_id> ended;
+  {
+    std::unique_lock registry(sessions_mutex_);
+    std::vector<std::shared_ptr<session>> ending;
+    for (const std::shared_ptr<session>& candidate : detached_) {
+      auto state = candidate->lock();
+      const std::size_t expired = state->purge_expired(now);
+      if (expired > 0) counters_.messages_expired.fetch_add(expired, std::memory_order_relaxed);
+      if (state->will && state->will->publish_at && *state->will->publish_at <= now) {
+        wills.push_back(std::move(*state->will));
+        state->will.reset();
+      }
+      if (state->expiry_interval != never_expires &&
+          after_seconds(state->detached_at, state->expiry_interval) <= now) {
+        // The session ends: a Will still delayed is published now [MQTT-3.1.3-9].
+        if (state->will) {
+          wills.push_back(std::move(*state->will));
+          state->will.reset();
+        }
+        state->ended = true;
+        ending.push_back(candidate);
+      }
+    }
+    for (const std::shared_ptr<session>& gone : ending) {
+      ended.push_back(gone->id());
+      end_session_locked(gone);
+    }
+  }
+  remove_subscriptions(ended);
+  for (pending_will& will : wills)
+    publish_will(std::move(will), now);
+  {
+    std::lock_guard lock(retained_mutex_);
+    // MQTT 5.0 3.3.2.3.3: an expired retained message is no longer delivered.
+    const std::size_t removed =
+        retained_.erase_if([now](const message_ptr& retained) { return retained->expired(now); });
+    if (removed > 0) counters_.messages_expired.fetch_add(removed, std::memory_order_relaxed);
+    counters_.retained_messages.store(retained_.size(), std::memory_order_relaxed);
+  }
+}
+
+std::size_t broker::session_count() const {
+  std::shared_lock registry(sessions_mutex_);
+  return by_id_.size();
+}
+
+std::size_t broker::retained_count() const {
+  std::lock_guard lock(retained_mutex_);
+  return retained_.size();
+}
+
+std::shared_ptr<session> broker::find_session(std::string_view client_id) const {
+  std::shared_lock registry(sessions_mutex_);
+  const auto found = by_client_id_.find(std::string(client_id));
+  return found == by_client_id_.end() ? nullptr : found->second;
+}
+
+}  // namespace acemq::broker

@@ -1,0 +1,1190 @@
+#include "acemq/broker/connection.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+#include "acemq/broker/broker.hpp"
+#include "acemq/common/topic.hpp"
+#include "acemq/common/utf8.hpp"
+#include "acemq/mqtt/decode.hpp"
+#include "acemq/mqtt/encode.hpp"
+#include "acemq/mqtt/frame.hpp"
+
+namespace acemq::broker {
+
+using mqtt::protocol_version;
+using mqtt::reason_code;
+
+namespace {
+
+constexpr std::uint32_t never_expires = 0xFFFFFFFF;
+
+const std::shared_ptr<const byte_vector>& empty_payload() {
+  static const auto empty = std::make_shared<const byte_vector>();
+  return empty;
+}
+
+// The properties a broker forwards unchanged to subscribers [MQTT-3.3.2-17], [MQTT-3.3.2-18],
+// [MQTT-3.3.2-20] (plus Content Type and Payload Format Indicator, MQTT 5.0 3.3.2.3.2/3.3.2.3.9).
+mqtt::properties forwarded_of(mqtt::properties& from) {
+  mqtt::properties kept;
+  kept.payload_format_indicator = from.payload_format_indicator;
+  kept.content_type = std::move(from.content_type);
+  kept.response_topic = std::move(from.response_topic);
+  kept.correlation_data = std::move(from.correlation_data);
+  kept.user_properties = std::move(from.user_properties);
+  return kept;
+}
+
+bool has_wildcard(std::string_view filter) {
+  return filter.find_first_of("+#") != std::string_view::npos;
+}
+
+clock::duration seconds(std::uint64_t count) {
+  return std::chrono::duration_cast<clock::duration>(
+      std::chrono::seconds(static_cast<std::int64_t>(count)));
+}
+
+// Reads the Protocol Level of a CONNECT the decoder refused, to answer in a form the client
+// understands: 0 when the packet is too short to tell.
+std::uint8_t protocol_level_of(byte_view whole_packet, std::size_t header_size) {
+  // Variable header: Protocol Name (2-byte length + "MQTT" or "MQIsdp"), then the level.
+  const std::size_t name_at = header_size;
+  if (whole_packet.size() < name_at + 2) return 0;
+  const std::size_t name_length =
+      (static_cast<std::size_t>(whole_packet[name_at]) << 8) | whole_packet[name_at + 1];
+  const std::size_t level_at = name_at + 2 + name_length;
+  if (name_length > 6 || whole_packet.size() <= level_at) return 0;
+  return whole_packet[level_at];
+}
+
+}  // namespace
+
+/// Carries authentication completions, which may arrive on any thread, back to the connection's
+/// thread. Outlives the connection when a provider still holds a completion.
+struct connection::auth_relay {
+  std::mutex mutex;
+  connection_io* io = nullptr;  // null once the transport is gone
+  connection* owner = nullptr;  // only dereferenced on the connection's thread
+  bool in_call = false;         // a provider call is on the stack of the connection's thread
+  std::optional<std::pair<auth_step, std::size_t>> immediate;
+  std::uint64_t generation = 0;  // only touched on the connection's thread
+};
+
+connection::connection(broker& shared_broker, connection_io& io, const listener_settings& settings)
+    : broker_(shared_broker),
+      io_(io),
+      listener_(settings),
+      auth_(settings.auth ? settings.auth.get() : &shared_broker.default_auth()),
+      relay_(std::make_shared<auth_relay>()),
+      connection_id_(shared_broker.open_connection()),
+      inbound_maximum_packet_size_(
+          settings.maximum_packet_size.value_or(shared_broker.settings().maximum_packet_size)),
+      limits_{shared_broker.settings().max_topic_length,
+              shared_broker.settings().max_topic_levels} {
+  relay_->io = &io_;
+  relay_->owner = this;
+  // The connect timeout runs from the accepted transport to the end of authentication.
+  connect_deadline_ = broker_.time().now() + broker_.settings().connect_timeout;
+  rearm();
+}
+
+connection::~connection() {
+  {
+    std::lock_guard lock(relay_->mutex);
+    relay_->io = nullptr;
+    relay_->owner = nullptr;
+  }
+  if (session_) broker_.detach(session_, connection_id_, will_on_close_);
+  broker_.close_connection();
+}
+
+// ---- framing ----
+
+void connection::on_bytes(byte_view data) {
+  if (state_ == state::closed) return;
+  consume(data);
+}
+
+void connection::consume(byte_view data) {
+  while (!data.empty() && state_ != state::closed) {
+    if (state_ == state::authenticating) {
+      // MQTT 5.0 3.1.4: nothing but AUTH is processed before the client is authenticated.
+      const std::uint8_t first = buffer_.empty() ? data[0] : buffer_[0];
+      if (awaiting_provider_ ||
+          (first >> 4) != static_cast<std::uint8_t>(mqtt::packet_type::auth)) {
+        defer(data);
+        return;
+      }
+    }
+    if (buffer_.empty()) {
+      // Fast path: whole packets straight from the caller's bytes, no copy.
+      const auto frame = mqtt::peek_frame(data, inbound_maximum_packet_size_);
+      if (!frame) {
+        protocol_violation(frame.error());
+        return;
+      }
+      if (*frame && (*frame)->total_size() <= data.size()) {
+        const std::size_t size = (*frame)->total_size();
+        handle_packet(data.first(size));
+        data = data.subspan(size);
+        continue;
+      }
+      // A partial packet: its header is known and within the maximum packet size, or it is
+      // shorter than a fixed header. Either way the buffer stays bounded [MQTT-3.1.2-24].
+      buffer_.assign(data.begin(), data.end());
+      return;
+    }
+    const auto frame = mqtt::peek_frame(buffer_, inbound_maximum_packet_size_);
+    if (!frame) {
+      protocol_violation(frame.error());
+      return;
+    }
+    if (!*frame) {
+      // The fixed header is still incomplete: take one byte at a time (at most 5).
+      buffer_.push_back(data[0]);
+      data = data.subspan(1);
+      continue;
+    }
+    const std::size_t total = (*frame)->total_size();
+    const std::size_t take = std::min(total - buffer_.size(), data.size());
+    buffer_.insert(buffer_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+    data = data.subspan(take);
+    if (buffer_.size() == total) {
+      handle_packet(buffer_);
+      buffer_.clear();
+    }
+  }
+}
+
+void connection::defer(byte_view data) {
+  if (deferred_.size() + buffer_.size() + data.size() > inbound_maximum_packet_size_) {
+    // A client that floods before it is authenticated gets nothing buffered beyond one packet.
+    close_transport();
+    return;
+  }
+  deferred_.insert(deferred_.end(), buffer_.begin(), buffer_.end());
+  buffer_.clear();
+  deferred_.insert(deferred_.end(), data.begin(), data.end());
+}
+
+void connection::handle_packet(byte_view whole_packet) {
+  touch(broker_.time().now());
+  if (state_ == state::awaiting_connect) {
+    handle_first_packet(whole_packet);
+    return;
+  }
+  if (state_ == state::connected && check_taken_over()) return;
+  auto decoded = mqtt::decode(whole_packet, version_);
+  if (!decoded) {
+    protocol_violation(decoded.error());
+    return;
+  }
+  std::visit(
+      [this](auto&& packet) {
+        using type = std::decay_t<decltype(packet)>;
+        if constexpr (std::is_same_v<type, mqtt::publish>) {
+          handle(std::move(packet));
+        } else if constexpr (std::is_same_v<type, mqtt::puback> ||
+                             std::is_same_v<type, mqtt::pubrec> ||
+                             std::is_same_v<type, mqtt::pubrel> ||
+                             std::is_same_v<type, mqtt::pubcomp> ||
+                             std::is_same_v<type, mqtt::subscribe> ||
+                             std::is_same_v<type, mqtt::unsubscribe> ||
+                             std::is_same_v<type, mqtt::disconnect> ||
+                             std::is_same_v<type, mqtt::auth>) {
+          handle(packet);
+        } else if constexpr (std::is_same_v<type, mqtt::pingreq>) {
+          // [MQTT-3.12.4-1]
+          send_packet(mqtt::pingresp{});
+        } else {
+          // A second CONNECT [MQTT-3.1.0-2], or a packet only a server sends.
+          protocol_violation(reason_code::protocol_error);
+        }
+      },
+      std::move(*decoded));
+}
+
+// ---- CONNECT ----
+
+void connection::handle_first_packet(byte_view whole_packet) {
+  // [MQTT-3.1.0-1]: the first packet must be CONNECT; anything else closes without a reply.
+  if ((whole_packet[0] >> 4) != static_cast<std::uint8_t>(mqtt::packet_type::connect)) {
+    close_transport();
+    return;
+  }
+  auto decoded = mqtt::decode_connect(whole_packet);
+  if (!decoded) {
+    const auto frame = mqtt::peek_frame(whole_packet, inbound_maximum_packet_size_);
+    const std::size_t header_size = frame && *frame ? (*frame)->header_size : 2;
+    const std::uint8_t level = protocol_level_of(whole_packet, header_size);
+    if (decoded.error() == reason_code::unsupported_protocol_version) {
+      // [MQTT-3.1.2-2]: 3.1/3.1.1 clients understand return code 0x01; newer ones 0x84.
+      version_ = level >= 5 ? protocol_version::v5 : protocol_version::v311;
+      refuse_connect(reason_code::unsupported_protocol_version);
+      return;
+    }
+    if (level == 5) {
+      // MQTT 5.0 4.13.1: a CONNACK with the reason before closing.
+      version_ = protocol_version::v5;
+      refuse_connect(decoded.error());
+    } else {
+      close_transport();
+    }
+    return;
+  }
+  mqtt::connect& packet = *decoded;
+  version_ = packet.protocol_version;
+  if (const reason_code refused = validate_connect(packet); refused != reason_code::success) {
+    refuse_connect(refused);
+    return;
+  }
+  pending_connect_ = std::move(packet);
+  state_ = state::authenticating;
+  awaiting_provider_ = true;
+  const authentication_request request =
+      make_auth_request(pending_connect_->properties.authentication_data);
+  run_auth([&](auth_chain::completion done) { auth_->start(request, std::move(done)); });
+}
+
+reason_code connection::validate_connect(mqtt::connect& packet) {
+  const broker_settings& settings = broker_.settings();
+  const bool v5 = packet.protocol_version == protocol_version::v5;
+  if (packet.client_id.empty()) {
+    // [MQTT-3.1.3-8] (3.1.1: identifier rejected, return code 0x02) when no clean session.
+    if (!v5 && !packet.clean_start) return reason_code::client_identifier_not_valid;
+    if (!settings.allow_empty_client_id) return reason_code::client_identifier_not_valid;
+    client_id_ = broker_.assign_client_id();
+    assigned_client_id_ = true;
+  } else {
+    if (packet.client_id.size() > settings.max_client_id_length) {
+      return reason_code::client_identifier_not_valid;
+    }
+    client_id_ = packet.client_id;
+  }
+
+  const mqtt::properties& properties = packet.properties;
+  if (v5) {
+    requested_session_expiry_ = properties.session_expiry_interval;
+    session_expiry_ =
+        std::min(properties.session_expiry_interval.value_or(0), settings.maximum_session_expiry);
+    client_receive_maximum_ = properties.receive_maximum.value_or(65535);
+    client_maximum_packet_size_ = properties.maximum_packet_size.value_or(0);
+    client_topic_alias_maximum_ = properties.topic_alias_maximum.value_or(0);
+    problem_information_ = properties.request_problem_information.value_or(1) == 1;
+    response_information_ = properties.request_response_information.value_or(0) == 1;
+    auth_method_ = properties.authentication_method;
+    // MQTT 5.0 3.2.2.3.14: the Server Keep Alive replaces the client's value.
+    keep_alive_ = settings.server_keep_alive.value_or(packet.keep_alive);
+  } else {
+    // MQTT 3.1.1 has no expiry: a clean session ends with the connection, a persistent one lasts
+    // as long as the operator allows.
+    session_expiry_ = packet.clean_start ? 0 : settings.maximum_session_expiry;
+    keep_alive_ = packet.keep_alive;
+  }
+
+  if (packet.will) {
+    const mqtt::will_message& will = *packet.will;
+    if (!check_name(will.topic, limits_)) return reason_code::topic_name_invalid;
+    // [MQTT-3.2.2-12], [MQTT-3.2.2-13]: a Will the server cannot honour is refused at CONNECT.
+    if (will.qos > settings.maximum_qos) return reason_code::qos_not_supported;
+    if (will.retain && !settings.retain_available) return reason_code::retain_not_supported;
+    if (will.properties.payload_format_indicator.value_or(0) == 1 &&
+        !is_valid_utf8(as_string_view(will.payload), true)) {
+      return reason_code::payload_format_invalid;
+    }
+  }
+  return reason_code::success;
+}
+
+authentication_request connection::make_auth_request(const std::optional<byte_vector>& data) const {
+  authentication_request request;
+  request.version = version_;
+  request.client_id = client_id_;
+  request.method = auth_method_;
+  request.data = data;
+  request.tls = io_.tls();
+  request.remote_address = std::string(io_.remote_address());
+  request.listener_name = listener_.name;
+  if (pending_connect_) {
+    request.username = pending_connect_->username;
+    request.password = pending_connect_->password;
+    if (pending_connect_->will) request.will_topic = pending_connect_->will->topic;
+    request.user_properties = pending_connect_->properties.user_properties;
+  }
+  return request;
+}
+
+void connection::run_auth(const std::function<void(auth_chain::completion)>& call) {
+  const std::uint64_t generation = ++relay_->generation;
+  {
+    std::lock_guard lock(relay_->mutex);
+    relay_->in_call = true;
+  }
+  std::shared_ptr<auth_relay> relay = relay_;
+  call([relay, generation](auth_step step, std::size_t owner) {
+    std::lock_guard lock(relay->mutex);
+    if (relay->in_call) {
+      // Completed before the provider call returned: handled right after it, without a post.
+      relay->immediate.emplace(std::move(step), owner);
+      return;
+    }
+    if (relay->io == nullptr) return;
+    relay->io->post([relay, generation, step = std::move(step), owner]() mutable {
+      connection* target = nullptr;
+      {
+        std::lock_guard inner(relay->mutex);
+        target = relay->owner;
+      }
+      if (target == nullptr || relay->generation != generation) return;
+      target->on_auth_result(std::move(step), owner);
+    });
+  });
+  std::optional<std::pair<auth_step, std::size_t>> result;
+  {
+    std::lock_guard lock(relay_->mutex);
+    relay_->in_call = false;
+    result = std::move(relay_->immediate);
+    relay_->immediate.reset();
+  }
+  if (result) on_auth_result(std::move(result->first), result->second);
+}
+
+void connection::on_auth_result(auth_step step, std::size_t owner) {
+  if (state_ == state::closed) return;
+  awaiting_provider_ = false;
+  auth_owner_ = owner;
+  if (reauthenticating_) {
+    finish_reauthentication(std::move(step));
+    return;
+  }
+  if (state_ != state::authenticating) return;
+  switch (step.what) {
+    case auth_step::kind::success:
+      finish_connect(std::move(step));
+      return;
+    case auth_step::kind::continue_with:
+      // Enhanced authentication exists only in MQTT 5 with an Authentication Method (4.12).
+      if (version_ != protocol_version::v5 || !auth_method_) {
+        refuse_connect(reason_code::not_authorized);
+        return;
+      }
+      send_auth(reason_code::continue_authentication, step);
+      // Bytes that arrived while the provider worked may hold the client's AUTH.
+      if (!deferred_.empty()) {
+        byte_vector pending;
+        pending.swap(deferred_);
+        consume(pending);
+      }
+      return;
+    case auth_step::kind::failure:
+      refuse_connect(mqtt::is_error(step.reason) ? step.reason : reason_code::not_authorized);
+      return;
+    case auth_step::kind::next_provider:
+      refuse_connect(reason_code::not_authorized);
+      return;
+  }
+}
+
+void connection::accept_credentials(const std::shared_ptr<const principal>& who) {
+  principal_ = who;
+  credential_deadline_.reset();
+  if (const auto expires = who->expires_at_unix()) {
+    const std::int64_t remaining = *expires - broker_.time().unix_seconds();
+    credential_deadline_ =
+        broker_.time().now() +
+        seconds(static_cast<std::uint64_t>(std::max<std::int64_t>(0, remaining)));
+  }
+}
+
+void connection::finish_connect(auth_step step) {
+  if (!step.who) {
+    refuse_connect(reason_code::not_authorized);
+    return;
+  }
+  if (const auto expires = step.who->expires_at_unix();
+      expires && *expires <= broker_.time().unix_seconds()) {
+    refuse_connect(reason_code::not_authorized);
+    return;
+  }
+  mqtt::connect& packet = *pending_connect_;
+  std::optional<pending_will> will;
+  if (packet.will) {
+    // The Will topic is authorized like a PUBLISH, at CONNECT time (0x87 in CONNACK).
+    const reason_code allowed = step.who->may_publish(packet.will->topic);
+    if (allowed != reason_code::success) {
+      refuse_connect(mqtt::is_error(allowed) ? allowed : reason_code::not_authorized);
+      return;
+    }
+    mqtt::will_message& source = *packet.will;
+    pending_will built;
+    built.content.topic = std::move(source.topic);
+    built.content.payload = std::make_shared<const byte_vector>(std::move(source.payload));
+    built.content.qos = source.qos;
+    built.content.retain = source.retain;
+    built.content.forwarded = forwarded_of(source.properties);
+    built.content.publisher_client_id = client_id_;
+    built.message_expiry_interval = source.properties.message_expiry_interval;
+    built.delay_seconds = source.properties.will_delay_interval.value_or(0);
+    will = std::move(built);
+  }
+  accept_credentials(step.who);
+
+  attach_request request;
+  request.client_id = client_id_;
+  request.clean_start = packet.clean_start;
+  request.expiry_interval = session_expiry_;
+  request.connection_id = connection_id_;
+  request.io = &io_;
+  request.who = principal_;
+  request.will = std::move(will);
+  attach_result attached = broker_.attach(std::move(request));
+  session_ = std::move(attached.attached);
+  if (session_) {
+    auto held = session_->lock();
+    if (held->will) held->will->content.publisher_session = session_->id();
+  }
+  state_ = state::connected;
+
+  const broker_settings& settings = broker_.settings();
+  mqtt::connack reply;
+  // [MQTT-3.2.2-2], [MQTT-3.2.2-3]: Session Present only when a session was resumed.
+  reply.session_present = attached.session_present;
+  reply.reason_code = reason_code::success;
+  if (version_ == protocol_version::v5) {
+    mqtt::properties& properties = reply.properties;
+    if (requested_session_expiry_.value_or(0) != session_expiry_) {
+      properties.session_expiry_interval = session_expiry_;  // MQTT 5.0 3.2.2.3.2
+    }
+    properties.receive_maximum = settings.receive_maximum;
+    if (settings.maximum_qos < 2) properties.maximum_qos = settings.maximum_qos;
+    if (!settings.retain_available) properties.retain_available = 0;
+    properties.maximum_packet_size = inbound_maximum_packet_size_;
+    if (assigned_client_id_) properties.assigned_client_identifier = client_id_;
+    if (settings.topic_alias_maximum > 0) {
+      properties.topic_alias_maximum = settings.topic_alias_maximum;
+    }
+    if (!settings.wildcard_subscription_available) properties.wildcard_subscription_available = 0;
+    if (!settings.subscription_identifier_available) {
+      properties.subscription_identifier_available = 0;
+    }
+    if (!settings.shared_subscription_available) properties.shared_subscription_available = 0;
+    if (settings.server_keep_alive) properties.server_keep_alive = keep_alive_;
+    if (response_information_ && !settings.response_information_prefix.empty()) {
+      // MQTT 5.0 3.2.2.3.15: the basis of response topics for this client.
+      properties.response_information = settings.response_information_prefix + client_id_;
+    }
+    if (auth_method_) {
+      properties.authentication_method = auth_method_;
+      properties.authentication_data = std::move(step.data);
+    }
+    properties.user_properties = std::move(step.user_properties);
+  }
+  send_packet(std::move(reply));
+  pending_connect_.reset();
+  touch(broker_.time().now());
+  rearm();
+
+  if (attached.session_present) resend_inflight();
+  pump();
+  if (!deferred_.empty() && state_ == state::connected) {
+    byte_vector pending;
+    pending.swap(deferred_);
+    consume(pending);
+  }
+}
+
+void connection::refuse_connect(reason_code reason) {
+  if (state_ == state::closed) return;
+  mqtt::connack reply;
+  // [MQTT-3.2.2-6] / [MQTT-3.2.2-7]: an error CONNACK has Session Present 0 and closes.
+  reply.session_present = false;
+  reply.reason_code = reason;
+  send_packet(std::move(reply));
+  close_transport();
+}
+
+void connection::send_auth(reason_code reason, const auth_step& step) {
+  mqtt::auth packet;
+  packet.reason_code = reason;
+  packet.properties.authentication_method = auth_method_;
+  packet.properties.authentication_data = step.data;
+  // [MQTT-3.1.2-29]: user properties on AUTH only when problem information is welcome.
+  if (problem_information_) packet.properties.user_properties = step.user_properties;
+  send_packet(std::move(packet));
+}
+
+// ---- AUTH (MQTT 5.0 4.12) ----
+
+void connection::handle(const mqtt::auth& packet) {
+  // [MQTT-3.15.2-1], MQTT 5.0 4.12: AUTH only with an Authentication Method from CONNECT, and
+  // always the same method [MQTT-4.12.1-1].
+  if (version_ != protocol_version::v5 || !auth_method_ ||
+      packet.properties.authentication_method != auth_method_ || awaiting_provider_) {
+    protocol_violation(reason_code::protocol_error);
+    return;
+  }
+  const authentication_request request = make_auth_request(packet.properties.authentication_data);
+  if (state_ == state::authenticating) {
+    if (packet.reason_code != reason_code::continue_authentication) {
+      protocol_violation(reason_code::protocol_error);
+      return;
+    }
+    awaiting_provider_ = true;
+    run_auth([&](auth_chain::completion done) {
+      auth_->continue_auth(auth_owner_, request, std::move(done));
+    });
+    return;
+  }
+  if (packet.reason_code == reason_code::reauthenticate && !reauthenticating_) {
+    reauthenticating_ = true;
+    awaiting_provider_ = true;
+    run_auth([&](auth_chain::completion done) {
+      auth_->reauthenticate(auth_owner_, request, std::move(done));
+    });
+    return;
+  }
+  if (packet.reason_code == reason_code::continue_authentication && reauthenticating_) {
+    awaiting_provider_ = true;
+    run_auth([&](auth_chain::completion done) {
+      auth_->continue_auth(auth_owner_, request, std::move(done));
+    });
+    return;
+  }
+  protocol_violation(reason_code::protocol_error);
+}
+
+void connection::finish_reauthentication(auth_step step) {
+  if (state_ != state::connected) return;
+  switch (step.what) {
+    case auth_step::kind::success:
+      if (!step.who) break;
+      reauthenticating_ = false;
+      accept_credentials(step.who);
+      if (session_) {
+        auto held = session_->lock();
+        held->who = principal_;
+      }
+      send_auth(reason_code::success, step);
+      rearm();
+      return;
+    case auth_step::kind::continue_with:
+      send_auth(reason_code::continue_authentication, step);
+      return;
+    case auth_step::kind::failure:
+      // MQTT 5.0 4.12.1: a failed re-authentication disconnects.
+      disconnect_and_close(mqtt::is_error(step.reason) ? step.reason : reason_code::not_authorized);
+      return;
+    case auth_step::kind::next_provider:
+      break;
+  }
+  disconnect_and_close(reason_code::not_authorized);
+}
+
+// ---- PUBLISH, inbound ----
+
+void connection::handle(mqtt::publish&& packet) {
+  const broker_settings& settings = broker_.settings();
+  const bool v5 = version_ == protocol_version::v5;
+  if (v5 && packet.properties.topic_alias) {
+    const std::uint16_t alias = *packet.properties.topic_alias;
+    // [MQTT-3.3.2-8], [MQTT-3.3.2-9]: 0 or above our Topic Alias Maximum.
+    if (alias == 0 || alias > settings.topic_alias_maximum) {
+      protocol_violation(reason_code::topic_alias_invalid);
+      return;
+    }
+    if (!packet.topic.empty()) {
+      inbound_aliases_[alias] = packet.topic;
+    } else {
+      const auto known = inbound_aliases_.find(alias);
+      if (known == inbound_aliases_.end()) {
+        // MQTT 5.0 3.3.2.3.4: an alias with no mapping and no topic is a protocol error.
+        protocol_violation(reason_code::protocol_error);
+        return;
+      }
+      packet.topic = known->second;
+    }
+    packet.properties.topic_alias.reset();
+  }
+  if (packet.topic.empty()) {
+    protocol_violation(v5 ? reason_code::protocol_error : reason_code::malformed_packet);
+    return;
+  }
+  if (!check_name(packet.topic, limits_)) {
+    protocol_violation(reason_code::topic_name_invalid);  // MQTT 5.0 4.13: DISCONNECT 0x90
+    return;
+  }
+  // [MQTT-3.2.2-11], [MQTT-3.2.2-14]: above what CONNACK advertised.
+  if (packet.qos > settings.maximum_qos) {
+    protocol_violation(reason_code::qos_not_supported);
+    return;
+  }
+  if (packet.retain && !settings.retain_available) {
+    protocol_violation(reason_code::retain_not_supported);
+    return;
+  }
+  if (packet.qos > 0) {
+    bool duplicate = false;
+    bool exceeded = false;
+    {
+      auto held = session_->lock();
+      // MQTT 5.0 4.3.3 (method B): a retransmitted QoS 2 PUBLISH whose PUBREL has not arrived
+      // is acknowledged again but not routed again - exactly once.
+      duplicate = packet.qos == 2 && held->inbound_qos2.contains(packet.packet_id);
+      // [MQTT-3.3.4-7]: more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum. QoS 1 is
+      // acknowledged at once, so only QoS 2 awaiting PUBREL is outstanding.
+      exceeded = !duplicate && held->inbound_qos2.size() >= settings.receive_maximum;
+    }
+    if (duplicate) {
+      mqtt::pubrec again;
+      again.packet_id = packet.packet_id;
+      send_packet(std::move(again));
+      return;
+    }
+    if (exceeded) {
+      protocol_violation(reason_code::receive_maximum_exceeded);
+      return;
+    }
+  }
+
+  reason_code verdict = reason_code::success;
+  // MQTT 5.0 3.3.2.3.2 (a MAY): a Payload Format Indicator of 1 with a payload that is not UTF-8
+  // is refused with 0x99 - in the PUBACK/PUBREC at QoS 1/2, by DISCONNECT at QoS 0.
+  if (v5 && packet.properties.payload_format_indicator.value_or(0) == 1 &&
+      !is_valid_utf8(as_string_view(packet.payload_view()), true)) {
+    if (packet.qos == 0) {
+      protocol_violation(reason_code::payload_format_invalid);
+      return;
+    }
+    verdict = reason_code::payload_format_invalid;
+  }
+  if (verdict == reason_code::success) {
+    const reason_code allowed = principal_->may_publish(packet.topic);
+    if (allowed != reason_code::success) {
+      verdict = mqtt::is_error(allowed) ? allowed : reason_code::not_authorized;
+      if (!v5 && settings.v311_denied_publish == v311_denied_publish_policy::disconnect) {
+        close_transport();
+        return;
+      }
+    }
+  }
+
+  std::size_t routed = 0;
+  if (verdict == reason_code::success) {
+    auto content = std::make_shared<message>();
+    content->topic = std::move(packet.topic);
+    content->payload = packet.payload ? std::move(packet.payload) : empty_payload();
+    content->qos = packet.qos;
+    content->retain = packet.retain;
+    if (v5) {
+      if (packet.properties.message_expiry_interval) {
+        content->expires_at =
+            broker_.time().now() + seconds(*packet.properties.message_expiry_interval);
+      }
+      content->forwarded = forwarded_of(packet.properties);
+    }
+    content->publisher_client_id = client_id_;
+    content->publisher_session = session_->id();
+    routed = broker_.publish(content);
+  }
+
+  // MQTT 3.1.1 has no reason codes: a refused message is acknowledged and dropped (policy drop).
+  const reason_code ack = !v5                               ? reason_code::success
+                          : verdict != reason_code::success ? verdict
+                          : routed == 0                     ? reason_code::no_matching_subscribers
+                                                            : reason_code::success;
+  if (packet.qos == 1) {
+    mqtt::puback reply;
+    reply.packet_id = packet.packet_id;
+    reply.reason_code = ack;
+    send_packet(std::move(reply));
+  } else if (packet.qos == 2) {
+    if (!mqtt::is_error(ack)) {
+      auto held = session_->lock();
+      held->inbound_qos2.insert(packet.packet_id);
+    }
+    mqtt::pubrec reply;
+    reply.packet_id = packet.packet_id;
+    reply.reason_code = ack;
+    send_packet(std::move(reply));
+  }
+}
+
+void connection::handle(const mqtt::pubrel& packet) {
+  bool known = false;
+  {
+    auto held = session_->lock();
+    known = held->inbound_qos2.erase(packet.packet_id) > 0;
+  }
+  mqtt::pubcomp reply;
+  reply.packet_id = packet.packet_id;
+  // MQTT 5.0 3.7.2.1: 0x92 when the identifier is not awaiting PUBREL.
+  if (!known && version_ == protocol_version::v5) {
+    reply.reason_code = reason_code::packet_identifier_not_found;
+  }
+  send_packet(std::move(reply));
+}
+
+// ---- PUBLISH, outbound ----
+
+void connection::handle(const mqtt::puback& packet) {
+  {
+    auto held = session_->lock();
+    const auto found = held->inflight.find(packet.packet_id);
+    // An acknowledgement for an identifier not in flight (e.g. a late duplicate) is ignored.
+    if (found != held->inflight.end() && found->second.item.qos == 1) held->inflight.erase(found);
+  }
+  pump();
+}
+
+void connection::handle(const mqtt::pubrec& packet) {
+  bool release = false;
+  {
+    auto held = session_->lock();
+    const auto found = held->inflight.find(packet.packet_id);
+    if (found != held->inflight.end() && found->second.item.qos == 2) {
+      if (mqtt::is_error(packet.reason_code)) {
+        // MQTT 5.0 4.3.3: a PUBREC error ends the exchange; the identifier is free again.
+        held->inflight.erase(found);
+      } else {
+        found->second.at = inflight_entry::stage::pubrel_sent;
+        release = true;
+      }
+    }
+  }
+  mqtt::pubrel reply;
+  reply.packet_id = packet.packet_id;
+  if (!release) {
+    if (mqtt::is_error(packet.reason_code)) {
+      pump();
+      return;
+    }
+    if (version_ == protocol_version::v5)
+      reply.reason_code = reason_code::packet_identifier_not_found;
+  }
+  // [MQTT-4.3.3-4]: PUBREL answers PUBREC (0x92 in v5 when the identifier is unknown).
+  send_packet(std::move(reply));
+}
+
+void connection::handle(const mqtt::pubcomp& packet) {
+  {
+    auto held = session_->lock();
+    const auto found = held->inflight.find(packet.packet_id);
+    if (found != held->inflight.end() && found->second.at == inflight_entry::stage::pubrel_sent) {
+      held->inflight.erase(found);
+    }
+  }
+  pump();
+}
+
+bool connection::send_publish(const delivery& item, std::uint16_t packet_id, bool dup) {
+  const bool v5 = version_ == protocol_version::v5;
+  mqtt::publish& out = scratch_publish_;
+  out.dup = dup;
+  out.qos = item.qos;
+  out.retain = item.retain;
+  out.packet_id = packet_id;
+  out.payload = item.msg->payload;
+  std::optional<std::uint16_t> new_alias;
+  if (v5) {
+    out.properties = item.msg->forwarded;
+    out.properties.subscription_identifiers = item.subscription_identifiers;
+    if (item.msg->expires_at) {
+      // [MQTT-3.3.2-6]: the interval sent is what remains, rounded up, at least 1 second.
+      const auto remaining = *item.msg->expires_at - broker_.time().now();
+      const auto whole = std::chrono::ceil<std::chrono::seconds>(remaining).count();
+      out.properties.message_expiry_interval =
+          static_cast<std::uint32_t>(std::clamp<std::int64_t>(whole, 1, 0xFFFFFFFF));
+    }
+    out.topic.assign(item.msg->topic);
+    if (client_topic_alias_maximum_ > 0) {
+      // MQTT 5.0 3.3.2.3.4: aliases up to the client's Topic Alias Maximum; a known topic is
+      // sent as an empty name plus its alias.
+      if (const auto known = outbound_aliases_.find(item.msg->topic);
+          known != outbound_aliases_.end()) {
+        out.properties.topic_alias = known->second;
+        out.topic.clear();
+      } else if (outbound_aliases_.size() < client_topic_alias_maximum_) {
+        new_alias = static_cast<std::uint16_t>(outbound_aliases_.size() + 1);
+        out.properties.topic_alias = new_alias;
+      }
+    }
+  } else {
+    out.topic.assign(item.msg->topic);
+  }
+  byte_vector header;
+  mqtt::encode_publish_header(out, version_, header);
+  const std::size_t total = header.size() + item.msg->payload_size();
+  out.payload.reset();
+  if (client_maximum_packet_size_ != 0 && total > client_maximum_packet_size_) {
+    // [MQTT-3.1.2-25]: never larger than the client's Maximum Packet Size; the message is
+    // discarded as if it had been sent.
+    broker_.counters().messages_dropped.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (new_alias) outbound_aliases_.emplace(item.msg->topic, *new_alias);
+  broker_.counters().messages_out.fetch_add(1, std::memory_order_relaxed);
+  broker_.counters().bytes_out.fetch_add(total, std::memory_order_relaxed);
+  io_.send(outgoing{std::move(header), item.msg->payload});
+  return true;
+}
+
+void connection::pump() {
+  if (state_ != state::connected || !session_) return;
+  const clock::time_point now = broker_.time().now();
+  const std::size_t window =
+      std::min<std::size_t>(client_receive_maximum_, broker_.settings().max_inflight);
+  bool progress = true;
+  while (progress && state_ == state::connected) {
+    progress = false;
+    batch_.clear();
+    {
+      auto held = session_->lock();
+      if (held->owner != connection_id_ || held->ended) break;
+      held->wake_pending = false;
+      while (!held->queue.empty()) {
+        // [MQTT-3.3.4-9]: no more QoS 1/2 in flight than the client's Receive Maximum. Order is
+        // kept [MQTT-4.6.0-6], so later QoS 0 messages wait too.
+        if (held->queue.front().qos > 0 && held->inflight.size() >= window) break;
+        delivery item = *held->dequeue();
+        if (item.msg->expired(now)) {
+          // [MQTT-3.3.2-5]: an expired message is not delivered.
+          broker_.counters().messages_expired.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (principal_ && !principal_->may_receive(item.msg->topic)) {
+          broker_.counters().deliveries_denied.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        std::uint16_t packet_id = 0;
+        if (item.qos > 0) {
+          const auto allocated = held->allocate_packet_id();
+          if (!allocated) {
+            held->queue.push_front(std::move(item));
+            break;
+          }
+          packet_id = *allocated;
+          held->inflight.emplace(
+              packet_id,
+              inflight_entry{item, inflight_entry::stage::publish_sent, held->next_sequence++});
+        }
+        batch_.emplace_back(std::move(item), packet_id);
+      }
+    }
+    for (const auto& [item, packet_id] : batch_) {
+      if (state_ != state::connected) break;
+      if (!send_publish(item, packet_id, false) && packet_id != 0) {
+        // Dropped for size: behave as if acknowledged, freeing the window (and pump again).
+        auto held = session_->lock();
+        held->inflight.erase(packet_id);
+        progress = true;
+      }
+    }
+    batch_.clear();
+  }
+}
+
+void connection::resend_inflight() {
+  std::vector<std::pair<std::uint64_t, std::uint16_t>> order;
+  std::vector<std::pair<delivery, std::uint16_t>> republish;
+  std::vector<std::uint16_t> released;
+  {
+    auto held = session_->lock();
+    for (const auto& [packet_id, entry] : held->inflight)
+      order.emplace_back(entry.sequence, packet_id);
+    std::sort(order.begin(), order.end());
+    for (const auto& [sequence, packet_id] : order) {
+      const inflight_entry& entry = held->inflight.at(packet_id);
+      if (entry.at == inflight_entry::stage::publish_sent) {
+        republish.emplace_back(entry.item, packet_id);
+      } else {
+        released.push_back(packet_id);
+      }
+    }
+  }
+  // [MQTT-4.4.0-1]: on a resumed session, unacknowledged PUBLISH again with DUP 1
+  // [MQTT-3.3.1-1] and PUBREL again, in the original order.
+  std::size_t next_publish = 0;
+  std::size_t next_release = 0;
+  for (const auto& [sequence, packet_id] : order) {
+    if (state_ != state::connected) return;
+    if (next_publish < republish.size() && republish[next_publish].second == packet_id) {
+      if (!send_publish(republish[next_publish].first, packet_id, true)) {
+        auto held = session_->lock();
+        held->inflight.erase(packet_id);
+      }
+      ++next_publish;
+    } else if (next_release < released.size() && released[next_release] == packet_id) {
+      mqtt::pubrel again;
+      again.packet_id = packet_id;
+      send_packet(std::move(again));
+      ++next_release;
+    }
+  }
+}
+
+// ---- SUBSCRIBE / UNSUBSCRIBE ----
+
+void connection::handle(const mqtt::subscribe& packet) {
+  const broker_settings& settings = broker_.settings();
+  const bool v5 = version_ == protocol_version::v5;
+  std::uint32_t identifier = 0;
+  if (!packet.properties.subscription_identifiers.empty()) {
+    // MQTT 5.0 3.8.2.1.2: refused by DISCONNECT 0xA1 when not advertised as available.
+    if (!settings.subscription_identifier_available) {
+      protocol_violation(reason_code::subscription_identifiers_not_supported);
+      return;
+    }
+    identifier = packet.properties.subscription_identifiers.front();
+  }
+  mqtt::suback reply;
+  reply.packet_id = packet.packet_id;  // [MQTT-3.8.4-2]
+  reply.reason_codes.reserve(packet.subscriptions.size());
+  std::vector<std::pair<std::string_view, subscription_options>> retained_wanted;
+  for (const mqtt::subscription& entry : packet.subscriptions) {
+    const std::string_view filter = entry.filter;
+    if (!check_filter(filter, limits_)) {
+      reply.reason_codes.push_back(reason_code::topic_filter_invalid);
+      continue;
+    }
+    const topic::shared_parse shared = topic::parse_shared(filter);
+    if (shared.is_shared && entry.options.no_local) {
+      // [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error.
+      protocol_violation(reason_code::protocol_error);
+      return;
+    }
+    if (shared.is_shared && !settings.shared_subscription_available) {
+      reply.reason_codes.push_back(reason_code::shared_subscriptions_not_supported);
+      continue;
+    }
+    if (has_wildcard(shared.is_shared ? shared.parts.filter : filter) &&
+        !settings.wildcard_subscription_available) {
+      reply.reason_codes.push_back(reason_code::wildcard_subscriptions_not_supported);
+      continue;
+    }
+    if (const reason_code allowed = principal_->may_subscribe(filter);
+        allowed != reason_code::success) {
+      reply.reason_codes.push_back(mqtt::is_error(allowed) ? allowed : reason_code::not_authorized);
+      continue;
+    }
+    subscription_options options;
+    // [MQTT-3.2.2-9]: granted QoS capped at the Maximum QoS.
+    options.maximum_qos = std::min(entry.options.maximum_qos, settings.maximum_qos);
+    options.no_local = entry.options.no_local;
+    options.retain_as_published = entry.options.retain_as_published;
+    options.retain_handling = static_cast<std::uint8_t>(entry.options.retain_handling);
+    options.identifier = identifier;
+    const subscribe_result added = broker_.subscribe(*session_, filter, options);
+    if (added.reason != reason_code::success) {
+      reply.reason_codes.push_back(added.reason);
+      continue;
+    }
+    reply.reason_codes.push_back(static_cast<reason_code>(options.maximum_qos));
+    // MQTT 5.0 3.8.3.1 Retain Handling; none for shared subscriptions (4.8.2).
+    const auto handling = entry.options.retain_handling;
+    const bool send =
+        !shared.is_shared &&
+        (handling == mqtt::retain_handling::send_on_subscribe ||
+         (handling == mqtt::retain_handling::send_on_new_subscription && !added.existed));
+    if (send && settings.retain_available) retained_wanted.emplace_back(filter, options);
+  }
+  if (!v5) {
+    // MQTT 3.1.1 SUBACK knows only 0x00..0x02 and 0x80 [MQTT-3.9.3-2].
+    for (reason_code& code : reply.reason_codes) {
+      if (mqtt::is_error(code)) code = reason_code::unspecified_error;
+    }
+  }
+  send_packet(std::move(reply));
+  for (const auto& [filter, options] : retained_wanted) {
+    broker_.send_retained(*session_, filter, options);
+  }
+  pump();
+}
+
+void connection::handle(const mqtt::unsubscribe& packet) {
+  mqtt::unsuback reply;
+  reply.packet_id = packet.packet_id;  // [MQTT-3.10.4-4]
+  reply.reason_codes.reserve(packet.filters.size());
+  for (const std::string& filter : packet.filters) {
+    if (!check_filter(filter, limits_)) {
+      reply.reason_codes.push_back(reason_code::topic_filter_invalid);
+      continue;
+    }
+    // [MQTT-3.10.4-5]: UNSUBACK even when nothing was removed (0x11 in v5).
+    reply.reason_codes.push_back(broker_.unsubscribe(*session_, filter)
+                                     ? reason_code::success
+                                     : reason_code::no_subscription_existed);
+  }
+  send_packet(std::move(reply));
+}
+
+// ---- DISCONNECT ----
+
+void connection::handle(const mqtt::disconnect& packet) {
+  if (version_ == protocol_version::v5) {
+    if (const auto expiry = packet.properties.session_expiry_interval) {
+      // [MQTT-3.14.2-2]: not from 0 at CONNECT to non-zero at DISCONNECT.
+      if (session_expiry_ == 0 && *expiry != 0) {
+        protocol_violation(reason_code::protocol_error);
+        return;
+      }
+      session_expiry_ = std::min(*expiry, broker_.settings().maximum_session_expiry);
+      auto held = session_->lock();
+      held->expiry_interval = session_expiry_;
+    }
+  }
+  // [MQTT-3.14.4-3]: a normal DISCONNECT discards the Will; 0x04 asks for it to be published.
+  will_on_close_ =
+      version_ == protocol_version::v5 && packet.reason_code == reason_code::disconnect_with_will;
+  close_transport();
+}
+
+// ---- outbound packets and closing ----
+
+void connection::send_packet(mqtt::packet packet) {
+  byte_vector bytes;
+  mqtt::encode(packet, version_, bytes);
+  if (client_maximum_packet_size_ != 0 && bytes.size() > client_maximum_packet_size_) {
+    // [MQTT-3.1.2-25]: strip what may be stripped (Reason String, User Properties), else drop.
+    std::visit(
+        [](auto& p) {
+          if constexpr (requires { p.properties; }) {
+            p.properties.reason_string.reset();
+            p.properties.user_properties.clear();
+          }
+        },
+        packet);
+    bytes.clear();
+    mqtt::encode(packet, version_, bytes);
+    if (bytes.size() > client_maximum_packet_size_) {
+      broker_.counters().messages_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  io_.send(outgoing{std::move(bytes), nullptr});
+}
+
+void connection::protocol_violation(reason_code reason) {
+  if (state_ == state::closed) return;
+  if (state_ != state::connected) {
+    // Before CONNACK the reason travels in CONNACK (v5) [MQTT-4.13.1-1]; 3.1.1 just closes.
+    if (version_ == protocol_version::v5 && state_ == state::authenticating) {
+      refuse_connect(reason);
+    } else {
+      close_transport();
+    }
+    return;
+  }
+  disconnect_and_close(reason);
+}
+
+void connection::disconnect_and_close(reason_code reason) {
+  if (state_ == state::closed) return;
+  // MQTT 5.0 4.13.2: DISCONNECT with the reason before closing; 3.1.1 has no server DISCONNECT.
+  if (state_ == state::connected && version_ == protocol_version::v5) {
+    mqtt::disconnect notice;
+    notice.reason_code = reason;
+    send_packet(std::move(notice));
+  }
+  close_transport();
+}
+
+void connection::close_transport() {
+  if (state_ == state::closed) return;
+  state_ = state::closed;
+  buffer_.clear();
+  deferred_.clear();
+  io_.close();
+}
+
+bool connection::check_taken_over() {
+  if (!session_) return false;
+  {
+    auto held = session_->lock();
+    if (held->owner == connection_id_ && !held->ended) return false;
+  }
+  // [MQTT-3.1.4-3]: another connection took the session; the broker already dealt with our Will.
+  will_on_close_ = false;
+  disconnect_and_close(reason_code::session_taken_over);
+  return true;
+}
+
+void connection::on_wake() {
+  if (state_ != state::connected) return;
+  if (check_taken_over()) return;
+  pump();
+}
+
+void connection::on_transport_closed() {
+  state_ = state::closed;
+  {
+    std::lock_guard lock(relay_->mutex);
+    relay_->io = nullptr;
+  }
+  if (session_) {
+    broker_.detach(session_, connection_id_, will_on_close_);
+    session_.reset();
+  }
+}
+
+void connection::shutdown(reason_code reason) {
+  disconnect_and_close(reason);
+}
+
+// ---- timers ----
+
+void connection::touch(clock::time_point now) {
+  // [MQTT-3.1.2-22]: one and a half times the Keep Alive without a packet ends the connection.
+  if (keep_alive_ > 0 && state_ == state::connected) {
+    keep_alive_deadline_ = now + std::chrono::duration_cast<clock::duration>(
+                                     std::chrono::milliseconds(std::uint64_t{keep_alive_} * 1500));
+  }
+}
+
+void connection::rearm() {
+  if (state_ == state::closed) return;
+  std::optional<clock::time_point> next;
+  const auto consider = [&next](const std::optional<clock::time_point>& deadline) {
+    if (deadline && (!next || *deadline < *next)) next = deadline;
+  };
+  if (state_ != state::connected) {
+    consider(connect_deadline_);
+  } else {
+    consider(keep_alive_deadline_);
+    consider(credential_deadline_);
+  }
+  if (!next) return;
+  // Re-arm only when the deadline moves earlier: keep-alive activity moves it later, which is
+  // handled when the earlier timer fires (one timer operation per period, not per packet).
+  if (!armed_ || *next < *armed_) {
+    armed_ = next;
+    io_.arm_timer(*next);
+  }
+}
+
+void connection::on_timer(clock::time_point now) {
+  if (state_ == state::closed) return;
+  armed_.reset();
+  if (state_ != state::connected) {
+    if (now >= connect_deadline_) {
+      close_transport();
+      return;
+    }
+  } else {
+    if (keep_alive_deadline_ && now >= *keep_alive_deadline_) {
+      disconnect_and_close(reason_code::keep_alive_timeout);
+      return;
+    }
+    if (credential_deadline_ && now >= *credential_deadline_) {
+      // The grant ended (e.g. the access token expired): v5 0x87, 3.1.1 closes.
+      disconnect_and_close(reason_code::not_authorized);
+      return;
+    }
+  }
+  rearm();
+}
+
+}  // namespace acemq::broker

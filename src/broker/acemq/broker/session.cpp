@@ -1,0 +1,86 @@
+#include "acemq/broker/session.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include "acemq/broker/settings.hpp"
+
+namespace acemq::broker {
+
+enqueue_result session_state::enqueue(delivery item, const broker_settings& settings,
+                                      clock::time_point now) {
+  if (item.msg->expired(now)) return enqueue_result::dropped_expired;
+  const std::size_t size = item.msg->payload_size();
+  const auto over = [&] {
+    return queue.size() >= settings.max_queued_messages ||
+           queued_bytes + size > settings.max_queued_bytes;
+  };
+  // Documented policy (docs/broker-core.md): QoS 0 is the first to go. A QoS 1/2 message evicts
+  // queued QoS 0 messages, oldest first, until it fits; otherwise the new message is dropped.
+  while (over()) {
+    if (item.qos == 0 || queued_qos0 == 0) {
+      ++dropped;
+      return enqueue_result::dropped_full;
+    }
+    const auto oldest_qos0 =
+        std::find_if(queue.begin(), queue.end(), [](const delivery& d) { return d.qos == 0; });
+    queued_bytes -= oldest_qos0->msg->payload_size();
+    --queued_qos0;
+    queue.erase(oldest_qos0);
+    ++dropped;
+  }
+  queued_bytes += size;
+  if (item.qos == 0) ++queued_qos0;
+  queue.push_back(std::move(item));
+  return enqueue_result::queued;
+}
+
+std::optional<delivery> session_state::dequeue() {
+  if (queue.empty()) return std::nullopt;
+  delivery item = std::move(queue.front());
+  queue.pop_front();
+  queued_bytes -= item.msg->payload_size();
+  if (item.qos == 0) --queued_qos0;
+  return item;
+}
+
+std::optional<std::uint16_t> session_state::allocate_packet_id() {
+  if (inflight.size() >= 65535) return std::nullopt;
+  // [MQTT-2.2.1-3]: a new identifier must not be one in use; the counter wraps past 65535 to 1
+  // (0 is not a valid identifier).
+  while (true) {
+    const std::uint16_t candidate = next_packet_id;
+    next_packet_id = next_packet_id == 65535 ? 1 : static_cast<std::uint16_t>(next_packet_id + 1);
+    if (!inflight.contains(candidate)) return candidate;
+  }
+}
+
+std::size_t session_state::purge_expired(clock::time_point now) {
+  std::size_t removed = 0;
+  for (auto it = queue.begin(); it != queue.end();) {
+    if (it->msg->expired(now)) {
+      queued_bytes -= it->msg->payload_size();
+      if (it->qos == 0) --queued_qos0;
+      it = queue.erase(it);
+      ++removed;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+void session_state::drop_queued_qos0() {
+  if (queued_qos0 == 0) return;
+  for (auto it = queue.begin(); it != queue.end();) {
+    if (it->qos == 0) {
+      queued_bytes -= it->msg->payload_size();
+      it = queue.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  queued_qos0 = 0;
+}
+
+}  // namespace acemq::broker
