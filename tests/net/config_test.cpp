@@ -241,5 +241,39 @@ TEST(config, describe_shows_defaults) {
   }
 }
 
+TEST(config, example_file_documents_the_real_defaults) {
+  app_config loaded = default_config();
+  const auto applied = apply_toml_file(loaded, ACEMQ_EXAMPLE_CONFIG);
+  ASSERT_TRUE(applied) << applied.error().message;
+  const auto expected = describe_settings();
+  const auto actual = describe_settings(loaded);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_EQ(actual[i].default_value, expected[i].default_value) << actual[i].key;
+  }
+  const app_config defaults = default_config();
+  ASSERT_EQ(loaded.server.listeners.size(), defaults.server.listeners.size());
+  for (std::size_t i = 0; i < loaded.server.listeners.size(); ++i) {
+    const auto& a = loaded.server.listeners[i];
+    const auto& b = defaults.server.listeners[i];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.address, b.address);
+    EXPECT_EQ(a.port, b.port);
+    EXPECT_EQ(a.certificate, b.certificate);
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.ca, b.ca);
+    EXPECT_EQ(a.client_certificates, b.client_certificates);
+    EXPECT_EQ(a.handshake_timeout, b.handshake_timeout);
+  }
+}
+
+TEST(config, unreadable_file_is_an_error) {
+  app_config config = default_config();
+  const auto applied = apply_toml_file(config, "no/such/file.toml");
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().message, "no/such/file.toml: cannot be read");
+}
+
 }  // namespace
 }  // namespace acemq::net

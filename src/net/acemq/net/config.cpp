@@ -444,10 +444,13 @@ app_config default_config() {
 }
 
 std::vector<setting_help> describe_settings() {
-  app_config defaults = default_config();
+  return describe_settings(default_config());
+}
+
+std::vector<setting_help> describe_settings(app_config config) {
   std::vector<setting_help> out;
   for (const auto& item : app_registry()) {
-    out.push_back({item.key, item.show(defaults), item.description});
+    out.push_back({item.key, item.show(config), item.description});
   }
   listener_config listener_defaults;
   out.push_back({"listener.<name>.name", "", "listener name ([[listener]] tables in a file)"});

@@ -75,6 +75,10 @@ struct setting_help {
 /// Every scalar setting with its default (listener fields are listed as `listener.<name>.*`).
 std::vector<setting_help> describe_settings();
 
+/// Every scalar setting with its value in `config` (listener fields with the defaults of a new
+/// listener).
+std::vector<setting_help> describe_settings(app_config config);
+
 /// Applies a TOML document (the text of a configuration file) on top of `config`. Unknown keys,
 /// wrong types and out-of-range values are errors that name the key and the line.
 result<void, config_error> apply_toml(app_config& config, std::string_view toml_text,
