@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case cose::message_type::encrypt0:
         return k.aes128;
     }
-    return unexpected(failure::unknown_key);
+    return unexpected{failure::unknown_key};
   };
   if (auto verified = cose::verify_cwt(input, lookup)) {
     if (verified->claims_set.cnf) {

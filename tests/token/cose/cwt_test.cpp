@@ -161,7 +161,7 @@ TEST(CwtRfc8392, A6NestedByteExactAndVerifies) {
   key_lookup keys = [&](const message& layer) -> result<crypto::key, failure> {
     if (layer.type == message_type::encrypt0) return encryption_key;
     if (layer.type == message_type::sign1) return signing_key;
-    return unexpected(failure::unknown_key);
+    return unexpected{failure::unknown_key};
   };
   auto verified = verify_cwt(hex(rfc8392::nested_a6), keys);
   ASSERT_TRUE(verified.has_value()) << static_cast<int>(verified.error());
@@ -192,7 +192,7 @@ TEST(CwtVerify, WrongKeyAndUnknownKey) {
   EXPECT_EQ(wrong.error(), failure::bad_signature);
 
   key_lookup none = [](const message&) -> result<crypto::key, failure> {
-    return unexpected(failure::unknown_key);
+    return unexpected{failure::unknown_key};
   };
   EXPECT_EQ(verify_cwt(hex(rfc8392::maced_a4), none).error(), failure::unknown_key);
 

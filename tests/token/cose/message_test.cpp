@@ -42,7 +42,7 @@ byte_vector mac0_with_protected(const crypto::key& key, const cbor::value& prote
 result<byte_vector, failure> parse_and_open(byte_view bytes, const crypto::key& key,
                                             byte_view aad = {}) {
   auto msg = parse(bytes);
-  if (!msg) return unexpected(msg.error());
+  if (!msg) return unexpected{msg.error()};
   return open(*msg, key, aad);
 }
 

@@ -66,7 +66,7 @@ result<void, failure> pre_scan(byte_view bytes, const decode_limits& limits) {
   };
 
   do {
-    if (pos >= size) return unexpected(failure::bad_encoding);  // truncated
+    if (pos >= size) return unexpected{failure::bad_encoding};  // truncated
     const std::uint8_t initial = bytes[pos++];
     const auto type = static_cast<major>(initial >> 5);
     const std::uint8_t additional = initial & 0x1f;
@@ -75,16 +75,16 @@ result<void, failure> pre_scan(byte_view bytes, const decode_limits& limits) {
       // RFC 8949 3.2.3: chunks are definite strings of the same major type, or the break.
       const bool is_break = initial == 0xff;
       if (!is_break && (type != stack.back().chunk_major || additional == additional_indefinite)) {
-        return unexpected(failure::bad_encoding);
+        return unexpected{failure::bad_encoding};
       }
     }
 
     if (additional == additional_indefinite) {
       if (type == major::simple_or_float) {
         // The "break" stop code closes the innermost indefinite container (RFC 8949 3.2.1).
-        if (stack.empty() || !stack.back().indefinite) return unexpected(failure::bad_encoding);
+        if (stack.empty() || !stack.back().indefinite) return unexpected{failure::bad_encoding};
         if (stack.back().is_map && stack.back().seen % 2 != 0) {
-          return unexpected(failure::bad_encoding);  // a key without a value
+          return unexpected{failure::bad_encoding};  // a key without a value
         }
         stack.pop_back();
         complete_item();
@@ -92,11 +92,11 @@ result<void, failure> pre_scan(byte_view bytes, const decode_limits& limits) {
       }
       if (type != major::byte_string && type != major::text_string && type != major::array &&
           type != major::map) {
-        return unexpected(failure::bad_encoding);
+        return unexpected{failure::bad_encoding};
       }
-      if (limits.strict) return unexpected(failure::bad_encoding);
-      if (++items > limits.max_items) return unexpected(failure::too_large);
-      if (stack.size() >= limits.max_depth) return unexpected(failure::too_deep);
+      if (limits.strict) return unexpected{failure::bad_encoding};
+      if (++items > limits.max_items) return unexpected{failure::too_large};
+      if (stack.size() >= limits.max_depth) return unexpected{failure::too_deep};
       scan_frame frame;
       frame.indefinite = true;
       frame.is_map = type == major::map;
@@ -108,14 +108,14 @@ result<void, failure> pre_scan(byte_view bytes, const decode_limits& limits) {
 
     std::uint64_t argument = additional;
     if (additional >= 24) {
-      if (additional > 27) return unexpected(failure::bad_encoding);  // 28..30 reserved
+      if (additional > 27) return unexpected{failure::bad_encoding};  // 28..30 reserved
       const std::size_t width = std::size_t{1} << (additional - 24);
-      if (size - pos < width) return unexpected(failure::bad_encoding);
+      if (size - pos < width) return unexpected{failure::bad_encoding};
       argument = 0;
       for (std::size_t i = 0; i < width; ++i)
         argument = (argument << 8) | bytes[pos++];
     }
-    if (++items > limits.max_items) return unexpected(failure::too_large);
+    if (++items > limits.max_items) return unexpected{failure::too_large};
 
     const std::size_t left = size - pos;
     switch (type) {
@@ -125,7 +125,7 @@ result<void, failure> pre_scan(byte_view bytes, const decode_limits& limits) {
         break;
       case major::byte_string:
       case major::text_string:
-        if (argument > left) return unexpected(failure::bad_encoding);
+        if (argument > left) return unexpected{failure::bad_encoding};
         pos += static_cast<std::size_t>(argument);
         complete_item();
         break;
@@ -133,12 +133,12 @@ result<void, failure> pre_scan(byte_view bytes, const decode_limits& limits) {
       case major::map: {
         const bool is_map = type == major::map;
         // Every item takes at least one byte: a count above the bytes left is a lie.
-        if (argument > (is_map ? left / 2 : left)) return unexpected(failure::bad_encoding);
+        if (argument > (is_map ? left / 2 : left)) return unexpected{failure::bad_encoding};
         if (argument == 0) {
           complete_item();
           break;
         }
-        if (stack.size() >= limits.max_depth) return unexpected(failure::too_deep);
+        if (stack.size() >= limits.max_depth) return unexpected{failure::too_deep};
         scan_frame frame;
         frame.remaining = is_map ? argument * 2 : argument;
         frame.is_map = is_map;
@@ -146,7 +146,7 @@ result<void, failure> pre_scan(byte_view bytes, const decode_limits& limits) {
         break;
       }
       case major::tag: {
-        if (stack.size() >= limits.max_depth) return unexpected(failure::too_deep);
+        if (stack.size() >= limits.max_depth) return unexpected{failure::too_deep};
         scan_frame frame;
         frame.remaining = 1;
         stack.push_back(frame);
@@ -154,13 +154,13 @@ result<void, failure> pre_scan(byte_view bytes, const decode_limits& limits) {
       }
       case major::simple_or_float:
         // RFC 8949 3.3: a one-byte simple value below 32 is not well-formed.
-        if (additional == 24 && argument < 32) return unexpected(failure::bad_encoding);
+        if (additional == 24 && argument < 32) return unexpected{failure::bad_encoding};
         complete_item();
         break;
     }
   } while (!stack.empty());
 
-  if (pos != size) return unexpected(failure::bad_encoding);  // trailing bytes
+  if (pos != size) return unexpected{failure::bad_encoding};  // trailing bytes
   return {};
 }
 
@@ -463,9 +463,9 @@ void encode_float(double number, byte_vector& out) {
 }  // namespace
 
 result<value, failure> decode(byte_view bytes, const decode_limits& limits) {
-  if (bytes.size() > limits.max_size) return unexpected(failure::too_large);
-  if (bytes.empty()) return unexpected(failure::bad_encoding);
-  if (auto scanned = pre_scan(bytes, limits); !scanned) return unexpected(scanned.error());
+  if (bytes.size() > limits.max_size) return unexpected{failure::too_large};
+  if (bytes.empty()) return unexpected{failure::bad_encoding};
+  if (auto scanned = pre_scan(bytes, limits); !scanned) return unexpected{scanned.error()};
 
   tree_builder builder(std::min<std::size_t>(limits.max_depth, 64));
   std::size_t pos = 0;
@@ -483,25 +483,25 @@ result<value, failure> decode(byte_view bytes, const decode_limits& limits) {
     if (initial >= 0xe0 && initial <= 0xf3) {
       builder.add(value::simple(initial & 0x1fu));
       pos += 1;
-      if (builder.failed()) return unexpected(failure::bad_encoding);
+      if (builder.failed()) return unexpected{failure::bad_encoding};
       continue;
     }
     if (initial == 0xf8) {
       builder.add(value::simple(bytes[pos + 1]));  // the pre-scan proved the byte is there
       pos += 2;
-      if (builder.failed()) return unexpected(failure::bad_encoding);
+      if (builder.failed()) return unexpected{failure::bad_encoding};
       continue;
     }
     // One head per call; libcbor invokes exactly one callback for it.
     const cbor_decoder_result step =
         cbor_stream_decode(bytes.data() + pos, bytes.size() - pos, &builder_callbacks(), &builder);
     if (step.status != CBOR_DECODER_FINISHED || step.read == 0) {
-      return unexpected(failure::bad_encoding);
+      return unexpected{failure::bad_encoding};
     }
-    if (builder.failed()) return unexpected(failure::bad_encoding);
+    if (builder.failed()) return unexpected{failure::bad_encoding};
     pos += step.read;
   }
-  if (!builder.complete()) return unexpected(failure::bad_encoding);
+  if (!builder.complete()) return unexpected{failure::bad_encoding};
   return builder.take_root();
 }
 

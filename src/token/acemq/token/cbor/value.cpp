@@ -44,6 +44,14 @@ value value::text(std::string_view content) {
   return v;
 }
 
+value value::array() {
+  return array(std::vector<value>{});
+}
+
+value value::map() {
+  return map(std::vector<map_entry>{});
+}
+
 value value::array(std::vector<value> items) {
   value v;
   v.kind_ = kind::array;

@@ -49,8 +49,12 @@ class value {
   static value bytes(byte_view content);
   static value bytes(byte_vector content);
   static value text(std::string_view content);
-  static value array(std::vector<value> items = {});
-  static value map(std::vector<map_entry> entries = {});
+  // Separate empty overloads rather than default arguments: a default argument would need the
+  // complete map_entry inside this class (clang instantiates the vector destructor there).
+  static value array();
+  static value array(std::vector<value> items);
+  static value map();
+  static value map(std::vector<map_entry> entries);
   static value tag(std::uint64_t number, value content);
   static value boolean(bool flag);
   static value null();

@@ -21,39 +21,39 @@ enum class rounding : std::uint8_t { down, up };
 result<std::int64_t, failure> numeric_date(const cbor::value& item, rounding direction) {
   if (auto number = item.as_int64()) return *number;
   if (auto number = item.as_double()) {
-    if (!std::isfinite(*number)) return unexpected(failure::bad_encoding);
+    if (!std::isfinite(*number)) return unexpected{failure::bad_encoding};
     const double rounded = direction == rounding::down ? std::floor(*number) : std::ceil(*number);
     // Within +-2^62 the conversion is exact and cannot overflow.
     constexpr double bound = 4611686018427387904.0;
-    if (rounded < -bound || rounded > bound) return unexpected(failure::bad_encoding);
+    if (rounded < -bound || rounded > bound) return unexpected{failure::bad_encoding};
     return static_cast<std::int64_t>(rounded);
   }
-  return unexpected(failure::bad_encoding);
+  return unexpected{failure::bad_encoding};
 }
 
 result<confirmation, failure> confirmation_from_value(const cbor::value& item) {
   // RFC 8747 3.1: cnf is a map with exactly one confirmation method.
-  if (!item.is_map() || item.entries().size() != 1) return unexpected(failure::bad_cnf);
+  if (!item.is_map() || item.entries().size() != 1) return unexpected{failure::bad_cnf};
   confirmation cnf;
   const cbor::map_entry& only = item.entries().front();
   auto method = only.key.as_int64();
-  if (!method) return unexpected(failure::bad_cnf);
+  if (!method) return unexpected{failure::bad_cnf};
   switch (static_cast<confirmation_method>(*method)) {
     case confirmation_method::cose_key:
-      if (!only.item.is_map()) return unexpected(failure::bad_cnf);
+      if (!only.item.is_map()) return unexpected{failure::bad_cnf};
       cnf.cose_key = only.item;
       break;
     case confirmation_method::encrypted_cose_key:
       // RFC 8747 3.3: a COSE_Encrypt0 or COSE_Encrypt structure; we take Encrypt0.
-      if (!only.item.is_array() && !only.item.is_tag()) return unexpected(failure::bad_cnf);
+      if (!only.item.is_array() && !only.item.is_tag()) return unexpected{failure::bad_cnf};
       cnf.encrypted_cose_key = only.item;
       break;
     case confirmation_method::kid:
-      if (!only.item.is_bytes()) return unexpected(failure::bad_cnf);
+      if (!only.item.is_bytes()) return unexpected{failure::bad_cnf};
       cnf.kid = only.item.byte_content();
       break;
     default:
-      return unexpected(failure::bad_cnf);
+      return unexpected{failure::bad_cnf};
   }
   return cnf;
 }
@@ -113,7 +113,7 @@ byte_vector encode_claims(const claims& c) {
 
 result<claims, failure> claims_from_value(const cbor::value& map) {
   // RFC 8392 7.2 step 9: the payload must be a claims map.
-  if (!map.is_map()) return unexpected(failure::bad_encoding);
+  if (!map.is_map()) return unexpected{failure::bad_encoding};
   claims c;
   c.all = map;
   for (const auto& entry : map.entries()) {
@@ -122,11 +122,11 @@ result<claims, failure> claims_from_value(const cbor::value& map) {
     const cbor::value& item = entry.item;
     switch (static_cast<claim_key>(*number)) {
       case claim_key::iss:
-        if (!item.is_text()) return unexpected(failure::bad_encoding);
+        if (!item.is_text()) return unexpected{failure::bad_encoding};
         c.iss = item.text_content();
         break;
       case claim_key::sub:
-        if (!item.is_text()) return unexpected(failure::bad_encoding);
+        if (!item.is_text()) return unexpected{failure::bad_encoding};
         c.sub = item.text_content();
         break;
       case claim_key::aud:
@@ -134,57 +134,57 @@ result<claims, failure> claims_from_value(const cbor::value& map) {
           c.aud.push_back(item.text_content());
         } else if (item.is_array() && !item.items().empty()) {
           for (const auto& audience : item.items()) {
-            if (!audience.is_text()) return unexpected(failure::bad_encoding);
+            if (!audience.is_text()) return unexpected{failure::bad_encoding};
             c.aud.push_back(audience.text_content());
           }
         } else {
-          return unexpected(failure::bad_encoding);
+          return unexpected{failure::bad_encoding};
         }
         break;
       case claim_key::exp: {
         auto date = numeric_date(item, rounding::down);
-        if (!date) return unexpected(date.error());
+        if (!date) return unexpected{date.error()};
         c.exp = *date;
         break;
       }
       case claim_key::nbf: {
         auto date = numeric_date(item, rounding::up);
-        if (!date) return unexpected(date.error());
+        if (!date) return unexpected{date.error()};
         c.nbf = *date;
         break;
       }
       case claim_key::iat: {
         auto date = numeric_date(item, rounding::up);
-        if (!date) return unexpected(date.error());
+        if (!date) return unexpected{date.error()};
         c.iat = *date;
         break;
       }
       case claim_key::cti:
-        if (!item.is_bytes()) return unexpected(failure::bad_encoding);
+        if (!item.is_bytes()) return unexpected{failure::bad_encoding};
         c.cti = item.byte_content();
         break;
       case claim_key::cnf: {
         auto cnf = confirmation_from_value(item);
-        if (!cnf) return unexpected(cnf.error());
+        if (!cnf) return unexpected{cnf.error()};
         c.cnf = std::move(*cnf);
         break;
       }
       case claim_key::scope:
         if (!item.is_text() && !item.is_bytes() && !item.is_array()) {
-          return unexpected(failure::bad_scope);
+          return unexpected{failure::bad_scope};
         }
         c.scope = item;
         break;
       case claim_key::ace_profile:
-        if (!item.as_int64()) return unexpected(failure::bad_encoding);
+        if (!item.as_int64()) return unexpected{failure::bad_encoding};
         c.ace_profile = item.as_int64();
         break;
       case claim_key::cnonce:
-        if (!item.is_bytes()) return unexpected(failure::bad_encoding);
+        if (!item.is_bytes()) return unexpected{failure::bad_encoding};
         c.cnonce = item.byte_content();
         break;
       case claim_key::exi:
-        if (!item.as_uint64()) return unexpected(failure::bad_encoding);
+        if (!item.as_uint64()) return unexpected{failure::bad_encoding};
         c.exi = item.as_uint64();
         break;
       default:
@@ -196,7 +196,7 @@ result<claims, failure> claims_from_value(const cbor::value& map) {
 
 result<claims, failure> decode_claims(byte_view encoded, const cbor::decode_limits& limits) {
   auto item = cbor::decode(encoded, limits);
-  if (!item) return unexpected(item.error());
+  if (!item) return unexpected{item.error()};
   return claims_from_value(*item);
 }
 
@@ -211,7 +211,7 @@ result<verified_cwt, failure> verify_cwt(byte_view token, const key_lookup& keys
                                          const verify_options& options) {
   verified_cwt verified;
   auto item = cbor::decode(token, options.limits);
-  if (!item) return unexpected(item.error());
+  if (!item) return unexpected{item.error()};
   cbor::value current = std::move(*item);
   std::optional<message_type> untagged = options.untagged_type;
 
@@ -221,18 +221,18 @@ result<verified_cwt, failure> verify_cwt(byte_view token, const key_lookup& keys
       cbor::value inner = current.tagged();
       current = std::move(inner);
     }
-    if (verified.layers.size() >= options.max_layers) return unexpected(failure::too_deep);
+    if (verified.layers.size() >= options.max_layers) return unexpected{failure::too_deep};
     auto msg = parse(current, untagged, options.limits);
-    if (!msg) return unexpected(msg.error());
+    if (!msg) return unexpected{msg.error()};
     auto layer_key = keys(*msg);
-    if (!layer_key) return unexpected(layer_key.error());
+    if (!layer_key) return unexpected{layer_key.error()};
     auto content = open(*msg, *layer_key, options.external_aad);
-    if (!content) return unexpected(content.error());
+    if (!content) return unexpected{content.error()};
     verified.layers.push_back(msg->type);
     if (msg->type != message_type::encrypt0 || !verified.kid) verified.kid = msg->header.kid;
 
     auto payload = cbor::decode(*content, options.limits);
-    if (!payload) return unexpected(payload.error());
+    if (!payload) return unexpected{payload.error()};
     // RFC 8392 7.2 step 8: a tagged COSE message or CWT inside is a nested token. An inner
     // layer must be tagged: untagged_type applies to the outermost layer only.
     if (payload->is_tag() &&
@@ -242,16 +242,16 @@ result<verified_cwt, failure> verify_cwt(byte_view token, const key_lookup& keys
       continue;
     }
     auto claims_set = claims_from_value(*payload);
-    if (!claims_set) return unexpected(claims_set.error());
+    if (!claims_set) return unexpected{claims_set.error()};
     verified.claims_set = std::move(*claims_set);
     return verified;
   }
 }
 
 result<crypto::key, failure> confirmation_key(const confirmation& cnf) {
-  if (!cnf.cose_key) return unexpected(failure::bad_cnf);
+  if (!cnf.cose_key) return unexpected{failure::bad_cnf};
   auto key = key_from_cose(*cnf.cose_key);
-  if (!key) return unexpected(failure::bad_cnf);
+  if (!key) return unexpected{failure::bad_cnf};
   return key;
 }
 
@@ -259,16 +259,16 @@ result<crypto::key, failure> decrypt_confirmation_key(const confirmation& cnf,
                                                       const crypto::key& kek,
                                                       byte_view external_aad,
                                                       const cbor::decode_limits& limits) {
-  if (!cnf.encrypted_cose_key) return unexpected(failure::bad_cnf);
+  if (!cnf.encrypted_cose_key) return unexpected{failure::bad_cnf};
   auto msg = parse(*cnf.encrypted_cose_key, message_type::encrypt0, limits);
-  if (!msg || msg->type != message_type::encrypt0) return unexpected(failure::bad_cnf);
+  if (!msg || msg->type != message_type::encrypt0) return unexpected{failure::bad_cnf};
   auto plaintext = decrypt(*msg, kek, external_aad);
   if (!plaintext) {
-    if (plaintext.error() == failure::decryption_failed) return unexpected(failure::bad_cnf);
-    return unexpected(plaintext.error());
+    if (plaintext.error() == failure::decryption_failed) return unexpected{failure::bad_cnf};
+    return unexpected{plaintext.error()};
   }
   auto key = key_from_cose(*plaintext, limits);
-  if (!key) return unexpected(failure::bad_cnf);
+  if (!key) return unexpected{failure::bad_cnf};
   return key;
 }
 
