@@ -95,7 +95,7 @@ struct protect_options {
   std::optional<byte_vector> kid;
   bool omit_kid = false;
   std::optional<cbor::value> content_type;  // content type (3), protected
-  byte_view external_aad;
+  byte_view external_aad;  // a view: the bytes must outlive the sign1/mac0/encrypt0 call
   bool tagged = true;
   /// Encrypt0 only: a fixed IV (tests and vectors). Normally drawn from the random source.
   std::optional<byte_vector> iv;
