@@ -11,6 +11,9 @@ namespace acemq {
 
 template <typename E>
 struct unexpected {
+  // A constructor (not aggregate initialisation) so `unexpected(x)` also compiles with clang 14,
+  // which lacks C++20 parenthesised aggregate initialisation.
+  explicit unexpected(E value) : error(std::move(value)) {}
   E error;
 };
 template <typename E>
