@@ -6,3 +6,5 @@ acemq_add_fuzzer(token_core_aif_cbor
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/token_core_aif_cbor.cpp LIBS acemq::token)
 acemq_add_fuzzer(token_core_auth_data
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/token_core_auth_data.cpp LIBS acemq::token)
+acemq_add_fuzzer(token_core_verify
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/token_core_verify.cpp LIBS acemq::token)
