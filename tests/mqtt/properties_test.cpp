@@ -227,6 +227,18 @@ TEST(properties, duplicate_maximum_qos_is_protocol_error) {
             reason_code::protocol_error);
 }
 
+TEST(properties, response_topic_with_wildcard_is_protocol_error) {
+  EXPECT_EQ(failure(bytes({0x06, 0x08, 0x00, 0x03, 'a', '/', '#'}), property_context::publish),
+            reason_code::protocol_error);
+  EXPECT_EQ(failure(bytes({0x04, 0x08, 0x00, 0x01, '+'}), property_context::will),
+            reason_code::protocol_error);
+}
+
+TEST(properties, empty_response_topic_is_protocol_error) {
+  EXPECT_EQ(failure(bytes({0x03, 0x08, 0x00, 0x00}), property_context::publish),
+            reason_code::protocol_error);
+}
+
 TEST(properties, user_properties_repeat_in_order) {
   auto decoded = read(
       bytes({0x0E, 0x26, 0x00, 0x01, 'b', 0x00, 0x01, '1', 0x26, 0x00, 0x01, 'a', 0x00, 0x01, '2'}),
@@ -275,7 +287,7 @@ TEST(properties, maximum_packet_size_zero_is_protocol_error) {
 }
 
 TEST(properties, topic_alias_zero_is_protocol_error) {
-  // [MQTT-3.3.2-8]
+  // MQTT 5.0 3.3.2.3.4: a Topic Alias of 0 is not permitted.
   EXPECT_EQ(failure(bytes({0x03, 0x23, 0x00, 0x00}), property_context::publish),
             reason_code::protocol_error);
 }

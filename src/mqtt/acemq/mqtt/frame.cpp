@@ -26,7 +26,7 @@ result<std::optional<frame_header>, reason_code> peek_frame(byte_view buffer,
     header.flags = static_cast<std::uint8_t>(first & 0x0FU);
     header.header_size = i + 2;
     header.remaining_length = remaining_length;
-    // [MQTT-3.1.2-24] / [MQTT-3.2.2-15]: refuse before the body is read.
+    // MQTT 5.0 3.1.2.11.4 / 3.2.2.3.6 (Maximum Packet Size): refuse before the body is read.
     if (header.total_size() > maximum_packet_size) {
       return unexpected{reason_code::packet_too_large};
     }

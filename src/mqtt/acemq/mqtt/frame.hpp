@@ -35,7 +35,8 @@ struct frame_header {
 /// know the header (the body need not be buffered yet). Errors: packet type 0 or a Remaining
 /// Length longer than 4 bytes or not minimally encoded -> malformed_packet [MQTT-1.5.5-1];
 /// a packet whose total size exceeds `maximum_packet_size` -> packet_too_large, returned as soon
-/// as the header is known so the caller can refuse it before reading the body [MQTT-3.1.2-24].
+/// as the header is known so the caller can refuse it before reading the body
+/// (Maximum Packet Size, MQTT 5.0 3.1.2.11.4 and 3.2.2.3.6).
 result<std::optional<frame_header>, reason_code> peek_frame(byte_view buffer,
                                                             std::uint32_t maximum_packet_size);
 

@@ -1,3 +1,4 @@
+#include <acemq/common/topic.hpp>
 #include <acemq/mqtt/detail/codec.hpp>
 #include <acemq/mqtt/frame.hpp>
 #include <acemq/mqtt/properties.hpp>
@@ -101,7 +102,7 @@ result<void, reason_code> read_two_byte_property(reader& in, std::optional<std::
                                                  bool zero_allowed) {
   std::uint16_t value = 0;
   ACEMQ_MQTT_TRY(value, in.read_two_byte_integer());
-  // Receive Maximum 0 (3.1.2.11.3) and Topic Alias 0 ([MQTT-3.3.2-8]) are Protocol Errors.
+  // MQTT 5.0: Receive Maximum 0 (3.1.2.11.3) and Topic Alias 0 (3.3.2.3.4) are Protocol Errors.
   if (value == 0 && !zero_allowed) return unexpected{reason_code::protocol_error};
   return store_once(target, value);
 }
@@ -136,8 +137,13 @@ result<void, reason_code> read_one_property(reader& in, property_id id, property
       return read_four_byte_property(in, out.message_expiry_interval, true);
     case property_id::content_type:
       return read_string_property(in, out.content_type);
-    case property_id::response_topic:
-      return read_string_property(in, out.response_topic);
+    case property_id::response_topic: {
+      std::string value;
+      ACEMQ_MQTT_TRY(value, in.read_utf8_string());
+      // MQTT 5.0 3.3.2.3.5: the Response Topic is a topic name, so it has no wildcards.
+      if (!topic::is_valid_name(value)) return unexpected{reason_code::protocol_error};
+      return store_once(out.response_topic, std::move(value));
+    }
     case property_id::correlation_data:
       return read_binary_property(in, out.correlation_data);
     case property_id::subscription_identifier: {

@@ -41,7 +41,7 @@ template <typename Ack>
 void encode_ack_body(const Ack& p, protocol_version v, byte_vector& out) {
   write_two_byte_integer(p.packet_id, out);
   if (v == protocol_version::v311) return;
-  // [MQTT-3.4.2-1] short forms: leave out what the receiver can infer.
+  // MQTT 5.0 3.4.2.1 short forms: leave out what the receiver can infer.
   const bool has_properties = !p.properties.empty();
   if (p.reason_code == reason_code::success && !has_properties) return;
   write_byte(static_cast<std::uint8_t>(p.reason_code), out);
