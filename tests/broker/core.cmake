@@ -3,5 +3,9 @@
 acemq_add_test(broker_core_test
   SOURCES
     ${CMAKE_CURRENT_SOURCE_DIR}/core/connect_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/publish_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/session_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/subscribe_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/auth_test.cpp
   LIBS acemq::broker
   LABELS broker)

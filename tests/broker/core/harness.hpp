@@ -31,7 +31,10 @@ class fake_io final : public connection_io {
  public:
   void send(outgoing message) override {
     wire.insert(wire.end(), message.bytes.begin(), message.bytes.end());
-    if (message.payload) wire.insert(wire.end(), message.payload->begin(), message.payload->end());
+    if (message.payload) {
+      wire.insert(wire.end(), message.payload->begin(), message.payload->end());
+      payloads.push_back(message.payload);
+    }
     ++writes;
   }
   void close() override { close_requested = true; }
@@ -42,6 +45,7 @@ class fake_io final : public connection_io {
   void post(std::function<void()> task) override { tasks.push_back(std::move(task)); }
 
   byte_vector wire;
+  std::vector<std::shared_ptr<const byte_vector>> payloads;
   std::size_t writes = 0;
   bool close_requested = false;
   std::optional<clock::time_point> armed;

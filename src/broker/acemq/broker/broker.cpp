@@ -316,18 +316,16 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now)
     return false;
   }
   if (state->owner == 0 && item.qos == 0 && !settings_.queue_qos0_when_offline) return false;
-  switch (state->enqueue(std::move(item), settings_, now)) {
-    case enqueue_result::queued:
-      break;
-    case enqueue_result::dropped_expired:
-      counters_.messages_expired.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    case enqueue_result::dropped_full:
-    case enqueue_result::dropped_offline:
-    case enqueue_result::denied:
-      counters_.messages_dropped.fetch_add(1, std::memory_order_relaxed);
-      return false;
+  const std::uint64_t dropped_before = state->dropped;
+  const enqueue_result outcome = state->enqueue(std::move(item), settings_, now);
+  // Evicted QoS 0 deliveries and a refused new one both count as dropped.
+  if (const std::uint64_t dropped = state->dropped - dropped_before; dropped > 0) {
+    counters_.messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
   }
+  if (outcome == enqueue_result::dropped_expired) {
+    counters_.messages_expired.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (outcome != enqueue_result::queued) return false;
   if (state->io && !state->wake_pending) {
     state->wake_pending = true;
     state->io->wake();

@@ -110,14 +110,28 @@ void connection::on_bytes(byte_view data) {
 }
 
 void connection::consume(byte_view data) {
-  while (!data.empty() && state_ != state::closed) {
+  // Not re-entrant: when a handler finishes authentication, the packets held back meanwhile are
+  // replayed by this loop before the rest of `data`.
+  if (consuming_) return;
+  consuming_ = true;
+  byte_vector replay;
+  while (state_ != state::closed) {
+    if (!deferred_.empty() && state_ == state::connected) {
+      // Packets held back during authentication arrived before the rest of `data`.
+      byte_vector combined;
+      combined.swap(deferred_);
+      combined.insert(combined.end(), data.begin(), data.end());
+      replay.swap(combined);
+      data = replay;
+    }
+    if (data.empty()) break;
     if (state_ == state::authenticating) {
       // MQTT 5.0 3.1.4: nothing but AUTH is processed before the client is authenticated.
       const std::uint8_t first = buffer_.empty() ? data[0] : buffer_[0];
       if (awaiting_provider_ ||
           (first >> 4) != static_cast<std::uint8_t>(mqtt::packet_type::auth)) {
         defer(data);
-        return;
+        break;
       }
     }
     if (buffer_.empty()) {
@@ -125,7 +139,7 @@ void connection::consume(byte_view data) {
       const auto frame = mqtt::peek_frame(data, inbound_maximum_packet_size_);
       if (!frame) {
         protocol_violation(frame.error());
-        return;
+        break;
       }
       if (*frame && (*frame)->total_size() <= data.size()) {
         const std::size_t size = (*frame)->total_size();
@@ -136,12 +150,12 @@ void connection::consume(byte_view data) {
       // A partial packet: its header is known and within the maximum packet size, or it is
       // shorter than a fixed header. Either way the buffer stays bounded [MQTT-3.1.2-24].
       buffer_.assign(data.begin(), data.end());
-      return;
+      break;
     }
     const auto frame = mqtt::peek_frame(buffer_, inbound_maximum_packet_size_);
     if (!frame) {
       protocol_violation(frame.error());
-      return;
+      break;
     }
     if (!*frame) {
       // The fixed header is still incomplete: take one byte at a time (at most 5).
@@ -158,6 +172,7 @@ void connection::consume(byte_view data) {
       buffer_.clear();
     }
   }
+  consuming_ = false;
 }
 
 void connection::defer(byte_view data) {
@@ -373,12 +388,6 @@ void connection::on_auth_result(auth_step step, std::size_t owner) {
         return;
       }
       send_auth(reason_code::continue_authentication, step);
-      // Bytes that arrived while the provider worked may hold the client's AUTH.
-      if (!deferred_.empty()) {
-        byte_vector pending;
-        pending.swap(deferred_);
-        consume(pending);
-      }
       return;
     case auth_step::kind::failure:
       refuse_connect(mqtt::is_error(step.reason) ? step.reason : reason_code::not_authorized);
@@ -490,11 +499,8 @@ void connection::finish_connect(auth_step step) {
 
   if (attached.session_present) resend_inflight();
   pump();
-  if (!deferred_.empty() && state_ == state::connected) {
-    byte_vector pending;
-    pending.swap(deferred_);
-    consume(pending);
-  }
+  // Packets held back during authentication (a no-op inside consume(), which replays them).
+  consume({});
 }
 
 void connection::refuse_connect(reason_code reason) {

@@ -181,6 +181,7 @@ class connection {
   // Session.
   std::shared_ptr<session> session_;
   bool will_on_close_ = true;
+  bool consuming_ = false;
 
   // Topic aliases: client -> server (inbound) and server -> client (outbound), per connection
   // [MQTT-3.3.2-10]; both bounded by the negotiated Topic Alias Maximum.

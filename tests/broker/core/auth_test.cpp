@@ -1,0 +1,432 @@
+// Authentication chain, enhanced authentication (AUTH 0x18 / 0x19), authorization on publish,
+// subscribe, delivery and the Will, credential expiry.
+
+#include "harness.hpp"
+
+namespace acemq::broker::testing {
+namespace {
+
+using mqtt::protocol_version;
+using mqtt::reason_code;
+
+/// Accepts clients without a method with a test_principal (optionally expiring).
+class principal_provider final : public authenticator {
+ public:
+  std::string_view name() const override { return "principal"; }
+  void start(const authentication_request& request, completion done) override {
+    if (request.method) {
+      done(auth_step::pass());
+      return;
+    }
+    auto who = std::make_shared<test_principal>();
+    who->expires_at = expires_at;
+    done(auth_step::succeed(who));
+  }
+  void continue_auth(const authentication_request&, completion done) override {
+    done(auth_step::fail(reason_code::protocol_error));
+  }
+  void reauthenticate(const authentication_request&, completion done) override {
+    done(auth_step::fail(reason_code::not_authorized));
+  }
+  std::optional<std::int64_t> expires_at;
+};
+
+/// Method "TEST": challenge "challenge", answer "good". Can complete later (asynchronously).
+class challenge_provider final : public authenticator {
+ public:
+  std::string_view name() const override { return "challenge"; }
+  void start(const authentication_request& request, completion done) override {
+    if (request.method != "TEST") {
+      done(auth_step::pass());
+      return;
+    }
+    ++starts;
+    auto step = auth_step::continue_exchange(to_bytes("challenge"));
+    step.user_properties = {{"hint", "x"}};
+    finish(std::move(done), std::move(step));
+  }
+  void continue_auth(const authentication_request& request, completion done) override {
+    if (request.data == to_bytes("good")) {
+      auto who = std::make_shared<test_principal>();
+      who->expires_at = expires_at;
+      finish(std::move(done), auth_step::succeed(who, to_bytes("welcome")));
+    } else {
+      finish(std::move(done), auth_step::fail(reason_code::not_authorized));
+    }
+  }
+  void reauthenticate(const authentication_request&, completion done) override {
+    finish(std::move(done), auth_step::continue_exchange(to_bytes("again")));
+  }
+  void finish(completion done, auth_step step) {
+    if (asynchronous) {
+      pending.emplace_back(std::move(done), std::move(step));
+    } else {
+      done(std::move(step));
+    }
+  }
+  void complete_pending() {
+    auto work = std::move(pending);
+    pending.clear();
+    for (auto& [done, step] : work)
+      done(std::move(step));
+  }
+
+  bool asynchronous = false;
+  int starts = 0;
+  std::optional<std::int64_t> expires_at;
+  std::vector<std::pair<completion, auth_step>> pending;
+};
+
+class auth_test : public broker_test {
+ protected:
+  void SetUp() override {
+    challenge = std::make_shared<challenge_provider>();
+    plain = std::make_shared<principal_provider>();
+    providers = {challenge, plain};
+  }
+  // A provider holding a completion keeps the chain alive through it (the completion must run
+  // exactly once); tests that leave exchanges unfinished release them here.
+  void TearDown() override { challenge->pending.clear(); }
+  mqtt::connect method_connect(std::string client_id) {
+    mqtt::connect packet = connect_packet(std::move(client_id));
+    packet.properties.authentication_method = "TEST";
+    return packet;
+  }
+  static mqtt::auth auth_packet(reason_code code, std::string data, std::string method = "TEST") {
+    mqtt::auth packet;
+    packet.reason_code = code;
+    packet.properties.authentication_method = std::move(method);
+    packet.properties.authentication_data = to_bytes(data);
+    return packet;
+  }
+  client& enhanced(std::string client_id) {
+    client& c = make_client();
+    c.send(method_connect(std::move(client_id)));
+    settle();
+    c.send(auth_packet(reason_code::continue_authentication, "good"));
+    settle();
+    const auto acks = c.received_of<mqtt::connack>();
+    EXPECT_EQ(acks.size(), 1u);
+    return c;
+  }
+
+  std::shared_ptr<challenge_provider> challenge;
+  std::shared_ptr<principal_provider> plain;
+};
+
+TEST_F(auth_test, deny_all_refuses_v5_with_0x87) {
+  providers = {std::make_shared<deny_all>()};
+  client& c = make_client();
+  c.send(connect_packet("x"));
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::not_authorized);
+  EXPECT_TRUE(c.io().close_requested);
+}
+
+TEST_F(auth_test, deny_all_refuses_v311_with_return_code_5) {
+  providers = {std::make_shared<deny_all>()};
+  client& c = make_client(protocol_version::v311);
+  c.send(connect_packet("x", protocol_version::v311));
+  ASSERT_EQ(c.io().wire.size(), 4u);
+  EXPECT_EQ(c.io().wire[3], 0x05);
+}
+
+TEST_F(auth_test, unknown_method_is_0x8c) {
+  providers = {std::make_shared<allow_anonymous>()};
+  client& c = make_client();
+  mqtt::connect packet = connect_packet("x");
+  packet.properties.authentication_method = "SCRAM-SHA-1";
+  c.send(packet);
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code,
+            reason_code::bad_authentication_method);
+}
+
+TEST_F(auth_test, empty_chain_refuses) {
+  providers = {};
+  // broker_test treats an empty list as allow_anonymous; build an explicitly empty chain.
+  auto chain = std::make_shared<const auth_chain>(std::vector<std::shared_ptr<authenticator>>{});
+  listener.auth = chain;
+  client& c = make_client();
+  c.send(connect_packet("x"));
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::not_authorized);
+}
+
+TEST_F(auth_test, chain_passes_to_the_next_provider) {
+  client& c = make_client();
+  c.send(connect_packet("plain"));
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::success);
+  EXPECT_EQ(challenge->starts, 0);
+}
+
+TEST_F(auth_test, enhanced_authentication_success) {
+  client& c = make_client();
+  c.send(method_connect("e"));
+  settle();
+  const auto challenges = c.received_of<mqtt::auth>();
+  ASSERT_EQ(challenges.size(), 1u);
+  EXPECT_EQ(challenges[0].reason_code, reason_code::continue_authentication);
+  EXPECT_EQ(challenges[0].properties.authentication_method, "TEST");
+  EXPECT_EQ(challenges[0].properties.authentication_data, to_bytes("challenge"));
+  EXPECT_EQ(challenges[0].properties.user_properties.size(), 1u);
+  c.send(auth_packet(reason_code::continue_authentication, "good"));
+  settle();
+  const auto acks = c.received_of<mqtt::connack>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, reason_code::success);
+  EXPECT_EQ(acks[0].properties.authentication_method, "TEST");
+  EXPECT_EQ(acks[0].properties.authentication_data, to_bytes("welcome"));
+}
+
+TEST_F(auth_test, enhanced_authentication_failure_is_0x87) {
+  client& c = make_client();
+  c.send(method_connect("e"));
+  settle();
+  c.send(auth_packet(reason_code::continue_authentication, "bad"));
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::not_authorized);
+  EXPECT_TRUE(c.transport_closed());
+}
+
+TEST_F(auth_test, auth_with_another_method_is_a_protocol_error) {
+  client& c = make_client();
+  c.send(method_connect("e"));
+  settle();
+  c.send(auth_packet(reason_code::continue_authentication, "good", "OTHER"));
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::protocol_error);
+}
+
+TEST_F(auth_test, auth_without_method_at_connect_is_a_protocol_error) {
+  client& c = connected("plain");
+  c.send(auth_packet(reason_code::reauthenticate, "x"));
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::disconnect>().at(0).reason_code, reason_code::protocol_error);
+}
+
+TEST_F(auth_test, asynchronous_completion_is_posted_to_the_connection) {
+  challenge->asynchronous = true;
+  client& c = make_client();
+  c.send(method_connect("async"));
+  EXPECT_TRUE(c.received().empty());
+  challenge->complete_pending();
+  ASSERT_EQ(c.io().tasks.size(), 1u);
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::auth>().size(), 1u);
+  c.send(auth_packet(reason_code::continue_authentication, "good"));
+  challenge->complete_pending();
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::success);
+}
+
+TEST_F(auth_test, completion_after_the_connection_is_gone_is_dropped) {
+  challenge->asynchronous = true;
+  client& c = make_client();
+  c.send(method_connect("async"));
+  c.drop();
+  challenge->complete_pending();
+  EXPECT_TRUE(c.io().tasks.empty());
+}
+
+TEST_F(auth_test, packets_during_authentication_wait_for_connack) {
+  challenge->asynchronous = true;
+  client& c = make_client();
+  byte_vector bytes;
+  mqtt::encode(method_connect("early"), protocol_version::v5, bytes);
+  mqtt::encode(mqtt::pingreq{}, protocol_version::v5, bytes);
+  c.send_bytes(bytes);
+  EXPECT_TRUE(c.received().empty());
+  challenge->complete_pending();
+  settle();
+  c.received();
+  c.send(auth_packet(reason_code::continue_authentication, "good"));
+  challenge->complete_pending();
+  settle();
+  const auto packets = c.received();
+  ASSERT_EQ(packets.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<mqtt::connack>(packets[0]));
+  EXPECT_TRUE(std::holds_alternative<mqtt::pingresp>(packets[1]));
+}
+
+TEST_F(auth_test, connect_timeout_covers_authentication) {
+  settings.connect_timeout = std::chrono::seconds(3);
+  challenge->asynchronous = true;
+  client& c = make_client();
+  c.send(method_connect("slow"));
+  advance(std::chrono::seconds(4));
+  EXPECT_TRUE(c.transport_closed());
+}
+
+TEST_F(auth_test, reauthentication_success) {
+  client& c = enhanced("re");
+  c.send(auth_packet(reason_code::reauthenticate, "x"));
+  const auto challenges = c.received_of<mqtt::auth>();
+  ASSERT_EQ(challenges.size(), 1u);
+  EXPECT_EQ(challenges[0].reason_code, reason_code::continue_authentication);
+  EXPECT_EQ(challenges[0].properties.authentication_data, to_bytes("again"));
+  c.send(auth_packet(reason_code::continue_authentication, "good"));
+  const auto done = c.received_of<mqtt::auth>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].reason_code, reason_code::success);
+  EXPECT_FALSE(c.io().close_requested);
+}
+
+TEST_F(auth_test, reauthentication_failure_is_0x87) {
+  client& c = enhanced("re");
+  c.send(auth_packet(reason_code::reauthenticate, "x"));
+  c.send(auth_packet(reason_code::continue_authentication, "bad"));
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::disconnect>().at(0).reason_code, reason_code::not_authorized);
+  EXPECT_TRUE(c.transport_closed());
+}
+
+TEST_F(auth_test, reauthentication_with_another_method_is_a_protocol_error) {
+  client& c = enhanced("re");
+  c.send(auth_packet(reason_code::reauthenticate, "x", "OTHER"));
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::disconnect>().at(0).reason_code,
+            reason_code::protocol_error);  // [MQTT-4.12.1-1]
+}
+
+TEST_F(auth_test, no_user_properties_on_auth_without_problem_information) {
+  client& c = make_client();
+  mqtt::connect packet = method_connect("quiet");
+  packet.properties.request_problem_information = 0;
+  c.send(packet);
+  settle();
+  EXPECT_TRUE(c.received_of<mqtt::auth>().at(0).properties.user_properties.empty());
+}
+
+TEST_F(auth_test, publish_denied_qos1_is_puback_0x87) {
+  client& sub = connected("sub");
+  subscribe(sub, "#");
+  client& c = connected("pub");
+  c.send(publish_packet("denied/x", "m", 1, 1));
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::puback>().at(0).reason_code, reason_code::not_authorized);
+  EXPECT_TRUE(sub.received_of<mqtt::publish>().empty());
+}
+
+TEST_F(auth_test, publish_denied_qos2_is_pubrec_0x87) {
+  client& c = connected("pub");
+  c.send(publish_packet("denied/x", "m", 2, 1));
+  EXPECT_EQ(c.received_of<mqtt::pubrec>().at(0).reason_code, reason_code::not_authorized);
+}
+
+TEST_F(auth_test, publish_denied_qos0_is_dropped) {
+  client& sub = connected("sub");
+  subscribe(sub, "#");
+  client& c = connected("pub");
+  c.send(publish_packet("denied/x", "m"));
+  settle();
+  EXPECT_TRUE(sub.received_of<mqtt::publish>().empty());
+  EXPECT_FALSE(c.transport_closed());
+}
+
+TEST_F(auth_test, publish_denied_v311_drop_policy_acknowledges) {
+  client& sub = connected("sub");
+  subscribe(sub, "#");
+  client& c = connected("pub", protocol_version::v311);
+  c.send(publish_packet("denied/x", "m", 1, 1));
+  settle();
+  EXPECT_EQ(c.received_of<mqtt::puback>().size(), 1u);
+  EXPECT_TRUE(sub.received_of<mqtt::publish>().empty());
+}
+
+TEST_F(auth_test, publish_denied_v311_disconnect_policy_closes) {
+  settings.v311_denied_publish = v311_denied_publish_policy::disconnect;
+  client& c = connected("pub", protocol_version::v311);
+  c.send(publish_packet("denied/x", "m", 1, 1));
+  settle();
+  EXPECT_TRUE(c.transport_closed());
+}
+
+TEST_F(auth_test, subscribe_denied_is_0x87_per_filter) {
+  client& c = connected("s");
+  mqtt::subscribe packet;
+  packet.packet_id = 1;
+  packet.subscriptions = {{"denied/a", {0}}, {"ok", {0}}};
+  c.send(packet);
+  const std::vector<reason_code> expected{reason_code::not_authorized, reason_code::success};
+  EXPECT_EQ(c.received_of<mqtt::suback>().at(0).reason_codes, expected);
+}
+
+TEST_F(auth_test, subscribe_denied_v311_is_0x80) {
+  client& c = connected("s", protocol_version::v311);
+  c.send(subscribe_packet(1, "denied/a"));
+  EXPECT_EQ(c.received_of<mqtt::suback>().at(0).reason_codes.at(0), reason_code::unspecified_error);
+}
+
+TEST_F(auth_test, delivery_is_authorized_per_message) {
+  client& c = connected("s");
+  subscribe(c, "#");
+  client& pub = connected("pub");
+  pub.send(publish_packet("hidden/x", "secret"));
+  pub.send(publish_packet("open/x", "fine"));
+  settle();
+  const auto got = c.received_of<mqtt::publish>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].topic, "open/x");
+  EXPECT_EQ(engine().counters().deliveries_denied.load(), 1u);
+}
+
+TEST_F(auth_test, will_topic_denied_is_connack_0x87) {
+  client& c = make_client();
+  mqtt::connect packet = connect_packet("w");
+  packet.will = mqtt::will_message{"denied/will", to_bytes("x"), 0, false, {}};
+  c.send(packet);
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::not_authorized);
+}
+
+TEST_F(auth_test, expired_credentials_disconnect_v5_with_0x87) {
+  plain->expires_at = time.unix_seconds() + 60;
+  client& c = make_client();
+  mqtt::connect packet = connect_packet("exp");
+  packet.keep_alive = 0;
+  c.send(packet);
+  c.received();
+  advance(std::chrono::seconds(59));
+  EXPECT_FALSE(c.transport_closed());
+  advance(std::chrono::seconds(2));
+  EXPECT_EQ(c.received_of<mqtt::disconnect>().at(0).reason_code, reason_code::not_authorized);
+}
+
+TEST_F(auth_test, expired_credentials_close_v311) {
+  plain->expires_at = time.unix_seconds() + 60;
+  client& c = make_client(protocol_version::v311);
+  mqtt::connect packet = connect_packet("exp", protocol_version::v311);
+  packet.keep_alive = 0;
+  c.send(packet);
+  c.received();
+  advance(std::chrono::seconds(61));
+  EXPECT_TRUE(c.received().empty());
+  EXPECT_TRUE(c.transport_closed());
+}
+
+TEST_F(auth_test, already_expired_credentials_are_refused) {
+  plain->expires_at = time.unix_seconds() - 1;
+  client& c = make_client();
+  c.send(connect_packet("late"));
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::not_authorized);
+}
+
+TEST_F(auth_test, reauthentication_extends_the_credentials) {
+  challenge->expires_at = time.unix_seconds() + 60;
+  client& c = make_client();
+  mqtt::connect packet = method_connect("renew");
+  packet.keep_alive = 0;
+  c.send(packet);
+  settle();
+  c.send(auth_packet(reason_code::continue_authentication, "good"));
+  settle();
+  c.received();
+  advance(std::chrono::seconds(50));
+  challenge->expires_at = time.unix_seconds() + 600;
+  c.send(auth_packet(reason_code::reauthenticate, "x"));
+  c.send(auth_packet(reason_code::continue_authentication, "good"));
+  advance(std::chrono::seconds(100));
+  EXPECT_FALSE(c.transport_closed());
+  advance(std::chrono::seconds(500));
+  EXPECT_TRUE(c.transport_closed());
+}
+
+}  // namespace
+}  // namespace acemq::broker::testing
