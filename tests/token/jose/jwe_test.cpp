@@ -190,6 +190,18 @@ TEST_F(jwe_test, segment_sizes) {
   EXPECT_EQ(decrypt_jwe(join(changed), k16).error(), failure::bad_encoding);
 }
 
+TEST_F(jwe_test, peek_kid_reads_only_the_header) {
+  auto token = *encrypt_jwe(plaintext, k16, {.key_management = algorithm::dir, .kid = "x"}, random);
+  EXPECT_EQ(*peek_kid(token), "x");
+  auto anonymous =
+      *encrypt_jwe(plaintext, k16, {.key_management = algorithm::dir, .kid = ""}, random);
+  EXPECT_FALSE(*peek_kid(anonymous));
+  EXPECT_EQ(peek_kid("no-dots").error(), failure::bad_encoding);
+  EXPECT_EQ(peek_kid(base64url_encode(as_bytes(R"({"kid":1})")) + ".x").error(),
+            failure::bad_encoding);
+  EXPECT_EQ(peek_kid(std::string(70 * 1024, 'A')).error(), failure::too_large);
+}
+
 TEST_F(jwe_test, key_set_selection) {
   auto a = k16;
   a.set_kid(to_bytes("a"));

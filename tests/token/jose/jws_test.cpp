@@ -292,6 +292,32 @@ TEST_F(jws_negative, key_selection_by_kid) {
   EXPECT_EQ(verify_jws(*mislabelled, set).error(), failure::algorithm_not_allowed);
 }
 
+TEST_F(jws_negative, keys_named_in_the_header_are_never_trusted) {
+  // The attacker embeds their own public key as "jwk" and signs with its private half.
+  const auto attacker = key::generate_ed25519();
+  const std::string header =
+      R"({"alg":"EdDSA","jwk":)" + serialize(*to_jwk(attacker, jwk_content::public_only)) + "}";
+  const std::string signing_input = b64(header) + "." + b64(R"({"iss":"as"})");
+  auto signature = crypto::sign(algorithm::eddsa, attacker, as_bytes(signing_input));
+  ASSERT_TRUE(signature);
+  const std::string forged = signing_input + "." + base64url_encode(*signature);
+  EXPECT_EQ(verify_jws(forged, ed_public).error(), failure::bad_signature);
+  EXPECT_TRUE(verify_jws(forged, *attacker.public_key()));  // only the caller's key decides
+}
+
+TEST_F(jws_negative, duplicate_header_names_keep_the_last) {
+  // RFC 7515 4: either reject or use the lexically last member; "none" first cannot downgrade.
+  auto p = parts();
+  const std::string header = b64(R"({"alg":"none","alg":"EdDSA"})");
+  const std::string signing_input = header + "." + p[1];
+  auto signature = crypto::sign(algorithm::eddsa, ed, as_bytes(signing_input));
+  auto verified = verify_jws(signing_input + "." + base64url_encode(*signature), ed_public);
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(verified->alg, algorithm::eddsa);
+  const std::string reversed = b64(R"({"alg":"EdDSA","alg":"none"})") + "." + p[1] + "." + p[2];
+  EXPECT_EQ(verify_jws(reversed, ed_public).error(), failure::alg_none);
+}
+
 TEST_F(jws_negative, algorithm_bound_key_refuses_other_algorithms) {
   auto rsa = key::generate_rsa();
   rsa.bind_algorithm(algorithm::ps256);
