@@ -128,6 +128,26 @@ TEST(jws_vectors, rfc8037_a4_eddsa_sign_and_verify) {
   EXPECT_EQ(as_string_view(verified->payload), "Example of Ed25519 signing");
 }
 
+TEST(jws_vectors, rfc7520_4_4_hs256_byte_exact) {
+  auto k = parse_jwk(
+      R"({"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037","use":"sig","alg":"HS256",)"
+      R"("k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"})");
+  ASSERT_TRUE(k);
+  const std::string token =
+      "eyJhbGciOiJIUzI1NiIsImtpZCI6IjAxOGMwYWU1LTRkOWItNDcxYi1iZmQ2LWVlZjMxNGJjNzAzNyJ9."
+      "SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250"
+      "byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hl"
+      "cmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4."
+      "s0h6KThzkfBBBkLspW1h84VsJZFTsPPqMDA7g1Md7p0";
+  auto verified = verify_jws(token, *k);
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(verified->kid, "018c0ae5-4d9b-471b-bfd6-eef314bc7037");
+  // Our header serialisation ({"alg","kid"} in that order, no whitespace) matches the cookbook.
+  auto signed_again = sign_jws(*k, verified->payload);
+  ASSERT_TRUE(signed_again);
+  EXPECT_EQ(*signed_again, token);
+}
+
 TEST(jws, round_trip_every_algorithm) {
   deterministic_random random(4);
   struct case_t {
