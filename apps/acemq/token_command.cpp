@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

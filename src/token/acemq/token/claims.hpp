@@ -53,7 +53,7 @@ struct claims {
   std::optional<std::string> ace_profile;  // ace_profile (38): "mqtt_tls" when present
   std::optional<byte_vector> cnonce;       // cnonce (39)
   std::optional<std::int64_t> exi;         // exi (40): expires-in, seconds
-  std::optional<std::string> client_id;    // client_id (24 in CWT, RFC 9200 Table 5)
+  std::optional<std::string> client_id;    // client_id (JWT / introspection)
   /// The claims as JSON text, for tools (`acemq token verify`). For a CWT, integer keys are
   /// shown by their names and byte strings as base64url. Secrets in cnf are not included.
   std::string json;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acemq/common/bytes.hpp"
@@ -51,10 +52,9 @@ struct expectations {
   std::size_t max_scope_entries = 256;
 };
 
-/// Profile identifier of the MQTT-TLS profile (RFC 9431 8.4): text in JWT, and in CWT either the
-/// text or the integer registered for it.
+/// Profile identifier of the MQTT-TLS profile (RFC 9431 8.4) in JWT; in CWT the registered
+/// integer (cose::ace_profile_mqtt_tls).
 inline constexpr std::string_view mqtt_tls_profile = "mqtt_tls";
-inline constexpr std::int64_t mqtt_tls_profile_cbor = 3;
 
 /// Detects JWT (JWS compact, or 5-part JWE compact) vs CWT (COSE_Sign1 / COSE_Mac0 /
 /// COSE_Encrypt0, tagged or not, optionally inside CWT tag 61), verifies the signature, MAC or
