@@ -3,6 +3,7 @@
 #include <acemq/mqtt/frame.hpp>
 
 #include <algorithm>
+#include <cassert>
 
 namespace acemq::mqtt {
 
@@ -26,6 +27,8 @@ void write_fixed_header(const Packet& p, packet_type type, std::size_t body, byt
 
 void encode(const packet& p, protocol_version version, byte_vector& out) {
   const packet_type type = type_of(p);
+  // MQTT 3.1.1 2.2.1: packet type 15 is reserved.
+  assert(type != packet_type::auth || version == protocol_version::v5);
   std::visit(
       [&](const auto& alternative) {
         const std::size_t body = detail::body_size(alternative, version);

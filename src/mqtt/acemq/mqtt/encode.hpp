@@ -3,7 +3,8 @@
 // connection, so steady-state encoding does not allocate.
 //
 // Preconditions (programming errors, checked by assertions): strings and binary fields of at most
-// 65535 bytes, QoS values 0..2, a total Remaining Length of at most 268435455.
+// 65535 bytes, QoS values 0..2, a total Remaining Length of at most 268435455, no AUTH for
+// MQTT 3.1.1. Values come from decoded packets or from configuration checked at start-up.
 
 #include <acemq/common/bytes.hpp>
 #include <acemq/mqtt/packet.hpp>
