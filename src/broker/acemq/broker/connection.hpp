@@ -54,10 +54,12 @@ class connection_io {
   /// "ip:port" of the peer, for logs and rate limits.
   virtual std::string_view remote_address() const = 0;
   /// THREAD-SAFE: the session has new deliveries (or was taken over); post connection::on_wake()
-  /// to the connection's thread. Repeated calls before on_wake() runs may be coalesced.
+  /// to the connection's thread. Repeated calls before on_wake() runs may be coalesced. Must
+  /// never run on_wake() inline (the caller may hold a session lock): always queue it.
   virtual void wake() = 0;
-  /// THREAD-SAFE: run `task` on the connection's thread, while the connection is alive (a task
-  /// arriving after the connection was destroyed must be dropped, not run).
+  /// THREAD-SAFE: run `task` later on the connection's thread, while the connection is alive (a
+  /// task arriving after the connection was destroyed must be dropped, not run). Must never run
+  /// `task` inline, even when called on the connection's own thread.
   virtual void post(std::function<void()> task) = 0;
 };
 
