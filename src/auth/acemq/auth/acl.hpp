@@ -1,0 +1,149 @@
+#pragma once
+// The ACL file for identities authenticated without ACE (password, certificate, device JWT).
+// Grammar (mosquitto-like, one directive per line, see docs/authentication.md):
+//
+//   # comment                      blank lines and lines starting with '#' are ignored
+//   user <name>                    the `topic` lines that follow apply to this user only
+//   topic [read|write|readwrite] <filter>
+//                                  before any `user` line: applies to every identity;
+//                                  the access defaults to readwrite
+//   pattern [read|write|readwrite] <filter>
+//                                  applies to every identity, wherever it appears
+//
+// In `topic` and `pattern` filters `%c` is replaced by the client identifier and `%u` by the
+// user name. A substituted value that is empty or contains `+`, `#`, `/` or U+0000 would widen
+// or reshape the filter, so the rule grants nothing for that identity. Access is granted only by
+// a matching rule (default deny); read rules govern SUBSCRIBE and every delivery, write rules
+// govern PUBLISH.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "acemq/broker/auth.hpp"
+#include "acemq/common/result.hpp"
+
+namespace acemq::auth {
+
+/// What a rule grants.
+enum class acl_access : std::uint8_t {
+  read = 0x01,
+  write = 0x02,
+  readwrite = 0x03,
+};
+
+/// One compiled rule: a topic filter template and its access.
+struct acl_rule {
+  acl_access access = acl_access::readwrite;
+  std::string filter;  ///< may contain %c / %u
+  bool has_substitution = false;
+};
+
+/// A parse error with the 1-based line number.
+struct acl_error {
+  std::size_t line = 0;
+  std::string message;
+};
+
+/// Bounds on an ACL file (untrusted until parsed; a typo must not exhaust memory).
+struct acl_limits {
+  std::size_t max_size = 4 * 1024 * 1024;  ///< bytes of file text
+  std::size_t max_rules = 100'000;         ///< topic + pattern lines in total
+  std::size_t max_line = 4096;             ///< bytes per line
+};
+
+/// An immutable compiled ACL. Thread-safe (const).
+class acl {
+ public:
+  /// Parses ACL text; every malformed line is an error naming its line.
+  static result<acl, acl_error> parse(std::string_view text, const acl_limits& bounds = {});
+  /// An ACL that grants everything to everyone (used when no ACL file is configured).
+  static acl allow_all();
+
+  /// The rules that apply to `username` (global topic rules, that user's rules, patterns), with
+  /// %c / %u substituted. Rules whose substitution would be unsafe are left out.
+  std::vector<acl_rule> resolve(std::string_view client_id,
+                                std::optional<std::string_view> username) const;
+
+  bool grants_everything() const noexcept { return grants_everything_; }
+  std::size_t rule_count() const noexcept;
+
+ private:
+  bool grants_everything_ = false;
+  std::vector<acl_rule> global_rules_;
+  std::vector<acl_rule> patterns_;
+  std::unordered_map<std::string, std::vector<acl_rule>> user_rules_;
+};
+
+/// The current ACL, swapped atomically by reload() (SIGHUP). Readers never block.
+class acl_store {
+ public:
+  explicit acl_store(acl initial, std::string path = {});
+
+  /// The ACL in force and its generation (bumped by every successful reload).
+  struct snapshot {
+    std::uint64_t generation = 0;
+    acl rules;
+  };
+  std::shared_ptr<const snapshot> current() const { return current_.load(); }
+
+  /// Re-reads the file given at construction. On any error the ACL in force stays unchanged.
+  result<void, acl_error> reload();
+  /// Installs a new ACL (for callers that read the file themselves).
+  void replace(acl rules);
+
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+  std::atomic<std::shared_ptr<const snapshot>> current_;
+  std::atomic<std::uint64_t> next_generation_{1};
+};
+
+/// Reads an ACL file from disk (bounded by `bounds.max_size`).
+result<acl, acl_error> load_acl_file(const std::string& path, const acl_limits& bounds = {});
+
+/// Whether every topic matched by `filter` is also matched by `rule` (both valid filters), so a
+/// SUBSCRIBE to `filter` cannot receive anything the rule does not grant.
+bool filter_covers(std::string_view rule, std::string_view filter) noexcept;
+
+/// A principal whose rights come from the ACL in force at the time of each check (so a reload
+/// applies to connected clients at their next PUBLISH, SUBSCRIBE or delivery).
+class acl_principal final : public broker::principal {
+ public:
+  acl_principal(std::string name, std::string client_id, std::optional<std::string> username,
+                std::shared_ptr<const acl_store> store,
+                std::optional<std::int64_t> expires_at = std::nullopt);
+
+  std::string_view name() const override { return name_; }
+  mqtt::reason_code may_publish(std::string_view topic) const override;
+  mqtt::reason_code may_subscribe(std::string_view filter) const override;
+  bool may_receive(std::string_view topic) const override;
+  std::optional<std::int64_t> expires_at_unix() const override { return expires_at_; }
+
+  const std::optional<std::string>& username() const noexcept { return username_; }
+
+ private:
+  struct resolved {
+    std::uint64_t generation = 0;
+    bool grants_everything = false;
+    std::vector<acl_rule> rules;
+  };
+  std::shared_ptr<const resolved> rules() const;
+
+  std::string name_;
+  std::string client_id_;
+  std::optional<std::string> username_;
+  std::shared_ptr<const acl_store> store_;
+  std::optional<std::int64_t> expires_at_;
+  // Cache of the rules resolved for this identity, refreshed when the ACL generation changes.
+  mutable std::atomic<std::shared_ptr<const resolved>> cache_;
+};
+
+}  // namespace acemq::auth
