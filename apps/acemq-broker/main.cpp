@@ -125,6 +125,9 @@ int main(int argc, char** argv) {
   acemq::net::server server(
       config.server, acemq::net::make_broker_handler_factory(engine, config.server.listeners),
       [&engine](acemq::clock::time_point now) { engine.tick(now); });
+  // Signals are handled from before the listeners open, so a SIGTERM that arrives as soon as
+  // the ports are announced is a graceful stop, not the default action.
+  server.handle_signals();
   if (auto started = server.start(); !started) {
     std::cerr << "acemq-broker: " << started.error() << '\n';
     bool tls_configured = false;
@@ -161,7 +164,6 @@ int main(int argc, char** argv) {
     return exit_start_error;
   }
 
-  server.handle_signals();
   server.run();
   spdlog::info("stopped");
   return 0;
