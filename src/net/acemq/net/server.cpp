@@ -26,6 +26,8 @@ using tls_stream = ssl::stream<tcp::socket>;
 constexpr std::size_t max_items_per_write = 256;
 /// TLS records are at most 16 KiB of plaintext; stage up to four records per SSL_write batch.
 constexpr std::size_t tls_staging_limit = 64 * 1024;
+/// How long close() waits for queued writes to drain before dropping the connection.
+constexpr std::chrono::seconds close_linger{10};
 
 class connection_base;
 
@@ -63,7 +65,7 @@ struct detail::server_state {
   }
 
   void accept(listener_state& listener);
-  void on_accepted(listener_state& listener, tcp::socket socket);
+  void on_accepted(listener_state& listener, worker& home, tcp::socket socket);
   void begin_stop(std::chrono::milliseconds grace);
   void connection_finished();
   void finish_stop();
@@ -98,6 +100,7 @@ class connection_base : public broker::connection_io,
         listener_(listener),
         remote_(std::move(remote)),
         timer_(home.io),
+        linger_(home.io),
         read_buffer_(owner.config.read_chunk) {}
 
   virtual void start() = 0;
@@ -117,6 +120,7 @@ class connection_base : public broker::connection_io,
     finished_ = true;
     ++timer_generation_;
     timer_.cancel();
+    linger_.cancel();
     close_socket();
     home_.connections.erase(this);
     if (handler_) handler_->on_transport_closed();
@@ -150,7 +154,13 @@ class connection_base : public broker::connection_io,
     if (!writing_) {
       // Never re-enter the machine from inside its own call.
       asio::post(home_.io, [self = shared_from_this()] { self->close_transport(); });
+      return;
     }
+    // A peer that stops reading must not keep a closing connection alive forever.
+    linger_.expires_after(close_linger);
+    linger_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->finish();
+    });
   }
 
   void arm_timer(clock::time_point deadline) override {
@@ -242,6 +252,7 @@ class connection_base : public broker::connection_io,
   const listener_config& listener_;
   std::string remote_;
   asio::steady_timer timer_;
+  asio::steady_timer linger_;  // bounds how long close() waits for queued writes
   std::uint64_t timer_generation_ = 0;
   std::unique_ptr<connection_handler> handler_;
   std::vector<std::uint8_t> read_buffer_;
@@ -440,6 +451,7 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
 
 void detail::server_state::accept(listener_state& listener) {
   if (stopping) return;
+  // The socket is accepted straight onto the io_context of the worker that will own it.
   worker& target = next_worker();
   listener.acceptor->async_accept(
       target.io,
@@ -454,13 +466,12 @@ void detail::server_state::accept(listener_state& listener) {
           });
           return;
         }
-        (void)target;
-        on_accepted(listener, std::move(socket));
+        on_accepted(listener, target, std::move(socket));
         accept(listener);
       });
 }
 
-void detail::server_state::on_accepted(listener_state& listener, tcp::socket socket) {
+void detail::server_state::on_accepted(listener_state& listener, worker& home, tcp::socket socket) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // already reset by the peer
@@ -474,21 +485,16 @@ void detail::server_state::on_accepted(listener_state& listener, tcp::socket soc
   ++counters.active;
   ++counters.accepted;
   socket.set_option(tcp::no_delay(true), ec);
-  // The socket was accepted onto the io_context of the worker that owns it.
-  auto& io = static_cast<asio::io_context&>(socket.get_executor().context());
-  worker* home = nullptr;
-  for (auto& candidate : workers) {
-    if (&candidate->io == &io) home = candidate.get();
-  }
   std::shared_ptr<connection_base> connection;
   if (listener.tls) {
-    connection = std::make_shared<tls_connection>(*this, *home, listener.settings, *listener.tls,
+    connection = std::make_shared<tls_connection>(*this, home, listener.settings, *listener.tls,
                                                   std::move(socket), endpoint_text(remote));
   } else {
-    connection = std::make_shared<tcp_connection>(*this, *home, listener.settings,
-                                                  std::move(socket), endpoint_text(remote));
+    connection = std::make_shared<tcp_connection>(*this, home, listener.settings, std::move(socket),
+                                                  endpoint_text(remote));
   }
-  asio::post(home->io, [connection] { connection->start(); });
+  // From here on the connection is only touched on its own thread.
+  asio::post(home.io, [connection] { connection->start(); });
 }
 
 void detail::server_state::connection_finished() {
