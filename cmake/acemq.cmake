@@ -33,6 +33,12 @@ function(acemq_add_test name)
   add_executable(${name} ${ARG_SOURCES})
   acemq_target_defaults(${name})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
+  # Every test is labelled with its module folder under tests/ (tests/broker/... -> "broker") and
+  # its name is prefixed with it, so `ctest -L broker` or `ctest -R '^broker\.'` select a module.
+  # (LABELS is accepted for readability; gtest_discover_tests cannot carry a list of labels.)
+  file(RELATIVE_PATH relative ${PROJECT_SOURCE_DIR}/tests ${CMAKE_CURRENT_SOURCE_DIR})
+  string(REGEX REPLACE "/.*" "" module "${relative}")
   include(GoogleTest)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "unit;${ARG_LABELS}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_PREFIX "${module}."
+                       PROPERTIES LABELS "${module}")
 endfunction()
