@@ -371,7 +371,18 @@ authorization_service::authenticate_client(const http_request& request,
     if (!found) return refuse("client lookup failed");
     client = std::move(*found);
   }
-  if (!client || client->disabled) return refuse("unknown client or bad credentials");
+  if (!client || client->disabled) {
+    if (basic || body_client_secret) {
+      // Spend the same argon2id time as for a known client, so response timing does not tell
+      // which client ids exist.
+      std::call_once(dummy_hash_once_, [this] {
+        std::lock_guard lock(mutex_);
+        dummy_hash_ = hash_secret("dummy", random_);
+      });
+      (void)verify_secret(basic ? basic->client_secret : *body_client_secret, dummy_hash_);
+    }
+    return refuse("unknown client or bad credentials");
+  }
 
   if (basic || body_client_secret) {
     const std::string_view secret =

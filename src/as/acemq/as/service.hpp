@@ -110,6 +110,8 @@ class authorization_service {
   std::unordered_map<std::string, std::int64_t> verified_secrets_;  // keyed MAC -> valid until
   byte_vector cache_key_;
   std::int64_t last_purge_ = 0;
+  std::once_flag dummy_hash_once_;
+  std::string dummy_hash_;
 };
 
 }  // namespace acemq::as
