@@ -26,7 +26,8 @@ using namespace acemq;
 
 class recording_io final : public broker::connection_io {
  public:
-  explicit recording_io(mqtt::protocol_version version) : version_(version) {}
+  /// The connection whose negotiated version the written packets must decode with.
+  const broker::connection* owner = nullptr;
   void send(broker::outgoing message) override {
     wire_.insert(wire_.end(), message.bytes.begin(), message.bytes.end());
     if (message.payload)
@@ -53,25 +54,25 @@ class recording_io final : public broker::connection_io {
       if (!frame) std::abort();
       if (!*frame || (*frame)->total_size() > wire_.size()) return;
       const std::size_t size = (*frame)->total_size();
-      if (!mqtt::decode(byte_view(wire_).first(size), version_)) std::abort();
+      const auto version = owner ? owner->version() : mqtt::protocol_version::v5;
+      if (!mqtt::decode(byte_view(wire_).first(size), version)) std::abort();
       wire_.erase(wire_.begin(), wire_.begin() + static_cast<std::ptrdiff_t>(size));
     }
   }
-  mqtt::protocol_version version_;
   byte_vector wire_;
 };
 
 struct harness {
-  explicit harness(mqtt::protocol_version version)
+  harness()
       : engine(make_settings(),
                std::make_shared<const broker::auth_chain>(
                    std::vector<std::shared_ptr<broker::authenticator>>{
                        std::make_shared<broker::allow_anonymous>()}),
                time, random),
-        watcher_io(mqtt::protocol_version::v5),
         watcher(engine, watcher_io, listener),
-        subject_io(version),
         subject(engine, subject_io, listener) {
+    watcher_io.owner = &watcher;
+    subject_io.owner = &subject;
     mqtt::connect hello;
     hello.client_id = "watcher";
     byte_vector bytes;
@@ -130,7 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint8_t control = data[0];
   const std::uint8_t split = static_cast<std::uint8_t>(data[1] | 1);
   const auto version = (control & 1) ? mqtt::protocol_version::v5 : mqtt::protocol_version::v311;
-  harness h(version);
+  harness h;
   if (control & 2) {
     mqtt::connect hello;
     hello.protocol_version = version;

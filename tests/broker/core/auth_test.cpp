@@ -130,6 +130,28 @@ TEST_F(auth_test, deny_all_refuses_v311_with_return_code_5) {
   EXPECT_EQ(c.io().wire[3], 0x05);
 }
 
+/// Refuses with a reason code CONNACK does not allow.
+class odd_refusal final : public authenticator {
+ public:
+  std::string_view name() const override { return "odd"; }
+  void start(const authentication_request&, completion done) override {
+    done(auth_step::fail(reason_code::session_taken_over));
+  }
+  void continue_auth(const authentication_request&, completion done) override {
+    done(auth_step::fail(reason_code::session_taken_over));
+  }
+  void reauthenticate(const authentication_request&, completion done) override {
+    done(auth_step::fail(reason_code::session_taken_over));
+  }
+};
+
+TEST_F(auth_test, refusal_code_not_allowed_in_connack_becomes_0x80) {
+  providers = {std::make_shared<odd_refusal>()};
+  client& c = make_client();
+  c.send(connect_packet("x"));
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::unspecified_error);
+}
+
 TEST_F(auth_test, unknown_method_is_0x8c) {
   providers = {std::make_shared<allow_anonymous>()};
   client& c = make_client();

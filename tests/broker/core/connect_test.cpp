@@ -151,6 +151,18 @@ TEST_F(connect_test, second_connect_is_a_protocol_error) {
   EXPECT_TRUE(c.transport_closed());
 }
 
+TEST_F(connect_test, malformed_second_connect_is_still_a_protocol_error) {
+  // Found by fuzz_broker_core_connection: the decoder's reason for a broken CONNECT (e.g.
+  // unsupported_protocol_version) is not a DISCONNECT reason code.
+  client& c = connected("twice");
+  const byte_vector bytes{0x10, 0x06, 0x00, 0x00, 0x01, 0x3b, 0x00, 0x68};
+  c.send_bytes(bytes);
+  settle();
+  const auto notices = c.received_of<mqtt::disconnect>();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].reason_code, reason_code::protocol_error);
+}
+
 TEST_F(connect_test, second_connect_in_v311_just_closes) {
   client& c = connected("twice", protocol_version::v311);
   c.send(connect_packet("twice", protocol_version::v311));

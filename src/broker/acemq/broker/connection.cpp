@@ -61,6 +61,120 @@ std::uint8_t protocol_level_of(byte_view whole_packet, std::size_t header_size) 
   return whole_packet[level_at];
 }
 
+// Each packet type allows only some reason codes (MQTT 5.0 3.2.2.2, 3.4.2.1, 3.5.2.1, 3.9.3,
+// 3.14.2.1); a provider or principal answering with another one must not produce a packet the
+// client has to treat as malformed, so such codes become a generic one.
+bool allowed_in_connack(reason_code code) {
+  switch (code) {
+    case reason_code::success:
+    case reason_code::unspecified_error:
+    case reason_code::malformed_packet:
+    case reason_code::protocol_error:
+    case reason_code::implementation_specific_error:
+    case reason_code::unsupported_protocol_version:
+    case reason_code::client_identifier_not_valid:
+    case reason_code::bad_user_name_or_password:
+    case reason_code::not_authorized:
+    case reason_code::server_unavailable:
+    case reason_code::server_busy:
+    case reason_code::banned:
+    case reason_code::bad_authentication_method:
+    case reason_code::topic_name_invalid:
+    case reason_code::packet_too_large:
+    case reason_code::quota_exceeded:
+    case reason_code::payload_format_invalid:
+    case reason_code::retain_not_supported:
+    case reason_code::qos_not_supported:
+    case reason_code::use_another_server:
+    case reason_code::server_moved:
+    case reason_code::connection_rate_exceeded:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool allowed_in_disconnect(reason_code code) {
+  switch (code) {
+    case reason_code::success:
+    case reason_code::disconnect_with_will:
+    case reason_code::unspecified_error:
+    case reason_code::malformed_packet:
+    case reason_code::protocol_error:
+    case reason_code::implementation_specific_error:
+    case reason_code::not_authorized:
+    case reason_code::server_busy:
+    case reason_code::server_shutting_down:
+    case reason_code::keep_alive_timeout:
+    case reason_code::session_taken_over:
+    case reason_code::topic_filter_invalid:
+    case reason_code::topic_name_invalid:
+    case reason_code::receive_maximum_exceeded:
+    case reason_code::topic_alias_invalid:
+    case reason_code::packet_too_large:
+    case reason_code::message_rate_too_high:
+    case reason_code::quota_exceeded:
+    case reason_code::administrative_action:
+    case reason_code::payload_format_invalid:
+    case reason_code::retain_not_supported:
+    case reason_code::qos_not_supported:
+    case reason_code::use_another_server:
+    case reason_code::server_moved:
+    case reason_code::shared_subscriptions_not_supported:
+    case reason_code::connection_rate_exceeded:
+    case reason_code::maximum_connect_time:
+    case reason_code::subscription_identifiers_not_supported:
+    case reason_code::wildcard_subscriptions_not_supported:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// PUBACK and PUBREC share their error codes (MQTT 5.0 3.4.2.1, 3.5.2.1).
+bool allowed_in_puback(reason_code code) {
+  switch (code) {
+    case reason_code::success:
+    case reason_code::no_matching_subscribers:
+    case reason_code::unspecified_error:
+    case reason_code::implementation_specific_error:
+    case reason_code::not_authorized:
+    case reason_code::topic_name_invalid:
+    case reason_code::packet_identifier_in_use:
+    case reason_code::quota_exceeded:
+    case reason_code::payload_format_invalid:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool allowed_in_suback(reason_code code) {
+  switch (code) {
+    case reason_code::success:
+    case reason_code::granted_qos_1:
+    case reason_code::granted_qos_2:
+    case reason_code::unspecified_error:
+    case reason_code::implementation_specific_error:
+    case reason_code::not_authorized:
+    case reason_code::topic_filter_invalid:
+    case reason_code::packet_identifier_in_use:
+    case reason_code::quota_exceeded:
+    case reason_code::shared_subscriptions_not_supported:
+    case reason_code::subscription_identifiers_not_supported:
+    case reason_code::wildcard_subscriptions_not_supported:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A refusal from a provider or principal as a reason code the packet allows.
+reason_code refusal_for(reason_code code, bool (*allowed)(reason_code)) {
+  if (!mqtt::is_error(code)) return reason_code::not_authorized;
+  return allowed(code) ? code : reason_code::unspecified_error;
+}
+
 }  // namespace
 
 /// Carries authentication completions, which may arrive on any thread, back to the connection's
@@ -193,6 +307,11 @@ void connection::handle_packet(byte_view whole_packet) {
     return;
   }
   if (state_ == state::connected && check_taken_over()) return;
+  if ((whole_packet[0] >> 4) == static_cast<std::uint8_t>(mqtt::packet_type::connect)) {
+    // [MQTT-3.1.0-2]: a second CONNECT is a protocol error, whatever its contents.
+    protocol_violation(reason_code::protocol_error);
+    return;
+  }
   auto decoded = mqtt::decode(whole_packet, version_);
   if (!decoded) {
     protocol_violation(decoded.error());
@@ -216,7 +335,7 @@ void connection::handle_packet(byte_view whole_packet) {
           // [MQTT-3.12.4-1]
           send_packet(mqtt::pingresp{});
         } else {
-          // A second CONNECT [MQTT-3.1.0-2], or a packet only a server sends.
+          // A packet only a server sends (CONNACK, SUBACK, UNSUBACK, PINGRESP).
           protocol_violation(reason_code::protocol_error);
         }
       },
@@ -508,7 +627,7 @@ void connection::refuse_connect(reason_code reason) {
   mqtt::connack reply;
   // [MQTT-3.2.2-6] / [MQTT-3.2.2-7]: an error CONNACK has Session Present 0 and closes.
   reply.session_present = false;
-  reply.reason_code = reason;
+  reply.reason_code = refusal_for(reason, allowed_in_connack);
   send_packet(std::move(reply));
   close_transport();
 }
@@ -582,7 +701,9 @@ void connection::finish_reauthentication(auth_step step) {
       return;
     case auth_step::kind::failure:
       // MQTT 5.0 4.12.1: a failed re-authentication disconnects.
-      disconnect_and_close(mqtt::is_error(step.reason) ? step.reason : reason_code::not_authorized);
+      disconnect_and_close(allowed_in_disconnect(step.reason) && mqtt::is_error(step.reason)
+                               ? step.reason
+                               : reason_code::not_authorized);
       return;
     case auth_step::kind::next_provider:
       break;
@@ -670,7 +791,7 @@ void connection::handle(mqtt::publish&& packet) {
   if (verdict == reason_code::success) {
     const reason_code allowed = principal_->may_publish(packet.topic);
     if (allowed != reason_code::success) {
-      verdict = mqtt::is_error(allowed) ? allowed : reason_code::not_authorized;
+      verdict = refusal_for(allowed, allowed_in_puback);
       if (!v5 && settings.v311_denied_publish == v311_denied_publish_policy::disconnect) {
         close_transport();
         return;
@@ -973,7 +1094,7 @@ void connection::handle(const mqtt::subscribe& packet) {
     }
     if (const reason_code allowed = principal_->may_subscribe(filter);
         allowed != reason_code::success) {
-      reply.reason_codes.push_back(mqtt::is_error(allowed) ? allowed : reason_code::not_authorized);
+      reply.reason_codes.push_back(refusal_for(allowed, allowed_in_suback));
       continue;
     }
     subscription_options options;
@@ -1092,7 +1213,7 @@ void connection::disconnect_and_close(reason_code reason) {
   // MQTT 5.0 4.13.2: DISCONNECT with the reason before closing; 3.1.1 has no server DISCONNECT.
   if (state_ == state::connected && version_ == protocol_version::v5) {
     mqtt::disconnect notice;
-    notice.reason_code = reason;
+    notice.reason_code = allowed_in_disconnect(reason) ? reason : reason_code::protocol_error;
     send_packet(std::move(notice));
   }
   close_transport();
