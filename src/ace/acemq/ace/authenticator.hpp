@@ -1,0 +1,94 @@
+#pragma once
+// The ACE MQTT-TLS profile provider (RFC 9431): Authentication Method "ace" in MQTT 5, the
+// "ace" username in MQTT 3.1.1, and TLS-PSK with a token or a stored token's kid as identity.
+//
+// MQTT 5 (RFC 9431 2.2.4.2), after the token is validated (token_validator):
+//  * CONNECT data `u16 len || token || pop`: PoP over the TLS exporter
+//    (EXPORTER-ACE-MQTT-Sign-Challenge, empty context, 32 bytes) -> success or 0x87;
+//  * CONNECT data `u16 len || token`, or none with a token held for the client: the broker
+//    challenge (AUTH 0x18 rs_nonce, 8 CSPRNG bytes); the client answers client_nonce (8) || pop
+//    over rs_nonce || client_nonce (draft-06: u16 length before the client nonce);
+//  * AUTH 0x19 `u16 len || token`: re-authentication, always by challenge/response (RFC 9431 4).
+// Any other Authentication Method is not ours (next provider; the chain ends in 0x8C).
+// Refusals are 0x87, with the `ace_as_hint` User Property when discovery is configured.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "acemq/ace/discovery.hpp"
+#include "acemq/ace/principal.hpp"
+#include "acemq/ace/settings.hpp"
+#include "acemq/ace/token_store.hpp"
+#include "acemq/ace/token_validator.hpp"
+#include "acemq/broker/auth.hpp"
+#include "acemq/common/clock.hpp"
+#include "acemq/common/random.hpp"
+#include "acemq/token/pop/auth_data.hpp"
+
+namespace acemq::ace {
+
+/// RFC 9431 2.2.4.2: the Authentication Method name.
+inline constexpr std::string_view ace_method = "ace";
+
+class ace_authenticator final : public broker::authenticator,
+                                public std::enable_shared_from_this<ace_authenticator> {
+ public:
+  /// Everything must outlive the provider; `cnonces` may be null (no cnonce in hints). Create
+  /// with std::make_shared: asynchronous completions hold a weak reference.
+  ace_authenticator(const ace_settings& settings, std::shared_ptr<token_validator> validator,
+                    token_store& store, cnonce_registry* cnonces, const clock& time,
+                    random_source& random);
+
+  std::string_view name() const override { return "ace"; }
+  void start(const broker::authentication_request& request, completion done) override;
+  void continue_auth(const broker::authentication_request& request, completion done) override;
+  void reauthenticate(const broker::authentication_request& request, completion done) override;
+
+  /// TLS-PSK (RFC 9431 2.2.3.2): the pre-shared key for a PSK identity that is a token (JWT or
+  /// CWT) or an encoded cnf structure naming the kid of a stored token (`{"cnf":{"kid":..}}` or
+  /// `{"cnf":{"jwk":{"kty":"oct","kid":..}}}`). Synchronous and AS-free, for the TLS callback.
+  /// nullopt when the identity names no valid token with a symmetric PoP key.
+  std::optional<byte_vector> psk_for_identity(std::string_view identity);
+
+  /// Outstanding broker challenges (bounded by max_pending_challenges).
+  std::size_t pending_challenges() const;
+
+ private:
+  struct challenge {
+    validated_token_ptr token;
+    token::pop::nonce rs_nonce{};
+    clock::time_point deadline{};
+    bool reauthentication = false;
+    std::optional<std::string> will_topic;
+  };
+
+  static std::string challenge_key(const broker::authentication_request& request);
+  broker::auth_step refuse(rejection why, bool tokenless,
+                           mqtt::reason_code reason = mqtt::reason_code::not_authorized) const;
+  broker::auth_step accept(const validated_token_ptr& token, const std::string& client_id,
+                           const std::optional<std::string>& will_topic);
+  broker::auth_step issue_challenge(const std::string& key, validated_token_ptr token,
+                                    bool reauthentication, std::optional<std::string> will_topic);
+  validated_token_ptr token_for_psk(std::string_view identity);
+  void start_v5(const broker::authentication_request& request, completion done);
+  void start_v311(const broker::authentication_request& request, byte_vector token_bytes,
+                  completion done);
+
+  const ace_settings& settings_;
+  std::shared_ptr<token_validator> validator_;
+  token_store& store_;
+  cnonce_registry* cnonces_;
+  const clock& clock_;
+  random_source& random_;
+
+  mutable std::mutex mutex_;  // also serialises random_
+  std::unordered_map<std::string, challenge> pending_;
+};
+
+}  // namespace acemq::ace

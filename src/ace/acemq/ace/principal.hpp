@@ -1,0 +1,52 @@
+#pragma once
+// The principal of a client authenticated by an ACE token (RFC 9431 2.3 and 3): the
+// precompiled AIF scope and the token's expiry. Every check is allocation-free and lock-free.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "acemq/ace/validation.hpp"
+#include "acemq/broker/auth.hpp"
+#include "acemq/common/clock.hpp"
+#include "acemq/mqtt/reason_code.hpp"
+
+namespace acemq::ace {
+
+class ace_principal final : public broker::principal {
+ public:
+  /// `hide_topic_names`: answer refusals with 0x80 instead of 0x87 (RFC 9431 3.1, 3.3 MAY).
+  /// `time` must outlive the principal (RFC 9431 4: expiry is checked on every PUBLISH and
+  /// SUBSCRIBE, and on every delivery).
+  ace_principal(validated_token_ptr token, std::string client_id, bool hide_topic_names,
+                const clock& time);
+
+  /// "ace:" + client id + the redacted token hash; never the token.
+  std::string_view name() const override { return name_; }
+  /// RFC 9431 3.1: the topic name must match a "pub" filter of the scope.
+  mqtt::reason_code may_publish(std::string_view topic) const override;
+  /// RFC 9431 3.3: the filter must equal or be a subset of a "sub" filter.
+  mqtt::reason_code may_subscribe(std::string_view filter) const override;
+  /// RFC 9431 3.2: a delivery needs a valid token whose "sub" filters match the topic.
+  bool may_receive(std::string_view topic) const override;
+  /// The token's exp, or the revocation time once the token was revoked.
+  std::optional<std::int64_t> expires_at_unix() const override { return token_->ends_at(); }
+
+  /// True once the token expired or the AS revocation list named it.
+  bool ended() const noexcept { return time_->unix_seconds() >= token_->ends_at(); }
+  /// True once the AS revocation list named the token.
+  bool revoked() const noexcept { return token_->revoked(); }
+  const validated_token& token() const noexcept { return *token_; }
+  const validated_token_ptr& shared_token() const noexcept { return token_; }
+
+ private:
+  mqtt::reason_code refusal() const noexcept;
+
+  validated_token_ptr token_;
+  std::string name_;
+  bool hide_topic_names_;
+  const clock* time_;
+};
+
+}  // namespace acemq::ace

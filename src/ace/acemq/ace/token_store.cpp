@@ -1,0 +1,151 @@
+#include "acemq/ace/token_store.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+namespace acemq::ace {
+
+std::string_view host_of(std::string_view remote_address) noexcept {
+  if (!remote_address.empty() && remote_address.front() == '[') {
+    const auto close = remote_address.find(']');
+    return close == std::string_view::npos ? remote_address : remote_address.substr(1, close - 1);
+  }
+  const auto colon = remote_address.rfind(':');
+  // More than one colon without brackets is a bare IPv6 address: no port to strip.
+  if (colon == std::string_view::npos || remote_address.find(':') != colon) return remote_address;
+  return remote_address.substr(0, colon);
+}
+
+token_store::token_store(const token_store_limits& limits, const clock& time)
+    : limits_(limits),
+      clock_(time),
+      by_key_(limits.max_tokens),
+      buckets_(limits.max_tracked_addresses) {}
+
+bool token_store::allow_upload(std::string_view remote_address) {
+  const std::string host(host_of(remote_address));
+  std::lock_guard lock(mutex_);
+  const auto now = clock_.now();
+  bucket* found = buckets_.find(host);
+  if (found == nullptr) {
+    buckets_.put(host, bucket{limits_.uploads_burst, now});
+    found = buckets_.find(host);
+  }
+  const double elapsed = std::chrono::duration<double>(now - found->updated).count();
+  found->level =
+      std::min(limits_.uploads_burst, found->level + elapsed * limits_.uploads_per_second);
+  found->updated = now;
+  if (found->level < 1.0) return false;
+  found->level -= 1.0;
+  return true;
+}
+
+void token_store::forget_locked(const std::string& identity, const entry& gone) {
+  for (const auto& name : gone.names) {
+    if (auto it = by_client_.find(name); it != by_client_.end() && it->second == identity) {
+      by_client_.erase(it);
+    }
+  }
+  if (gone.kid) {
+    if (auto it = by_kid_.find(*gone.kid); it != by_kid_.end() && it->second == identity) {
+      by_kid_.erase(it);
+    }
+  }
+}
+
+void token_store::make_room_locked() {
+  if (by_key_.size() < by_key_.capacity()) return;
+  // Expired or revoked tokens go first: they can never be used again.
+  const std::int64_t now = clock_.unix_seconds();
+  std::vector<std::pair<std::string, entry>> dead;
+  by_key_.erase_if([&](const std::string& identity, const entry& item) {
+    if (item.token->ends_at() > now) return false;
+    dead.emplace_back(identity, item);
+    return true;
+  });
+  for (const auto& [identity, item] : dead)
+    forget_locked(identity, item);
+  evictions_ += dead.size();
+  if (by_key_.size() < by_key_.capacity()) return;
+  // Then the least recently used one.
+  if (auto* oldest = by_key_.oldest()) {
+    const std::pair<std::string, entry> victim = *oldest;
+    by_key_.erase(victim.first);
+    forget_locked(victim.first, victim.second);
+    ++evictions_;
+  }
+}
+
+void token_store::put(const validated_token_ptr& token, std::string_view client_id) {
+  // Without a key identity the token could not be told apart from others for the same key.
+  const std::string& identity = token->key_identity;
+  if (identity.empty()) return;
+  entry item;
+  item.token = token;
+  if (!client_id.empty()) item.names.emplace_back(client_id);
+  if (token->claims.client_id) item.names.push_back(*token->claims.client_id);
+  if (token->claims.subject) item.names.push_back(*token->claims.subject);
+  if (const auto& kid = token->pop_key.kid()) {
+    item.kid = std::string(as_string_view(*kid));
+  } else if (token->claims.cnf && token->claims.cnf->key_id) {
+    item.kid = std::string(as_string_view(*token->claims.cnf->key_id));
+  }
+
+  std::lock_guard lock(mutex_);
+  if (entry* existing = by_key_.find(identity)) {
+    // RFC 9431 2.2.2: a token linked to the same key overwrites the existing one.
+    const entry previous = *existing;
+    forget_locked(identity, previous);
+    if (previous.token->hash != token->hash) ++replacements_;
+    // Names the older token was known by keep pointing at the key (same client).
+    for (const auto& name : previous.names) {
+      if (std::find(item.names.begin(), item.names.end(), name) == item.names.end()) {
+        item.names.push_back(name);
+      }
+    }
+    by_key_.erase(identity);
+  } else {
+    make_room_locked();
+  }
+  for (const auto& name : item.names)
+    by_client_[name] = identity;
+  if (item.kid) by_kid_[*item.kid] = identity;
+  by_key_.put(identity, std::move(item));
+}
+
+validated_token_ptr token_store::usable_locked(const std::string& identity) {
+  entry* found = by_key_.find(identity);
+  if (found == nullptr) return nullptr;
+  if (found->token->ends_at() <= clock_.unix_seconds()) return nullptr;
+  return found->token;
+}
+
+validated_token_ptr token_store::find_for_client(std::string_view client_id) {
+  std::lock_guard lock(mutex_);
+  const auto it = by_client_.find(std::string(client_id));
+  return it == by_client_.end() ? nullptr : usable_locked(it->second);
+}
+
+validated_token_ptr token_store::find_by_kid(byte_view kid) {
+  std::lock_guard lock(mutex_);
+  const auto it = by_kid_.find(std::string(as_string_view(kid)));
+  return it == by_kid_.end() ? nullptr : usable_locked(it->second);
+}
+
+std::size_t token_store::size() const {
+  std::lock_guard lock(mutex_);
+  return by_key_.size();
+}
+
+std::uint64_t token_store::evictions() const {
+  std::lock_guard lock(mutex_);
+  return evictions_;
+}
+
+std::uint64_t token_store::replacements() const {
+  std::lock_guard lock(mutex_);
+  return replacements_;
+}
+
+}  // namespace acemq::ace

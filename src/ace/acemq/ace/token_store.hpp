@@ -1,0 +1,80 @@
+#pragma once
+// The broker's token store (RFC 9431 2.2.2 and 2.4.2): tokens uploaded to authz-info or used in
+// an earlier connection, kept for later connections. One token per PoP key: a newer token for
+// the same key replaces the older (RFC 9200 5.10.1). Bounded, because authz-info is public
+// (RFC 9431 section 8):
+//  * at most `max_tokens` entries; when full, expired or revoked tokens are dropped first, then
+//    the least recently used token (an upload or a successful use counts as a use);
+//  * uploads are rate-limited per remote address with a token bucket; the limiter itself tracks
+//    at most `max_tracked_addresses` addresses (the least recently seen is forgotten).
+// Thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "acemq/ace/lru_cache.hpp"
+#include "acemq/ace/settings.hpp"
+#include "acemq/ace/validation.hpp"
+#include "acemq/common/clock.hpp"
+
+namespace acemq::ace {
+
+class token_store {
+ public:
+  token_store(const token_store_limits& limits, const clock& time);
+
+  /// Charges one upload to `remote_address` ("ip:port": the port is ignored); false when the
+  /// address is over its rate.
+  bool allow_upload(std::string_view remote_address);
+
+  /// Stores `token` under its PoP key identity, replacing an older token for the same key, and
+  /// indexes it by `client_id` (when not empty), by the token's client_id/sub claims and by its
+  /// PoP key id.
+  void put(const validated_token_ptr& token, std::string_view client_id);
+
+  /// The token held for an MQTT client identifier (RFC 9431 2.2.4.2.2: a CONNECT without a
+  /// token), or null. Expired and revoked tokens are not returned.
+  validated_token_ptr find_for_client(std::string_view client_id);
+  /// The token whose PoP key has key id `kid` (TLS-PSK identity, cnf by kid), or null.
+  validated_token_ptr find_by_kid(byte_view kid);
+
+  std::size_t size() const;
+  /// Tokens dropped to make room, and replaced by a newer token for the same key.
+  std::uint64_t evictions() const;
+  std::uint64_t replacements() const;
+
+ private:
+  struct bucket {
+    double level = 0.0;
+    clock::time_point updated{};
+  };
+  struct entry {
+    validated_token_ptr token;
+    std::vector<std::string> names;  // client index keys pointing here
+    std::optional<std::string> kid;  // kid index key pointing here
+  };
+
+  validated_token_ptr usable_locked(const std::string& identity);
+  void forget_locked(const std::string& identity, const entry& gone);
+  void make_room_locked();
+
+  const token_store_limits limits_;
+  const clock& clock_;
+  mutable std::mutex mutex_;
+  lru_cache<std::string, entry> by_key_;
+  std::unordered_map<std::string, std::string> by_client_;  // client id -> key identity
+  std::unordered_map<std::string, std::string> by_kid_;     // kid bytes -> key identity
+  lru_cache<std::string, bucket> buckets_;
+  std::uint64_t evictions_ = 0;
+  std::uint64_t replacements_ = 0;
+};
+
+/// The address part of "ip:port" or "[v6]:port" (the rate limit is per host, not per socket).
+std::string_view host_of(std::string_view remote_address) noexcept;
+
+}  // namespace acemq::ace

@@ -1,0 +1,345 @@
+#include "acemq/ace/token_validator.hpp"
+
+#include <boost/json.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "acemq/common/base64.hpp"
+#include "acemq/common/log.hpp"
+#include "acemq/token/detail/jwt_verify.hpp"
+#include "acemq/token/jose/json.hpp"
+#include "acemq/token/jose/jwk.hpp"
+#include "acemq/token/pop/proof.hpp"
+
+namespace acemq::ace {
+
+namespace {
+
+validation_error refused(rejection reason, std::optional<token::failure> detail = std::nullopt) {
+  return validation_error{reason, detail};
+}
+
+// RFC 9431 2.2.2: "does not parse to a token" is told apart from "not valid" (0x99 vs 0x87).
+validation_error from_token_failure(token::failure reason) {
+  switch (reason) {
+    case token::failure::bad_encoding:
+    case token::failure::too_deep:
+      return refused(rejection::not_a_token, reason);
+    case token::failure::bad_nonce:
+      return refused(rejection::bad_nonce, reason);
+    default:
+      return refused(rejection::invalid_token, reason);
+  }
+}
+
+}  // namespace
+
+token_validator::token_validator(const ace_settings& settings, const clock& time, as_client* as,
+                                 revocation_list* revocations, cnonce_registry* cnonces)
+    : settings_(settings),
+      expectations_(settings.expectations()),
+      clock_(time),
+      as_(as),
+      revocations_(revocations),
+      cnonces_(cnonces),
+      keys_(std::make_shared<const token::trusted_keys>(settings.keys)),
+      cache_(settings.verified_cache_size) {}
+
+void token_validator::set_key_lookup(key_lookup lookup) {
+  std::lock_guard lock(mutex_);
+  lookup_ = std::move(lookup);
+}
+
+std::shared_ptr<const token::trusted_keys> token_validator::keys() const {
+  std::lock_guard lock(mutex_);
+  return keys_;
+}
+
+result<std::size_t, token::failure> token_validator::install_jwks(std::string_view json) {
+  token::jose::jwk_options options;
+  // The AS publishes verification keys: public keys only, never a secret.
+  options.public_only = true;
+  auto set = token::jose::parse_jwk_set(json, options);
+  if (!set) return unexpected(set.error());
+  token::trusted_keys combined = settings_.keys;
+  for (const auto& k : set->keys())
+    combined.issuer_keys.push_back(k);
+  const std::size_t installed = set->keys().size();
+  std::lock_guard lock(mutex_);
+  keys_ = std::make_shared<const token::trusted_keys>(std::move(combined));
+  return installed;
+}
+
+std::size_t token_validator::cache_size() const {
+  std::lock_guard lock(mutex_);
+  return cache_.size();
+}
+
+std::uint64_t token_validator::verifications() const {
+  std::lock_guard lock(mutex_);
+  return verifications_;
+}
+
+std::uint64_t token_validator::jwks_fetches() const {
+  std::lock_guard lock(mutex_);
+  return jwks_fetches_;
+}
+
+token_validator::outcome token_validator::cached(const byte_vector& hash,
+                                                 const std::string& hash_text) {
+  const std::string key(as_string_view(hash));
+  std::lock_guard lock(mutex_);
+  validated_token_ptr* hit = cache_.find(key);
+  if (hit == nullptr) return unexpected(refused(rejection::no_token));
+  const validated_token_ptr token = *hit;
+  // RFC 9431 4: expiry is checked on every use; RFC 9431 2.4.2: an introspection result is
+  // trusted only for the cache timeout.
+  if (clock_.unix_seconds() >= token->expires_at || clock_.now() >= token->fresh_until) {
+    cache_.erase(key);
+    return unexpected(refused(rejection::no_token));
+  }
+  if (token->revoked() || (revocations_ != nullptr && revocations_->is_revoked(hash_text))) {
+    return unexpected(refused(rejection::revoked));
+  }
+  return token;
+}
+
+token_validator::outcome token_validator::finish(token::claims verified, const byte_vector& hash,
+                                                 std::string hash_text, bool introspected) {
+  // verify() allows leeway on exp for clock skew; a principal must end exactly at exp (RFC 7519
+  // 4.1.4), so a token already past it is refused here.
+  const std::int64_t now = clock_.unix_seconds();
+  if (!verified.expires_at || *verified.expires_at <= now) {
+    return unexpected(refused(rejection::invalid_token, token::failure::expired));
+  }
+  if (!verified.cnf)
+    return unexpected(refused(rejection::invalid_token, token::failure::missing_cnf));
+  std::optional<token::crypto::key> pop_key = verified.cnf->key;
+  if (!pop_key) {
+    // cnf by key id (RFC 9431 2.2.5): only a key the broker already holds will do.
+    key_lookup lookup;
+    {
+      std::lock_guard lock(mutex_);
+      lookup = lookup_;
+    }
+    if (verified.cnf->key_id && lookup) pop_key = lookup(*verified.cnf->key_id);
+    if (!pop_key)
+      return unexpected(refused(rejection::unknown_pop_key, token::failure::unknown_key));
+  }
+  // RFC 9431 2.2.5: HS256 and Ed25519 (and ES256 here) PoP keys; anything else is unusable.
+  if (auto alg = token::pop::pop_algorithm(*pop_key); !alg) {
+    return unexpected(refused(rejection::invalid_token, alg.error()));
+  }
+  // RFC 9200 5.3.1: a cnonce in the token must be one this broker issued, used once.
+  if (verified.cnonce) {
+    if (cnonces_ == nullptr || !cnonces_->consume(*verified.cnonce)) {
+      return unexpected(refused(rejection::bad_nonce, token::failure::bad_nonce));
+    }
+  } else if (settings_.require_cnonce) {
+    return unexpected(refused(rejection::bad_nonce, token::failure::bad_nonce));
+  }
+  auto token = std::make_shared<validated_token>(std::move(verified), std::move(*pop_key));
+  token->hash = hash;
+  token->hash_text = std::move(hash_text);
+  token->expires_at = *token->claims.expires_at;
+  token->key_identity = key_identity(token->pop_key);
+  token->introspected = introspected;
+  token->fresh_until =
+      introspected ? clock_.now() + settings_.introspection_cache_ttl : clock::time_point::max();
+  validated_token_ptr shared = std::move(token);
+  {
+    std::lock_guard lock(mutex_);
+    cache_.put(std::string(as_string_view(hash)), shared);
+  }
+  if (revocations_ != nullptr) revocations_->track(shared);
+  return shared;
+}
+
+token_validator::outcome token_validator::verify_locally(byte_view token, const byte_vector& hash,
+                                                         std::string hash_text, bool* unknown_key) {
+  const auto trusted = keys();
+  {
+    std::lock_guard lock(mutex_);
+    ++verifications_;
+  }
+  auto verified = token::verify(token, *trusted, expectations_, clock_.unix_seconds());
+  if (!verified) {
+    if (unknown_key != nullptr) *unknown_key = verified.error() == token::failure::unknown_key;
+    return unexpected(from_token_failure(verified.error()));
+  }
+  return finish(std::move(*verified), hash, std::move(hash_text), false);
+}
+
+token_validator::outcome token_validator::validate_local(byte_view token) {
+  if (token.empty()) return unexpected(refused(rejection::not_a_token));
+  if (token.size() > settings_.max_token_size) {
+    return unexpected(refused(rejection::invalid_token, token::failure::too_large));
+  }
+  const byte_vector hash = token_hash(token);
+  std::string hash_text = base64url_encode(hash);
+  if (auto hit = cached(hash, hash_text); hit || hit.error().reason == rejection::revoked) {
+    return hit;
+  }
+  if (revocations_ != nullptr && revocations_->is_revoked(hash_text)) {
+    return unexpected(refused(rejection::revoked));
+  }
+  if (!token::detect_format(token)) return unexpected(refused(rejection::not_a_token));
+  return verify_locally(token, hash, std::move(hash_text), nullptr);
+}
+
+void token_validator::validate(byte_view token, completion done) {
+  if (token.empty()) {
+    done(unexpected(refused(rejection::not_a_token)));
+    return;
+  }
+  if (token.size() > settings_.max_token_size) {
+    done(unexpected(refused(rejection::invalid_token, token::failure::too_large)));
+    return;
+  }
+  const byte_vector hash = token_hash(token);
+  std::string hash_text = base64url_encode(hash);
+  if (auto hit = cached(hash, hash_text); hit || hit.error().reason == rejection::revoked) {
+    done(std::move(hit));
+    return;
+  }
+  if (revocations_ != nullptr && revocations_->is_revoked(hash_text)) {
+    done(unexpected(refused(rejection::revoked)));
+    return;
+  }
+  if (!token::detect_format(token)) {
+    // Neither JWT nor CWT: a reference token, which only the AS can explain (RFC 9200 5.9).
+    if (as_ == nullptr) {
+      done(unexpected(refused(rejection::not_a_token)));
+      return;
+    }
+    introspect(byte_vector(token.begin(), token.end()), hash, std::move(hash_text),
+               std::move(done));
+    return;
+  }
+  bool unknown_key = false;
+  auto verified = verify_locally(token, hash, hash_text, &unknown_key);
+  if (!verified && unknown_key && as_ != nullptr) {
+    refresh_keys_then(byte_vector(token.begin(), token.end()), std::move(done));
+    return;
+  }
+  done(std::move(verified));
+}
+
+void token_validator::refresh_keys_then(byte_vector token, completion done) {
+  bool start_fetch = false;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = clock_.now();
+    const bool allowed =
+        !last_jwks_fetch_ || now - *last_jwks_fetch_ >= settings_.jwks_min_refresh_interval;
+    if (!jwks_in_flight_ && !allowed) {
+      // Rate limit: an unknown kid right after a fetch is a forged or foreign token, not a key
+      // rotation; the AS is not asked again for it.
+      start_fetch = false;
+    } else if (key_waiters_.size() >= settings_.max_waiting_validations) {
+      start_fetch = false;
+    } else {
+      key_waiters_.push_back(waiter{std::move(token), std::move(done)});
+      if (!jwks_in_flight_) {
+        jwks_in_flight_ = true;
+        last_jwks_fetch_ = now;
+        ++jwks_fetches_;
+        start_fetch = true;
+      }
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(unexpected(refused(rejection::invalid_token, token::failure::unknown_key)));
+    return;
+  }
+  if (!start_fetch) return;
+  std::weak_ptr<token_validator> self = weak_from_this();
+  as_->fetch_jwks([self](result<std::string, as_error> body) {
+    if (auto alive = self.lock()) alive->on_jwks(std::move(body));
+  });
+}
+
+void token_validator::on_jwks(result<std::string, as_error> body) {
+  if (body) {
+    if (auto installed = install_jwks(*body); !installed) {
+      spdlog::warn("ace: the AS key set was refused: {}", token::to_string(installed.error()));
+    }
+  } else {
+    spdlog::warn("ace: fetching the AS key set failed ({})", static_cast<int>(body.error()));
+  }
+  std::vector<waiter> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    jwks_in_flight_ = false;
+    waiting.swap(key_waiters_);
+  }
+  for (auto& item : waiting) {
+    const byte_vector hash = token_hash(item.token);
+    item.done(verify_locally(item.token, hash, base64url_encode(hash), nullptr));
+  }
+}
+
+void token_validator::introspect(byte_vector token, byte_vector hash, std::string hash_text,
+                                 completion done) {
+  bool busy = false;
+  {
+    std::lock_guard lock(mutex_);
+    busy = introspections_in_flight_ >= settings_.max_waiting_validations;
+    if (!busy) {
+      ++introspections_in_flight_;
+      ++verifications_;
+    }
+  }
+  if (busy) {
+    done(unexpected(refused(rejection::busy)));
+    return;
+  }
+  std::weak_ptr<token_validator> self = weak_from_this();
+  auto finish_call = [self, hash = std::move(hash), hash_text = std::move(hash_text),
+                      done](result<std::string, as_error> body) mutable {
+    auto alive = self.lock();
+    if (!alive) {
+      done(unexpected(refused(rejection::as_unavailable)));
+      return;
+    }
+    {
+      std::lock_guard lock(alive->mutex_);
+      --alive->introspections_in_flight_;
+    }
+    if (!body) {
+      // RFC 9431 2.2.2: "the claims cannot be obtained" is a refusal (0x87).
+      done(unexpected(refused(rejection::as_unavailable)));
+      return;
+    }
+    auto object = token::jose::parse_object(*body, 16);
+    if (!object) {
+      done(unexpected(refused(rejection::as_unavailable, object.error())));
+      return;
+    }
+    // RFC 7662 2.2: only an active token has claims worth reading.
+    const auto* active = object->if_contains("active");
+    if (active == nullptr || !active->is_bool() || !active->get_bool()) {
+      done(unexpected(refused(rejection::invalid_token, token::failure::expired)));
+      return;
+    }
+    const auto trusted = alive->keys();
+    auto claims = token::detail::claims_from_json(*object, *trusted, alive->expectations_);
+    if (!claims) {
+      done(unexpected(refused(rejection::invalid_token, claims.error())));
+      return;
+    }
+    if (auto checked =
+            token::check_claims(*claims, alive->expectations_, alive->clock_.unix_seconds());
+        !checked) {
+      done(unexpected(from_token_failure(checked.error())));
+      return;
+    }
+    done(alive->finish(std::move(*claims), hash, std::move(hash_text), true));
+  };
+  as_->introspect(token, std::move(finish_call));
+}
+
+}  // namespace acemq::ace

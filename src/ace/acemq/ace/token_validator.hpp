@@ -1,0 +1,93 @@
+#pragma once
+// Token validation (RFC 9431 2.2.5, RFC 9200 5.10.1.1): self-contained JWT/CWT verified locally
+// with the AS keys (configured, plus the AS /jwks fetched again, rate-limited, when an unknown
+// kid appears); reference tokens through /introspect with a TTL. Results are cached by token
+// hash in a bounded LRU so a reconnect with the same token costs only the PoP check.
+// Asynchronous: the completion may run inside validate() or later on an AS client thread.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acemq/ace/as_client.hpp"
+#include "acemq/ace/discovery.hpp"
+#include "acemq/ace/lru_cache.hpp"
+#include "acemq/ace/revocation.hpp"
+#include "acemq/ace/settings.hpp"
+#include "acemq/ace/validation.hpp"
+#include "acemq/common/clock.hpp"
+#include "acemq/common/result.hpp"
+#include "acemq/token/verify.hpp"
+
+namespace acemq::ace {
+
+class token_validator : public std::enable_shared_from_this<token_validator> {
+ public:
+  using outcome = result<validated_token_ptr, validation_error>;
+  using completion = std::function<void(outcome)>;
+  /// Finds a PoP key the broker already holds, for a token whose cnf names only a kid
+  /// (RFC 9431 2.2.5: "a reference to it").
+  using key_lookup = std::function<std::optional<token::crypto::key>(byte_view kid)>;
+
+  /// `as`, `revocations` and `cnonces` may be null (no AS calls / no revocation / no cnonces);
+  /// all must outlive the validator. Create with std::make_shared (callbacks hold weak refs).
+  token_validator(const ace_settings& settings, const clock& time, as_client* as,
+                  revocation_list* revocations, cnonce_registry* cnonces);
+
+  void set_key_lookup(key_lookup lookup);
+
+  /// Validates `token` (copied as needed). `done` is called exactly once.
+  void validate(byte_view token, completion done);
+  /// Cache and local verification only, never the AS: for synchronous callers (TLS-PSK).
+  outcome validate_local(byte_view token);
+
+  /// Replaces the keys fetched from the AS by the JWK Set in `json` (configured keys stay).
+  /// Returns the number of keys installed.
+  result<std::size_t, token::failure> install_jwks(std::string_view json);
+
+  std::size_t cache_size() const;
+  /// Signature/MAC verifications and introspection calls performed (cache misses).
+  std::uint64_t verifications() const;
+  std::uint64_t jwks_fetches() const;
+
+ private:
+  struct waiter {
+    byte_vector token;
+    completion done;
+  };
+
+  outcome cached(const byte_vector& hash, const std::string& hash_text);
+  outcome verify_locally(byte_view token, const byte_vector& hash, std::string hash_text,
+                         bool* unknown_key);
+  outcome finish(token::claims verified, const byte_vector& hash, std::string hash_text,
+                 bool introspected);
+  void refresh_keys_then(byte_vector token, completion done);
+  void on_jwks(result<std::string, as_error> body);
+  void introspect(byte_vector token, byte_vector hash, std::string hash_text, completion done);
+  std::shared_ptr<const token::trusted_keys> keys() const;
+
+  const ace_settings& settings_;
+  const token::expectations expectations_;
+  const clock& clock_;
+  as_client* as_;
+  revocation_list* revocations_;
+  cnonce_registry* cnonces_;
+
+  mutable std::mutex mutex_;
+  key_lookup lookup_;
+  std::shared_ptr<const token::trusted_keys> keys_;
+  lru_cache<std::string, validated_token_ptr> cache_;
+  std::optional<clock::time_point> last_jwks_fetch_;
+  bool jwks_in_flight_ = false;
+  std::vector<waiter> key_waiters_;
+  std::size_t introspections_in_flight_ = 0;
+  std::uint64_t verifications_ = 0;
+  std::uint64_t jwks_fetches_ = 0;
+};
+
+}  // namespace acemq::ace

@@ -1,0 +1,206 @@
+// token_validator: local verification, the AS key refresh (rate-limited), introspection with
+// its cache timeout, the verification cache, and the cnf-by-kid lookup.
+#include "acemq/ace/token_validator.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fixture.hpp"
+
+namespace acemq::ace::testing {
+namespace {
+
+struct sync_result {
+  std::optional<token_validator::outcome> value;
+  token_validator::completion sink() {
+    return [this](token_validator::outcome o) {
+      ASSERT_FALSE(value.has_value()) << "completion called twice";
+      value = std::move(o);
+    };
+  }
+};
+
+std::string jwks_of(const crypto::key& k) {
+  jose::jwk_set set({*k.public_key()});
+  return boost::json::serialize(*jose::to_jwk_set(set, jose::jwk_content::public_only));
+}
+
+TEST(TokenValidator, NotATokenWithoutIntrospection) {
+  world w;
+  sync_result r;
+  w.validator->validate(as_bytes("just some bytes"), r.sink());
+  ASSERT_TRUE(r.value && !*r.value);
+  EXPECT_EQ(r.value->error().reason, rejection::not_a_token);
+}
+
+TEST(TokenValidator, TooLargeIsRefusedBeforeParsing) {
+  world w;
+  sync_result r;
+  w.validator->validate(byte_vector(w.settings.max_token_size + 1, 'a'), r.sink());
+  ASSERT_TRUE(r.value && !*r.value);
+  EXPECT_EQ(r.value->error().detail, token::failure::too_large);
+}
+
+TEST(TokenValidator, UnknownKidFetchesTheAsKeysOnceThenRateLimits) {
+  world w(true);
+  auto rotated = crypto::key::generate_ed25519();
+  rotated.set_kid(to_bytes("as-2"));
+  const std::string token = w.sign(w.claims(), &rotated);
+
+  sync_result first;
+  sync_result second;
+  w.validator->validate(as_bytes(token), first.sink());
+  w.validator->validate(as_bytes(token), second.sink());
+  ASSERT_EQ(w.as.calls.size(), 1u) << "one fetch for both waiters";
+  EXPECT_EQ(w.as.calls.front().what, "jwks");
+  EXPECT_FALSE(first.value.has_value()) << "waits for the AS without blocking";
+  w.as.answer(result<std::string, as_error>(jwks_of(rotated)));
+  ASSERT_TRUE(first.value && *first.value);
+  ASSERT_TRUE(second.value && *second.value);
+  EXPECT_EQ(w.validator->jwks_fetches(), 1u);
+
+  // Another unknown kid right away: refused without asking the AS (rate limit).
+  auto forged = crypto::key::generate_ed25519();
+  forged.set_kid(to_bytes("forged"));
+  sync_result third;
+  w.validator->validate(as_bytes(w.sign(w.claims(), &forged)), third.sink());
+  EXPECT_TRUE(w.as.calls.empty());
+  ASSERT_TRUE(third.value && !*third.value);
+  EXPECT_EQ(third.value->error().detail, token::failure::unknown_key);
+
+  // After the interval the AS is asked again.
+  w.time.advance(w.settings.jwks_min_refresh_interval);
+  sync_result fourth;
+  w.validator->validate(as_bytes(w.sign(w.claims(), &forged)), fourth.sink());
+  ASSERT_EQ(w.as.calls.size(), 1u);
+  w.as.answer(unexpected(as_error::timeout));
+  ASSERT_TRUE(fourth.value && !*fourth.value);
+}
+
+TEST(TokenValidator, JwksWithPrivateMembersIsRefused) {
+  world w;
+  jose::jwk_set set({w.as_key});
+  const std::string with_private =
+      boost::json::serialize(*jose::to_jwk_set(set, jose::jwk_content::with_private));
+  EXPECT_FALSE(w.validator->install_jwks(with_private).has_value());
+  EXPECT_FALSE(w.validator->install_jwks("{not json").has_value());
+}
+
+boost::json::object introspection_of(const boost::json::object& claims) {
+  boost::json::object body = claims;
+  body["active"] = true;
+  body["scope"] = std::string(default_scope);
+  return body;
+}
+
+TEST(TokenValidator, ReferenceTokenIsIntrospectedAndCachedForTheTtl) {
+  world w(true);
+  const std::string reference = "ref-0123456789abcdef";
+  sync_result r;
+  w.validator->validate(as_bytes(reference), r.sink());
+  ASSERT_EQ(w.as.calls.size(), 1u);
+  EXPECT_EQ(w.as.calls.front().what, "introspect");
+  EXPECT_EQ(w.as.calls.front().argument, reference);
+  w.as.answer(std::string(boost::json::serialize(introspection_of(w.claims()))));
+  ASSERT_TRUE(r.value && *r.value) << to_string(r.value->error().reason);
+  EXPECT_TRUE((**r.value)->introspected);
+
+  sync_result cached;
+  w.validator->validate(as_bytes(reference), cached.sink());
+  EXPECT_TRUE(w.as.calls.empty()) << "served from the cache";
+  ASSERT_TRUE(cached.value && *cached.value);
+
+  // RFC 9431 2.4.2: after the cache timeout the AS is asked again.
+  w.time.advance(w.settings.introspection_cache_ttl);
+  sync_result again;
+  w.validator->validate(as_bytes(reference), again.sink());
+  ASSERT_EQ(w.as.calls.size(), 1u);
+  w.as.answer(std::string(R"({"active":false})"));
+  ASSERT_TRUE(again.value && !*again.value);
+  EXPECT_EQ(again.value->error().reason, rejection::invalid_token);
+}
+
+TEST(TokenValidator, IntrospectionFailuresAreRefusals) {
+  world w(true);
+  for (const auto& answer : {result<std::string, as_error>(unexpected(as_error::timeout)),
+                             result<std::string, as_error>(std::string("[1,2]")),
+                             result<std::string, as_error>(std::string("{\"active\":\"yes\"}"))}) {
+    sync_result r;
+    w.validator->validate(as_bytes("opaque-reference"), r.sink());
+    w.as.answer(answer);
+    ASSERT_TRUE(r.value && !*r.value);
+  }
+  // Claims of another audience.
+  auto c = w.claims();
+  c["aud"] = "other";
+  sync_result r;
+  w.validator->validate(as_bytes("opaque-2"), r.sink());
+  w.as.answer(std::string(boost::json::serialize(introspection_of(c))));
+  ASSERT_TRUE(r.value && !*r.value);
+  EXPECT_EQ(r.value->error().detail, token::failure::wrong_audience);
+}
+
+TEST(TokenValidator, IntrospectionsInFlightAreBounded) {
+  ace_settings base;
+  base.max_waiting_validations = 1;
+  world w(true, base);
+  sync_result first;
+  sync_result second;
+  w.validator->validate(as_bytes("opaque-a"), first.sink());
+  w.validator->validate(as_bytes("opaque-b"), second.sink());
+  ASSERT_TRUE(second.value && !*second.value);
+  EXPECT_EQ(second.value->error().reason, rejection::busy);
+  w.as.answer(unexpected(as_error::unreachable));
+  ASSERT_TRUE(first.value && !*first.value);
+  EXPECT_EQ(first.value->error().reason, rejection::as_unavailable);
+}
+
+TEST(TokenValidator, CnfByKidNeedsAHeldKey) {
+  world w;
+  auto c = w.claims(pop_kind::hs256);
+  c["cnf"] = jose::make_cnf_kid("pop-hs");
+  const std::string by_kid = w.sign(c);
+  sync_result unknown;
+  w.validator->validate(as_bytes(by_kid), unknown.sink());
+  ASSERT_TRUE(unknown.value && !*unknown.value);
+  EXPECT_EQ(unknown.value->error().reason, rejection::unknown_pop_key);
+
+  // Once a token with that key is stored, the kid resolves to it.
+  sync_result full;
+  w.validator->validate(as_bytes(w.token(pop_kind::hs256)), full.sink());
+  ASSERT_TRUE(full.value && *full.value);
+  w.store.put(**full.value, "client-1");
+  sync_result known;
+  w.validator->validate(as_bytes(by_kid), known.sink());
+  ASSERT_TRUE(known.value && *known.value);
+  EXPECT_TRUE((**known.value)->pop_key.same_material(w.pop_hs256));
+}
+
+TEST(TokenValidator, CacheIsBoundedAndExpiresWithTheToken) {
+  ace_settings base;
+  base.verified_cache_size = 2;
+  world w(false, base);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 3; ++i) {
+    auto c = w.claims();
+    c["jti"] = "t" + std::to_string(i);
+    tokens.push_back(w.sign(c));
+    ASSERT_TRUE(w.validator->validate_local(as_bytes(tokens.back())).has_value());
+  }
+  EXPECT_EQ(w.validator->cache_size(), 2u);
+  w.time.advance(std::chrono::seconds(3600));
+  auto expired = w.validator->validate_local(as_bytes(tokens.back()));
+  ASSERT_FALSE(expired.has_value());
+  EXPECT_EQ(expired.error().reason, rejection::invalid_token);
+}
+
+TEST(TokenValidator, RsaPopKeyIsRefused) {
+  world w;
+  auto c = w.claims();
+  c["cnf"] = *jose::make_cnf_jwk(*crypto::key::generate_rsa(2048).public_key());
+  auto outcome = w.validator->validate_local(as_bytes(w.sign(c)));
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().reason, rejection::invalid_token);
+}
+
+}  // namespace
+}  // namespace acemq::ace::testing
