@@ -32,7 +32,7 @@ class signals(unittest.TestCase):
             v311 = raw_socket(broker.tcp_port)
             v311.sendall(connect_packet("stays-connected-v311", protocol_level=4))
             self.assertEqual(read_packet(v311)[0], 0x20)
-            broker.process.send_signal(signal.SIGTERM)
+            broker.send_signal(signal.SIGTERM)
             packets = read_until_closed(v5)
             self.assertEqual(len(packets), 1)
             self.assertEqual((packets[0][0], packets[0][1][0]), (0xE0, 0x8B))  # shutting down
@@ -41,7 +41,7 @@ class signals(unittest.TestCase):
 
     def test_sighup_is_logged_and_the_broker_keeps_running(self):
         with Broker() as broker:
-            broker.process.send_signal(signal.SIGHUP)
+            broker.process.send_signal(signal.SIGHUP)  # not a stop: use the raw send
             broker.wait_for_output("SIGHUP received")
             connection = raw_socket(broker.tcp_port)
             connection.sendall(connect_packet("after-sighup"))

@@ -43,6 +43,7 @@ class Broker:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.ports = {}
+        self.signalled = False
         deadline = time.monotonic() + START_TIMEOUT
         while len(self.ports) < 2:
             line = self._next_line(deadline)
@@ -86,9 +87,15 @@ class Broker:
     def log(self):
         return "\n".join(self.output)
 
+    def send_signal(self, signal_number):
+        """Sends a signal; a later stop() then only waits (a second SIGTERM during shutdown
+        could arrive after the broker restored the default action and kill it)."""
+        self.signalled = True
+        self.process.send_signal(signal_number)
+
     def stop(self, signal_number=signal.SIGTERM, timeout=20):
-        """Signals the broker and returns its exit code."""
-        if self.process.poll() is None:
+        """Signals the broker (unless signal() already did) and returns its exit code."""
+        if not self.signalled and self.process.poll() is None:
             self.process.send_signal(signal_number)
         try:
             return self.process.wait(timeout=timeout)

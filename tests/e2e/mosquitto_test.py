@@ -32,8 +32,13 @@ class subscriber:
 
     def messages(self):
         """Waits for the process to end (count reached) and returns the "topic payload" lines."""
-        rest, _ = self.process.communicate(timeout=CLIENT_TIMEOUT + 5)
-        self.lines += rest.splitlines()
+        # Keep reading through the same buffered stream as the constructor (communicate() would
+        # read the pipe directly and miss lines already buffered). -W bounds the wait.
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+        self.process.wait(timeout=CLIENT_TIMEOUT + 5)
+        # Echo the client's debug log: unittest shows it next to a failure.
+        print("\n".join(self.lines) + "\n(exit code %s)" % self.process.returncode)
         return [line for line in self.lines if not line.startswith(("Client ", "Subscribed"))]
 
 

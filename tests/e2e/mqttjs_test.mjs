@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-const require = createRequire(path.join(process.env.ACEMQ_NODE_PROJECT, 'package.json'));
+const require = createRequire(path.resolve(process.env.ACEMQ_NODE_PROJECT, 'package.json'));
 const mqtt = require('mqtt');
 
 const url = `mqtt://127.0.0.1:${process.env.ACEMQ_TCP_PORT}`;
