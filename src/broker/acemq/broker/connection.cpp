@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "acemq/broker/broker.hpp"
+#include "acemq/common/log.hpp"
 #include "acemq/common/topic.hpp"
 #include "acemq/common/utf8.hpp"
 #include "acemq/mqtt/decode.hpp"
@@ -613,6 +614,10 @@ void connection::finish_connect(auth_step step) {
   }
   send_packet(std::move(reply));
   pending_connect_.reset();
+  // Never the credentials: the client id, the principal's name and where it came from.
+  spdlog::debug("{} {}: client '{}' connected as '{}' (MQTT {}, session present {})",
+                listener_.name, io_.remote_address(), client_id_, principal_->name(),
+                version_ == protocol_version::v5 ? "5.0" : "3.1.1", attached.session_present);
   touch(broker_.time().now());
   rearm();
 
@@ -624,6 +629,8 @@ void connection::finish_connect(auth_step step) {
 
 void connection::refuse_connect(reason_code reason) {
   if (state_ == state::closed) return;
+  spdlog::debug("{} {}: CONNECT refused: {}", listener_.name, io_.remote_address(),
+                mqtt::to_string(reason));
   mqtt::connack reply;
   // [MQTT-3.2.2-6] / [MQTT-3.2.2-7]: an error CONNACK has Session Present 0 and closes.
   reply.session_present = false;
@@ -943,6 +950,8 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
     out.topic.assign(item.msg->topic);
   }
   byte_vector header;
+  // One allocation per header: the topic plus fixed fields and typical properties.
+  header.reserve(out.topic.size() + 64);
   mqtt::encode_publish_header(out, version_, header);
   const std::size_t total = header.size() + item.msg->payload_size();
   out.payload.reset();
@@ -1173,6 +1182,7 @@ void connection::handle(const mqtt::disconnect& packet) {
 
 void connection::send_packet(mqtt::packet packet) {
   byte_vector bytes;
+  bytes.reserve(mqtt::encoded_size(packet, version_));
   mqtt::encode(packet, version_, bytes);
   if (client_maximum_packet_size_ != 0 && bytes.size() > client_maximum_packet_size_) {
     // [MQTT-3.1.2-25]: strip what may be stripped (Reason String, User Properties), else drop.
@@ -1196,6 +1206,8 @@ void connection::send_packet(mqtt::packet packet) {
 
 void connection::protocol_violation(reason_code reason) {
   if (state_ == state::closed) return;
+  spdlog::debug("{} {}: client '{}' closed for {}", listener_.name, io_.remote_address(),
+                client_id_, mqtt::to_string(reason));
   if (state_ != state::connected) {
     // Before CONNACK the reason travels in CONNACK (v5) [MQTT-4.13.1-1]; 3.1.1 just closes.
     if (version_ == protocol_version::v5 && state_ == state::authenticating) {
@@ -1234,6 +1246,7 @@ bool connection::check_taken_over() {
     if (held->owner == connection_id_ && !held->ended) return false;
   }
   // [MQTT-3.1.4-3]: another connection took the session; the broker already dealt with our Will.
+  spdlog::debug("{} {}: client '{}' taken over", listener_.name, io_.remote_address(), client_id_);
   will_on_close_ = false;
   disconnect_and_close(reason_code::session_taken_over);
   return true;
@@ -1302,11 +1315,15 @@ void connection::on_timer(clock::time_point now) {
     }
   } else {
     if (keep_alive_deadline_ && now >= *keep_alive_deadline_) {
+      spdlog::debug("{} {}: client '{}' keep alive expired", listener_.name, io_.remote_address(),
+                    client_id_);
       disconnect_and_close(reason_code::keep_alive_timeout);
       return;
     }
     if (credential_deadline_ && now >= *credential_deadline_) {
       // The grant ended (e.g. the access token expired): v5 0x87, 3.1.1 closes.
+      spdlog::debug("{} {}: client '{}' credentials expired", listener_.name, io_.remote_address(),
+                    client_id_);
       disconnect_and_close(reason_code::not_authorized);
       return;
     }
