@@ -1,6 +1,8 @@
 #include "acemq/auth/providers.hpp"
 
+#include <charconv>
 #include <exception>
+#include <filesystem>
 #include <utility>
 
 #include "acemq/common/log.hpp"
@@ -28,6 +30,105 @@ std::vector<std::string> provider_set::reload() {
     if (auto reloaded = certificate->reload_crl(); !reloaded) problems.push_back(reloaded.error());
   }
   return problems;
+}
+
+namespace {
+
+result<bool, std::string> parse_flag(std::string_view key, std::string_view value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return unexpected(std::string(key) + ": expected true or false");
+}
+
+result<std::int64_t, std::string> parse_count(std::string_view key, std::string_view value,
+                                              std::int64_t low, std::int64_t high) {
+  std::int64_t out = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (error != std::errc{} || end != value.data() + value.size() || out < low || out > high) {
+    return unexpected(std::string(key) + ": expected an integer in " + std::to_string(low) + ".." +
+                      std::to_string(high));
+  }
+  return out;
+}
+
+result<double, std::string> parse_rate(std::string_view key, std::string_view value) {
+  double out = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (error != std::errc{} || end != value.data() + value.size() || !(out > 0) || out > 1e6) {
+    return unexpected(std::string(key) + ": expected a positive number");
+  }
+  return out;
+}
+
+}  // namespace
+
+result<bool, std::string> apply_setting(provider_settings& settings, std::string_view key,
+                                        std::string_view value, const std::string& base_directory) {
+  const auto path = [&](std::string& out) -> result<bool, std::string> {
+    std::filesystem::path given{std::string(value)};
+    if (!value.empty() && given.is_relative() && !base_directory.empty()) {
+      given = std::filesystem::path(base_directory) / given;
+    }
+    out = value.empty() ? std::string{} : given.lexically_normal().string();
+    return true;
+  };
+  const auto flag = [&](bool& out) -> result<bool, std::string> {
+    auto parsed = parse_flag(key, value);
+    if (!parsed) return unexpected(parsed.error());
+    out = *parsed;
+    return true;
+  };
+  const auto seconds = [&](std::chrono::seconds& out,
+                           std::int64_t high) -> result<bool, std::string> {
+    auto parsed = parse_count(key, value, 0, high);
+    if (!parsed) return unexpected(parsed.error());
+    out = std::chrono::seconds(*parsed);
+    return true;
+  };
+  const auto rate = [&](double& out) -> result<bool, std::string> {
+    auto parsed = parse_rate(key, value);
+    if (!parsed) return unexpected(parsed.error());
+    out = *parsed;
+    return true;
+  };
+  if (key == "auth.acl_file") return path(settings.acl_file);
+  if (key == "auth.password_file") return path(settings.password_file);
+  if (key == "auth.password.pass_unknown_users") return flag(settings.password.pass_unknown_users);
+  if (key == "auth.password.client_burst") return rate(settings.password.per_client_id.burst);
+  if (key == "auth.password.client_refill_per_second")
+    return rate(settings.password.per_client_id.refill_per_second);
+  if (key == "auth.password.address_burst") return rate(settings.password.per_address.burst);
+  if (key == "auth.password.address_refill_per_second")
+    return rate(settings.password.per_address.refill_per_second);
+  if (key == "auth.certificates") return flag(settings.certificates);
+  if (key == "auth.certificate.identity") {
+    auto source = parse_identity_source(value);
+    if (!source) {
+      return unexpected(std::string(key) + ": expected cn, san_dns, san_uri or san_email");
+    }
+    settings.certificate.identity = *source;
+    return true;
+  }
+  if (key == "auth.certificate.crl_file") return path(settings.certificate.crl_file);
+  if (key == "auth.certificate.crl_issuer_file") return path(settings.certificate.crl_issuer_file);
+  if (key == "auth.certificate.require_tls13") return flag(settings.certificate.require_tls13);
+  if (key == "auth.device_registry") return path(settings.device_registry);
+  if (key == "auth.device_jwt.audience") {
+    settings.device_jwt.audience = std::string(value);
+    return true;
+  }
+  if (key == "auth.device_jwt.clock_skew") return seconds(settings.device_jwt.clock_skew, 3600);
+  if (key == "auth.device_jwt.max_lifetime")
+    return seconds(settings.device_jwt.max_lifetime, 7 * 24 * 3600);
+  if (key == "auth.device_jwt.challenge_timeout")
+    return seconds(settings.device_jwt.challenge_timeout, 600);
+  if (key == "auth.device_jwt.max_pending_challenges") {
+    auto parsed = parse_count(key, value, 1, 10'000'000);
+    if (!parsed) return unexpected(parsed.error());
+    settings.device_jwt.max_pending_challenges = static_cast<std::size_t>(*parsed);
+    return true;
+  }
+  return false;
 }
 
 result<provider_set, std::string> make_providers(const provider_settings& settings,

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acemq/auth/acl.hpp"
@@ -46,6 +47,14 @@ struct provider_set {
   /// previous state; the messages of the failures are returned (empty = all reloaded).
   std::vector<std::string> reload();
 };
+
+/// Applies one `auth.*` setting given as text (the TOML value without quotes), for the broker's
+/// configuration loader and `--set auth.<key>=<value>`. Returns false for a key this library does
+/// not own (e.g. `auth.allow_anonymous`), an error message for a bad value. Relative paths are
+/// resolved against `base_directory` when it is not empty. Keys: see docs/authentication.md.
+result<bool, std::string> apply_setting(provider_settings& settings, std::string_view key,
+                                        std::string_view value,
+                                        const std::string& base_directory = {});
 
 /// Builds the providers; a configuration error (unreadable file, bad ACL, missing audience) is
 /// returned as a message. `time` and `random` must outlive the providers.
