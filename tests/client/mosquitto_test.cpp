@@ -63,7 +63,7 @@ const std::string& pki_dir() {
 /// mosquitto on 127.0.0.1:port, stopped (SIGTERM) by the destructor.
 class mosquitto {
  public:
-  explicit mosquitto(bool tls)
+  explicit mosquitto(bool tls, bool require_certificate = false)
       : port_(free_port()), config_(scratch / ("mosquitto-" + std::to_string(port_) + ".conf")) {
     const auto& config = config_;
     {
@@ -78,6 +78,7 @@ class mosquitto {
         out << "cafile " << pki_dir() << "/ca.pem\n"
             << "certfile " << pki_dir() << "/server.pem\n"
             << "keyfile " << pki_dir() << "/server.key\n";
+        if (require_certificate) out << "require_certificate true\n";
       }
     }
     int pipe_fds[2];
@@ -445,6 +446,36 @@ TEST_F(tls_client_against_mosquitto, an_untrusted_server_fails_verification) {
   ASSERT_TRUE(c.connect(connect_packet("untrusted")));
   ASSERT_TRUE(run_until(io_, [&] { return r.closed.has_value(); }));
   EXPECT_EQ(r.closed->error, client_error::tls_error);
+}
+
+TEST(tls_client_certificates, mosquitto_requiring_one_accepts_ours_and_refuses_none) {
+  if (std::string(ACEMQ_MOSQUITTO).find("NOTFOUND") != std::string::npos) {
+    GTEST_SKIP() << "mosquitto is not installed";
+  }
+  mosquitto broker(true, true);
+  ASSERT_TRUE(broker.running());
+  boost::asio::io_context io;
+  const auto attempt = [&](bool with_certificate) {
+    tls_options t;
+    t.ca_file = pki_dir() + "/ca.pem";
+    if (with_certificate) {
+      t.certificate_file = pki_dir() + "/client.pem";
+      t.private_key_file = pki_dir() + "/client.key";
+    }
+    auto context = tls_context::create(t);
+    EXPECT_TRUE(context);
+    client_options o;
+    o.port = broker.port();
+    o.server_name = "localhost";
+    o.tls = *context;
+    recorder r;
+    client c(io, o, r.callbacks());
+    EXPECT_TRUE(c.connect(connect_packet(with_certificate ? "with-cert" : "without-cert")));
+    EXPECT_TRUE(run_until(io, [&] { return r.connected || r.closed.has_value(); }));
+    return r.connected;
+  };
+  EXPECT_TRUE(attempt(true));
+  EXPECT_FALSE(attempt(false));
 }
 
 TEST(client_without_tls, the_exporter_is_not_supported_on_plain_tcp) {
