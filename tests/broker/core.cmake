@@ -9,5 +9,6 @@ acemq_add_test(broker_core_test
     ${CMAKE_CURRENT_SOURCE_DIR}/core/auth_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/engine_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/threaded_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/malformed_test.cpp
   LIBS acemq::broker
   LABELS broker)
