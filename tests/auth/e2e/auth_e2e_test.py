@@ -274,6 +274,24 @@ class device_jwts(fixture):
         code, output = self.publish(broker, "dev-nonce", self.mint())
         self.assertNotEqual(code, 0, output)
 
+    def test_nonce_challenge_with_mqttjs(self):
+        node = os.environ.get("ACEMQ_NODE")
+        if not node:
+            self.skipTest("node is not installed")
+        self.register("dev-v5", "nonce")
+        key_file = self.write("dev.key.pem", self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode())
+        broker = self.start_broker()
+        environment = dict(os.environ, ACEMQ_TLS_PORT=str(broker.tls_port), ACEMQ_CA=self.ca,
+                           ACEMQ_DEVICE_ID="dev-v5", ACEMQ_DEVICE_KEY=key_file,
+                           ACEMQ_AUDIENCE=AUDIENCE)
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mqttjs_device_jwt.mjs")
+        done = subprocess.run([node, script], capture_output=True, text=True, timeout=120,
+                              env=environment)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("3 scenarios passed", done.stdout)
+
     def test_connection_closed_when_the_jwt_expires(self):
         self.register("dev-exp", "legacy")
         broker = self.start_broker()
