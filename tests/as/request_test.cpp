@@ -37,6 +37,15 @@ TEST(ParseForm, DecodesPlusAndPercent) {
   EXPECT_FALSE(parse_form("a=1&b=2&c=3", 2));
 }
 
+TEST(ParseForm, StopsAtTheEndOfANonTerminatedView) {
+  // Found by fuzz_as_request (clang build): the body view must not be read past its end.
+  const std::string buffer = "a=b&c=d";
+  auto pairs = parse_form(std::string_view(buffer).substr(0, 3), 8);
+  ASSERT_TRUE(pairs);
+  ASSERT_EQ(pairs->size(), 1u);
+  EXPECT_EQ((*pairs)[0].second, "b");
+}
+
 TEST(ParseBasic, UndoesFormEncoding) {
   // "my%20client:p%3Ass" -> id "my client", secret "p:ss" (RFC 6749 2.3.1).
   auto creds = parse_basic_authorization("Basic " + base64_encode(as_bytes("my%20client:p%3Ass")));

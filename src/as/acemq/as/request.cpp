@@ -304,7 +304,12 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(
     std::string_view body, std::size_t max_parameters) {
   std::vector<std::pair<std::string, std::string>> out;
   if (body.empty()) return out;
-  auto parsed = boost::urls::parse_query(boost::urls::string_view(body.data(), body.size()));
+  // In clang builds against the system's Boost.URL 1.81, parse_query read a non-terminated view
+  // up to the next NUL (found by fuzz_as_request), so parse a terminated copy; the body size is
+  // already bounded.
+  const std::string terminated(body);
+  auto parsed =
+      boost::urls::parse_query(boost::urls::string_view(terminated.data(), terminated.size()));
   if (!parsed) return std::nullopt;
   boost::urls::encoding_opts options;
   options.space_as_plus = true;  // application/x-www-form-urlencoded: '+' is a space
