@@ -113,8 +113,9 @@ def basic(user, password):
 class Server:
     """Runs `acemq-as serve` and parses its ready line."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, config=None):
         self.data_dir = data_dir
+        self.config = config
         self.process = None
 
     def admin(self, *arguments):
@@ -125,7 +126,8 @@ class Server:
         return result.stdout
 
     def start(self):
-        self.process = subprocess.Popen([ARGS.binary, "--data-dir", self.data_dir, "serve", "--port", "0",
+        config = ["--config", self.config] if self.config else []
+        self.process = subprocess.Popen([ARGS.binary, *config, "--data-dir", self.data_dir, "serve", "--port", "0",
                                          "--issuer", "https://acemq-as.test"],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()  # blocks until the server is listening
@@ -369,6 +371,57 @@ class Endpoints(unittest.TestCase):
         self.assertNotEqual(jwt.get_unverified_header(new["access_token"])["kid"],
                             jwt.get_unverified_header(old["access_token"])["kid"])
         verify_with_pyjwt(new["access_token"])
+
+
+class TlsClientCertificate(unittest.TestCase):
+    """tls_client_auth (RFC 8705 2.1): a client authenticated by its certificate alone, with the
+    CA-signed development PKI of scripts/dev-pki."""
+
+    def test_token_with_client_certificate(self):
+        curl = shutil.which(ARGS.curl)
+        if curl is None:
+            self.skipTest("curl not installed")
+        work = tempfile.mkdtemp(prefix="acemq-as-e2e-tls-")
+        try:
+            pki = os.path.join(work, "pki")
+            repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+            subprocess.run([os.path.join(repo, "scripts", "dev-pki"), pki], check=True,
+                           capture_output=True, timeout=120)
+            config = os.path.join(work, "as.toml")
+            with open(config, "w") as out:
+                out.write("[https]\n"
+                          f'certificate = "{pki}/server.pem"\n'
+                          f'private_key = "{pki}/server.key"\n'
+                          f'client_ca = "{pki}/ca.pem"\n')
+            with open(os.path.join(pki, "client.pem")) as pem:
+                der = ssl.PEM_cert_to_DER_cert(pem.read())
+            thumbprint = b64url(hashlib.sha256(der).digest())
+            server = Server(os.path.join(work, "data"), config)
+            server.admin("rs", "create", "broker", "--secret", RS_SECRET, "--encryption-key", KEK)
+            server.admin("client", "create", "cert-client", "--cert-thumbprint", thumbprint)
+            server.admin("owner", "create", "alice", "--secret", OWNER_SECRET, "--subtree", "broker=home/#")
+            server.admin("grant", "create", "--owner", "alice", "--client", "cert-client", "--audience",
+                         "broker", "--filter", "home/#", "--permissions", "pub,sub")
+            server.start()
+            try:
+                base = [curl, "-sS", "--cacert", os.path.join(pki, "ca.pem"), "-w", "\n%{http_code}",
+                        "-d", "grant_type=client_credentials", "-d", "client_id=cert-client",
+                        "-d", "audience=broker"]
+                with_cert = subprocess.run(
+                    base + ["--cert", os.path.join(pki, "client.pem"), "--key", os.path.join(pki, "client.key"),
+                            server.base + "/token"], capture_output=True, text=True, timeout=60)
+                body, status = with_cert.stdout.rsplit("\n", 1)
+                self.assertEqual(status, "200", with_cert.stdout + with_cert.stderr)
+                self.assertEqual(json.loads(body)["token_type"], "PoP")
+                without = subprocess.run(base + [server.base + "/token"], capture_output=True, text=True,
+                                         timeout=60)
+                body, status = without.stdout.rsplit("\n", 1)
+                self.assertEqual(status, "401")
+                self.assertEqual(json.loads(body)["error"], "invalid_client")
+            finally:
+                server.stop()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
