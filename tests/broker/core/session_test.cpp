@@ -131,6 +131,62 @@ TEST_F(session_test, unacknowledged_publish_is_redelivered_with_dup) {
   EXPECT_EQ(payload_of(redelivered[0]), "m");
 }
 
+TEST_F(session_test, redelivery_respects_the_new_receive_maximum) {
+  client& first = persistent("window");
+  first.received();
+  subscribe(first, "w", 1);
+  client& pub = connected("pub");
+  for (std::uint16_t i = 1; i <= 4; ++i)
+    pub.send(publish_packet("w", std::to_string(i), 1, i));
+  settle();
+  ASSERT_EQ(first.received_of<mqtt::publish>().size(), 4u);
+  first.drop();
+  client& again = make_client();
+  mqtt::connect packet = connect_packet("window", protocol_version::v5, false);
+  packet.properties.session_expiry_interval = 3600;
+  packet.properties.receive_maximum = 2;
+  again.send(packet);
+  settle();
+  auto resent = again.received_of<mqtt::publish>();
+  ASSERT_EQ(resent.size(), 2u);  // [MQTT-3.3.4-9]
+  EXPECT_TRUE(resent[0].dup);
+  EXPECT_EQ(payload_of(resent[0]), "1");
+  EXPECT_EQ(payload_of(resent[1]), "2");
+  again.send(mqtt::puback{resent[0].packet_id, reason_code::success, {}});
+  settle();
+  auto next = again.received_of<mqtt::publish>();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_TRUE(next[0].dup);
+  EXPECT_EQ(payload_of(next[0]), "3");
+}
+
+TEST_F(session_test, acknowledgement_before_retransmission_is_accepted) {
+  client& first = persistent("early");
+  first.received();
+  subscribe(first, "e", 1);
+  client& pub = connected("pub");
+  pub.send(publish_packet("e", "1", 1, 1));
+  pub.send(publish_packet("e", "2", 1, 2));
+  settle();
+  const auto original = first.received_of<mqtt::publish>();
+  ASSERT_EQ(original.size(), 2u);
+  first.drop();
+  client& again = make_client();
+  mqtt::connect packet = connect_packet("early", protocol_version::v5, false);
+  packet.properties.session_expiry_interval = 3600;
+  packet.properties.receive_maximum = 1;
+  again.send(packet);
+  settle();
+  ASSERT_EQ(again.received_of<mqtt::publish>().size(), 1u);  // "1" again; "2" waits
+  // The client acknowledges "2", which it received before reconnecting.
+  again.send(mqtt::puback{original[1].packet_id, reason_code::success, {}});
+  settle();
+  EXPECT_TRUE(again.received_of<mqtt::publish>().empty());
+  auto held = engine().find_session("early")->lock();
+  EXPECT_EQ(held->inflight.size(), 1u);
+  EXPECT_EQ(held->awaiting_resend, 0u);
+}
+
 TEST_F(session_test, pubrel_is_resent_on_resume) {
   client& first = persistent("r2");
   first.received();

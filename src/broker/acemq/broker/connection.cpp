@@ -621,7 +621,10 @@ void connection::finish_connect(auth_step step) {
   touch(broker_.time().now());
   rearm();
 
-  if (attached.session_present) resend_inflight();
+  if (attached.session_present) {
+    auto held = session_->lock();
+    held->mark_inflight_for_resend();
+  }
   pump();
   // Packets held back during authentication (a no-op inside consume(), which replays them).
   consume({});
@@ -869,7 +872,7 @@ void connection::handle(const mqtt::puback& packet) {
     auto held = session_->lock();
     const auto found = held->inflight.find(packet.packet_id);
     // An acknowledgement for an identifier not in flight (e.g. a late duplicate) is ignored.
-    if (found != held->inflight.end() && found->second.item.qos == 1) held->inflight.erase(found);
+    if (found != held->inflight.end() && found->second.item.qos == 1) held->erase_inflight(found);
   }
   pump();
 }
@@ -882,8 +885,14 @@ void connection::handle(const mqtt::pubrec& packet) {
     if (found != held->inflight.end() && found->second.item.qos == 2) {
       if (mqtt::is_error(packet.reason_code)) {
         // MQTT 5.0 4.3.3: a PUBREC error ends the exchange; the identifier is free again.
-        held->inflight.erase(found);
+        held->erase_inflight(found);
       } else {
+        // The client may acknowledge a message received before it reconnected, ahead of the
+        // retransmission: it now needs the PUBREL, not the PUBLISH.
+        if (found->second.resend) {
+          found->second.resend = false;
+          --held->awaiting_resend;
+        }
         found->second.at = inflight_entry::stage::pubrel_sent;
         release = true;
       }
@@ -908,7 +917,7 @@ void connection::handle(const mqtt::pubcomp& packet) {
     auto held = session_->lock();
     const auto found = held->inflight.find(packet.packet_id);
     if (found != held->inflight.end() && found->second.at == inflight_entry::stage::pubrel_sent) {
-      held->inflight.erase(found);
+      held->erase_inflight(found);
     }
   }
   pump();
@@ -973,6 +982,12 @@ void connection::pump() {
   const clock::time_point now = broker_.time().now();
   const std::size_t window =
       std::min<std::size_t>(client_receive_maximum_, broker_.settings().max_inflight);
+  struct retransmission {
+    delivery item;
+    std::uint16_t packet_id;
+    inflight_entry::stage at;
+  };
+  std::vector<retransmission> resend;
   bool progress = true;
   while (progress && state_ == state::connected) {
     progress = false;
@@ -981,7 +996,24 @@ void connection::pump() {
       auto held = session_->lock();
       if (held->owner != connection_id_ || held->ended) break;
       held->wake_pending = false;
-      while (!held->queue.empty()) {
+      if (held->awaiting_resend > 0) {
+        // [MQTT-4.4.0-1]: a resumed session retransmits unacknowledged PUBLISH (DUP 1) and
+        // PUBREL in the original order, within the client's Receive Maximum [MQTT-3.3.4-9].
+        std::vector<std::pair<std::uint64_t, std::uint16_t>> order;
+        for (const auto& [packet_id, entry] : held->inflight) {
+          if (entry.resend) order.emplace_back(entry.sequence, packet_id);
+        }
+        std::sort(order.begin(), order.end());
+        for (const auto& [sequence, packet_id] : order) {
+          if (held->inflight.size() - held->awaiting_resend >= window) break;
+          inflight_entry& entry = held->inflight.at(packet_id);
+          entry.resend = false;
+          --held->awaiting_resend;
+          resend.push_back({entry.item, packet_id, entry.at});
+        }
+      }
+      // New messages wait until every retransmission is out, keeping the original order.
+      while (held->awaiting_resend == 0 && !held->queue.empty()) {
         // [MQTT-3.3.4-9]: no more QoS 1/2 in flight than the client's Receive Maximum. Order is
         // kept [MQTT-4.6.0-6], so later QoS 0 messages wait too.
         if (held->queue.front().qos > 0 && held->inflight.size() >= window) break;
@@ -1010,12 +1042,23 @@ void connection::pump() {
         batch_.emplace_back(std::move(item), packet_id);
       }
     }
+    for (const retransmission& again : resend) {
+      if (state_ != state::connected) break;
+      if (again.at == inflight_entry::stage::pubrel_sent) {
+        mqtt::pubrel release;
+        release.packet_id = again.packet_id;
+        send_packet(std::move(release));
+      } else if (!send_publish(again.item, again.packet_id, true)) {
+        drop_inflight(again.packet_id);
+        progress = true;
+      }
+    }
+    resend.clear();
     for (const auto& [item, packet_id] : batch_) {
       if (state_ != state::connected) break;
       if (!send_publish(item, packet_id, false) && packet_id != 0) {
         // Dropped for size: behave as if acknowledged, freeing the window (and pump again).
-        auto held = session_->lock();
-        held->inflight.erase(packet_id);
+        drop_inflight(packet_id);
         progress = true;
       }
     }
@@ -1023,42 +1066,10 @@ void connection::pump() {
   }
 }
 
-void connection::resend_inflight() {
-  std::vector<std::pair<std::uint64_t, std::uint16_t>> order;
-  std::vector<std::pair<delivery, std::uint16_t>> republish;
-  std::vector<std::uint16_t> released;
-  {
-    auto held = session_->lock();
-    for (const auto& [packet_id, entry] : held->inflight)
-      order.emplace_back(entry.sequence, packet_id);
-    std::sort(order.begin(), order.end());
-    for (const auto& [sequence, packet_id] : order) {
-      const inflight_entry& entry = held->inflight.at(packet_id);
-      if (entry.at == inflight_entry::stage::publish_sent) {
-        republish.emplace_back(entry.item, packet_id);
-      } else {
-        released.push_back(packet_id);
-      }
-    }
-  }
-  // [MQTT-4.4.0-1]: on a resumed session, unacknowledged PUBLISH again with DUP 1
-  // [MQTT-3.3.1-1] and PUBREL again, in the original order.
-  std::size_t next_publish = 0;
-  std::size_t next_release = 0;
-  for (const auto& [sequence, packet_id] : order) {
-    if (state_ != state::connected) return;
-    if (next_publish < republish.size() && republish[next_publish].second == packet_id) {
-      if (!send_publish(republish[next_publish].first, packet_id, true)) {
-        auto held = session_->lock();
-        held->inflight.erase(packet_id);
-      }
-      ++next_publish;
-    } else if (next_release < released.size() && released[next_release] == packet_id) {
-      mqtt::pubrel again;
-      again.packet_id = packet_id;
-      send_packet(std::move(again));
-      ++next_release;
-    }
+void connection::drop_inflight(std::uint16_t packet_id) {
+  auto held = session_->lock();
+  if (const auto found = held->inflight.find(packet_id); found != held->inflight.end()) {
+    held->erase_inflight(found);
   }
 }
 

@@ -133,7 +133,7 @@ class connection {
   void send_packet(mqtt::packet packet);
   bool send_publish(const delivery& item, std::uint16_t packet_id, bool dup);
   void pump();
-  void resend_inflight();
+  void drop_inflight(std::uint16_t packet_id);
 
   // Closing.
   void protocol_violation(mqtt::reason_code reason);

@@ -55,6 +55,17 @@ std::optional<std::uint16_t> session_state::allocate_packet_id() {
   }
 }
 
+void session_state::erase_inflight(std::map<std::uint16_t, inflight_entry>::iterator entry) {
+  if (entry->second.resend) --awaiting_resend;
+  inflight.erase(entry);
+}
+
+void session_state::mark_inflight_for_resend() {
+  for (auto& [packet_id, entry] : inflight)
+    entry.resend = true;
+  awaiting_resend = inflight.size();
+}
+
 std::size_t session_state::purge_expired(clock::time_point now) {
   std::size_t removed = 0;
   for (auto it = queue.begin(); it != queue.end();) {

@@ -45,6 +45,8 @@ struct inflight_entry {
   stage at = stage::publish_sent;
   /// Send order, so a resumed session retransmits in the original order [MQTT-4.6.0-1].
   std::uint64_t sequence = 0;
+  /// Not yet retransmitted on the current connection (set when a session is resumed).
+  bool resend = false;
 };
 
 /// The Will Message of the attached (or last) connection, with its Will Delay Interval.
@@ -87,6 +89,8 @@ struct session_state {
 
   /// Outbound QoS 1/2 messages by packet identifier.
   std::map<std::uint16_t, inflight_entry> inflight;
+  /// In-flight entries still to be retransmitted on the current connection.
+  std::size_t awaiting_resend = 0;
   std::uint16_t next_packet_id = 1;
   std::uint64_t next_sequence = 0;
 
@@ -106,6 +110,10 @@ struct session_state {
   std::optional<delivery> dequeue();
   /// A packet identifier not in flight [MQTT-2.2.1-3]; nullopt when all 65535 are in use.
   std::optional<std::uint16_t> allocate_packet_id();
+  /// Removes an in-flight entry (acknowledged, refused or dropped), keeping awaiting_resend exact.
+  void erase_inflight(std::map<std::uint16_t, inflight_entry>::iterator entry);
+  /// Marks every in-flight entry for retransmission on a new connection [MQTT-4.4.0-1].
+  void mark_inflight_for_resend();
   /// Removes queued deliveries whose message expired; returns how many.
   std::size_t purge_expired(clock::time_point now);
   /// Removes queued QoS 0 deliveries (when the connection goes away and they are not kept).
