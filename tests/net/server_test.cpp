@@ -81,6 +81,14 @@ class echo_handler final : public connection_handler {
         case 'w':
           std::thread([&io = io_] { io.wake(); }).join();
           break;
+        case 'W':  // many wakes from several threads before the first runs: one on_wake()
+          for (int i = 0; i < 4; ++i) {
+            std::thread([&io = io_] {
+              for (int j = 0; j < 100; ++j)
+                io.wake();
+            }).join();
+          }
+          break;
         case 'p':
           std::thread([&io = io_] {
             io.post([&io] { io.send({to_bytes("P"), nullptr}); });
@@ -224,6 +232,17 @@ TEST_F(server_test, wake_and_post_from_other_threads_run_on_the_connection) {
   EXPECT_EQ(read_exactly(socket, 1), "W");
   asio::write(socket, asio::buffer(std::string("p")));
   EXPECT_EQ(read_exactly(socket, 1), "P");
+}
+
+TEST_F(server_test, wakes_before_the_first_runs_are_coalesced) {
+  start({});
+  auto socket = connect_tcp();
+  // All 400 wakes happen inside one on_bytes() call, i.e. before any posted on_wake() can run
+  // on the connection's thread; the echo of "x" that follows proves nothing else was queued.
+  asio::write(socket, asio::buffer(std::string("Wx")));
+  EXPECT_EQ(read_exactly(socket, 2), "xW");
+  asio::write(socket, asio::buffer(std::string("y")));
+  EXPECT_EQ(read_exactly(socket, 1), "y");
 }
 
 TEST_F(server_test, close_flushes_then_ends_the_transport_once) {

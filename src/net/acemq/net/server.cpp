@@ -50,6 +50,22 @@ struct detail::server_state {
       workers.push_back(std::make_unique<worker>());
   }
 
+  // Explicit order: Asio objects go before their io_context, and the connections (destroyed
+  // with the io_contexts' pending handlers) go before the listener settings and TLS contexts
+  // they refer to.
+  ~server_state() {
+    signals.reset();
+    grace_timer.reset();
+    tick_timer.reset();
+    for (auto& listener : listeners) {
+      listener->acceptor.reset();
+      listener->retry.reset();
+    }
+    workers.clear();
+  }
+  server_state(const server_state&) = delete;
+  server_state& operator=(const server_state&) = delete;
+
   struct listener_state {
     listener_config settings;
     std::unique_ptr<tcp::acceptor> acceptor;
@@ -178,7 +194,11 @@ class connection_base : public broker::connection_io,
   std::string_view remote_address() const override { return remote_; }
 
   void wake() override {
+    // Coalesced: a fan-out that queues many deliveries for this session posts one on_wake().
+    // The flag is cleared before on_wake() runs, so deliveries queued during it post again.
+    if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
     asio::post(home_.io, [self = shared_from_this()] {
+      self->wake_pending_.store(false, std::memory_order_release);
       if (self->handler_ && !self->finished_) self->handler_->on_wake();
     });
   }
@@ -258,6 +278,7 @@ class connection_base : public broker::connection_io,
   std::vector<std::uint8_t> read_buffer_;
   std::deque<broker::outgoing> queue_;
   std::size_t queued_bytes_ = 0;
+  std::atomic<bool> wake_pending_{false};
   bool writing_ = false;
   bool close_requested_ = false;
   bool finished_ = false;
