@@ -65,6 +65,12 @@ class echo_handler final : public connection_handler {
           }
           break;
         }
+        case 'L': {  // one message larger than a TLS staging batch: header plus shared payload
+          auto large = std::make_shared<const byte_vector>(200 * 1024, std::uint8_t{'L'});
+          io_.send({to_bytes("<"), large});
+          io_.send({to_bytes(">"), nullptr});
+          break;
+        }
         case 'b': {  // more than the write queue limit while the peer is not reading
           auto big = std::make_shared<const byte_vector>(64 * 1024, std::uint8_t{'x'});
           for (int i = 0; i < 100; ++i)
@@ -316,6 +322,23 @@ TEST_F(server_test, echoes_over_tls13) {
   EXPECT_EQ(read_exactly(stream, 5), "hello");
   std::lock_guard lock(probe_.mutex);
   EXPECT_EQ(probe_.last_protocol, "TLSv1.3");
+}
+
+TEST_F(server_test, bursts_and_large_messages_over_tls_arrive_intact) {
+  start({});
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(testing::pki_file("ca.pem"));
+  context.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<tcp::socket> stream(client_io_, context);
+  stream.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
+  stream.handshake(asio::ssl::stream_base::client);
+  asio::write(stream, asio::buffer(std::string("m")));
+  std::string burst;
+  for (int i = 0; i < 2000; ++i)
+    burst += "#" + std::to_string(i % 10) + "PAYLOAD";
+  EXPECT_EQ(read_exactly(stream, burst.size()), burst);
+  asio::write(stream, asio::buffer(std::string("L")));
+  EXPECT_EQ(read_exactly(stream, 200 * 1024 + 2), "<" + std::string(200 * 1024, 'L') + ">");
 }
 
 TEST_F(server_test, tls12_without_extended_master_secret_is_refused) {
