@@ -152,6 +152,65 @@ TEST_F(auth_test, refusal_code_not_allowed_in_connack_becomes_0x80) {
   EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code, reason_code::unspecified_error);
 }
 
+/// Records what it is asked, then accepts.
+class recording_provider final : public authenticator {
+ public:
+  std::string_view name() const override { return "recording"; }
+  void start(const authentication_request& request, completion done) override {
+    seen.push_back(request);
+    done(auth_step::succeed(std::make_shared<test_principal>()));
+  }
+  void continue_auth(const authentication_request& request, completion done) override {
+    seen.push_back(request);
+    done(auth_step::succeed(std::make_shared<test_principal>()));
+  }
+  void reauthenticate(const authentication_request& request, completion done) override {
+    seen.push_back(request);
+    done(auth_step::succeed(std::make_shared<test_principal>()));
+  }
+  std::vector<authentication_request> seen;
+};
+
+TEST_F(auth_test, provider_sees_the_connect) {
+  auto recorder = std::make_shared<recording_provider>();
+  providers = {recorder};
+  listener.name = "edge";
+  client& c = make_client();
+  mqtt::connect packet = connect_packet("seen");
+  packet.username = "alice";
+  packet.password = to_bytes("secret");
+  packet.properties.user_properties = {{"k", "v"}};
+  packet.will = mqtt::will_message{"wills/seen", to_bytes("x"), 0, false, {}};
+  c.send(packet);
+  ASSERT_EQ(recorder->seen.size(), 1u);
+  const authentication_request& request = recorder->seen[0];
+  EXPECT_EQ(request.version, protocol_version::v5);
+  EXPECT_EQ(request.client_id, "seen");
+  EXPECT_EQ(request.username, "alice");
+  EXPECT_EQ(request.password, to_bytes("secret"));
+  EXPECT_EQ(request.will_topic, "wills/seen");
+  EXPECT_EQ(request.remote_address, "192.0.2.1:50000");
+  EXPECT_EQ(request.listener_name, "edge");
+  EXPECT_EQ(request.tls, nullptr);
+  EXPECT_EQ(request.user_properties.size(), 1u);
+}
+
+TEST_F(auth_test, reauthentication_request_carries_the_auth_data_but_no_password) {
+  auto recorder = std::make_shared<recording_provider>();
+  providers = {recorder};
+  client& c = make_client();
+  mqtt::connect packet = method_connect("re");
+  packet.username = "bob";
+  packet.password = to_bytes("secret");
+  c.send(packet);
+  c.send(auth_packet(reason_code::reauthenticate, "fresh-token"));
+  ASSERT_EQ(recorder->seen.size(), 2u);
+  EXPECT_EQ(recorder->seen[1].username, "bob");
+  EXPECT_EQ(recorder->seen[1].data, to_bytes("fresh-token"));
+  EXPECT_FALSE(recorder->seen[1].password);
+  EXPECT_EQ(c.received_of<mqtt::auth>().at(0).reason_code, reason_code::success);
+}
+
 TEST_F(auth_test, unknown_method_is_0x8c) {
   providers = {std::make_shared<allow_anonymous>()};
   client& c = make_client();

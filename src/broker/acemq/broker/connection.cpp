@@ -186,7 +186,7 @@ struct connection::auth_relay {
   connection* owner = nullptr;  // only dereferenced on the connection's thread
   bool in_call = false;         // a provider call is on the stack of the connection's thread
   std::optional<std::pair<auth_step, std::size_t>> immediate;
-  std::uint64_t generation = 0;  // only touched on the connection's thread
+  std::uint64_t generation = 0;  // the exchange whose completion is awaited
 };
 
 connection::connection(broker& shared_broker, connection_io& io, const listener_settings& settings)
@@ -380,8 +380,8 @@ void connection::handle_first_packet(byte_view whole_packet) {
   pending_connect_ = std::move(packet);
   state_ = state::authenticating;
   awaiting_provider_ = true;
-  const authentication_request request =
-      make_auth_request(pending_connect_->properties.authentication_data);
+  username_ = pending_connect_->username;
+  const authentication_request request = make_auth_request(pending_connect_->properties);
   run_auth([&](auth_chain::completion done) { auth_->start(request, std::move(done)); });
 }
 
@@ -435,33 +435,36 @@ reason_code connection::validate_connect(mqtt::connect& packet) {
   return reason_code::success;
 }
 
-authentication_request connection::make_auth_request(const std::optional<byte_vector>& data) const {
+authentication_request connection::make_auth_request(const mqtt::properties& packet) const {
   authentication_request request;
   request.version = version_;
   request.client_id = client_id_;
+  request.username = username_;
   request.method = auth_method_;
-  request.data = data;
+  request.data = packet.authentication_data;
+  request.user_properties = packet.user_properties;
   request.tls = io_.tls();
   request.remote_address = std::string(io_.remote_address());
   request.listener_name = listener_.name;
   if (pending_connect_) {
-    request.username = pending_connect_->username;
+    // The password is handed over only with the CONNECT; it is not kept for later exchanges.
     request.password = pending_connect_->password;
     if (pending_connect_->will) request.will_topic = pending_connect_->will->topic;
-    request.user_properties = pending_connect_->properties.user_properties;
   }
   return request;
 }
 
 void connection::run_auth(const std::function<void(auth_chain::completion)>& call) {
-  const std::uint64_t generation = ++relay_->generation;
+  std::uint64_t generation = 0;
   {
     std::lock_guard lock(relay_->mutex);
+    generation = ++relay_->generation;
     relay_->in_call = true;
   }
   std::shared_ptr<auth_relay> relay = relay_;
   call([relay, generation](auth_step step, std::size_t owner) {
     std::lock_guard lock(relay->mutex);
+    if (relay->generation != generation) return;  // a superseded exchange
     if (relay->in_call) {
       // Completed before the provider call returned: handled right after it, without a post.
       relay->immediate.emplace(std::move(step), owner);
@@ -472,10 +475,10 @@ void connection::run_auth(const std::function<void(auth_chain::completion)>& cal
       connection* target = nullptr;
       {
         std::lock_guard inner(relay->mutex);
+        if (relay->generation != generation) return;
         target = relay->owner;
       }
-      if (target == nullptr || relay->generation != generation) return;
-      target->on_auth_result(std::move(step), owner);
+      if (target != nullptr) target->on_auth_result(std::move(step), owner);
     });
   });
   std::optional<std::pair<auth_step, std::size_t>> result;
@@ -662,7 +665,7 @@ void connection::handle(const mqtt::auth& packet) {
     protocol_violation(reason_code::protocol_error);
     return;
   }
-  const authentication_request request = make_auth_request(packet.properties.authentication_data);
+  const authentication_request request = make_auth_request(packet.properties);
   if (state_ == state::authenticating) {
     if (packet.reason_code != reason_code::continue_authentication) {
       protocol_violation(reason_code::protocol_error);

@@ -120,7 +120,7 @@ class connection {
 
   // CONNECT and authentication.
   mqtt::reason_code validate_connect(mqtt::connect& packet);
-  authentication_request make_auth_request(const std::optional<byte_vector>& data) const;
+  authentication_request make_auth_request(const mqtt::properties& packet) const;
   void run_auth(const std::function<void(auth_chain::completion)>& call);
   void on_auth_result(auth_step step, std::size_t owner);
   void finish_connect(auth_step step);
@@ -165,6 +165,7 @@ class connection {
   // From CONNECT.
   std::optional<mqtt::connect> pending_connect_;
   std::string client_id_;
+  std::optional<std::string> username_;
   bool assigned_client_id_ = false;
   std::uint16_t keep_alive_ = 0;
   std::uint32_t session_expiry_ = 0;
