@@ -169,6 +169,13 @@ TEST_F(device_jwt_test, claim_failures_each_have_a_reason) {
   auto huge = claims(now);
   huge["exp"] = std::numeric_limits<std::int64_t>::max();
   EXPECT_EQ(verify(huge).error(), device_jwt_failure::lifetime_too_long);
+  auto extremes = claims(now);
+  extremes["iat"] = std::numeric_limits<std::int64_t>::min();
+  extremes["exp"] = now + 600;
+  EXPECT_EQ(verify(extremes).error(), device_jwt_failure::lifetime_too_long);
+  auto huge_unsigned = claims(now);
+  huge_unsigned["exp"] = std::numeric_limits<std::uint64_t>::max();
+  EXPECT_EQ(verify(huge_unsigned).error(), device_jwt_failure::malformed);
   auto backwards = claims(now);
   backwards["exp"] = now - 1;
   backwards["iat"] = now;
@@ -333,6 +340,29 @@ TEST_F(device_jwt_test, future_iat_attack_is_refused_under_nonce_in_mqtt311) {
   EXPECT_EQ(connect_with_password(mint(bound), &tls).what, broker::auth_step::kind::success);
 }
 
+TEST_F(device_jwt_test, future_iat_attack_is_not_stopped_by_jti_as_documented) {
+  register_device(replay_policy::jti);
+  auto body = claims(time.unix_seconds() + 3 * year);
+  body["jti"] = "premined-1";
+  const std::string premined = mint(body);
+  EXPECT_EQ(connect_with_password(premined).what, broker::auth_step::kind::failure);  // today
+  time.advance(std::chrono::seconds(3 * year));
+  // Residual risk of `jti`: an unused pre-minted token is accepted once, when it comes due.
+  EXPECT_EQ(connect_with_password(premined).what, broker::auth_step::kind::success);
+  EXPECT_EQ(connect_with_password(premined).what, broker::auth_step::kind::failure);
+}
+
+TEST_F(device_jwt_test, counter_residual_risk_before_the_device_connects_as_documented) {
+  register_device(replay_policy::counter);
+  auto body = claims(time.unix_seconds() + year);
+  body["ctr"] = 5;
+  const std::string premined = mint(body);
+  time.advance(std::chrono::seconds(year));
+  // The genuine device never connected with a higher counter: the pre-minted token passes once.
+  EXPECT_EQ(connect_with_password(premined).what, broker::auth_step::kind::success);
+  EXPECT_EQ(connect_with_password(premined).what, broker::auth_step::kind::failure);
+}
+
 // --- seed 004: a JWT captured on one connection and replayed on another ---
 
 TEST_F(device_jwt_test, replay_succeeds_under_legacy_as_documented) {
@@ -363,6 +393,10 @@ TEST_F(device_jwt_test, replay_is_refused_under_jti_even_after_a_restart) {
   EXPECT_EQ(connect_with_password(mint(body)).what, broker::auth_step::kind::success);
   EXPECT_EQ(connect_with_password(mint(claims(time.unix_seconds()))).what,
             broker::auth_step::kind::failure);
+  body["jti"] = std::string(257, 'j');
+  EXPECT_EQ(connect_with_password(mint(body)).what, broker::auth_step::kind::failure);
+  body["jti"] = 42;
+  EXPECT_EQ(connect_with_password(mint(body)).what, broker::auth_step::kind::failure);
 }
 
 TEST_F(device_jwt_test, jti_store_full_refuses_with_server_busy) {

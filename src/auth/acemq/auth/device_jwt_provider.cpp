@@ -17,6 +17,9 @@ namespace {
 
 using failure = device_jwt_failure;
 
+/// Longest `jti` stored in the replay cache.
+constexpr std::size_t max_jti_size = 256;
+
 /// A NumericDate member (RFC 7519 2): absent -> nullopt inside; present but not a finite number
 /// in range -> malformed.
 result<std::optional<std::int64_t>, failure> numeric_date(const boost::json::object& claims,
@@ -186,7 +189,8 @@ result<verified_device_jwt, device_jwt_failure> verify_device_jwt(
   // RFC 7519 4.1.6 and seed 004: an iat in the future is a pre-minted token.
   if (**iat > add(now, skew)) return unexpected(failure::issued_in_future);
   if (**exp <= **iat) return unexpected(failure::malformed);
-  if (**exp - **iat > settings.max_lifetime.count() ||
+  // Compared through add(), never by subtracting: exp - iat could overflow.
+  if (**exp > add(**iat, settings.max_lifetime.count()) ||
       **exp > add(now, add(skew, settings.max_lifetime.count())))
     return unexpected(failure::lifetime_too_long);
   if (*nbf && **nbf > add(now, skew)) return unexpected(failure::not_yet_valid);
@@ -210,6 +214,7 @@ result<verified_device_jwt, device_jwt_failure> verify_device_jwt(
     const auto* jti = claims.if_contains("jti");
     if (!jti || !jti->is_string()) return unexpected(failure::missing_claim);
     const std::string_view jti_text(jti->get_string().data(), jti->get_string().size());
+    if (jti_text.empty() || jti_text.size() > max_jti_size) return unexpected(failure::malformed);
     auto recorded = registry.record_jti(device.id, jti_text, add(**exp, skew), now);
     if (!recorded) return unexpected(failure::storage);
     if (*recorded == jti_outcome::replayed) return unexpected(failure::replayed);
