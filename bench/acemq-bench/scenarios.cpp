@@ -362,7 +362,11 @@ report run_pubsub(const target& t, const pubsub_settings& s, const std::string& 
         sub.up.store(true);
         auto subscribed = sub.c->subscribe(
             {{sub.filter, {s.qos, false, false, mqtt::retain_handling::do_not_send}}});
-        if (!subscribed) sub.c->close();
+        if (!subscribed) {
+          // Counted as a client that failed to start (on_closed signals `ready`).
+          sub.up.store(false);
+          sub.c->close();
+        }
       };
       e.on_subscribed = [&ready](const mqtt::suback&) { ready.signal(); };
       e.on_message = [&sub](const mqtt::publish& m) {

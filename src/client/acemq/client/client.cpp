@@ -30,7 +30,6 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
  public:
   impl(client& owner, asio::io_context& io, client_options options, events callbacks)
       : owner_(&owner),
-        io_(io),
         options_(std::move(options)),
         callbacks_(std::move(callbacks)),
         socket_(io),
@@ -391,7 +390,6 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
   }
 
   client* owner_;
-  asio::io_context& io_;
   client_options options_;
   events callbacks_;
   tcp::socket socket_;
