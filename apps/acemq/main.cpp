@@ -1,11 +1,12 @@
 // acemq: command-line front end. main() only wires the subcommand groups together; each group
-// (token, and later pub/sub/demo) registers itself from its own file.
+// (token, token get, pub/sub/authz-info, demo) registers itself from its own file.
 
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
 
+#include "ace_commands.hpp"
 #include "token_command.hpp"
 
 int main(int argc, char** argv) {
@@ -13,6 +14,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = EXIT_SUCCESS;
   acemq::apps::add_token_command(app, exit_code);
+  acemq::apps::add_token_get_command(*app.get_subcommand("token"), exit_code);
+  acemq::apps::add_mqtt_commands(app, exit_code);
+  acemq::apps::add_demo_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
