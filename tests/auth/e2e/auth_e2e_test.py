@@ -115,7 +115,8 @@ class fixture(unittest.TestCase):
         return self.path(name)
 
     def start(self, *overrides):
-        broker = Broker(*overrides)
+        # Anonymous access off, so a client no provider vouches for is refused (deny_all).
+        broker = Broker("auth.allow_anonymous=false", *overrides)
         self.brokers.append(broker)
         return broker
 
