@@ -22,14 +22,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 sys.path.insert(0, os.environ["ACEMQ_E2E_HARNESS_DIR"])
 from harness import Broker  # noqa: E402
 
+# The broker under test, and the program exposing the passwd/device commands (the same one
+# unless ACEMQ_AUTH_TOOL names another).
 BROKER = os.environ["ACEMQ_BROKER"]
+AUTH_TOOL = os.environ.get("ACEMQ_AUTH_TOOL") or BROKER
 AUDIENCE = "mqtts://acemq.test"
 WAIT = 15
 
 
 def tool(*arguments, stdin=None):
     """Runs the test broker's passwd/device command; returns (exit code, output)."""
-    done = subprocess.run([BROKER, *arguments], input=stdin, capture_output=True, text=True,
+    done = subprocess.run([AUTH_TOOL, *arguments], input=stdin, capture_output=True, text=True,
                           timeout=60)
     return done.returncode, done.stdout + done.stderr
 
