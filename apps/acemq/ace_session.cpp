@@ -262,6 +262,8 @@ void add_as_flags(CLI::App& command, as_options& options) {
 }
 
 void add_broker_flags(CLI::App& command, broker_options& options, bool with_pop) {
+  // -h is the host, as in mosquitto_pub/sub; help stays on --help.
+  command.set_help_flag("--help", "print this help and exit");
   command.add_option("-h,--host", options.host, "broker host")->capture_default_str();
   command.add_option("-p,--port", options.port, "broker TLS port")->capture_default_str();
   command.add_option("--cafile", options.ca_file, "PEM CA for the broker's certificate");

@@ -128,6 +128,7 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   demo->add_option("--as-cafile", options->as.ca_file, "AS CA")->capture_default_str();
   demo->add_option("--client-secret-file", options->as.client_secret_file, "demo client secret")
       ->capture_default_str();
+  demo->set_help_flag("--help", "print this help and exit");
   demo->add_option("-h,--host", options->broker.host, "broker host")->capture_default_str();
   demo->add_option("-p,--port", options->broker.port, "broker TLS port")->capture_default_str();
   demo->add_option("--cafile", options->broker.ca_file, "broker CA")->capture_default_str();
