@@ -19,8 +19,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 PARSER = argparse.ArgumentParser()
 PARSER.add_argument("--acemq", required=True)
 PARSER.add_argument("--as", dest="as_binary", required=True)
-PARSER.add_argument("--broker", required=True)
-PARSER.add_argument("--node-dir", required=True)
 PARSER.add_argument("--work-dir", required=True)
 ARGS, REST = PARSER.parse_known_args()
 
