@@ -1,5 +1,7 @@
 // acemq-broker: loads the configuration (embedded defaults, then --config FILE, then the
-// command-line overrides), starts the listeners and runs until SIGTERM/SIGINT.
+// command-line overrides), assembles the authentication chain, starts the listeners and runs
+// until SIGTERM/SIGINT. SIGHUP reloads TLS certificates, the log level and format, and the auth
+// files (ACL, password file, CRL) without dropping connections (docs/operations.md).
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -17,7 +19,10 @@
 #include "acemq/common/clock.hpp"
 #include "acemq/common/log.hpp"
 #include "acemq/common/random.hpp"
+#include "acemq/net/auth_setup.hpp"
 #include "acemq/net/config.hpp"
+#include "acemq/net/logging.hpp"
+#include "acemq/net/metrics.hpp"
 #include "acemq/net/server.hpp"
 
 namespace {
@@ -58,73 +63,87 @@ bool write_port_file(const std::string& path,
   return !ec;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"acemq-broker: MQTT 5.0 / 3.1.1 broker with ACE (RFC 9431) authorization"};
-  std::string config_file;
+/// The configuration sources, kept so SIGHUP can read them again.
+struct config_sources {
+  std::string file;
   std::string data_dir;
   std::string port_file;
   std::string log_level;
   std::vector<std::string> overrides;
-  app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
-  app.add_option("--data-dir", data_dir,
-                 "base directory for relative paths (server.data_dir; default: the working "
-                 "directory)");
-  app.add_option("--port-file", port_file,
-                 "write \"<listener> <port>\" lines here once listening (server.port_file)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (log.level)");
-  app.add_option("--set", overrides, "override a setting: key=value (repeatable)");
-  app.footer(settings_table());
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    const int code = app.exit(error);
-    return code == 0 ? 0 : exit_config_error;
-  }
+};
 
-  acemq::net::app_config config = acemq::net::default_config();
-  auto fail = [](const acemq::net::config_error& error) {
-    std::cerr << "acemq-broker: configuration error: " << error.message << '\n';
+acemq::result<acemq::net::app_config, acemq::net::config_error> load_config(
+    const config_sources& sources) {
+  auto loaded = load_config(sources);
+  if (!loaded) {
+    std::cerr << "acemq-broker: configuration error: " << loaded.error().message << '\n';
     return exit_config_error;
-  };
-  if (!config_file.empty()) {
-    if (auto applied = acemq::net::apply_toml_file(config, config_file); !applied) {
-      return fail(applied.error());
-    }
   }
-  // Dedicated flags are applied after the file and before the --set overrides.
-  if (!data_dir.empty()) config.data_dir = data_dir;
-  if (!port_file.empty()) config.port_file = port_file;
-  if (!log_level.empty()) {
-    if (auto applied = acemq::net::apply_override(config, "log.level=\"" + log_level + "\"");
-        !applied) {
-      return fail(applied.error());
-    }
-  }
-  for (const auto& assignment : overrides) {
-    if (auto applied = acemq::net::apply_override(config, assignment); !applied) {
-      return fail(applied.error());
-    }
-  }
-  if (auto finalized = acemq::net::finalize(config); !finalized) return fail(finalized.error());
+  acemq::net::app_config config = std::move(*loaded);
 
-  acemq::log::set_level(config.log_level);
+  acemq::net::configure_logging(config.log_level, config.log_output);
   if (config.allow_anonymous) {
     spdlog::warn("anonymous access is allowed (auth.allow_anonymous = true): development only");
   }
 
-  std::vector<std::shared_ptr<acemq::broker::authenticator>> providers;
-  if (config.allow_anonymous)
-    providers.push_back(std::make_shared<acemq::broker::allow_anonymous>());
-  providers.push_back(std::make_shared<acemq::broker::deny_all>());
-  auto chain = std::make_shared<const acemq::broker::auth_chain>(std::move(providers));
+  auto assembled = acemq::net::authentication::assemble(config, acemq::system_clock::instance(),
+                                                        acemq::system_random::instance());
+  if (!assembled) {
+    std::cerr << "acemq-broker: configuration error: " << assembled.error() << '\n';
+    return exit_config_error;
+  }
+  std::unique_ptr<acemq::net::authentication> auth = std::move(*assembled);
+  {
+    std::string order;
+    for (const auto& name : auth->provider_names())
+      order += (order.empty() ? "" : " -> ") + name;
+    spdlog::info("authentication chain: {}", order);
+  }
 
-  acemq::broker::broker engine(config.broker, chain, acemq::system_clock::instance(),
-                               acemq::system_random::instance());
-  acemq::net::server server(
-      config.server, acemq::net::make_broker_handler_factory(engine, config.server.listeners),
-      [&engine](acemq::clock::time_point now) { engine.tick(now); });
+  acemq::broker::broker engine(config.broker, auth->default_chain(),
+                               acemq::system_clock::instance(), acemq::system_random::instance());
+  const acemq::net::authentication& chains = *auth;
+  acemq::net::server server(config.server,
+                            acemq::net::make_broker_handler_factory(
+                                engine, config.server.listeners,
+                                [&chains](const acemq::net::listener_config& listener) {
+                                  return chains.chain_for(listener);
+                                }),
+                            [&engine](acemq::clock::time_point now) { engine.tick(now); });
+  if (auto lookup = auth->psk()) server.set_psk_lookup(std::move(lookup));
+  if (config.ace.enabled) {
+    // The revocation poller decides itself whether its interval has passed.
+    const auto interval =
+        std::min(config.ace.settings.revocation_poll_interval, std::chrono::milliseconds(1000));
+    server.add_periodic(interval, [auth = auth.get()] { auth->tick(); });
+  }
+  const auto started_at = std::chrono::steady_clock::now();
+  server.set_metrics_source([&engine, &server, &chains, started_at] {
+    acemq::net::metrics_sources metrics;
+    metrics.broker = &engine.counters();
+    metrics.server = &server.counters();
+    metrics.providers = &chains.counters();
+    metrics.uptime_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
+    return acemq::net::render_metrics(metrics);
+  });
+  server.set_reload_handler([&sources, &config, auth = auth.get()] {
+    acemq::net::server::reload_outcome outcome;
+    outcome.listeners = config.server.listeners;
+    auto fresh = load_config(sources);
+    if (!fresh) {
+      outcome.problems.push_back("configuration: " + fresh.error().message +
+                                 " (TLS files re-read from the previous paths)");
+    } else {
+      // Only what can change under live connections is taken: log settings, TLS files. Listener
+      // addresses, ports and the provider set need a restart (docs/operations.md).
+      acemq::net::configure_logging(fresh->log_level, fresh->log_output);
+      outcome.listeners = fresh->server.listeners;
+    }
+    auto problems = auth->reload();
+    outcome.problems.insert(outcome.problems.end(), problems.begin(), problems.end());
+    return outcome;
+  });
   // Signals are handled from before the listeners open, so a SIGTERM that arrives as soon as
   // the ports are announced is a graceful stop, not the default action.
   server.handle_signals();
@@ -132,7 +151,7 @@ int main(int argc, char** argv) {
     std::cerr << "acemq-broker: " << started.error() << '\n';
     bool tls_configured = false;
     for (const auto& listener : config.server.listeners) {
-      tls_configured = tls_configured || listener.type == acemq::net::transport::tls;
+      tls_configured = tls_configured || acemq::net::uses_tls(listener.type);
     }
     if (tls_configured) {
       std::cerr << "acemq-broker: for a development certificate run: scripts/dev-pki "
@@ -152,6 +171,14 @@ int main(int argc, char** argv) {
     const auto& listener = config.server.listeners[i];
     if (listener.type == acemq::net::transport::tcp) {
       std::cout << "  try: mosquitto_sub -h localhost -p " << bound[i].port << " -t '#' -v\n";
+    } else if (listener.type == acemq::net::transport::http) {
+      std::cout << "  try: curl http://localhost:" << bound[i].port << "/metrics\n";
+    } else if (listener.type == acemq::net::transport::ws) {
+      std::cout << "  try: MQTT.js mqtt.connect('ws://localhost:" << bound[i].port << listener.path
+                << "')\n";
+    } else if (listener.type == acemq::net::transport::wss) {
+      std::cout << "  try: MQTT.js mqtt.connect('wss://localhost:" << bound[i].port << listener.path
+                << "')\n";
     } else {
       const std::string ca = listener.ca.empty() ? std::string("var/pki/ca.pem") : listener.ca;
       std::cout << "  try: mosquitto_sub -h localhost -p " << bound[i].port << " --cafile " << ca

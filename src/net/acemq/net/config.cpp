@@ -92,6 +92,86 @@ entry<Target> text(std::string key, std::string description, std::string& (*fiel
           }};
 }
 
+template <typename Target>
+entry<Target> real(std::string key, std::string description, double& (*field)(Target&),
+                   double minimum, double maximum) {
+  return {std::move(key), std::move(description),
+          [field](Target& target) {
+            std::ostringstream out;
+            out << field(target);
+            return out.str();
+          },
+          [field, minimum, maximum](Target& target, const toml::node& node) -> assign_error {
+            double number = 0;
+            if (const auto* floating = node.as_floating_point()) {
+              number = floating->get();
+            } else if (const auto* whole = node.as_integer()) {
+              number = static_cast<double>(whole->get());
+            } else {
+              return "expected a number";
+            }
+            // Written as !(a <= b) so NaN is refused too.
+            if (!(number >= minimum && number <= maximum)) {
+              std::ostringstream why;
+              why << "must be between " << minimum << " and " << maximum;
+              return why.str();
+            }
+            field(target) = number;
+            return std::nullopt;
+          }};
+}
+
+template <typename Target>
+entry<Target> milliseconds(std::string key, std::string description,
+                           std::chrono::milliseconds& (*field)(Target&), std::int64_t minimum,
+                           std::int64_t maximum) {
+  return {std::move(key), std::move(description),
+          [field](Target& target) { return std::to_string(field(target).count()); },
+          [field, minimum, maximum](Target& target, const toml::node& node) -> assign_error {
+            const auto* value = node.as_integer();
+            if (value == nullptr) return "expected an integer number of milliseconds";
+            const std::int64_t number = value->get();
+            if (number < minimum || number > maximum) {
+              return "must be between " + std::to_string(minimum) + " and " +
+                     std::to_string(maximum) + " milliseconds";
+            }
+            field(target) = std::chrono::milliseconds(number);
+            return std::nullopt;
+          }};
+}
+
+/// A list of strings, each checked.
+template <typename Target>
+entry<Target> text_list(std::string key, std::string description,
+                        std::vector<std::string>& (*field)(Target&),
+                        std::function<assign_error(const std::string&)> check,
+                        std::size_t max_items) {
+  return {std::move(key), std::move(description),
+          [field](Target& target) {
+            std::string out = "[";
+            for (const auto& item : field(target))
+              out += (out.size() > 1 ? ", \"" : "\"") + item + "\"";
+            return out + "]";
+          },
+          [field, check, max_items](Target& target, const toml::node& node) -> assign_error {
+            const auto* array = node.as_array();
+            if (array == nullptr) return "expected an array of strings";
+            if (array->size() > max_items) return "at most " + std::to_string(max_items) + " items";
+            std::vector<std::string> items;
+            for (const auto& element : *array) {
+              const auto* value = element.as_string();
+              if (value == nullptr) return "expected an array of strings";
+              if (auto problem = check(value->get())) return problem;
+              if (std::find(items.begin(), items.end(), value->get()) != items.end()) {
+                return "\"" + value->get() + "\" is listed twice";
+              }
+              items.push_back(value->get());
+            }
+            field(target) = std::move(items);
+            return std::nullopt;
+          }};
+}
+
 /// A string setting that selects one of a closed set of enum values.
 
 std::string_view to_string(broker::v311_denied_publish_policy value) {
@@ -115,6 +195,25 @@ entry<Target> choice(std::string key, std::string description, Enum& (*field)(Ta
             }
             return "expected one of: " + allowed;
           }};
+}
+
+assign_error check_provider_name(const std::string& name) {
+  static const std::set<std::string> names{"ace", "device_jwt", "certificate", "password",
+                                           "anonymous"};
+  if (names.count(name) == 0) {
+    return "unknown provider \"" + name +
+           "\" (expected ace, device_jwt, certificate, password or anonymous)";
+  }
+  return std::nullopt;
+}
+
+assign_error check_path(const std::string& path) {
+  if (path.empty() || path.front() != '/') return "expected an absolute HTTP path (\"/mqtt\")";
+  for (const char c : path) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return "no spaces or control characters";
+  }
+  return std::nullopt;
 }
 
 assign_error check_log_level(const std::string& level) {
@@ -222,9 +321,134 @@ void append_broker_settings(std::vector<entry<app_config>>& r) {
       {broker::v311_denied_publish_policy::drop, broker::v311_denied_publish_policy::disconnect}));
 }
 
+/// The ACE provider (acemq::ace::ace_settings and https_as_settings), under [ace].
+void append_ace_settings(std::vector<entry<app_config>>& r) {
+  using C = app_config;
+  constexpr std::int64_t day = 24 * 3600;
+  r.push_back(boolean<C>("ace.enabled", "enable the ACE provider (RFC 9431)",
+                         [](C& c) -> bool& { return c.ace.enabled; }));
+  r.push_back(text<C>("ace.audience", "this broker's audience; every token's aud must contain it",
+                      [](C& c) -> std::string& { return c.ace.settings.audience; }));
+  r.push_back(text<C>("ace.issuer", "required iss (empty: any issuer whose key is trusted)",
+                      [](C& c) -> std::string& { return c.ace.settings.issuer; }));
+  r.push_back(text<C>("ace.keys_file", "JWK Set of the AS verification keys",
+                      [](C& c) -> std::string& { return c.ace.keys_file; }));
+  r.push_back(text<C>("ace.decryption_keys_file",
+                      "JWK Set of the broker's private keys (encrypted tokens and cnf keys)",
+                      [](C& c) -> std::string& { return c.ace.decryption_keys_file; }));
+  r.push_back(integer<C, std::int64_t>(
+      "ace.leeway_seconds", "clock skew tolerated on nbf and iat, seconds",
+      [](C& c) -> std::int64_t& { return c.ace.settings.leeway_seconds; }, 0, 3600));
+  r.push_back(integer<C, std::int64_t>(
+      "ace.max_lifetime_seconds", "longest token lifetime accepted, seconds",
+      [](C& c) -> std::int64_t& { return c.ace.settings.max_lifetime_seconds; }, 1, 366 * day));
+  r.push_back(integer<C, std::size_t>(
+      "ace.max_token_size", "largest token accepted, bytes",
+      [](C& c) -> std::size_t& { return c.ace.settings.max_token_size; }, 64, 1024 * 1024));
+  r.push_back(boolean<C>("ace.hide_topic_names",
+                         "answer unauthorized PUBLISH/SUBSCRIBE with 0x80 (RFC 9431 3.1)",
+                         [](C& c) -> bool& { return c.ace.settings.hide_topic_names; }));
+  r.push_back(boolean<C>("ace.draft06", "draft-ietf-ace-mqtt-tls-profile-06 compatibility",
+                         [](C& c) -> bool& { return c.ace.settings.draft06; }));
+  r.push_back(boolean<C>("ace.allow_v311", "accept MQTT 3.1.1 clients (RFC 9431 6)",
+                         [](C& c) -> bool& { return c.ace.settings.allow_v311; }));
+  r.push_back(boolean<C>("ace.allow_psk_identity",
+                         "accept a token or its kid as TLS 1.3 PSK identity (RFC 9431 2.2.3.2)",
+                         [](C& c) -> bool& { return c.ace.settings.allow_psk_identity; }));
+  r.push_back(seconds<C>(
+      "ace.cnonce_lifetime", "lifetime of an issued cnonce, seconds",
+      [](C& c) -> std::chrono::seconds& { return c.ace.settings.cnonce_lifetime; }, 1, day));
+  r.push_back(integer<C, std::size_t>(
+      "ace.max_cnonces", "cnonces outstanding (oldest dropped beyond)",
+      [](C& c) -> std::size_t& { return c.ace.settings.max_cnonces; }, 1, 10'000'000));
+  r.push_back(boolean<C>("ace.require_cnonce",
+                         "refuse tokens without a cnonce this broker issued (RFC 9200 5.3.1)",
+                         [](C& c) -> bool& { return c.ace.settings.require_cnonce; }));
+  r.push_back(seconds<C>(
+      "ace.challenge_timeout", "how long a broker challenge (AUTH 0x18) waits, seconds",
+      [](C& c) -> std::chrono::seconds& { return c.ace.settings.challenge_timeout; }, 1, 3600));
+  r.push_back(integer<C, std::size_t>(
+      "ace.max_pending_challenges", "challenges outstanding; beyond, 0x89 Server busy",
+      [](C& c) -> std::size_t& { return c.ace.settings.max_pending_challenges; }, 1, 10'000'000));
+  r.push_back(integer<C, std::size_t>(
+      "ace.verified_cache_size", "verified tokens remembered by hash (LRU)",
+      [](C& c) -> std::size_t& { return c.ace.settings.verified_cache_size; }, 1, 10'000'000));
+  r.push_back(seconds<C>(
+      "ace.introspection_cache_ttl", "how long an introspection result is trusted, seconds",
+      [](C& c) -> std::chrono::seconds& { return c.ace.settings.introspection_cache_ttl; }, 0,
+      day));
+  r.push_back(seconds<C>(
+      "ace.jwks_min_refresh_interval", "minimum seconds between two /jwks fetches",
+      [](C& c) -> std::chrono::seconds& { return c.ace.settings.jwks_min_refresh_interval; }, 1,
+      day));
+  r.push_back(integer<C, std::size_t>(
+      "ace.max_waiting_validations", "connections waiting for one AS answer; beyond, 0x87",
+      [](C& c) -> std::size_t& { return c.ace.settings.max_waiting_validations; }, 1, 1'000'000));
+  r.push_back(integer<C, std::size_t>(
+      "ace.store.max_tokens", "tokens held from authz-info uploads (RFC 9431 2.2.2)",
+      [](C& c) -> std::size_t& { return c.ace.settings.store.max_tokens; }, 1, 10'000'000));
+  r.push_back(real<C>(
+      "ace.store.uploads_burst", "authz-info uploads per address back to back",
+      [](C& c) -> double& { return c.ace.settings.store.uploads_burst; }, 1, 1e6));
+  r.push_back(real<C>(
+      "ace.store.uploads_per_second", "authz-info uploads per address per second",
+      [](C& c) -> double& { return c.ace.settings.store.uploads_per_second; }, 0, 1e6));
+  r.push_back(integer<C, std::size_t>(
+      "ace.store.max_tracked_addresses", "addresses tracked by the upload rate limiter",
+      [](C& c) -> std::size_t& { return c.ace.settings.store.max_tracked_addresses; }, 1,
+      10'000'000));
+  r.push_back(milliseconds<C>(
+      "ace.revocation_poll_interval_ms", "how often the AS revocation list is polled, ms",
+      [](C& c) -> std::chrono::milliseconds& { return c.ace.settings.revocation_poll_interval; },
+      100, 3'600'000));
+  r.push_back(integer<C, std::size_t>(
+      "ace.max_revoked_entries", "revoked token hashes remembered",
+      [](C& c) -> std::size_t& { return c.ace.settings.max_revoked_entries; }, 1, 100'000'000));
+  r.push_back(text<C>("ace.discovery.as_uri",
+                      "AS URI of the ace_as_hint User Property (RFC 9431 2.4.1); empty: no hint",
+                      [](C& c) -> std::string& { return c.ace.discovery.as_uri; }));
+  r.push_back(text<C>("ace.discovery.audience", "hint audience (empty: ace.audience)",
+                      [](C& c) -> std::string& { return c.ace.discovery.audience; }));
+  r.push_back(text<C>("ace.discovery.scope", "hint scope (AIF JSON text; empty: omitted)",
+                      [](C& c) -> std::string& { return c.ace.discovery.scope; }));
+  r.push_back(boolean<C>("ace.discovery.issue_cnonce", "include a fresh cnonce in the hint",
+                         [](C& c) -> bool& { return c.ace.discovery.issue_cnonce; }));
+  r.push_back(boolean<C>("ace.discovery.on_every_failure",
+                         "send the hint on every refused ACE CONNECT, not only tokenless ones",
+                         [](C& c) -> bool& { return c.ace.discovery.on_every_failure; }));
+  r.push_back(text<C>("ace.as.base_url",
+                      "https://host[:port] of the AS (empty: no /jwks, /introspect, /trl calls)",
+                      [](C& c) -> std::string& { return c.ace.as.base_url; }));
+  r.push_back(text<C>("ace.as.ca_file", "CA of the AS certificate (empty: system trust store)",
+                      [](C& c) -> std::string& { return c.ace.as.ca_file; }));
+  r.push_back(text<C>("ace.as.client_id", "this broker's client id at the AS (HTTP Basic)",
+                      [](C& c) -> std::string& { return c.ace.as.client_id; }));
+  r.push_back(text<C>("ace.as.client_secret_file",
+                      "file holding this broker's secret at the AS (never logged)",
+                      [](C& c) -> std::string& { return c.ace.as_client_secret_file; }));
+  r.push_back(text<C>(
+      "ace.as.jwks_path", "AS key set path",
+      [](C& c) -> std::string& { return c.ace.as.jwks_path; }, check_path));
+  r.push_back(text<C>(
+      "ace.as.introspection_path", "AS introspection path (RFC 7662)",
+      [](C& c) -> std::string& { return c.ace.as.introspection_path; }, check_path));
+  r.push_back(text<C>(
+      "ace.as.revocation_list_path", "AS token revocation list path",
+      [](C& c) -> std::string& { return c.ace.as.revocation_list_path; }, check_path));
+  r.push_back(milliseconds<C>(
+      "ace.as.timeout_ms", "deadline of one AS call, ms",
+      [](C& c) -> std::chrono::milliseconds& { return c.ace.as.timeout; }, 100, 600'000));
+  r.push_back(integer<C, std::size_t>(
+      "ace.as.max_body", "largest AS response body, bytes",
+      [](C& c) -> std::size_t& { return c.ace.as.max_body; }, 1024, 64 * 1024 * 1024));
+}
+
 result<void, config_error> finalize_broker_settings(app_config& config) {
   // The network layer enforces the connection bound the engine counts.
   config.server.max_connections = config.broker.max_connections;
+  // A WebSocket message never needs to be larger than the largest MQTT packet; the codec bounds
+  // packets that span several messages.
+  config.server.max_websocket_message = config.broker.maximum_packet_size;
   return {};
 }
 
@@ -253,10 +477,14 @@ const std::vector<entry<app_config>>& app_registry() {
     r.push_back(text<C>(
         "log.level", "trace, debug, info, warn, error or off",
         [](C& c) -> std::string& { return c.log_level; }, check_log_level));
+    r.push_back(choice<C, log_format>(
+        "log.format", "\"text\" or \"json\" (one JSON object per line)",
+        [](C& c) -> log_format& { return c.log_output; }, {log_format::text, log_format::json}));
     r.push_back(boolean<C>("auth.allow_anonymous",
                            "accept clients without credentials (development only)",
                            [](C& c) -> bool& { return c.allow_anonymous; }));
     append_broker_settings(r);
+    append_ace_settings(r);
     return r;
   }();
   return registry;
@@ -266,9 +494,10 @@ const std::vector<entry<listener_config>>& listener_registry() {
   using L = listener_config;
   static const std::vector<entry<L>> registry = [] {
     std::vector<entry<L>> r;
-    r.push_back(choice<L, transport>("type", "\"tcp\" or \"tls\"",
-                                     [](L& l) -> transport& { return l.type; },
-                                     {transport::tcp, transport::tls}));
+    r.push_back(choice<L, transport>(
+        "type", "\"tcp\", \"tls\", \"ws\", \"wss\" (MQTT over WebSocket) or \"http\" (/metrics)",
+        [](L& l) -> transport& { return l.type; },
+        {transport::tcp, transport::tls, transport::ws, transport::wss, transport::http}));
     r.push_back(text<L>("address", "address to bind (0.0.0.0, ::, 127.0.0.1, ...)",
                         [](L& l) -> std::string& { return l.address; }));
     r.push_back(integer<L, std::uint16_t>(
@@ -287,6 +516,24 @@ const std::vector<entry<listener_config>>& listener_registry() {
     r.push_back(seconds<L>(
         "handshake_timeout", "TLS: seconds allowed for the handshake",
         [](L& l) -> std::chrono::seconds& { return l.handshake_timeout; }, 1, 3600));
+    r.push_back(text<L>(
+        "path", "ws/wss: HTTP path of the WebSocket upgrade",
+        [](L& l) -> std::string& { return l.path; }, check_path));
+    r.push_back(text_list<L>(
+        "auth", "providers of this listener in chain order ([]: every configured provider)",
+        [](L& l) -> std::vector<std::string>& { return l.auth; }, check_provider_name, 5));
+    r.push_back(real<L>(
+        "connection_rate", "new connections per second on this listener (0: unlimited)",
+        [](L& l) -> double& { return l.connection_rate; }, 0, 1e9));
+    r.push_back(real<L>(
+        "connection_burst", "connections accepted back to back (0: connection_rate, at least 1)",
+        [](L& l) -> double& { return l.connection_burst; }, 0, 1e9));
+    r.push_back(real<L>(
+        "address_connection_rate", "new connections per second per remote address (0: unlimited)",
+        [](L& l) -> double& { return l.address_connection_rate; }, 0, 1e9));
+    r.push_back(real<L>(
+        "address_connection_burst", "per address: back to back (0: the rate, at least 1)",
+        [](L& l) -> double& { return l.address_connection_burst; }, 0, 1e9));
     return r;
   }();
   return registry;
@@ -316,6 +563,33 @@ listener_config* find_listener(app_config& config, std::string_view name) {
     if (listener.name == name) return &listener;
   }
   return nullptr;
+}
+
+/// A scalar TOML value as the text acemq::auth::apply_setting reads (strings unquoted).
+std::optional<std::string> scalar_text(const toml::node& node) {
+  if (const auto* value = node.as_string()) return value->get();
+  if (const auto* value = node.as_integer()) return std::to_string(value->get());
+  if (const auto* value = node.as_boolean()) return std::string(value->get() ? "true" : "false");
+  if (const auto* value = node.as_floating_point()) {
+    std::ostringstream out;
+    out.precision(17);
+    out << value->get();
+    return out.str();
+  }
+  return std::nullopt;
+}
+
+/// The auth.* keys of the non-ACE providers belong to acemq::auth: its apply_setting parses them
+/// (one parser for every front end). false = not a key it knows. Relative paths are resolved
+/// against data_dir by finalize(), because --data-dir may come after the file.
+result<bool, std::string> apply_provider_setting(app_config& config, const std::string& key,
+                                                 const toml::node& node) {
+  if (key.rfind("auth.", 0) != 0) return false;
+  const auto text_value = scalar_text(node);
+  if (!text_value) return unexpected(std::string("expected a string, number or boolean"));
+  auto claimed = auth::apply_setting(config.auth, key, *text_value);
+  if (!claimed) return unexpected(claimed.error());
+  return *claimed;
 }
 
 result<void, config_error> apply_listener_table(listener_config& listener, const toml::table& table,
@@ -378,7 +652,12 @@ result<void, config_error> apply_table(app_config& config, const toml::table& ta
       continue;
     }
     const auto* item = find_entry(app_registry(), key);
-    if (item == nullptr) return unexpected(error_at(source, node, key, "unknown setting"));
+    if (item == nullptr) {
+      auto claimed = apply_provider_setting(config, key, node);
+      if (!claimed) return unexpected(error_at(source, node, key, claimed.error()));
+      if (!*claimed) return unexpected(error_at(source, node, key, "unknown setting"));
+      continue;
+    }
     if (auto problem = item->assign(config, node)) {
       return unexpected(error_at(source, node, key, *problem));
     }
@@ -407,8 +686,18 @@ std::string_view to_string(transport value) {
       return "tcp";
     case transport::tls:
       return "tls";
+    case transport::ws:
+      return "ws";
+    case transport::wss:
+      return "wss";
+    case transport::http:
+      return "http";
   }
   return "tcp";
+}
+
+std::string_view to_string(log_format value) {
+  return value == log_format::json ? "json" : "text";
 }
 
 std::string_view to_string(client_certificate_mode value) {
@@ -452,6 +741,9 @@ std::vector<setting_help> describe_settings(app_config config) {
   for (const auto& item : app_registry()) {
     out.push_back({item.key, item.show(config), item.description});
   }
+  out.push_back({"auth.<key>", "",
+                 "password file, ACL, client certificates, device JWTs: see "
+                 "docs/authentication.md"});
   listener_config listener_defaults;
   out.push_back({"listener.<name>.name", "", "listener name ([[listener]] tables in a file)"});
   for (const auto& item : listener_registry()) {
@@ -524,7 +816,12 @@ result<void, config_error> apply_override(app_config& config, std::string_view a
     return {};
   }
   const auto* item = find_entry(app_registry(), key);
-  if (item == nullptr) return unexpected(config_error{source + ": unknown setting"});
+  if (item == nullptr) {
+    auto claimed = apply_provider_setting(config, key, node);
+    if (!claimed) return unexpected(config_error{source + ": " + claimed.error()});
+    if (!*claimed) return unexpected(config_error{source + ": unknown setting"});
+    return {};
+  }
   if (auto problem = item->assign(config, node)) {
     return unexpected(config_error{source + ": " + *problem});
   }
@@ -547,10 +844,11 @@ result<void, config_error> finalize(app_config& config) {
     if (listener.address.empty()) {
       return unexpected(config_error{"listener." + listener.name + ".address: empty"});
     }
-    if (listener.type == transport::tls) {
+    if (uses_tls(listener.type)) {
       if (listener.certificate.empty() || listener.key.empty()) {
-        return unexpected(config_error{"listener." + listener.name +
-                                       ": a tls listener needs certificate and key"});
+        return unexpected(config_error{"listener." + listener.name + ": a " +
+                                       std::string(to_string(listener.type)) +
+                                       " listener needs certificate and key"});
       }
       if (listener.client_certificates != client_certificate_mode::none && listener.ca.empty()) {
         return unexpected(
@@ -560,6 +858,24 @@ result<void, config_error> finalize(app_config& config) {
       resolve(listener.key);
       resolve(listener.ca);
     }
+  }
+  if (config.ace.enabled && config.ace.settings.audience.empty()) {
+    return unexpected(config_error{"ace.audience: required when ace.enabled = true"});
+  }
+  for (auto& listener : config.server.listeners) {
+    for (const auto& provider : listener.auth) {
+      if (provider == "ace" && !config.ace.enabled) {
+        return unexpected(
+            config_error{"listener." + listener.name + ".auth: \"ace\" needs ace.enabled = true"});
+      }
+    }
+  }
+  for (std::string* path :
+       {&config.auth.acl_file, &config.auth.password_file, &config.auth.certificate.crl_file,
+        &config.auth.certificate.crl_issuer_file, &config.auth.device_registry,
+        &config.ace.keys_file, &config.ace.decryption_keys_file, &config.ace.as.ca_file,
+        &config.ace.as_client_secret_file}) {
+    resolve(*path);
   }
   if (config.server.threads == 0) {
     config.server.threads = std::max(1u, std::thread::hardware_concurrency());

@@ -11,13 +11,30 @@
 #include <string_view>
 #include <vector>
 
+#include "acemq/ace/https_as_client.hpp"
+#include "acemq/ace/settings.hpp"
+#include "acemq/auth/providers.hpp"
 #include "acemq/broker/settings.hpp"
 #include "acemq/common/result.hpp"
 
 namespace acemq::net {
 
-/// The transport of a listener.
-enum class transport { tcp, tls };
+/// The transport of a listener: MQTT over TCP, TLS, WebSocket (MQTT 5.0 section 6) or WebSocket
+/// over TLS, or the HTTP endpoint that serves /metrics.
+enum class transport { tcp, tls, ws, wss, http };
+
+/// Whether the transport runs over TLS (and needs a certificate and key).
+constexpr bool uses_tls(transport value) noexcept {
+  return value == transport::tls || value == transport::wss;
+}
+
+/// Whether the listener carries MQTT (every type except http).
+constexpr bool carries_mqtt(transport value) noexcept {
+  return value != transport::http;
+}
+
+/// How log lines are written: human-readable text, or one JSON object per line.
+enum class log_format { text, json };
 
 /// Whether a TLS listener asks for a client certificate, and whether it insists on one.
 enum class client_certificate_mode { none, optional, required };
@@ -33,6 +50,18 @@ struct listener_config {
   std::string ca;             ///< PEM CA bundle for client certificates (TLS), may be empty
   client_certificate_mode client_certificates = client_certificate_mode::none;
   std::chrono::seconds handshake_timeout{10};  ///< TLS handshake must finish within this
+  std::string path = "/mqtt";                  ///< ws/wss: the HTTP path of the WebSocket upgrade
+  /// The authentication providers of this listener, in chain order ("ace", "device_jwt",
+  /// "certificate", "password", "anonymous"); empty = every configured provider (the default
+  /// chain). "deny_all" always ends the chain.
+  std::vector<std::string> auth;
+  /// New connections accepted per second on this listener (token bucket of `connection_burst`);
+  /// 0 = unlimited. Connections over the rate are closed at accept.
+  double connection_rate = 0;
+  double connection_burst = 0;
+  /// The same, per remote IP address (the port is ignored); 0 = unlimited.
+  double address_connection_rate = 0;
+  double address_connection_burst = 0;
 };
 
 /// Settings of the network layer itself.
@@ -44,14 +73,43 @@ struct server_config {
   std::size_t write_queue_limit = 8 * 1024 * 1024;  ///< bytes queued on a socket before the
                                                     ///< consumer is disconnected as too slow
   std::size_t read_chunk = 16 * 1024;               ///< bytes read per system call
+  /// Largest WebSocket message read (copied from broker.maximum_packet_size by finalize()).
+  std::size_t max_websocket_message = 1024 * 1024;
+  /// Remote addresses tracked by the per-address connection rate limits (least recently seen
+  /// forgotten beyond it).
+  std::size_t max_tracked_addresses = 65'536;
+  /// Largest HTTP request header accepted on http, ws and wss listeners.
+  std::size_t max_http_header = 8 * 1024;
+};
+
+/// The ACE provider (RFC 9431), the [ace] section. Keys are loaded from the files when the chain
+/// is assembled (see auth_setup.hpp).
+struct ace_config {
+  bool enabled = false;
+  /// Everything except `keys` and `discovery`, which come from the fields below.
+  ace::ace_settings settings;
+  /// JWK Set (RFC 7517 5) of the AS verification keys; may be empty when /jwks is fetched.
+  std::string keys_file;
+  /// JWK Set of the broker's own private keys (encrypted tokens and cnf keys); may be empty.
+  std::string decryption_keys_file;
+  /// AS discovery hint; empty as_uri = no hint.
+  ace::discovery_settings discovery;
+  /// The AS endpoints; empty base_url = no AS calls (self-contained tokens with configured keys
+  /// only, no introspection, no revocation list).
+  ace::https_as_settings as;
+  /// File holding the broker's secret at the AS (HTTP Basic); read at start, never logged.
+  std::string as_client_secret_file;
 };
 
 /// Everything the program reads from its configuration.
 struct app_config {
   server_config server;
   broker::broker_settings broker;
-  bool allow_anonymous = true;  ///< development default; a warning is printed when enabled
+  bool allow_anonymous = true;   ///< development default; a warning is printed when enabled
+  auth::provider_settings auth;  ///< the auth.* keys, parsed by acemq::auth::apply_setting
+  ace_config ace;
   std::string log_level = "info";
+  log_format log_output = log_format::text;
   std::string data_dir = ".";  ///< base for relative certificate paths
   std::string port_file;       ///< if set, "name port" lines are written here once listening
 };
@@ -97,6 +155,7 @@ result<void, config_error> apply_override(app_config& config, std::string_view a
 result<void, config_error> finalize(app_config& config);
 
 std::string_view to_string(transport value);
+std::string_view to_string(log_format value);
 std::string_view to_string(client_certificate_mode value);
 
 }  // namespace acemq::net

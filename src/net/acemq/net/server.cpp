@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <csignal>
 #include <deque>
@@ -12,6 +16,7 @@
 #include <type_traits>
 #include <unordered_set>
 
+#include "acemq/auth/rate_limiter.hpp"
 #include "acemq/net/tls.hpp"
 
 namespace acemq::net {
@@ -19,6 +24,9 @@ namespace {
 
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 using tls_stream = ssl::stream<tcp::socket>;
 
@@ -28,6 +36,12 @@ constexpr std::size_t max_items_per_write = 256;
 constexpr std::size_t tls_staging_limit = 64 * 1024;
 /// How long close() waits for queued writes to drain before dropping the connection.
 constexpr std::chrono::seconds close_linger{10};
+/// Connections served at once by all http listeners together (a scrape needs one); more are
+/// closed at accept.
+constexpr std::size_t max_http_connections = 64;
+/// MQTT 5.0 section 6: the WebSocket subprotocol; MQTT 3.1 clients still offer "mqttv3.1".
+constexpr std::string_view mqtt_subprotocol = "mqtt";
+constexpr std::string_view legacy_mqtt_subprotocol = "mqttv3.1";
 
 class connection_base;
 
@@ -57,6 +71,7 @@ struct detail::server_state {
     signals.reset();
     grace_timer.reset();
     tick_timer.reset();
+    periodic.clear();
     for (auto& listener : listeners) {
       listener->acceptor.reset();
       listener->retry.reset();
@@ -69,9 +84,32 @@ struct detail::server_state {
   struct listener_state {
     listener_config settings;
     std::unique_ptr<tcp::acceptor> acceptor;
-    std::unique_ptr<ssl::context> tls;
     bound_listener bound;
     std::unique_ptr<asio::steady_timer> retry;
+    /// Token buckets of listener.connection_rate (one key) and address_connection_rate.
+    std::unique_ptr<auth::rate_limiter> connection_rate;
+    std::unique_ptr<auth::rate_limiter> address_rate;
+
+    /// The TLS context for new connections; replaced by a reload. Each connection holds the
+    /// context it was created with.
+    std::shared_ptr<ssl::context> tls() const {
+      std::lock_guard lock(tls_mutex);
+      return tls_context;
+    }
+    void set_tls(std::shared_ptr<ssl::context> context) {
+      std::lock_guard lock(tls_mutex);
+      tls_context = std::move(context);
+    }
+
+   private:
+    mutable std::mutex tls_mutex;
+    std::shared_ptr<ssl::context> tls_context;
+  };
+
+  struct periodic_task {
+    std::chrono::milliseconds interval;
+    std::function<void()> task;
+    std::unique_ptr<asio::steady_timer> timer;
   };
 
   worker& main_worker() { return *workers.front(); }
@@ -82,6 +120,11 @@ struct detail::server_state {
 
   void accept(listener_state& listener);
   void on_accepted(listener_state& listener, worker& home, tcp::socket socket);
+  bool admit(listener_state& listener, const tcp::endpoint& remote);
+  result<std::shared_ptr<ssl::context>, std::string> make_tls(const listener_config& settings);
+  std::vector<std::string> reload_tls(const std::vector<listener_config>& fresh);
+  void reload();
+  void schedule_periodic(periodic_task& each);
   void begin_stop(std::chrono::milliseconds grace);
   void connection_finished();
   void finish_stop();
@@ -101,6 +144,11 @@ struct detail::server_state {
   std::unique_ptr<asio::steady_timer> grace_timer;
   std::unique_ptr<asio::signal_set> signals;
   clock::time_point next_tick{};
+  psk_lookup psk;
+  std::function<std::string()> metrics;
+  std::function<server::reload_outcome()> reload_handler;
+  std::vector<periodic_task> periodic;
+  std::atomic<std::size_t> http_active{0};
 };
 
 namespace {
@@ -141,6 +189,7 @@ class connection_base : public broker::connection_io,
     home_.connections.erase(this);
     if (handler_) handler_->on_transport_closed();
     queue_.clear();
+    enqueued_at_.clear();
     queued_bytes_ = 0;
     owner_.connection_finished();
   }
@@ -161,6 +210,7 @@ class connection_base : public broker::connection_io,
     }
     queued_bytes_ += size;
     queue_.push_back(std::move(message));
+    enqueued_at_.push_back(std::chrono::steady_clock::now());
     if (!writing_) write_queued();
   }
 
@@ -257,8 +307,16 @@ class connection_base : public broker::connection_io,
       finish();
       return;
     }
-    for (std::size_t i = 0; i < items; ++i)
+    const auto written_at = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < items; ++i) {
+      // [MQTT-2.1.1] packet type 3 (PUBLISH) in the high nibble of the first byte.
+      const auto& sent = queue_.front().bytes;
+      if (!sent.empty() && (sent.front() >> 4) == 3) {
+        owner_.counters.publish_write_latency.observe(written_at - enqueued_at_.front());
+      }
       queue_.pop_front();
+      enqueued_at_.pop_front();
+    }
     queued_bytes_ -= bytes;
     if (!queue_.empty()) {
       write_queued();
@@ -277,6 +335,7 @@ class connection_base : public broker::connection_io,
   std::unique_ptr<connection_handler> handler_;
   std::vector<std::uint8_t> read_buffer_;
   std::deque<broker::outgoing> queue_;
+  std::deque<std::chrono::steady_clock::time_point> enqueued_at_;  // parallel to queue_
   std::size_t queued_bytes_ = 0;
   std::atomic<bool> wake_pending_{false};
   bool writing_ = false;
@@ -348,9 +407,10 @@ class tcp_connection final : public connection_base {
 class tls_connection final : public connection_base {
  public:
   tls_connection(detail::server_state& owner, worker& home, const listener_config& listener,
-                 ssl::context& context, tcp::socket socket, std::string remote)
+                 std::shared_ptr<ssl::context> context, tcp::socket socket, std::string remote)
       : connection_base(owner, home, listener, std::move(remote)),
-        stream_(std::move(socket), context) {}
+        context_(std::move(context)),
+        stream_(std::move(socket), *context_) {}
 
   void start() override {
     if (owner_.stopping) {
@@ -457,9 +517,315 @@ class tls_connection final : public connection_base {
     stream_.lowest_layer().close(ignored);
   }
 
+  std::shared_ptr<ssl::context> context_;  // the context of the listener when accepted
   tls_stream stream_;
   std::unique_ptr<openssl_tls_facts> facts_;
   std::vector<std::uint8_t> staging_;
+};
+
+/// The subprotocol to answer for a Sec-WebSocket-Protocol list: "mqtt" when offered, else
+/// "mqttv3.1", else empty (refused).
+std::string_view choose_subprotocol(std::string_view offered) {
+  bool legacy = false;
+  while (!offered.empty()) {
+    const auto comma = offered.find(',');
+    std::string_view item = offered.substr(0, comma);
+    offered = comma == std::string_view::npos ? std::string_view{} : offered.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+      item.remove_suffix(1);
+    if (item == mqtt_subprotocol) return mqtt_subprotocol;
+    if (item == legacy_mqtt_subprotocol) legacy = true;
+  }
+  return legacy ? legacy_mqtt_subprotocol : std::string_view{};
+}
+
+/// MQTT over WebSocket (MQTT 5.0 section 6) on plain TCP (`Next` = tcp::socket) or TLS
+/// (`Next` = tls_stream): the TLS handshake (wss), the HTTP upgrade on the configured path with
+/// the mqtt subprotocol, then binary messages carrying MQTT bytes in any split.
+template <typename Next>
+class websocket_connection final : public connection_base {
+  static constexpr bool secure = std::is_same_v<Next, tls_stream>;
+
+ public:
+  template <typename... NextArguments>
+  websocket_connection(detail::server_state& owner, worker& home, const listener_config& listener,
+                       std::shared_ptr<ssl::context> context, std::string remote,
+                       NextArguments&&... next)
+      : connection_base(owner, home, listener, std::move(remote)),
+        context_(std::move(context)),
+        ws_(std::forward<NextArguments>(next)...),
+        http_buffer_(owner.config.max_http_header) {}
+
+  void start() override {
+    if (owner_.stopping) {
+      finish();
+      return;
+    }
+    home_.connections.insert(this);
+    // One deadline for the TLS handshake and the WebSocket upgrade together.
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_after(listener_.handshake_timeout);
+    timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
+      auto& me = static_cast<websocket_connection&>(*self);
+      if (ec || generation != me.timer_generation_ || me.finished_) return;
+      spdlog::info("{}: WebSocket handshake timed out", me.remote_);
+      me.finish();
+    });
+    if constexpr (secure) {
+      ws_.next_layer().async_handshake(
+          ssl::stream_base::server,
+          [self = shared_from_this()](const boost::system::error_code& ec) {
+            static_cast<websocket_connection&>(*self).on_tls_handshake(ec);
+          });
+    } else {
+      read_upgrade();
+    }
+  }
+
+  const broker::tls_facts* tls() const override { return facts_.get(); }
+
+ private:
+  void on_tls_handshake(const boost::system::error_code& ec) {
+    if (finished_) return;
+    if (ec) {
+      ++owner_.counters.tls_handshake_failures;
+      spdlog::info("{}: TLS handshake failed: {}", remote_, ec.message());
+      finish();
+      return;
+    }
+    if constexpr (secure) {
+      if (auto reason = refusal_reason(ws_.next_layer().native_handle())) {
+        ++owner_.counters.tls_refused_no_ems;
+        spdlog::warn("{}: TLS session refused: {}", remote_, *reason);
+        finish();
+        return;
+      }
+      facts_ = std::make_unique<openssl_tls_facts>(ws_.next_layer().native_handle());
+    }
+    read_upgrade();
+  }
+
+  void read_upgrade() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(owner_.config.max_http_header));
+    parser_->body_limit(0);  // an upgrade request has no body
+    http::async_read(ws_.next_layer(), http_buffer_, *parser_,
+                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                       static_cast<websocket_connection&>(*self).on_upgrade_request(ec);
+                     });
+  }
+
+  void on_upgrade_request(const boost::system::error_code& ec) {
+    if (finished_) return;
+    if (ec) {
+      spdlog::debug("{}: WebSocket upgrade request: {}", remote_, ec.message());
+      finish();
+      return;
+    }
+    const auto& request = parser_->get();
+    std::string_view target(request.target().data(), request.target().size());
+    target = target.substr(0, target.find('?'));
+    if (!websocket::is_upgrade(request)) {
+      refuse(http::status::upgrade_required, "WebSocket upgrade required\n");
+      return;
+    }
+    if (target != listener_.path) {
+      refuse(http::status::not_found, "no MQTT WebSocket endpoint at this path\n");
+      return;
+    }
+    const auto offered = request[http::field::sec_websocket_protocol];
+    // [MQTT-6.0.0-3] the client offers "mqtt"; [MQTT-6.0.0-4] the server selects it.
+    const std::string_view protocol =
+        choose_subprotocol(std::string_view(offered.data(), offered.size()));
+    if (protocol.empty()) {
+      refuse(http::status::bad_request, "Sec-WebSocket-Protocol must offer mqtt\n");
+      return;
+    }
+    ws_.set_option(websocket::stream_base::decorator(
+        [chosen = std::string(protocol)](websocket::response_type& response) {
+          response.set(http::field::sec_websocket_protocol, chosen);
+          response.set(http::field::server, "acemq");
+        }));
+    ws_.set_option(websocket::stream_base::timeout{
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            listener_.handshake_timeout),
+        websocket::stream_base::none(), false});
+    // No message larger than the largest MQTT packet is ever buffered whole.
+    ws_.read_message_max(owner_.config.max_websocket_message);
+    ws_.binary(true);
+    ws_.async_accept(request,
+                     [self = shared_from_this()](const boost::system::error_code& accept_error) {
+                       static_cast<websocket_connection&>(*self).on_accepted(accept_error);
+                     });
+  }
+
+  void refuse(http::status status, std::string body) {
+    ++owner_.counters.websocket_refused;
+    spdlog::info("{}: WebSocket upgrade refused: {}", remote_, static_cast<unsigned>(status));
+    auto response = std::make_shared<http::response<http::string_body>>(status, 11);
+    response->set(http::field::server, "acemq");
+    response->set(http::field::content_type, "text/plain");
+    response->set(http::field::connection, "close");
+    response->body() = std::move(body);
+    response->prepare_payload();
+    http::async_write(
+        ws_.next_layer(), *response,
+        [self = shared_from_this(), response](const boost::system::error_code&, std::size_t) {
+          static_cast<websocket_connection&>(*self).close_transport();
+        });
+  }
+
+  void on_accepted(const boost::system::error_code& ec) {
+    if (finished_) return;
+    ++timer_generation_;
+    timer_.cancel();
+    if (ec) {
+      spdlog::info("{}: WebSocket handshake failed: {}", remote_, ec.message());
+      finish();
+      return;
+    }
+    parser_.reset();
+    home_.connections.erase(this);  // attach() registers it again together with the machine
+    if (!attach()) return;
+    read_more();
+  }
+
+  void read_more() override {
+    ws_.async_read_some(
+        asio::buffer(read_buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t size) {
+          auto& me = static_cast<websocket_connection&>(*self);
+          // [MQTT-6.0.0-1] MQTT travels in binary frames; any other data frame closes.
+          if (!ec && size > 0 && !me.ws_.got_binary()) {
+            spdlog::info("{}: WebSocket text frame; closing [MQTT-6.0.0-1]", me.remote_);
+            me.finish();
+            return;
+          }
+          me.on_read(ec == websocket::error::closed ? asio::error::eof : ec, size);
+        });
+  }
+
+  void write_queued() override {
+    gather_.clear();
+    std::size_t items = 0;
+    std::size_t bytes = 0;
+    for (const auto& item : queue_) {
+      if (items == max_items_per_write) break;
+      if (!item.bytes.empty()) gather_.emplace_back(asio::buffer(item.bytes));
+      if (item.payload && !item.payload->empty()) gather_.emplace_back(asio::buffer(*item.payload));
+      bytes += item.bytes.size() + (item.payload ? item.payload->size() : 0);
+      ++items;
+    }
+    writing_ = true;
+    // One binary message per batch; MQTT packets may span messages ([MQTT-6.0.0-2]).
+    ws_.async_write(gather_, [self = shared_from_this(), items, bytes](
+                                 const boost::system::error_code& ec, std::size_t) {
+      static_cast<websocket_connection&>(*self).on_written(ec, items, bytes);
+    });
+  }
+
+  void close_transport() override {
+    // As for TLS: the final MQTT packet is flushed; no close handshake a silent peer could stall.
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_send, ignored);
+    finish();
+  }
+
+  void close_socket() override {
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(ws_).close(ignored);
+  }
+
+  std::shared_ptr<ssl::context> context_;  // null for ws
+  websocket::stream<Next> ws_;
+  beast::flat_buffer http_buffer_;
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  std::unique_ptr<openssl_tls_facts> facts_;
+  std::vector<asio::const_buffer> gather_;
+};
+
+/// An http listener: GET /metrics (Prometheus text format 0.0.4), keep-alive, one request at a
+/// time, each bounded by the header limit and the listener's handshake_timeout.
+class http_connection final : public std::enable_shared_from_this<http_connection> {
+ public:
+  http_connection(detail::server_state& owner, worker& home, const listener_config& listener,
+                  tcp::socket socket)
+      : owner_(owner),
+        listener_(listener),
+        socket_(std::move(socket)),
+        timer_(home.io),
+        buffer_(owner.config.max_http_header) {}
+  ~http_connection() { --owner_.http_active; }
+  http_connection(const http_connection&) = delete;
+  http_connection& operator=(const http_connection&) = delete;
+
+  void start() { read_request(); }
+
+ private:
+  void read_request() {
+    if (owner_.stopping) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(owner_.config.max_http_header));
+    parser_->body_limit(0);
+    timer_.expires_after(listener_.handshake_timeout);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->close();
+    });
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                       self->on_request(ec);
+                     });
+  }
+
+  void on_request(const boost::system::error_code& ec) {
+    timer_.cancel();
+    if (ec) return close();
+    ++owner_.counters.http_requests;
+    const auto& request = parser_->get();
+    std::string_view target(request.target().data(), request.target().size());
+    target = target.substr(0, target.find('?'));
+    auto response =
+        std::make_shared<http::response<http::string_body>>(http::status::ok, request.version());
+    response->set(http::field::server, "acemq");
+    if (target != "/metrics" || !owner_.metrics) {
+      response->result(http::status::not_found);
+      response->set(http::field::content_type, "text/plain");
+      response->body() = "not found\n";
+    } else if (request.method() != http::verb::get && request.method() != http::verb::head) {
+      response->result(http::status::method_not_allowed);
+      response->set(http::field::allow, "GET, HEAD");
+      response->set(http::field::content_type, "text/plain");
+      response->body() = "method not allowed\n";
+    } else {
+      response->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      if (request.method() == http::verb::get) response->body() = owner_.metrics();
+    }
+    response->keep_alive(request.keep_alive());
+    response->prepare_payload();
+    if (request.method() == http::verb::head) response->body().clear();
+    http::async_write(
+        socket_, *response,
+        [self = shared_from_this(), response](const boost::system::error_code& write, std::size_t) {
+          if (write || !response->keep_alive()) return self->close();
+          self->read_request();
+        });
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    timer_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.close(ignored);
+  }
+
+  detail::server_state& owner_;
+  const listener_config& listener_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> parser_;
 };
 
 std::string endpoint_text(const tcp::endpoint& endpoint) {
@@ -496,6 +862,21 @@ void detail::server_state::on_accepted(listener_state& listener, worker& home, t
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // already reset by the peer
+  if (!admit(listener, remote)) {
+    socket.close(ec);
+    return;
+  }
+  if (listener.settings.type == transport::http) {
+    if (http_active.fetch_add(1) >= max_http_connections) {
+      --http_active;
+      socket.close(ec);
+      return;
+    }
+    auto connection =
+        std::make_shared<http_connection>(*this, home, listener.settings, std::move(socket));
+    asio::post(home.io, [connection] { connection->start(); });
+    return;
+  }
   if (counters.active.load() >= config.max_connections) {
     ++counters.refused_over_limit;
     spdlog::warn("listener {}: {} refused: {} connections is the limit", listener.settings.name,
@@ -507,15 +888,50 @@ void detail::server_state::on_accepted(listener_state& listener, worker& home, t
   ++counters.accepted;
   socket.set_option(tcp::no_delay(true), ec);
   std::shared_ptr<connection_base> connection;
-  if (listener.tls) {
-    connection = std::make_shared<tls_connection>(*this, home, listener.settings, *listener.tls,
-                                                  std::move(socket), endpoint_text(remote));
-  } else {
-    connection = std::make_shared<tcp_connection>(*this, home, listener.settings, std::move(socket),
-                                                  endpoint_text(remote));
+  switch (listener.settings.type) {
+    case transport::tls:
+      connection = std::make_shared<tls_connection>(*this, home, listener.settings, listener.tls(),
+                                                    std::move(socket), endpoint_text(remote));
+      break;
+    case transport::ws:
+      connection = std::make_shared<websocket_connection<tcp::socket>>(
+          *this, home, listener.settings, nullptr, endpoint_text(remote), std::move(socket));
+      break;
+    case transport::wss: {
+      auto context = listener.tls();
+      connection = std::make_shared<websocket_connection<tls_stream>>(
+          *this, home, listener.settings, context, endpoint_text(remote), std::move(socket),
+          *context);
+      break;
+    }
+    case transport::tcp:
+    case transport::http:
+      connection = std::make_shared<tcp_connection>(*this, home, listener.settings,
+                                                    std::move(socket), endpoint_text(remote));
+      break;
   }
   // From here on the connection is only touched on its own thread.
   asio::post(home.io, [connection] { connection->start(); });
+}
+
+bool detail::server_state::admit(listener_state& listener, const tcp::endpoint& remote) {
+  // Both buckets are checked before either is charged, so a refusal by one does not use up the
+  // other.
+  const std::string address = remote.address().to_string();
+  if (listener.connection_rate && !listener.connection_rate->allowed("")) {
+    ++counters.refused_listener_rate;
+    spdlog::debug("listener {}: {} refused: connection rate", listener.settings.name, address);
+    return false;
+  }
+  if (listener.address_rate && !listener.address_rate->allowed(address)) {
+    ++counters.refused_address_rate;
+    spdlog::debug("listener {}: {} refused: connection rate of the address", listener.settings.name,
+                  address);
+    return false;
+  }
+  if (listener.connection_rate) listener.connection_rate->record_failure("");
+  if (listener.address_rate) listener.address_rate->record_failure(address);
+  return true;
 }
 
 void detail::server_state::connection_finished() {
@@ -545,6 +961,9 @@ void detail::server_state::begin_stop(std::chrono::milliseconds grace) {
     listener->retry->cancel();
   }
   if (tick_timer) tick_timer->cancel();
+  for (auto& each : periodic) {
+    if (each.timer) each.timer->cancel();
+  }
   for (auto& each : workers) {
     worker* target = each.get();
     asio::post(target->io, [target] {
@@ -602,10 +1021,25 @@ result<void, std::string> server::start() {
   for (const auto& settings : impl_->config.listeners) {
     auto state = std::make_unique<detail::server_state::listener_state>();
     state->settings = settings;
-    if (settings.type == transport::tls) {
-      auto context = make_server_tls_context(settings);
+    if (uses_tls(settings.type)) {
+      auto context = impl_->make_tls(settings);
       if (!context) return unexpected("listener " + settings.name + ": " + context.error());
-      state->tls = std::make_unique<ssl::context>(context->release());
+      state->set_tls(std::move(*context));
+    }
+    auto limiter = [](double rate, double burst, std::size_t entries) {
+      auth::rate_limit_settings bucket;
+      bucket.refill_per_second = rate;
+      bucket.burst = burst > 0 ? burst : std::max(1.0, rate);
+      bucket.max_entries = entries;
+      return std::make_unique<auth::rate_limiter>(system_clock::instance(), bucket);
+    };
+    if (settings.connection_rate > 0) {
+      state->connection_rate = limiter(settings.connection_rate, settings.connection_burst, 1);
+    }
+    if (settings.address_connection_rate > 0) {
+      state->address_rate =
+          limiter(settings.address_connection_rate, settings.address_connection_burst,
+                  impl_->config.max_tracked_addresses);
     }
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(settings.address, ec);
@@ -633,7 +1067,98 @@ result<void, std::string> server::start() {
     impl_->accept(*listener);
   impl_->next_tick = std::chrono::steady_clock::now();
   impl_->schedule_tick();
+  for (auto& each : impl_->periodic) {
+    each.timer = std::make_unique<asio::steady_timer>(io);
+    impl_->schedule_periodic(each);
+  }
   return {};
+}
+
+void detail::server_state::schedule_periodic(periodic_task& each) {
+  each.timer->expires_after(each.interval);
+  each.timer->async_wait([this, &each](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    each.task();
+    schedule_periodic(each);
+  });
+}
+
+result<std::shared_ptr<ssl::context>, std::string> detail::server_state::make_tls(
+    const listener_config& settings) {
+  auto context = make_server_tls_context(settings);
+  if (!context) return unexpected(context.error());
+  const bool chain_has_ace =
+      settings.auth.empty() ||
+      std::find(settings.auth.begin(), settings.auth.end(), "ace") != settings.auth.end();
+  if (psk && chain_has_ace) {
+    if (auto enabled = enable_psk(context->get(), psk); !enabled)
+      return unexpected(enabled.error());
+  }
+  return std::make_shared<ssl::context>(context->release());
+}
+
+std::vector<std::string> detail::server_state::reload_tls(
+    const std::vector<listener_config>& fresh) {
+  std::vector<std::string> problems;
+  for (auto& listener : listeners) {
+    if (!uses_tls(listener->settings.type)) continue;
+    listener_config settings = listener->settings;
+    for (const auto& candidate : fresh) {
+      if (candidate.name != settings.name) continue;
+      settings.certificate = candidate.certificate;
+      settings.key = candidate.key;
+      settings.ca = candidate.ca;
+      settings.client_certificates = candidate.client_certificates;
+    }
+    auto context = make_tls(settings);
+    if (!context) {
+      problems.push_back("listener " + settings.name + ": " + context.error() +
+                         " (previous certificate kept)");
+      continue;
+    }
+    listener->set_tls(std::move(*context));
+    spdlog::info("listener {}: TLS certificate reloaded from {}", settings.name,
+                 settings.certificate);
+  }
+  return problems;
+}
+
+void detail::server_state::reload() {
+  ++counters.reloads;
+  server::reload_outcome outcome;
+  if (reload_handler) {
+    outcome = reload_handler();
+  } else {
+    outcome.listeners = config.listeners;
+  }
+  auto tls_problems = reload_tls(outcome.listeners);
+  outcome.problems.insert(outcome.problems.end(), tls_problems.begin(), tls_problems.end());
+  for (const auto& problem : outcome.problems) {
+    ++counters.reload_failures;
+    spdlog::error("reload: {}", problem);
+  }
+  spdlog::info("reload finished: {} problem(s); {} connections kept", outcome.problems.size(),
+               counters.active.load());
+}
+
+void server::set_psk_lookup(psk_lookup lookup) {
+  impl_->psk = std::move(lookup);
+}
+
+void server::set_metrics_source(std::function<std::string()> render) {
+  impl_->metrics = std::move(render);
+}
+
+void server::set_reload_handler(std::function<reload_outcome()> reload) {
+  impl_->reload_handler = std::move(reload);
+}
+
+void server::add_periodic(std::chrono::milliseconds interval, std::function<void()> task) {
+  impl_->periodic.push_back({interval, std::move(task), nullptr});
+}
+
+std::vector<std::string> server::reload_tls(const std::vector<listener_config>& fresh) {
+  return impl_->reload_tls(fresh);
 }
 
 std::vector<bound_listener> server::listeners() const {
@@ -647,7 +1172,8 @@ void detail::server_state::wait_signal() {
   signals->async_wait([this](const boost::system::error_code& ec, int number) {
     if (ec) return;
     if (number == SIGHUP) {
-      spdlog::info("SIGHUP received: configuration reload is not supported yet; ignored");
+      spdlog::info("SIGHUP received: reloading TLS certificates, log level and auth files");
+      reload();
     } else {
       spdlog::info("signal {} received: stopping", number);
       begin_stop(std::chrono::milliseconds(5000));

@@ -1,6 +1,7 @@
 #pragma once
-// The network layer: Boost.Asio listeners (TCP and TLS) and one driver per connection around the
-// sans-I/O protocol machine (conventions 1). Asio stays inside server.cpp (pimpl), so including
+// The network layer: Boost.Asio listeners (TCP, TLS, WebSocket and secure WebSocket per MQTT 5.0
+// section 6, and HTTP for /metrics) and one driver per connection around the sans-I/O protocol
+// machine (conventions 1). Asio stays inside server.cpp (pimpl), so including
 // this header costs nothing.
 //
 // Threading: one io_context per thread; each connection is pinned to one of them for its whole
@@ -21,6 +22,8 @@
 #include "acemq/common/clock.hpp"
 #include "acemq/common/result.hpp"
 #include "acemq/net/config.hpp"
+#include "acemq/net/latency_histogram.hpp"
+#include "acemq/net/tls.hpp"
 
 namespace acemq::net {
 
@@ -61,8 +64,16 @@ struct bound_listener {
 /// Counters of the network layer, readable from any thread.
 struct server_counters {
   std::atomic<std::uint64_t> accepted{0};
-  std::atomic<std::uint64_t> refused_over_limit{0};  ///< closed because max_connections was hit
-  std::atomic<std::uint64_t> slow_consumers{0};      ///< disconnected for a full write queue
+  std::atomic<std::uint64_t> refused_over_limit{0};     ///< closed because max_connections was hit
+  std::atomic<std::uint64_t> refused_listener_rate{0};  ///< over listener.connection_rate
+  std::atomic<std::uint64_t> refused_address_rate{0};   ///< over address_connection_rate
+  std::atomic<std::uint64_t> websocket_refused{0};      ///< upgrades refused (path, subprotocol)
+  std::atomic<std::uint64_t> http_requests{0};          ///< requests on http listeners
+  std::atomic<std::uint64_t> reloads{0};                ///< SIGHUP reloads run
+  std::atomic<std::uint64_t> reload_failures{0};        ///< parts of a reload that failed
+  /// Outgoing PUBLISH packets: time from connection_io::send() to the completed socket write.
+  latency_histogram publish_write_latency;
+  std::atomic<std::uint64_t> slow_consumers{0};  ///< disconnected for a full write queue
   std::atomic<std::uint64_t> tls_handshake_failures{0};
   std::atomic<std::uint64_t> tls_refused_no_ems{0};  ///< TLS 1.2 without Extended Master Secret
   std::atomic<std::uint64_t> active{0};
@@ -79,6 +90,36 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
+  /// TLS 1.3 external PSKs (RFC 9431 2.2.3.2) on every TLS and wss listener whose chain may use
+  /// them. Call before start().
+  void set_psk_lookup(psk_lookup lookup);
+
+  /// The body of GET /metrics on http listeners (called on an I/O thread per request). Call
+  /// before start(); without it http listeners answer 404.
+  void set_metrics_source(std::function<std::string()> render);
+
+  /// What a SIGHUP reload handler returns: the listener settings to rebuild the TLS contexts from
+  /// (certificate, key, CA by listener name) and the parts it could not reload.
+  struct reload_outcome {
+    std::vector<listener_config> listeners;
+    std::vector<std::string> problems;
+  };
+
+  /// Called on SIGHUP (on an I/O thread) before the TLS contexts are rebuilt; may reload other
+  /// state (log level, auth files). Without it the TLS files are re-read from the same paths.
+  /// Call before handle_signals().
+  void set_reload_handler(std::function<reload_outcome()> reload);
+
+  /// Calls `task` every `interval` on one I/O thread from start() until stop (e.g. the AS
+  /// revocation poll). Call before start().
+  void add_periodic(std::chrono::milliseconds interval, std::function<void()> task);
+
+  /// Rebuilds the TLS context of every TLS/wss listener from `fresh` (matched by name; absent
+  /// listeners keep their files). New connections get the new certificate; established ones keep
+  /// their session. A listener whose files fail to load keeps its previous context; the messages
+  /// are returned. Any thread.
+  std::vector<std::string> reload_tls(const std::vector<listener_config>& fresh);
+
   /// Creates the TLS contexts and binds every listener. Errors (a certificate that cannot be
   /// loaded, an address in use) are returned with the listener's name.
   result<void, std::string> start();
@@ -86,8 +127,8 @@ class server {
   /// The listeners as bound by start().
   std::vector<bound_listener> listeners() const;
 
-  /// Makes SIGTERM and SIGINT call stop(); SIGHUP is logged (reserved for reload). Call before
-  /// run().
+  /// Makes SIGTERM and SIGINT call stop(), and SIGHUP run the reload handler and reload_tls()
+  /// without dropping connections. Call before run().
   void handle_signals();
 
   /// Runs the I/O threads (the calling thread is one of them) until stop() has finished.
@@ -104,9 +145,15 @@ class server {
   std::unique_ptr<detail::server_state> impl_;
 };
 
+/// The authentication chain of a listener; null = the broker's default chain.
+using chain_selector =
+    std::function<std::shared_ptr<const broker::auth_chain>(const listener_config& listener)>;
+
 /// The production factory: one broker::connection per transport connection, with the
-/// broker::listener_settings of its listener. `shared_broker` must outlive the server.
+/// broker::listener_settings of its listener (and its own chain when `chains` gives one).
+/// `shared_broker` must outlive the server.
 handler_factory make_broker_handler_factory(broker::broker& shared_broker,
-                                            const std::vector<listener_config>& listeners);
+                                            const std::vector<listener_config>& listeners,
+                                            const chain_selector& chains = {});
 
 }  // namespace acemq::net

@@ -23,7 +23,74 @@ std::string openssl_error() {
   return text.empty() ? "unknown OpenSSL error" : text;
 }
 
+void free_psk_lookup(void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<psk_lookup*>(pointer);
+}
+
+void free_identity(void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<std::string*>(pointer);
+}
+
+/// ex_data slot of an SSL_CTX holding its psk_lookup (owned, freed with the context).
+int psk_lookup_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_psk_lookup);
+  return index;
+}
+
+/// ex_data slot of an SSL holding the accepted external PSK identity: OpenSSL records the
+/// identity only for TLS 1.2 PSKs, not for sessions found by the TLS 1.3 callback.
+int psk_identity_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_identity);
+  return index;
+}
+
+// RFC 8446 B.4: TLS_AES_128_GCM_SHA256.
+constexpr unsigned char tls13_aes_128_gcm_sha256[2] = {0x13, 0x01};
+
+int find_psk_session(SSL* session, const unsigned char* identity, std::size_t length,
+                     SSL_SESSION** found) {
+  *found = nullptr;  // returning 1 without a session: continue without a PSK (certificates)
+  const auto* lookup = static_cast<const psk_lookup*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(session), psk_lookup_index()));
+  if (lookup == nullptr || !*lookup || length == 0 || length > max_psk_identity) return 1;
+  const std::string name(reinterpret_cast<const char*>(identity), length);
+  const std::optional<byte_vector> key = (*lookup)(name);
+  if (!key || key->empty()) return 1;
+  const SSL_CIPHER* cipher = SSL_CIPHER_find(session, tls13_aes_128_gcm_sha256);
+  if (cipher == nullptr) return 1;
+  SSL_SESSION* psk = SSL_SESSION_new();
+  if (psk == nullptr) return 0;
+  if (SSL_SESSION_set1_master_key(psk, key->data(), key->size()) != 1 ||
+      SSL_SESSION_set_cipher(psk, cipher) != 1 ||
+      SSL_SESSION_set_protocol_version(psk, TLS1_3_VERSION) != 1) {
+    SSL_SESSION_free(psk);
+    ERR_clear_error();
+    return 1;  // a key OpenSSL cannot use (e.g. longer than 64 bytes): no PSK
+  }
+  auto* remembered = new std::string(name);
+  if (SSL_set_ex_data(session, psk_identity_index(), remembered) != 1) {
+    delete remembered;
+    SSL_SESSION_free(psk);
+    return 0;
+  }
+  *found = psk;
+  return 1;
+}
+
 }  // namespace
+
+result<void, std::string> enable_psk(SSL_CTX* context, psk_lookup lookup) {
+  if (!lookup) return unexpected(std::string("no PSK lookup"));
+  auto* owned = new psk_lookup(std::move(lookup));
+  auto* previous = static_cast<psk_lookup*>(SSL_CTX_get_ex_data(context, psk_lookup_index()));
+  if (SSL_CTX_set_ex_data(context, psk_lookup_index(), owned) != 1) {
+    delete owned;
+    return unexpected("cannot attach the PSK lookup: " + openssl_error());
+  }
+  delete previous;
+  SSL_CTX_set_psk_find_session_callback(context, &find_psk_session);
+  return {};
+}
 
 result<ssl_context_ptr, std::string> make_server_tls_context(const listener_config& listener) {
   ERR_clear_error();
@@ -179,6 +246,10 @@ std::vector<std::string> openssl_tls_facts::peer_subject_alternative_names() con
 }
 
 std::optional<std::string> openssl_tls_facts::psk_identity() const {
+  if (const auto* external =
+          static_cast<const std::string*>(SSL_get_ex_data(session_, psk_identity_index()))) {
+    return *external;
+  }
   const char* identity = SSL_get_psk_identity(session_);
   if (identity == nullptr) return std::nullopt;
   return std::string(identity);

@@ -5,6 +5,7 @@
 
 #include <openssl/ssl.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,20 @@ struct ssl_context_deleter {
   void operator()(SSL_CTX* context) const noexcept { SSL_CTX_free(context); }
 };
 using ssl_context_ptr = std::unique_ptr<SSL_CTX, ssl_context_deleter>;
+
+/// Finds the pre-shared key for a TLS 1.3 PSK identity (nullopt: no such identity). Called on the
+/// handshake thread, synchronously; it must not block on the network.
+using psk_lookup = std::function<std::optional<byte_vector>(std::string_view identity)>;
+
+/// Longest PSK identity handed to the lookup (RFC 8446 4.2.11 allows 2^16-1 bytes; a token used
+/// as identity, RFC 9431 2.2.3.2, stays far below this).
+inline constexpr std::size_t max_psk_identity = 16 * 1024;
+
+/// Makes the context accept TLS 1.3 external PSKs found by `lookup`
+/// (SSL_CTX_set_psk_find_session_callback), with TLS_AES_128_GCM_SHA256 as the PSK's hash
+/// (RFC 8446 4.2.11: an external PSK is bound to one hash). Identities the lookup does not know
+/// fall back to certificate authentication. The context keeps its own copy of `lookup`.
+result<void, std::string> enable_psk(SSL_CTX* context, psk_lookup lookup);
 
 /// Builds the server context of a TLS listener: TLS 1.3 and TLS 1.2 only, the certificate chain
 /// and key (checked to match), and client certificate verification per
@@ -48,6 +63,8 @@ class openssl_tls_facts final : public broker::tls_facts {
   std::optional<std::string> peer_certificate_pem() const override;
   std::optional<std::string> peer_subject_common_name() const override;
   std::vector<std::string> peer_subject_alternative_names() const override;
+  /// The identity of a TLS 1.3 external PSK accepted by enable_psk()'s callback, else OpenSSL's
+  /// (TLS 1.2 PSK).
   std::optional<std::string> psk_identity() const override;
   std::string_view protocol() const override;
 
