@@ -20,10 +20,12 @@ TEST(TopicRules, Names) {
 }
 
 TEST(TopicRules, Filters) {
-  for (const char* ok : {"#", "+", "+/+", "/+", "a/#", "a/+/b", "sport/tennis/#", "+/#", "$SYS/#"}) {
+  for (const char* ok :
+       {"#", "+", "+/+", "/+", "a/#", "a/+/b", "sport/tennis/#", "+/#", "$SYS/#"}) {
     EXPECT_TRUE(is_valid_filter(ok)) << ok;
   }
-  for (const char* bad : {"", "sport+", "sport/tennis#", "sport/tennis/#/ranking", "a/b+", "#/a", "++"}) {
+  for (const char* bad :
+       {"", "sport+", "sport/tennis#", "sport/tennis/#/ranking", "a/b+", "#/a", "++"}) {
     EXPECT_FALSE(is_valid_filter(bad)) << bad;
   }
 }

@@ -10,10 +10,10 @@ namespace {
 TEST(Utf8, AcceptsWellFormedText) {
   EXPECT_TRUE(is_valid_utf8(""));
   EXPECT_TRUE(is_valid_utf8("sensors/temperature"));
-  EXPECT_TRUE(is_valid_utf8("\xC3\xA9t\xC3\xA9"));          // été
-  EXPECT_TRUE(is_valid_utf8("\xE2\x82\xAC"));               // €
-  EXPECT_TRUE(is_valid_utf8("\xF0\x9F\x98\x80"));           // U+1F600
-  EXPECT_TRUE(is_valid_utf8("\xEF\xBB\xBF"));               // BOM is allowed [MQTT-1.5.4-3]
+  EXPECT_TRUE(is_valid_utf8("\xC3\xA9t\xC3\xA9"));  // été
+  EXPECT_TRUE(is_valid_utf8("\xE2\x82\xAC"));       // €
+  EXPECT_TRUE(is_valid_utf8("\xF0\x9F\x98\x80"));   // U+1F600
+  EXPECT_TRUE(is_valid_utf8("\xEF\xBB\xBF"));       // BOM is allowed [MQTT-1.5.4-3]
 }
 
 TEST(Utf8, RejectsNullUnlessAllowed) {

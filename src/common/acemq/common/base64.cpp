@@ -16,8 +16,8 @@ std::string encode(byte_view bytes, std::string_view alphabet, bool pad) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) |
-                            bytes[i + 2];
+    const std::uint32_t v =
+        (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
     out += alphabet[(v >> 18) & 63];
     out += alphabet[(v >> 12) & 63];
     out += alphabet[(v >> 6) & 63];
@@ -48,7 +48,8 @@ std::array<std::int8_t, 256> make_table(std::string_view alphabet) {
   return table;
 }
 
-std::optional<byte_vector> decode(std::string_view text, const std::array<std::int8_t, 256>& table) {
+std::optional<byte_vector> decode(std::string_view text,
+                                  const std::array<std::int8_t, 256>& table) {
   if (text.size() % 4 == 1) return std::nullopt;
   byte_vector out;
   out.reserve(text.size() * 3 / 4);
@@ -71,20 +72,25 @@ std::optional<byte_vector> decode(std::string_view text, const std::array<std::i
 
 }  // namespace
 
-std::string base64url_encode(byte_view bytes) { return encode(bytes, url_alphabet, false); }
+std::string base64url_encode(byte_view bytes) {
+  return encode(bytes, url_alphabet, false);
+}
 
 std::optional<byte_vector> base64url_decode(std::string_view text) {
   static const auto table = make_table(url_alphabet);
   return decode(text, table);
 }
 
-std::string base64_encode(byte_view bytes) { return encode(bytes, std_alphabet, true); }
+std::string base64_encode(byte_view bytes) {
+  return encode(bytes, std_alphabet, true);
+}
 
 std::optional<byte_vector> base64_decode(std::string_view text) {
   static const auto table = make_table(std_alphabet);
   if (text.size() % 4 == 0) {
     std::size_t padding = 0;
-    while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+    while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=')
+      ++padding;
     text.remove_suffix(padding);
   }
   return decode(text, table);

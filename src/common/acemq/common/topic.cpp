@@ -71,7 +71,8 @@ bool matches(std::string_view filter, std::string_view topic) noexcept {
 
 std::size_t level_count(std::string_view topic) noexcept {
   std::size_t levels = 1;
-  for (char c : topic) levels += c == '/' ? 1 : 0;
+  for (char c : topic)
+    levels += c == '/' ? 1 : 0;
   return levels;
 }
 
