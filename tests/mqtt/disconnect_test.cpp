@@ -35,10 +35,20 @@ TEST(disconnect, v5_normal_short_form) {
 }
 
 TEST(disconnect, v5_reason_code_only) {
-  const byte_vector wire = bytes({0xE0, 0x01, 0x8E});
+  // Encoded with an explicit empty Property Length (Paho 1.6 ignores the reason code of a
+  // DISCONNECT whose Remaining Length is 1); the short form still decodes.
+  const byte_vector wire = bytes({0xE0, 0x02, 0x8E, 0x00});
   const disconnect expected{reason_code::session_taken_over, {}};
   EXPECT_EQ(encoded(expected, v5), wire);
   EXPECT_EQ(decode_as<disconnect>(wire, v5), expected);
+  EXPECT_EQ(decode_as<disconnect>(bytes({0xE0, 0x01, 0x8E}), v5), expected);
+}
+
+TEST(disconnect, v5_not_authorized_has_explicit_property_length) {
+  EXPECT_EQ(encoded(disconnect{reason_code::not_authorized, {}}, v5),
+            bytes({0xE0, 0x02, 0x87, 0x00}));
+  EXPECT_EQ(encoded(disconnect{reason_code::disconnect_with_will, {}}, v5),
+            bytes({0xE0, 0x02, 0x04, 0x00}));
 }
 
 TEST(disconnect, v5_with_will_reason) {

@@ -31,16 +31,20 @@ std::uint8_t fixed_header_flags(const disconnect&) noexcept {
 
 std::size_t body_size(const disconnect& p, protocol_version v) noexcept {
   if (v == protocol_version::v311) return 0;
-  if (p.properties.empty()) return p.reason_code == normal_disconnection ? 0 : 1;
+  if (p.properties.empty() && p.reason_code == normal_disconnection) return 0;
+  // Reason code plus the Property Length, written even when it is 0 (see encode_body).
   return 1 + properties_size(p.properties);
 }
 
 void encode_body(const disconnect& p, protocol_version v, byte_vector& out) {
   if (v == protocol_version::v311) return;
-  const bool has_properties = !p.properties.empty();
-  if (p.reason_code == normal_disconnection && !has_properties) return;
+  // MQTT 5.0 3.14.2.1: Remaining Length 0 means Normal disconnection.
+  if (p.reason_code == normal_disconnection && p.properties.empty()) return;
   write_byte(static_cast<std::uint8_t>(p.reason_code), out);
-  if (has_properties) write_properties(p.properties, out);
+  // MQTT 5.0 3.14.2.2.1 lets the Property Length be omitted when it is 0 (Remaining Length 1),
+  // but some clients (Eclipse Paho Python 1.6) then ignore the reason code, so it is always
+  // written: E0 02 8E 00 instead of E0 01 8E. Decoders accept both forms.
+  write_properties(p.properties, out);
 }
 
 }  // namespace acemq::mqtt::detail
