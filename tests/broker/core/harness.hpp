@@ -39,7 +39,7 @@ class fake_io final : public connection_io {
   }
   void close() override { close_requested = true; }
   void arm_timer(clock::time_point deadline) override { armed = deadline; }
-  const tls_facts* tls() const override { return nullptr; }
+  const tls_facts* tls() const override { return tls_facts_of; }
   std::string_view remote_address() const override { return "192.0.2.1:50000"; }
   void wake() override { ++wakes; }
   void post(std::function<void()> task) override { tasks.push_back(std::move(task)); }
@@ -51,6 +51,22 @@ class fake_io final : public connection_io {
   std::optional<clock::time_point> armed;
   int wakes = 0;
   std::deque<std::function<void()>> tasks;
+  /// What tls() returns: null = plain TCP.
+  const tls_facts* tls_facts_of = nullptr;
+};
+
+/// TLS facts of an anonymous TLS 1.3 client (no certificate, no PSK).
+class anonymous_tls final : public tls_facts {
+ public:
+  std::optional<byte_vector> export_keying_material(std::string_view, byte_view, bool,
+                                                    std::size_t length) const override {
+    return byte_vector(length, 0x5A);
+  }
+  std::optional<std::string> peer_certificate_pem() const override { return std::nullopt; }
+  std::optional<std::string> peer_subject_common_name() const override { return std::nullopt; }
+  std::vector<std::string> peer_subject_alternative_names() const override { return {}; }
+  std::optional<std::string> psk_identity() const override { return std::nullopt; }
+  std::string_view protocol() const override { return "TLSv1.3"; }
 };
 
 /// A principal with a configurable deny list and expiry, for authorization tests.
@@ -58,17 +74,27 @@ class test_principal final : public principal {
  public:
   std::string_view name() const override { return "test"; }
   mqtt::reason_code may_publish(std::string_view topic) const override {
-    return topic.starts_with("denied/") ? mqtt::reason_code::not_authorized
-                                        : mqtt::reason_code::success;
+    return topic.starts_with(denied_prefix) ? mqtt::reason_code::not_authorized
+                                            : mqtt::reason_code::success;
   }
   mqtt::reason_code may_subscribe(std::string_view filter) const override {
-    return filter.starts_with("denied/") ? mqtt::reason_code::not_authorized
-                                         : mqtt::reason_code::success;
+    return filter.starts_with(denied_prefix) ? mqtt::reason_code::not_authorized
+                                             : mqtt::reason_code::success;
   }
-  bool may_receive(std::string_view topic) const override { return !topic.starts_with("hidden/"); }
+  bool may_receive(std::string_view topic) const override {
+    return !topic.starts_with(hidden_prefix) && !topic.starts_with(denied_prefix);
+  }
   std::optional<std::int64_t> expires_at_unix() const override { return expires_at; }
+  bool revoked() const override { return is_revoked; }
+  bool disconnect_on_denied_delivery() const override { return strict; }
+  bool disconnect_on_denied_publish_v311() const override { return strict; }
 
   std::optional<std::int64_t> expires_at;
+  std::string denied_prefix = "denied/";
+  std::string hidden_prefix = "hidden/";
+  bool is_revoked = false;
+  /// Behaves as an ACE principal: refused deliveries and 3.1.1 publishes disconnect.
+  bool strict = false;
 };
 
 /// One simulated client: a fake transport plus the broker's connection machine.

@@ -63,6 +63,25 @@ void allow_anonymous::reauthenticate(const authentication_request&, completion d
   done(auth_step::fail(mqtt::reason_code::not_authorized));
 }
 
+void public_topics_only::start(const authentication_request& request, completion done) {
+  // RFC 9431 2.2.1: TLS:Anon,MQTT:None is only for public topics. A client with any credential
+  // is authenticated by another provider or refused; it never silently falls back to this.
+  const bool no_credentials = !request.method && !request.username && !request.password;
+  if (!no_credentials || (require_tls_ && request.tls == nullptr)) {
+    done(auth_step::pass());
+    return;
+  }
+  done(auth_step::succeed(std::make_shared<public_only_principal>()));
+}
+
+void public_topics_only::continue_auth(const authentication_request&, completion done) {
+  done(auth_step::fail(mqtt::reason_code::protocol_error));
+}
+
+void public_topics_only::reauthenticate(const authentication_request&, completion done) {
+  done(auth_step::fail(mqtt::reason_code::not_authorized));
+}
+
 void deny_all::start(const authentication_request&, completion done) {
   done(auth_step::fail(mqtt::reason_code::not_authorized));
 }

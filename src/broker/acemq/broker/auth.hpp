@@ -73,8 +73,20 @@ class principal {
   virtual mqtt::reason_code may_subscribe(std::string_view filter) const = 0;
   /// Whether a message on `topic` may be delivered to this client (checked on every delivery).
   virtual bool may_receive(std::string_view topic) const = 0;
-  /// When the grant ends (seconds since the epoch), e.g. a token's exp; nullopt = never.
+  /// When the grant ends (seconds since the epoch), e.g. a token's exp; nullopt = never. The
+  /// connection re-reads it on every wake and timer, so a principal may move it earlier (e.g. to
+  /// the revocation time) and wake the connection (broker::wake_all / wake_if).
   virtual std::optional<std::int64_t> expires_at_unix() const = 0;
+  /// True once the grant was withdrawn before its expiry (e.g. the token was revoked): the
+  /// connection then ends as at expiry (RFC 9431 3.2: v5 DISCONNECT 0x87, 3.1.1 close).
+  virtual bool revoked() const { return false; }
+  /// Whether a delivery refused by may_receive() ends the connection (RFC 9431 3.2 and 6.2: v5
+  /// DISCONNECT 0x87, 3.1.1 close) instead of being dropped silently (the ACL behaviour of
+  /// mosquitto, the default).
+  virtual bool disconnect_on_denied_delivery() const { return false; }
+  /// Whether an MQTT 3.1.1 PUBLISH refused by may_publish() closes the connection (RFC 9431 6.2:
+  /// "MUST ignore and disconnect") whatever the broker's v311_denied_publish policy says.
+  virtual bool disconnect_on_denied_publish_v311() const { return false; }
 };
 
 /// The outcome of one authentication step.
@@ -139,6 +151,39 @@ class allow_anonymous final : public authenticator {
   void start(const authentication_request& request, completion done) override;
   void continue_auth(const authentication_request& request, completion done) override;
   void reauthenticate(const authentication_request& request, completion done) override;
+};
+
+/// A principal that may do nothing: no PUBLISH (0x87), no SUBSCRIBE (0x87), no delivery. A
+/// client holding it can still publish to topics a publish_interceptor consumes (RFC 9431 2.2.2:
+/// "authz-info" is public), which run before the principal is asked.
+class public_only_principal final : public principal {
+ public:
+  std::string_view name() const override { return "public-only"; }
+  mqtt::reason_code may_publish(std::string_view) const override {
+    return mqtt::reason_code::not_authorized;
+  }
+  mqtt::reason_code may_subscribe(std::string_view) const override {
+    return mqtt::reason_code::not_authorized;
+  }
+  bool may_receive(std::string_view) const override { return false; }
+  std::optional<std::int64_t> expires_at_unix() const override { return std::nullopt; }
+};
+
+/// RFC 9431 2.2.1 "TLS:Anon,MQTT:None": accepts a client that presents no credentials at all (no
+/// Authentication Method, no user name, no password) over TLS, with a public_only_principal, so it
+/// can publish its token to "authz-info" (RFC 9431 2.2.2) and nothing else. Any client that does
+/// present credentials is left to the next provider; place it after the real providers.
+class public_topics_only final : public authenticator {
+ public:
+  /// `require_tls`: RFC 9431 2.2.2 has the client use TLS; false also admits plain TCP clients.
+  explicit public_topics_only(bool require_tls = true) : require_tls_(require_tls) {}
+  std::string_view name() const override { return "public_topics_only"; }
+  void start(const authentication_request& request, completion done) override;
+  void continue_auth(const authentication_request& request, completion done) override;
+  void reauthenticate(const authentication_request& request, completion done) override;
+
+ private:
+  bool require_tls_;
 };
 
 /// Refuses everything: the last resort of a chain (0x87 in v5, return code 5 in 3.1.1).

@@ -109,6 +109,7 @@ attach_result broker::attach(attach_request request) {
           state->owner = request.connection_id;
           state->io = request.io;
           state->wake_pending = false;
+          state->delivery_refused = false;
           state->who = std::move(request.who);
           state->expiry_interval = request.expiry_interval;
           state->will = std::move(request.will);
@@ -313,6 +314,15 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now)
   // Authorization on every delivery (conventions 5).
   if (state->who && !state->who->may_receive(item.msg->topic)) {
     counters_.deliveries_denied.fetch_add(1, std::memory_order_relaxed);
+    // RFC 9431 3.2: a client whose token does not allow the delivery is disconnected. The
+    // connection closes on its own thread, where its principal lives; routing only flags it.
+    if (state->owner != 0 && state->who->disconnect_on_denied_delivery()) {
+      state->delivery_refused = true;
+      if (state->io && !state->wake_pending) {
+        state->wake_pending = true;
+        state->io->wake();
+      }
+    }
     return false;
   }
   if (state->owner == 0 && item.qos == 0 && !settings_.queue_qos0_when_offline) return false;
@@ -355,6 +365,41 @@ bool broker::unsubscribe(session& subject, std::string_view filter) {
   const bool removed = tree_.unsubscribe(filter, subject.id());
   counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
   return removed;
+}
+
+std::size_t broker::unsubscribe_if(session& subject,
+                                   const std::function<bool(std::string_view filter)>& remove) {
+  std::unique_lock tree(tree_mutex_);
+  std::vector<std::string> doomed;
+  tree_.for_each_subscription_of(subject.id(),
+                                 [&](std::string_view filter, const subscription_options&) {
+                                   if (remove(filter)) doomed.emplace_back(filter);
+                                 });
+  std::size_t removed = 0;
+  for (const std::string& filter : doomed) {
+    if (tree_.unsubscribe(filter, subject.id())) ++removed;
+  }
+  counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
+  return removed;
+}
+
+std::size_t broker::wake_all() {
+  return wake_if([](const principal&) { return true; });
+}
+
+std::size_t broker::wake_if(const std::function<bool(const principal&)>& holds) {
+  std::size_t woken = 0;
+  std::shared_lock registry(sessions_mutex_);
+  for (const auto& [id, candidate] : by_id_) {
+    auto state = candidate->lock();
+    if (state->owner == 0 || state->io == nullptr || !state->who || !holds(*state->who)) continue;
+    if (!state->wake_pending) {
+      state->wake_pending = true;
+      state->io->wake();
+    }
+    ++woken;
+  }
+  return woken;
 }
 
 std::size_t broker::send_retained(session& subject, std::string_view filter,

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -125,6 +126,11 @@ class broker {
                              const subscription_options& options);
   /// Removes a subscription; false when it did not exist.
   bool unsubscribe(session& subject, std::string_view filter);
+  /// Removes every subscription of `subject` whose filter `remove(std::string_view filter)`
+  /// selects, e.g. those a re-authenticated principal may no longer subscribe to (RFC 9431 4).
+  /// Returns how many were removed.
+  std::size_t unsubscribe_if(session& subject,
+                             const std::function<bool(std::string_view filter)>& remove);
   /// Queues the retained messages matching `filter` for `subject` (retain flag set
   /// [MQTT-3.3.1-9], QoS capped at the granted maximum). Returns how many were queued.
   std::size_t send_retained(session& subject, std::string_view filter,
@@ -133,6 +139,14 @@ class broker {
   /// Periodic work, called about once a second: fires delayed Wills, ends expired sessions,
   /// drops expired queued and retained messages.
   void tick(clock::time_point now);
+
+  /// Wakes every attached connection (connection_io::wake): each re-reads its principal's
+  /// expires_at_unix() and revoked() and ends if the grant is over. For a revocation listener
+  /// that cannot tell which connections hold the revoked credential. Returns how many were woken.
+  std::size_t wake_all();
+  /// Wakes the attached connections whose principal `holds` selects (called with a session lock
+  /// held: it must be cheap and must not call into the broker). Returns how many were woken.
+  std::size_t wake_if(const std::function<bool(const principal&)>& holds);
 
   /// Number of registered sessions.
   std::size_t session_count() const;

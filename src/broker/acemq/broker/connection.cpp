@@ -187,6 +187,9 @@ struct connection::auth_relay {
   bool in_call = false;         // a provider call is on the stack of the connection's thread
   std::optional<std::pair<auth_step, std::size_t>> immediate;
   std::uint64_t generation = 0;  // the exchange whose completion is awaited
+  // The same for the one intercepted PUBLISH that may be outstanding.
+  bool intercept_in_call = false;
+  std::optional<intercept_verdict> intercept_immediate;
 };
 
 connection::connection(broker& shared_broker, connection_io& io, const listener_settings& settings)
@@ -231,7 +234,7 @@ void connection::consume(byte_view data) {
   consuming_ = true;
   byte_vector replay;
   while (state_ != state::closed) {
-    if (!deferred_.empty() && state_ == state::connected) {
+    if (!deferred_.empty() && state_ == state::connected && !awaiting_interceptor_) {
       // Packets held back during authentication arrived before the rest of `data`.
       byte_vector combined;
       combined.swap(deferred_);
@@ -240,6 +243,11 @@ void connection::consume(byte_view data) {
       data = replay;
     }
     if (data.empty()) break;
+    if (state_ == state::connected && awaiting_interceptor_) {
+      // An intercepted PUBLISH awaits its verdict: what follows is processed after it.
+      defer(data);
+      break;
+    }
     if (state_ == state::authenticating) {
       // MQTT 5.0 3.1.4: nothing but AUTH is processed before the client is authenticated.
       const std::uint8_t first = buffer_.empty() ? data[0] : buffer_[0];
@@ -308,7 +316,16 @@ void connection::handle_packet(byte_view whole_packet) {
     return;
   }
   if (state_ == state::connected && check_taken_over()) return;
-  if ((whole_packet[0] >> 4) == static_cast<std::uint8_t>(mqtt::packet_type::connect)) {
+  const auto kind = static_cast<mqtt::packet_type>(whole_packet[0] >> 4);
+  if (state_ == state::connected &&
+      (kind == mqtt::packet_type::publish || kind == mqtt::packet_type::subscribe ||
+       kind == mqtt::packet_type::pingreq) &&
+      !credentials_valid()) {
+    // RFC 9431 4: token expiry is checked on PUBLISH, SUBSCRIBE and PINGREQ (and by a timer).
+    end_for_credentials();
+    return;
+  }
+  if (kind == mqtt::packet_type::connect) {
     // [MQTT-3.1.0-2]: a second CONNECT is a protocol error, whatever its contents.
     protocol_violation(reason_code::protocol_error);
     return;
@@ -513,10 +530,13 @@ void connection::on_auth_result(auth_step step, std::size_t owner) {
       send_auth(reason_code::continue_authentication, step);
       return;
     case auth_step::kind::failure:
-      refuse_connect(mqtt::is_error(step.reason) ? step.reason : reason_code::not_authorized);
+      // The refusing step's User Properties go into the CONNACK, e.g. RFC 9431 2.4.1
+      // `ace_as_hint` (AS discovery).
+      refuse_connect(mqtt::is_error(step.reason) ? step.reason : reason_code::not_authorized,
+                     std::move(step.user_properties));
       return;
     case auth_step::kind::next_provider:
-      refuse_connect(reason_code::not_authorized);
+      refuse_connect(reason_code::not_authorized, std::move(step.user_properties));
       return;
   }
 }
@@ -524,11 +544,54 @@ void connection::on_auth_result(auth_step step, std::size_t owner) {
 void connection::accept_credentials(const std::shared_ptr<const principal>& who) {
   principal_ = who;
   credential_deadline_.reset();
-  if (const auto expires = who->expires_at_unix()) {
-    const std::int64_t remaining = *expires - broker_.time().unix_seconds();
-    credential_deadline_ =
-        broker_.time().now() +
-        seconds(static_cast<std::uint64_t>(std::max<std::int64_t>(0, remaining)));
+  // A new principal may end later than the armed timer: arm its own deadline now.
+  armed_.reset();
+  credentials_valid();
+}
+
+bool connection::credentials_valid() {
+  if (!principal_) return true;
+  // Re-read on every wake, timer and checked packet: a principal may end earlier than it said
+  // at authentication (a revoked token ends at its revocation time).
+  if (principal_->revoked()) return false;
+  const auto expires = principal_->expires_at_unix();
+  if (!expires) {
+    credential_deadline_.reset();
+    return true;
+  }
+  const std::int64_t remaining = *expires - broker_.time().unix_seconds();
+  if (remaining <= 0) return false;
+  credential_deadline_ = broker_.time().now() + seconds(static_cast<std::uint64_t>(remaining));
+  rearm();
+  return true;
+}
+
+void connection::end_for_credentials() {
+  // RFC 9431 4 / 6.2: the grant ended (token expired or revoked): v5 DISCONNECT 0x87, 3.1.1
+  // closes. A re-authentication completed before this point has replaced the principal.
+  spdlog::debug("{} {}: client '{}' credentials ended", listener_.name, io_.remote_address(),
+                client_id_);
+  disconnect_and_close(reason_code::not_authorized);
+}
+
+void connection::narrow_to_principal() {
+  if (!session_) return;
+  // RFC 9431 4: after re-authentication the new scope applies at once: subscriptions it no
+  // longer allows are removed, and queued deliveries it may not receive are dropped.
+  const principal& who = *principal_;
+  broker_.unsubscribe_if(*session_, [&who](std::string_view filter) {
+    return who.may_subscribe(filter) != reason_code::success;
+  });
+  std::size_t refused = 0;
+  {
+    auto held = session_->lock();
+    held->who = principal_;
+    held->delivery_refused = false;
+    refused = held->drop_queued_if(
+        [&who](const delivery& item) { return !who.may_receive(item.msg->topic); });
+  }
+  if (refused > 0) {
+    broker_.counters().deliveries_denied.fetch_add(refused, std::memory_order_relaxed);
   }
 }
 
@@ -537,8 +600,9 @@ void connection::finish_connect(auth_step step) {
     refuse_connect(reason_code::not_authorized);
     return;
   }
+  // RFC 9431 4: expiry (and revocation) is checked on CONNECT.
   if (const auto expires = step.who->expires_at_unix();
-      expires && *expires <= broker_.time().unix_seconds()) {
+      step.who->revoked() || (expires && *expires <= broker_.time().unix_seconds())) {
     refuse_connect(reason_code::not_authorized);
     return;
   }
@@ -633,7 +697,8 @@ void connection::finish_connect(auth_step step) {
   consume({});
 }
 
-void connection::refuse_connect(reason_code reason) {
+void connection::refuse_connect(reason_code reason,
+                                std::vector<std::pair<std::string, std::string>> user_properties) {
   if (state_ == state::closed) return;
   spdlog::debug("{} {}: CONNECT refused: {}", listener_.name, io_.remote_address(),
                 mqtt::to_string(reason));
@@ -641,6 +706,10 @@ void connection::refuse_connect(reason_code reason) {
   // [MQTT-3.2.2-6] / [MQTT-3.2.2-7]: an error CONNACK has Session Present 0 and closes.
   reply.session_present = false;
   reply.reason_code = refusal_for(reason, allowed_in_connack);
+  // MQTT 5.0 3.2.2.3.11: User Properties are allowed on CONNACK even when the client asked for
+  // no problem information [MQTT-3.1.2-29 lists CONNACK as an exception]. 3.1.1 has none.
+  if (version_ == protocol_version::v5)
+    reply.properties.user_properties = std::move(user_properties);
   send_packet(std::move(reply));
   close_transport();
 }
@@ -701,13 +770,14 @@ void connection::finish_reauthentication(auth_step step) {
     case auth_step::kind::success:
       if (!step.who) break;
       reauthenticating_ = false;
+      // The new grant takes effect at once (RFC 9431 4): its expiry re-arms the timer, and a
+      // token already ended is a failed re-authentication.
       accept_credentials(step.who);
-      if (session_) {
-        auto held = session_->lock();
-        held->who = principal_;
-      }
+      if (!credentials_valid()) break;
+      narrow_to_principal();
       send_auth(reason_code::success, step);
       rearm();
+      pump();
       return;
     case auth_step::kind::continue_with:
       send_auth(reason_code::continue_authentication, step);
@@ -790,6 +860,13 @@ void connection::handle(mqtt::publish&& packet) {
     }
   }
 
+  if (listener_.interceptor && listener_.interceptor->intercepts(packet.topic)) {
+    // Consumed by the interceptor before any authorization (RFC 9431 2.2.2: authz-info is
+    // public), never routed nor retained.
+    intercept(packet);
+    return;
+  }
+
   reason_code verdict = reason_code::success;
   // MQTT 5.0 3.3.2.3.2 (a MAY): a Payload Format Indicator of 1 with a payload that is not UTF-8
   // is refused with 0x99 - in the PUBACK/PUBREC at QoS 1/2, by DISCONNECT at QoS 0.
@@ -805,7 +882,9 @@ void connection::handle(mqtt::publish&& packet) {
     const reason_code allowed = principal_->may_publish(packet.topic);
     if (allowed != reason_code::success) {
       verdict = refusal_for(allowed, allowed_in_puback);
-      if (!v5 && settings.v311_denied_publish == v311_denied_publish_policy::disconnect) {
+      // RFC 9431 6.2: an ACE client's unauthorized 3.1.1 PUBLISH is ignored and disconnects.
+      if (!v5 && (settings.v311_denied_publish == v311_denied_publish_policy::disconnect ||
+                  principal_->disconnect_on_denied_publish_v311())) {
         close_transport();
         return;
       }
@@ -851,6 +930,86 @@ void connection::handle(mqtt::publish&& packet) {
     reply.reason_code = ack;
     send_packet(std::move(reply));
   }
+}
+
+void connection::intercept(const mqtt::publish& packet) {
+  intercepted_publish upload;
+  upload.topic = packet.topic;
+  upload.payload = packet.payload_view();
+  upload.qos = packet.qos;
+  upload.version = version_;
+  upload.remote_address = io_.remote_address();
+  upload.client_id = client_id_;
+  upload.tls = io_.tls();
+  const std::uint16_t packet_id = packet.packet_id;
+  const std::uint8_t qos = packet.qos;
+  awaiting_interceptor_ = true;
+  {
+    std::lock_guard lock(relay_->mutex);
+    relay_->intercept_in_call = true;
+  }
+  std::shared_ptr<auth_relay> relay = relay_;
+  listener_.interceptor->on_publish(upload, [relay, packet_id, qos](intercept_verdict verdict) {
+    std::lock_guard lock(relay->mutex);
+    if (relay->intercept_in_call) {
+      relay->intercept_immediate = verdict;
+      return;
+    }
+    if (relay->io == nullptr) return;
+    // From any thread: the verdict is applied on the connection's thread.
+    relay->io->post([relay, packet_id, qos, verdict] {
+      connection* target = nullptr;
+      {
+        std::lock_guard inner(relay->mutex);
+        target = relay->owner;
+      }
+      if (target != nullptr) target->on_intercept_verdict(packet_id, qos, verdict);
+    });
+  });
+  std::optional<intercept_verdict> immediate;
+  {
+    std::lock_guard lock(relay_->mutex);
+    relay_->intercept_in_call = false;
+    immediate = relay_->intercept_immediate;
+    relay_->intercept_immediate.reset();
+  }
+  if (immediate) on_intercept_verdict(packet_id, qos, *immediate);
+}
+
+void connection::on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos,
+                                      intercept_verdict verdict) {
+  if (state_ != state::connected || !awaiting_interceptor_) return;
+  awaiting_interceptor_ = false;
+  const bool v5 = version_ == protocol_version::v5;
+  const bool refused = mqtt::is_error(verdict.reason);
+  if (refused && verdict.disconnect) {
+    // RFC 9431 2.2.2: at QoS 0 the only way to tell the client is DISCONNECT (0x87 invalid
+    // token, 0x99 not a token); 3.1.1 just closes.
+    disconnect_and_close(refusal_for(verdict.reason, allowed_in_disconnect));
+    return;
+  }
+  // RFC 9431 2.2.2: at QoS 1/2 the verdict travels in PUBACK/PUBREC. MQTT 3.1.1 has no reason
+  // codes (RFC 9431 6.1: the broker cannot communicate the result).
+  const reason_code ack =
+      !v5 || !refused ? reason_code::success : refusal_for(verdict.reason, allowed_in_puback);
+  if (qos == 1) {
+    mqtt::puback reply;
+    reply.packet_id = packet_id;
+    reply.reason_code = ack;
+    send_packet(std::move(reply));
+  } else if (qos == 2) {
+    if (!mqtt::is_error(ack) && session_) {
+      // The PUBREL that follows is answered with PUBCOMP like any QoS 2 exchange.
+      auto held = session_->lock();
+      held->inbound_qos2.insert(packet_id);
+    }
+    mqtt::pubrec reply;
+    reply.packet_id = packet_id;
+    reply.reason_code = ack;
+    send_packet(std::move(reply));
+  }
+  // The packets held back meanwhile.
+  consume({});
 }
 
 void connection::handle(const mqtt::pubrel& packet) {
@@ -992,13 +1151,21 @@ void connection::pump() {
   };
   std::vector<retransmission> resend;
   bool progress = true;
-  while (progress && state_ == state::connected) {
+  bool refused = false;
+  while (progress && state_ == state::connected && !refused) {
     progress = false;
     batch_.clear();
     {
       auto held = session_->lock();
       if (held->owner != connection_id_ || held->ended) break;
       held->wake_pending = false;
+      if (held->delivery_refused) {
+        // Routing found a delivery this principal may not receive and the principal asks to be
+        // disconnected for it (RFC 9431 3.2).
+        held->delivery_refused = false;
+        refused = true;
+        break;
+      }
       if (held->awaiting_resend > 0) {
         // [MQTT-4.4.0-1]: a resumed session retransmits unacknowledged PUBLISH (DUP 1) and
         // PUBREL in the original order, within the client's Receive Maximum [MQTT-3.3.4-9].
@@ -1028,6 +1195,11 @@ void connection::pump() {
         }
         if (principal_ && !principal_->may_receive(item.msg->topic)) {
           broker_.counters().deliveries_denied.fetch_add(1, std::memory_order_relaxed);
+          if (principal_->disconnect_on_denied_delivery()) {
+            // RFC 9431 3.2 / 6.2: never forward, and close the connection (0x87 in v5).
+            refused = true;
+            break;
+          }
           continue;
         }
         std::uint16_t packet_id = 0;
@@ -1067,6 +1239,7 @@ void connection::pump() {
     }
     batch_.clear();
   }
+  if (refused) disconnect_and_close(reason_code::not_authorized);
 }
 
 void connection::drop_inflight(std::uint16_t packet_id) {
@@ -1113,6 +1286,11 @@ void connection::handle(const mqtt::subscribe& packet) {
     if (has_wildcard(shared.is_shared ? shared.parts.filter : filter) &&
         !settings.wildcard_subscription_available) {
       reply.reason_codes.push_back(reason_code::wildcard_subscriptions_not_supported);
+      continue;
+    }
+    if (listener_.interceptor && listener_.interceptor->refuses_subscription(filter)) {
+      // RFC 9431 2.2.2: authz-info is publish-only.
+      reply.reason_codes.push_back(reason_code::not_authorized);
       continue;
     }
     if (const reason_code allowed = principal_->may_subscribe(filter);
@@ -1269,6 +1447,10 @@ bool connection::check_taken_over() {
 void connection::on_wake() {
   if (state_ != state::connected) return;
   if (check_taken_over()) return;
+  if (!credentials_valid()) {
+    end_for_credentials();
+    return;
+  }
   pump();
 }
 
@@ -1334,11 +1516,9 @@ void connection::on_timer(clock::time_point now) {
       disconnect_and_close(reason_code::keep_alive_timeout);
       return;
     }
-    if (credential_deadline_ && now >= *credential_deadline_) {
-      // The grant ended (e.g. the access token expired): v5 0x87, 3.1.1 closes.
-      spdlog::debug("{} {}: client '{}' credentials expired", listener_.name, io_.remote_address(),
-                    client_id_);
-      disconnect_and_close(reason_code::not_authorized);
+    if (!credentials_valid()) {
+      // The grant ended (the access token expired or was revoked): v5 0x87, 3.1.1 closes.
+      end_for_credentials();
       return;
     }
   }

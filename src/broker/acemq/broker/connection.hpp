@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "acemq/broker/auth.hpp"
+#include "acemq/broker/interceptor.hpp"
 #include "acemq/broker/message.hpp"
 #include "acemq/broker/session.hpp"
 #include "acemq/broker/settings.hpp"
@@ -78,7 +79,9 @@ class connection {
   void on_bytes(byte_view data);
   /// The armed deadline passed (keep alive, connect timeout, credential expiry).
   void on_timer(clock::time_point now);
-  /// Deliveries were queued for this connection's session, or the session was taken over.
+  /// Deliveries were queued for this connection's session, the session was taken over, a
+  /// delivery was refused, or the principal may have changed (broker::wake_all / wake_if after a
+  /// revocation): re-reads the principal's expiry and revocation, then sends what is queued.
   void on_wake();
   /// The transport is gone (EOF, error, or the end of close()): schedules the Will if due and
   /// detaches the session. Call exactly once; no other method may be called afterwards.
@@ -124,10 +127,18 @@ class connection {
   void run_auth(const std::function<void(auth_chain::completion)>& call);
   void on_auth_result(auth_step step, std::size_t owner);
   void finish_connect(auth_step step);
-  void refuse_connect(mqtt::reason_code reason);
+  void refuse_connect(mqtt::reason_code reason,
+                      std::vector<std::pair<std::string, std::string>> user_properties = {});
   void finish_reauthentication(auth_step step);
   void send_auth(mqtt::reason_code reason, const auth_step& step);
   void accept_credentials(const std::shared_ptr<const principal>& who);
+  bool credentials_valid();
+  void end_for_credentials();
+  void narrow_to_principal();
+
+  // Intercepted PUBLISH (publish_interceptor, e.g. RFC 9431 authz-info).
+  void intercept(const mqtt::publish& packet);
+  void on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos, intercept_verdict verdict);
 
   // Outbound.
   void send_packet(mqtt::packet packet);
@@ -179,6 +190,9 @@ class connection {
   std::size_t auth_owner_ = 0;
   bool awaiting_provider_ = false;
   bool reauthenticating_ = false;
+  /// An intercepted PUBLISH awaits its verdict: later packets are held back (in deferred_) so
+  /// acknowledgements keep the order of the PUBLISH packets [MQTT-4.6.0-2].
+  bool awaiting_interceptor_ = false;
   std::shared_ptr<const principal> principal_;
 
   // Session.

@@ -102,6 +102,10 @@ struct session_state {
 
   /// Drops counted for this session (queue bounds), for diagnostics.
   std::uint64_t dropped = 0;
+  /// Set by routing when `who` refused a delivery and asks to be disconnected for it
+  /// (principal::disconnect_on_denied_delivery, RFC 9431 3.2); the attached connection sees it on
+  /// its next wake and closes. Cleared when a connection attaches.
+  bool delivery_refused = false;
 
   /// Appends a delivery within the bounds of `settings`. At the bound a QoS 0 delivery is dropped;
   /// a QoS 1/2 delivery evicts the oldest queued QoS 0 one, or is dropped when there is none.
@@ -116,6 +120,23 @@ struct session_state {
   void mark_inflight_for_resend();
   /// Removes queued deliveries whose message expired; returns how many.
   std::size_t purge_expired(clock::time_point now);
+  /// Removes queued deliveries for which `remove(const delivery&)` is true (e.g. topics a narrower
+  /// re-authenticated principal may no longer receive); returns how many.
+  template <typename Predicate>
+  std::size_t drop_queued_if(Predicate&& remove) {
+    std::size_t removed = 0;
+    for (auto it = queue.begin(); it != queue.end();) {
+      if (remove(*it)) {
+        queued_bytes -= it->msg->payload_size();
+        if (it->qos == 0) --queued_qos0;
+        it = queue.erase(it);
+        ++removed;
+      } else {
+        ++it;
+      }
+    }
+    return removed;
+  }
   /// Removes queued QoS 0 deliveries (when the connection goes away and they are not kept).
   void drop_queued_qos0();
 };

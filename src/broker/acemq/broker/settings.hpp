@@ -12,6 +12,7 @@
 namespace acemq::broker {
 
 class auth_chain;
+class publish_interceptor;
 
 /// What the broker does with an unauthorized PUBLISH from an MQTT 3.1.1 client, which has no
 /// reason code to tell it (MQTT 3.1.1 section 3.3.5 lets the server choose).
@@ -90,6 +91,9 @@ struct listener_settings {
   std::optional<std::uint32_t> maximum_packet_size;
   /// The authentication providers of this listener; null = the broker's default chain.
   std::shared_ptr<const auth_chain> auth;
+  /// Topics consumed by a handler instead of being routed, e.g. RFC 9431 "authz-info" (the ACE
+  /// provider's ace::authz_info_interceptor). Null = none. See publish_interceptor.
+  std::shared_ptr<publish_interceptor> interceptor;
 };
 
 }  // namespace acemq::broker
