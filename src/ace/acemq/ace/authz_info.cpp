@@ -62,4 +62,17 @@ void authz_info_handler::on_publish(const authz_info_upload& upload, completion 
   });
 }
 
+void authz_info_interceptor::on_publish(const broker::intercepted_publish& publish,
+                                        completion done) {
+  authz_info_upload upload;
+  upload.payload = publish.payload;
+  upload.qos = publish.qos;
+  upload.version = publish.version;
+  upload.remote_address = publish.remote_address;
+  upload.client_id = publish.client_id;
+  handler_.on_publish(upload, [done = std::move(done)](authz_info_verdict verdict) {
+    done(broker::intercept_verdict{verdict.reason, verdict.disconnect});
+  });
+}
+
 }  // namespace acemq::ace

@@ -16,6 +16,7 @@
 
 #include "acemq/ace/token_store.hpp"
 #include "acemq/ace/token_validator.hpp"
+#include "acemq/broker/interceptor.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/mqtt/reason_code.hpp"
 #include "acemq/mqtt/version.hpp"
@@ -71,6 +72,25 @@ class authz_info_handler {
  private:
   token_validator& validator_;
   token_store& store_;
+};
+
+/// The broker's publish_interceptor for authz-info (listener_settings::interceptor): uploads go
+/// to `handler` before any authorization, so a TLS:Anon,MQTT:None client (the broker's
+/// public_topics_only provider) can publish its token (RFC 9431 2.2.1, 2.2.2).
+class authz_info_interceptor final : public broker::publish_interceptor {
+ public:
+  /// `handler` must outlive the interceptor.
+  explicit authz_info_interceptor(authz_info_handler& handler) : handler_(handler) {}
+  bool intercepts(std::string_view topic) const override {
+    return authz_info_handler::is_authz_info(topic);
+  }
+  bool refuses_subscription(std::string_view filter) const override {
+    return authz_info_handler::refuses_subscription(filter);
+  }
+  void on_publish(const broker::intercepted_publish& publish, completion done) override;
+
+ private:
+  authz_info_handler& handler_;
 };
 
 }  // namespace acemq::ace

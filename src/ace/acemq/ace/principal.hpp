@@ -35,8 +35,12 @@ class ace_principal final : public broker::principal {
 
   /// True once the token expired or the AS revocation list named it.
   bool ended() const noexcept { return time_->unix_seconds() >= token_->ends_at(); }
-  /// True once the AS revocation list named the token.
-  bool revoked() const noexcept { return token_->revoked(); }
+  /// True once the AS revocation list named the token (the connection then ends, RFC 9431 3.2).
+  bool revoked() const noexcept override { return token_->revoked(); }
+  /// RFC 9431 3.2 / 6.2: a delivery the token does not allow closes the connection (0x87).
+  bool disconnect_on_denied_delivery() const override { return true; }
+  /// RFC 9431 6.2: an unauthorized MQTT 3.1.1 PUBLISH is ignored and the client disconnected.
+  bool disconnect_on_denied_publish_v311() const override { return true; }
   const validated_token& token() const noexcept { return *token_; }
   const validated_token_ptr& shared_token() const noexcept { return token_; }
 
