@@ -74,6 +74,55 @@ struct config_sources {
 
 acemq::result<acemq::net::app_config, acemq::net::config_error> load_config(
     const config_sources& sources) {
+  acemq::net::app_config config = acemq::net::default_config();
+  if (!sources.file.empty()) {
+    if (auto applied = acemq::net::apply_toml_file(config, sources.file); !applied) {
+      return acemq::unexpected(applied.error());
+    }
+  }
+  // Dedicated flags are applied after the file and before the --set overrides.
+  if (!sources.data_dir.empty()) config.data_dir = sources.data_dir;
+  if (!sources.port_file.empty()) config.port_file = sources.port_file;
+  if (!sources.log_level.empty()) {
+    if (auto applied =
+            acemq::net::apply_override(config, "log.level=\"" + sources.log_level + "\"");
+        !applied) {
+      return acemq::unexpected(applied.error());
+    }
+  }
+  for (const auto& assignment : sources.overrides) {
+    if (auto applied = acemq::net::apply_override(config, assignment); !applied) {
+      return acemq::unexpected(applied.error());
+    }
+  }
+  if (auto finalized = acemq::net::finalize(config); !finalized) {
+    return acemq::unexpected(finalized.error());
+  }
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"acemq-broker: MQTT 5.0 / 3.1.1 broker with ACE (RFC 9431) authorization"};
+  config_sources sources;
+  app.add_option("-c,--config", sources.file, "TOML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--data-dir", sources.data_dir,
+                 "base directory for relative paths (server.data_dir; default: the working "
+                 "directory)");
+  app.add_option("--port-file", sources.port_file,
+                 "write \"<listener> <port>\" lines here once listening (server.port_file)");
+  app.add_option("--log-level", sources.log_level,
+                 "trace, debug, info, warn, error or off (log.level)");
+  app.add_option("--set", sources.overrides, "override a setting: key=value (repeatable)");
+  app.footer(settings_table());
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? 0 : exit_config_error;
+  }
+
   auto loaded = load_config(sources);
   if (!loaded) {
     std::cerr << "acemq-broker: configuration error: " << loaded.error().message << '\n';

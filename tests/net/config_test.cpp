@@ -116,7 +116,8 @@ TEST(config, listener_errors) {
   EXPECT_NE(applied.error().message.find("duplicate"), std::string::npos);
   applied = apply_toml(config, "[[listener]]\nname = \"a\"\ntype = \"udp\"\n", "f");
   ASSERT_FALSE(applied);
-  EXPECT_EQ(applied.error().message, "f:3: listener.a.type: expected one of: tcp, tls");
+  EXPECT_EQ(applied.error().message,
+            "f:3: listener.a.type: expected one of: tcp, tls, ws, wss, http");
   applied = apply_toml(config, "[[listener]]\nname = \"a\"\nport = 70000\n", "f");
   ASSERT_FALSE(applied);
   applied = apply_toml(config, "listener = 5\n", "f");
@@ -273,6 +274,167 @@ TEST(config, unreadable_file_is_an_error) {
   const auto applied = apply_toml_file(config, "no/such/file.toml");
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().message, "no/such/file.toml: cannot be read");
+}
+
+TEST(config, websocket_http_listeners_rates_and_provider_lists) {
+  app_config config = default_config();
+  const auto applied = apply_toml(config, R"(
+[[listener]]
+name = "ws"
+type = "ws"
+port = 8080
+path = "/mqtt/ws"
+auth = ["password", "anonymous"]
+connection_rate = 50
+connection_burst = 100
+address_connection_rate = 0.5
+address_connection_burst = 5
+
+[[listener]]
+name = "wss"
+type = "wss"
+port = 8443
+certificate = "pki/server.pem"
+key = "pki/server.key"
+
+[[listener]]
+name = "metrics"
+type = "http"
+address = "127.0.0.1"
+port = 9090
+)",
+                                  "test.toml");
+  ASSERT_TRUE(applied) << applied.error().message;
+  ASSERT_EQ(config.server.listeners.size(), 3u);
+  const auto& ws = config.server.listeners[0];
+  EXPECT_EQ(ws.type, transport::ws);
+  EXPECT_EQ(ws.path, "/mqtt/ws");
+  EXPECT_EQ(ws.auth, (std::vector<std::string>{"password", "anonymous"}));
+  EXPECT_DOUBLE_EQ(ws.connection_rate, 50);
+  EXPECT_DOUBLE_EQ(ws.connection_burst, 100);
+  EXPECT_DOUBLE_EQ(ws.address_connection_rate, 0.5);
+  EXPECT_DOUBLE_EQ(ws.address_connection_burst, 5);
+  EXPECT_EQ(config.server.listeners[1].type, transport::wss);
+  EXPECT_EQ(config.server.listeners[2].type, transport::http);
+  config.data_dir = "/srv/acemq";
+  ASSERT_TRUE(finalize(config));
+  EXPECT_EQ(config.server.listeners[1].certificate, "/srv/acemq/pki/server.pem");
+  EXPECT_TRUE(uses_tls(transport::wss));
+  EXPECT_FALSE(carries_mqtt(transport::http));
+}
+
+TEST(config, listener_option_errors) {
+  app_config config = default_config();
+  auto bad_path = apply_override(config, "listener.tcp.path=mqtt");
+  ASSERT_FALSE(bad_path);
+  EXPECT_NE(bad_path.error().message.find("absolute HTTP path"), std::string::npos);
+  auto bad_provider = apply_override(config, R"(listener.tcp.auth=["kerberos"])");
+  ASSERT_FALSE(bad_provider);
+  EXPECT_NE(bad_provider.error().message.find("kerberos"), std::string::npos);
+  EXPECT_FALSE(apply_override(config, R"(listener.tcp.auth=["password", "password"])"));
+  EXPECT_FALSE(apply_override(config, "listener.tcp.connection_rate=-1"));
+  EXPECT_FALSE(apply_override(config, "listener.tcp.connection_rate=nan"));
+  ASSERT_TRUE(apply_override(config, "listener.wss.type=\"wss\""));
+  auto no_certificate = finalize(config);
+  ASSERT_FALSE(no_certificate);
+  EXPECT_NE(no_certificate.error().message.find("a wss listener needs certificate and key"),
+            std::string::npos);
+}
+
+TEST(config, auth_keys_are_parsed_by_the_auth_library_and_paths_resolved) {
+  app_config config = default_config();
+  const auto applied = apply_toml(config, R"(
+[auth]
+allow_anonymous = false
+acl_file = "etc/acl"
+password_file = "/abs/passwd"
+certificates = true
+[auth.certificate]
+identity = "san_uri"
+[auth.password]
+client_refill_per_second = 0.5
+)",
+                                  "test.toml");
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_FALSE(config.allow_anonymous);
+  EXPECT_TRUE(config.auth.certificates);
+  EXPECT_DOUBLE_EQ(config.auth.password.per_client_id.refill_per_second, 0.5);
+  auto unknown = apply_toml(config, "[auth]\nkerberos = true\n", "x.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, "x.toml:2: auth.kerberos: unknown setting");
+  auto wrong = apply_override(config, "auth.certificate.identity=serial");
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("expected cn"), std::string::npos);
+  config.data_dir = "/srv/acemq";
+  ASSERT_TRUE(finalize(config));
+  EXPECT_EQ(config.auth.acl_file, "/srv/acemq/etc/acl");
+  EXPECT_EQ(config.auth.password_file, "/abs/passwd");
+}
+
+TEST(config, ace_section_maps_onto_the_provider_settings) {
+  app_config config = default_config();
+  const auto applied = apply_toml(config, R"(
+[ace]
+enabled = true
+audience = "mqtts://broker.example"
+issuer = "https://as.example"
+keys_file = "keys/as.jwks"
+max_token_size = 4096
+hide_topic_names = true
+revocation_poll_interval_ms = 500
+[ace.store]
+max_tokens = 100
+uploads_per_second = 0.25
+[ace.discovery]
+as_uri = "https://as.example/token"
+issue_cnonce = true
+[ace.as]
+base_url = "https://as.example:8443"
+client_id = "broker"
+client_secret_file = "secrets/as"
+timeout_ms = 2000
+)",
+                                  "test.toml");
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_TRUE(config.ace.enabled);
+  EXPECT_EQ(config.ace.settings.audience, "mqtts://broker.example");
+  EXPECT_EQ(config.ace.settings.issuer, "https://as.example");
+  EXPECT_EQ(config.ace.settings.max_token_size, 4096u);
+  EXPECT_TRUE(config.ace.settings.hide_topic_names);
+  EXPECT_EQ(config.ace.settings.revocation_poll_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(config.ace.settings.store.max_tokens, 100u);
+  EXPECT_DOUBLE_EQ(config.ace.settings.store.uploads_per_second, 0.25);
+  EXPECT_EQ(config.ace.discovery.as_uri, "https://as.example/token");
+  EXPECT_TRUE(config.ace.discovery.issue_cnonce);
+  EXPECT_EQ(config.ace.as.base_url, "https://as.example:8443");
+  EXPECT_EQ(config.ace.as.timeout, std::chrono::milliseconds(2000));
+  config.data_dir = "/srv";
+  ASSERT_TRUE(finalize(config));
+  EXPECT_EQ(config.ace.keys_file, "/srv/keys/as.jwks");
+  EXPECT_EQ(config.ace.as_client_secret_file, "/srv/secrets/as");
+}
+
+TEST(config, ace_needs_an_audience_and_listeners_need_ace_enabled) {
+  app_config config = default_config();
+  ASSERT_TRUE(apply_override(config, "ace.enabled=true"));
+  auto no_audience = finalize(config);
+  ASSERT_FALSE(no_audience);
+  EXPECT_EQ(no_audience.error().message, "ace.audience: required when ace.enabled = true");
+
+  app_config other = default_config();
+  ASSERT_TRUE(apply_override(other, R"(listener.tcp.auth=["ace"])"));
+  auto disabled = finalize(other);
+  ASSERT_FALSE(disabled);
+  EXPECT_NE(disabled.error().message.find("needs ace.enabled"), std::string::npos);
+  EXPECT_FALSE(apply_override(other, "ace.max_token_size=1"));
+}
+
+TEST(config, log_format) {
+  app_config config = default_config();
+  EXPECT_EQ(config.log_output, log_format::text);
+  ASSERT_TRUE(apply_override(config, "log.format=json"));
+  EXPECT_EQ(config.log_output, log_format::json);
+  EXPECT_FALSE(apply_override(config, "log.format=xml"));
 }
 
 }  // namespace

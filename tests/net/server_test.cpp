@@ -7,8 +7,14 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -141,13 +147,14 @@ listener_config tls_listener() {
 
 class server_test : public ::testing::Test {
  protected:
-  void start(server_config config) {
+  void start(server_config config, const std::function<void(server&)>& prepare = {}) {
     if (config.listeners.empty()) config.listeners = {tcp_listener(), tls_listener()};
     if (config.threads == 0) config.threads = 2;
     instance_ =
         std::make_unique<server>(config, [this](broker::connection_io& io, const listener_config&) {
           return std::make_unique<echo_handler>(io, probe_);
         });
+    if (prepare) prepare(*instance_);
     auto started = instance_->start();
     ASSERT_TRUE(started) << started.error();
     runner_ = std::thread([this] { instance_->run(); });
@@ -381,6 +388,232 @@ TEST(server_start, address_in_use_is_an_error) {
   auto started = instance.start();
   ASSERT_FALSE(started);
   EXPECT_NE(started.error().find("listener tcp"), std::string::npos);
+}
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+
+listener_config ws_listener(transport type = transport::ws) {
+  listener_config listener = type == transport::wss ? tls_listener() : tcp_listener();
+  listener.name = std::string(to_string(type));
+  listener.type = type;
+  listener.path = "/mqtt";
+  return listener;
+}
+
+/// Reads from a WebSocket until `size` bytes arrived (in any number of messages).
+template <typename Stream>
+std::string read_ws(websocket::stream<Stream>& ws, std::size_t size) {
+  std::string out;
+  beast::flat_buffer buffer;
+  while (out.size() < size) {
+    ws.read(buffer);
+    out += beast::buffers_to_string(buffer.data());
+    buffer.consume(buffer.size());
+  }
+  return out;
+}
+
+void offer_mqtt(websocket::stream<tcp::socket>& ws, const std::string& protocols) {
+  ws.set_option(websocket::stream_base::decorator([protocols](websocket::request_type& request) {
+    request.set(http::field::sec_websocket_protocol, protocols);
+  }));
+}
+
+TEST_F(server_test, websocket_carries_bytes_in_any_split_with_the_mqtt_subprotocol) {
+  server_config config;
+  config.listeners = {ws_listener()};
+  start(config);
+  websocket::stream<tcp::socket> ws(client_io_);
+  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::ws)});
+  offer_mqtt(ws, "mqttv3.1, mqtt");
+  websocket::response_type response;
+  ws.handshake(response, "localhost", "/mqtt");
+  EXPECT_EQ(response[http::field::sec_websocket_protocol], "mqtt");  // [MQTT-6.0.0-4]
+  ws.binary(true);
+  ws.write(asio::buffer(std::string("he")));
+  ws.write(asio::buffer(std::string("llo")));
+  EXPECT_EQ(read_ws(ws, 5), "hello");
+  ws.write(asio::buffer(std::string("m")));
+  std::string burst = read_ws(ws, 2000 * 9);
+  EXPECT_EQ(burst.substr(0, 9), "#0PAYLOAD");
+  EXPECT_EQ(burst.substr(burst.size() - 9), "#9PAYLOAD");
+}
+
+TEST_F(server_test, websocket_accepts_the_legacy_subprotocol_and_refuses_others) {
+  server_config config;
+  config.listeners = {ws_listener()};
+  start(config);
+  {
+    websocket::stream<tcp::socket> ws(client_io_);
+    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::ws)});
+    offer_mqtt(ws, "mqttv3.1");
+    websocket::response_type response;
+    ws.handshake(response, "localhost", "/mqtt");
+    EXPECT_EQ(response[http::field::sec_websocket_protocol], "mqttv3.1");
+  }
+  for (const auto& [protocols, path] :
+       std::vector<std::pair<std::string, std::string>>{{"chat", "/mqtt"}, {"mqtt", "/other"}}) {
+    websocket::stream<tcp::socket> ws(client_io_);
+    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::ws)});
+    offer_mqtt(ws, protocols);
+    boost::system::error_code ec;
+    ws.handshake("localhost", path, ec);
+    EXPECT_TRUE(ec) << protocols << " " << path;
+  }
+  EXPECT_EQ(instance_->counters().websocket_refused.load(), 2u);
+}
+
+TEST_F(server_test, websocket_text_frames_close_the_connection) {
+  server_config config;
+  config.listeners = {ws_listener()};
+  start(config);
+  websocket::stream<tcp::socket> ws(client_io_);
+  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::ws)});
+  offer_mqtt(ws, "mqtt");
+  ws.handshake("localhost", "/mqtt");
+  ws.text(true);
+  ws.write(asio::buffer(std::string("x")));
+  probe_.wait_for(probe_.transport_closed, 1);  // [MQTT-6.0.0-1]
+  EXPECT_EQ(probe_.transport_closed, 1);
+}
+
+TEST_F(server_test, secure_websocket_exposes_the_tls_session) {
+  server_config config;
+  config.listeners = {ws_listener(transport::wss)};
+  start(config);
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(testing::pki_file("ca.pem"));
+  context.set_verify_mode(asio::ssl::verify_peer);
+  websocket::stream<asio::ssl::stream<tcp::socket>> ws(client_io_, context);
+  beast::get_lowest_layer(ws).connect(
+      {asio::ip::make_address("127.0.0.1"), port_of(transport::wss)});
+  ws.next_layer().handshake(asio::ssl::stream_base::client);
+  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
+    request.set(http::field::sec_websocket_protocol, "mqtt");
+  }));
+  ws.handshake("localhost", "/mqtt");
+  ws.binary(true);
+  ws.write(asio::buffer(std::string("xyz")));
+  EXPECT_EQ(read_ws(ws, 3), "xyz");
+  std::lock_guard lock(probe_.mutex);
+  EXPECT_EQ(probe_.last_protocol, "TLSv1.3");
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+http::response<http::string_body> http_request(asio::io_context& io, std::uint16_t port,
+                                               http::verb method, const std::string& target) {
+  tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  http::request<http::empty_body> request(method, target, 11);
+  request.set(http::field::host, "localhost");
+  http::write(socket, request);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  if (method == http::verb::head) parser.skip(true);
+  http::read(socket, buffer, parser);
+  return parser.release();
+}
+
+TEST_F(server_test, http_listener_serves_metrics_only) {
+  server_config config;
+  listener_config metrics = tcp_listener();
+  metrics.name = "metrics";
+  metrics.type = transport::http;
+  config.listeners = {tcp_listener(), metrics};
+  start(config, [](server& instance) {
+    instance.set_metrics_source([] { return std::string("acemq_test 1\n"); });
+  });
+  const auto port = port_of(transport::http);
+  auto ok = http_request(client_io_, port, http::verb::get, "/metrics");
+  EXPECT_EQ(ok.result(), http::status::ok);
+  EXPECT_EQ(ok.body(), "acemq_test 1\n");
+  EXPECT_EQ(ok[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
+  auto head = http_request(client_io_, port, http::verb::head, "/metrics");
+  EXPECT_EQ(head.result(), http::status::ok);
+  EXPECT_EQ(http_request(client_io_, port, http::verb::get, "/").result(), http::status::not_found);
+  EXPECT_EQ(http_request(client_io_, port, http::verb::post, "/metrics").result(),
+            http::status::method_not_allowed);
+  EXPECT_EQ(instance_->counters().http_requests.load(), 4u);
+  EXPECT_EQ(probe_.created, 0);  // no MQTT machine for http
+}
+
+TEST_F(server_test, connection_rates_refuse_at_accept_and_others_stay_served) {
+  server_config config;
+  listener_config limited = tcp_listener();
+  limited.address_connection_rate = 0.001;  // effectively no refill during the test
+  limited.address_connection_burst = 2;
+  listener_config other = tls_listener();
+  other.connection_rate = 0.001;
+  other.connection_burst = 1;
+  config.listeners = {limited, other};
+  start(config);
+  auto first = connect_tcp();
+  auto second = connect_tcp();
+  auto third = connect_tcp();
+  EXPECT_TRUE(reaches_eof(third));
+  EXPECT_EQ(instance_->counters().refused_address_rate.load(), 1u);
+  // The admitted connections are unaffected.
+  asio::write(first, asio::buffer(std::string("1")));
+  EXPECT_EQ(read_exactly(first, 1), "1");
+  asio::write(second, asio::buffer(std::string("2")));
+  EXPECT_EQ(read_exactly(second, 1), "2");
+  // Listener-wide bucket on the TLS listener: one connection, then refusals.
+  tcp::socket tls_first(client_io_);
+  tls_first.connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
+  tcp::socket tls_second(client_io_);
+  tls_second.connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
+  EXPECT_TRUE(reaches_eof(tls_second));
+  EXPECT_EQ(instance_->counters().refused_listener_rate.load(), 1u);
+}
+
+/// The subject common name of the certificate a new TLS connection receives.
+std::string served_certificate_serial(asio::io_context& io, std::uint16_t port) {
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  asio::ssl::stream<tcp::socket> stream(io, context);
+  stream.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+  stream.handshake(asio::ssl::stream_base::client);
+  X509* certificate = SSL_get0_peer_certificate(stream.native_handle());
+  BIGNUM* number = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr);
+  char* hex = BN_bn2hex(number);
+  std::string serial(hex);
+  OPENSSL_free(hex);
+  BN_free(number);
+  return serial;
+}
+
+TEST_F(server_test, reload_swaps_the_certificate_for_new_connections_only) {
+  server_config config;
+  config.listeners = {tls_listener()};
+  start(config);
+  const auto port = port_of(transport::tls);
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  asio::ssl::stream<tcp::socket> old_connection(client_io_, context);
+  old_connection.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+  old_connection.handshake(asio::ssl::stream_base::client);
+  const std::string before = served_certificate_serial(client_io_, port);
+
+  // A second development PKI: another CA and server certificate.
+  const auto other = std::filesystem::path(ACEMQ_TEST_SCRATCH_DIR) / "pki-reload";
+  const std::string command =
+      std::string(ACEMQ_DEV_PKI_SCRIPT) + " '" + other.string() + "' > /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  listener_config fresh = tls_listener();
+  fresh.certificate = (other / "server.pem").string();
+  fresh.key = (other / "server.key").string();
+  // A broken candidate keeps the previous certificate and says so.
+  listener_config broken = tls_listener();
+  broken.certificate = "no/such/server.pem";
+  EXPECT_EQ(instance_->reload_tls({broken}).size(), 1u);
+  EXPECT_EQ(served_certificate_serial(client_io_, port), before);
+
+  EXPECT_TRUE(instance_->reload_tls({fresh}).empty());
+  const std::string after = served_certificate_serial(client_io_, port);
+  EXPECT_NE(after, before);
+  // The connection made before the reload still works.
+  asio::write(old_connection, asio::buffer(std::string("alive")));
+  EXPECT_EQ(read_exactly(old_connection, 5), "alive");
 }
 
 }  // namespace

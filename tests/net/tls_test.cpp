@@ -50,6 +50,11 @@ struct memory_handshake {
   /// Runs the handshake to completion; false if either side failed.
   bool run() {
     client.reset(SSL_new(client_context.get()));
+    return run_prepared();
+  }
+
+  /// Runs the handshake with the client session already created.
+  bool run_prepared() {
     server.reset(SSL_new(server_context.get()));
     BIO* client_bio = nullptr;
     BIO* server_bio = nullptr;
@@ -186,6 +191,74 @@ TEST(tls_facts, server_certificate_names_as_seen_by_a_client) {
 TEST(tls_context, required_client_certificate_refuses_a_client_without_one) {
   memory_handshake link(tls_listener(client_certificate_mode::required));
   EXPECT_FALSE(link.run());
+}
+
+// RFC 9431 2.2.3.2 / RFC 8446 4.2.11: a TLS 1.3 external PSK found by the lookup.
+constexpr unsigned char test_psk_cipher[2] = {0x13, 0x01};
+const std::string known_identity = "token-or-kid";
+const byte_vector known_key(32, 0x5a);
+
+int offer_psk(SSL* session, const EVP_MD* digest, const unsigned char** identity,
+              std::size_t* identity_length, SSL_SESSION** offered) {
+  *offered = nullptr;
+  const SSL_CIPHER* cipher = SSL_CIPHER_find(session, test_psk_cipher);
+  if (digest != nullptr && digest != SSL_CIPHER_get_handshake_digest(cipher)) return 1;
+  const auto* wanted = static_cast<const std::string*>(SSL_get_app_data(session));
+  SSL_SESSION* psk = SSL_SESSION_new();
+  SSL_SESSION_set1_master_key(psk, known_key.data(), known_key.size());
+  SSL_SESSION_set_cipher(psk, cipher);
+  SSL_SESSION_set_protocol_version(psk, TLS1_3_VERSION);
+  *identity = reinterpret_cast<const unsigned char*>(wanted->data());
+  *identity_length = wanted->size();
+  *offered = psk;
+  return 1;
+}
+
+struct psk_handshake : memory_handshake {
+  std::string identity;
+  int lookups = 0;
+
+  explicit psk_handshake(std::string offered)
+      : memory_handshake(tls_listener()), identity(std::move(offered)) {
+    auto enabled = enable_psk(server_context.get(), [this](std::string_view asked) {
+      ++lookups;
+      return asked == known_identity ? std::optional<byte_vector>(known_key) : std::nullopt;
+    });
+    EXPECT_TRUE(enabled);
+    SSL_CTX_set_min_proto_version(client_context.get(), TLS1_3_VERSION);
+    SSL_CTX_set_psk_use_session_callback(client_context.get(), &offer_psk);
+  }
+
+  bool run_with_identity() {
+    client.reset(SSL_new(client_context.get()));
+    SSL_set_app_data(client.get(), &identity);
+    return run_prepared();
+  }
+};
+
+TEST(tls_psk, known_identity_uses_the_psk_and_exposes_the_identity) {
+  psk_handshake link(known_identity);
+  ASSERT_TRUE(link.run_with_identity());
+  EXPECT_EQ(link.lookups, 1);
+  EXPECT_EQ(SSL_session_reused(link.server.get()), 1);  // the handshake used the PSK
+  openssl_tls_facts facts(link.server.get());
+  EXPECT_EQ(facts.psk_identity(), std::optional<std::string>(known_identity));
+  EXPECT_EQ(facts.protocol(), "TLSv1.3");
+}
+
+TEST(tls_psk, unknown_identity_falls_back_to_the_certificate) {
+  psk_handshake link("someone-else");
+  ASSERT_TRUE(link.run_with_identity());
+  EXPECT_EQ(link.lookups, 1);
+  EXPECT_EQ(SSL_session_reused(link.server.get()), 0);
+  openssl_tls_facts facts(link.server.get());
+  EXPECT_EQ(facts.psk_identity(), std::nullopt);
+}
+
+TEST(tls_psk, an_empty_lookup_is_refused) {
+  auto context = make_server_tls_context(tls_listener());
+  ASSERT_TRUE(context);
+  EXPECT_FALSE(enable_psk(context->get(), psk_lookup{}));
 }
 
 }  // namespace

@@ -88,6 +88,19 @@ result<void, std::string> enable_psk(SSL_CTX* context, psk_lookup lookup) {
     return unexpected("cannot attach the PSK lookup: " + openssl_error());
   }
   delete previous;
+  // The PSK is bound to SHA-256, and OpenSSL drops a PSK whose hash differs from the negotiated
+  // suite's; with server preference the SHA-256 suites must therefore come first.
+  if (SSL_CTX_set_ciphersuites(
+          context, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384") !=
+      1) {
+    return unexpected("cannot order the TLS 1.3 cipher suites: " + openssl_error());
+  }
+  // OpenSSL treats a PSK handshake as a resumption, and refuses resumptions on a context that
+  // verifies peers without a session id context.
+  static constexpr unsigned char session_context[] = {'a', 'c', 'e', 'm', 'q'};
+  if (SSL_CTX_set_session_id_context(context, session_context, sizeof session_context) != 1) {
+    return unexpected("cannot set the session id context: " + openssl_error());
+  }
   SSL_CTX_set_psk_find_session_callback(context, &find_psk_session);
   return {};
 }

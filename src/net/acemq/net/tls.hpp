@@ -34,7 +34,8 @@ inline constexpr std::size_t max_psk_identity = 16 * 1024;
 
 /// Makes the context accept TLS 1.3 external PSKs found by `lookup`
 /// (SSL_CTX_set_psk_find_session_callback), with TLS_AES_128_GCM_SHA256 as the PSK's hash
-/// (RFC 8446 4.2.11: an external PSK is bound to one hash). Identities the lookup does not know
+/// (RFC 8446 4.2.11: an external PSK is bound to one hash), so the SHA-256 suites are preferred
+/// on this context. Identities the lookup does not know
 /// fall back to certificate authentication. The context keeps its own copy of `lookup`.
 result<void, std::string> enable_psk(SSL_CTX* context, psk_lookup lookup);
 
