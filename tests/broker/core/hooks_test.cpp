@@ -602,5 +602,48 @@ TEST_F(hooks_test, StrictV311DeniedFilterGets0x80) {
   EXPECT_EQ(acks[0].reason_codes[0], reason_code::unspecified_error);
 }
 
+// ---- item 6: retained messages end with the publisher's grant ----
+
+TEST_F(hooks_test, RetainedMessageIsDroppedWhenThePublishersGrantEnds) {
+  scripted->expires_at = start_unix + 50;
+  client& pub = connected_as("pub", "plain");
+  mqtt::publish retained = publish_packet("r/1", "kept while the token lives", 1, 1, true);
+  retained.properties.message_expiry_interval = 3600;
+  pub.send(retained);
+  settle();
+  EXPECT_EQ(engine().retained_count(), 1u);
+  scripted->expires_at.reset();
+  client& early = connected_as("early", "full");
+  early.send(subscribe_packet(1, "r/#"));
+  settle();
+  EXPECT_EQ(early.received_of<mqtt::publish>().size(), 1u);
+  // The publisher is disconnected at its expiry; the retained copy goes at the same time.
+  advance(std::chrono::seconds(50));
+  EXPECT_EQ(engine().retained_count(), 0u);
+  client& late = connected_as("late", "full");
+  late.send(subscribe_packet(1, "r/#"));
+  settle();
+  EXPECT_TRUE(late.received_of<mqtt::publish>().empty());
+}
+
+TEST_F(hooks_test, MessageExpiryBeforeTheGrantStillApplies) {
+  scripted->expires_at = start_unix + 500;
+  client& pub = connected_as("pub", "plain");
+  mqtt::publish retained = publish_packet("r/1", "short", 0, 0, true);
+  retained.properties.message_expiry_interval = 10;
+  pub.send(retained);
+  settle();
+  advance(std::chrono::seconds(10));
+  EXPECT_EQ(engine().retained_count(), 0u);
+}
+
+TEST_F(hooks_test, RetainedMessageWithoutGrantExpiryStays) {
+  client& pub = connected_as("pub", "full");
+  pub.send(publish_packet("r/1", "forever", 0, 0, true));
+  settle();
+  advance(std::chrono::seconds(3600));
+  EXPECT_EQ(engine().retained_count(), 1u);
+}
+
 }  // namespace
 }  // namespace acemq::broker::testing

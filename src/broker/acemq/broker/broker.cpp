@@ -412,6 +412,10 @@ std::size_t broker::send_retained(session& subject, std::string_view filter,
     });
   }
   const clock::time_point now = clock_.now();
+  // Between two tick() sweeps: a retained message whose publisher's grant ended is not sent.
+  std::erase_if(matching, [now](const message_ptr& retained) {
+    return !retained->expired(now) && retained->retained_expired(now);
+  });
   std::size_t queued = 0;
   for (message_ptr& retained : matching) {
     delivery item;
@@ -461,8 +465,9 @@ void broker::tick(clock::time_point now) {
   {
     std::lock_guard lock(retained_mutex_);
     // MQTT 5.0 3.3.2.3.3: an expired retained message is no longer delivered.
-    const std::size_t removed =
-        retained_.erase_if([now](const message_ptr& retained) { return retained->expired(now); });
+    // RFC 9431 5: also at the end of the publishing client's token.
+    const std::size_t removed = retained_.erase_if(
+        [now](const message_ptr& retained) { return retained->retained_expired(now); });
     if (removed > 0) counters_.messages_expired.fetch_add(removed, std::memory_order_relaxed);
     counters_.retained_messages.store(retained_.size(), std::memory_order_relaxed);
   }

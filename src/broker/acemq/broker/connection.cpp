@@ -905,6 +905,15 @@ void connection::handle(mqtt::publish&& packet) {
       }
       content->forwarded = forwarded_of(packet.properties);
     }
+    if (content->retain) {
+      // RFC 9431 5: a retained message lives at most as long as the publisher's token.
+      if (const auto ends = principal_->expires_at_unix()) {
+        const std::int64_t remaining =
+            std::max<std::int64_t>(0, *ends - broker_.time().unix_seconds());
+        content->retain_until =
+            broker_.time().now() + seconds(static_cast<std::uint64_t>(remaining));
+      }
+    }
     content->publisher_client_id = client_id_;
     content->publisher_session = session_->id();
     routed = broker_.publish(content);

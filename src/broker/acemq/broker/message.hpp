@@ -27,11 +27,19 @@ struct message {
   mqtt::properties forwarded;
   /// When the Message Expiry Interval elapses (MQTT 5.0 3.3.2.3.3); nullopt = never.
   std::optional<clock::time_point> expires_at;
+  /// When a retained copy must be dropped because the publisher's grant ends (RFC 9431 5:
+  /// "min(token expiry, message expiry)"), from the publisher's principal::expires_at_unix();
+  /// nullopt = only the Message Expiry Interval applies. Live deliveries are not affected.
+  std::optional<clock::time_point> retain_until;
   /// Client identifier of the publisher (logs) and its session (No Local [MQTT-3.8.3-3]).
   std::string publisher_client_id;
   subscriber_id publisher_session = 0;
 
   bool expired(clock::time_point now) const noexcept { return expires_at && *expires_at <= now; }
+  /// Whether a retained copy is gone: message expiry or the end of the publisher's grant.
+  bool retained_expired(clock::time_point now) const noexcept {
+    return expired(now) || (retain_until && *retain_until <= now);
+  }
   std::size_t payload_size() const noexcept { return payload ? payload->size() : 0; }
 };
 
