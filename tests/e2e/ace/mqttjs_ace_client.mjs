@@ -1,0 +1,157 @@
+// An independent ACE client (RFC 9431) built from MQTT.js and node's own TLS and crypto: it reads
+// the token and HS256 PoP key from an `acemq token get` credentials file and proves possession
+//   exporter:  CONNECT AuthData = u16 len || token || HMAC-SHA256(key, X), X the TLS exporter
+//              `EXPORTER-ACE-MQTT-Sign-Challenge`, empty context, 32 bytes (RFC 9431 2.2.4.2.2)
+//   challenge: CONNECT AuthData = u16 len || token; the broker's AUTH 0x18 carries an 8-byte nonce,
+//              the answer is client nonce (8 bytes) || HMAC-SHA256(key, rs_nonce || client_nonce)
+//              (RFC 9431 2.2.4.2.1)
+// Then it subscribes to demo/#, publishes one QoS 1 message to demo/mqttjs-<mode> and waits for it,
+// and publishes to private/x, which the broker must refuse (PUBACK 0x87, RFC 9431 2.2.5).
+// Negative modes: exporter-wrong-key (MAC under another key) and exporter-other-session (MAC over
+// the exporter of a second TLS session) must be refused at CONNECT with 0x87.
+// Run by ace_profile_e2e.py: argv = mode, broker port, CA file, credentials file, message.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import tls from 'node:tls';
+
+const require = createRequire(path.resolve(process.env.ACEMQ_NODE_PROJECT, 'package.json'));
+const { MqttClient } = require('mqtt');
+
+const [mode, port, caFile, credentialsFile, message] = process.argv.slice(2);
+const TIMEOUT_MS = 20000;
+const EXPORTER_LABEL = 'EXPORTER-ACE-MQTT-Sign-Challenge';
+const NOT_AUTHORIZED = 0x87;
+
+const credentials = JSON.parse(fs.readFileSync(credentialsFile, 'utf8'));
+const token = Buffer.from(credentials.token, 'base64url');
+assert.equal(credentials.pop_key.kty, 'oct', 'this client proves possession of an HS256 key');
+const popKey = Buffer.from(credentials.pop_key.k, 'base64url');
+const hmac = (data) => crypto.createHmac('sha256', popKey).update(data).digest();
+
+function withTokenLength(...parts) {
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(token.length);
+  return Buffer.concat([length, token, ...parts]);
+}
+
+function withTimeout(promise, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer in time`)), TIMEOUT_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function tlsConnect() {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: Number(port), ca: fs.readFileSync(caFile) });
+      s.once('secureConnect', () => resolve(s));
+      s.once('error', reject);
+    }),
+    'TLS handshake',
+  );
+}
+
+// The TLS handshake must be complete before CONNECT is built: the exporter belongs to this session.
+const socket = await tlsConnect();
+// A zero-length context buffer: "empty context", not "no context" (RFC 5705 4).
+const exporterOf = (s) => s.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.alloc(0));
+
+let authenticationData;
+let expectRefusal = false;
+if (mode === 'exporter') {
+  authenticationData = withTokenLength(hmac(exporterOf(socket)));
+} else if (mode === 'exporter-wrong-key') {
+  // Negative: a MAC under a key that is not the token's cnf key.
+  expectRefusal = true;
+  const wrong = crypto.createHmac('sha256', crypto.randomBytes(32)).update(exporterOf(socket)).digest();
+  authenticationData = withTokenLength(wrong);
+} else if (mode === 'exporter-other-session') {
+  // Negative: a correct MAC over the exporter of another TLS session (a replayed CONNECT).
+  expectRefusal = true;
+  const other = await tlsConnect();
+  authenticationData = withTokenLength(hmac(exporterOf(other)));
+  other.destroy();
+} else {
+  assert.equal(mode, 'challenge');
+  authenticationData = withTokenLength();
+}
+
+let challenges = 0;
+const client = new MqttClient(() => socket, {
+  protocolVersion: 5,
+  reconnectPeriod: 0,
+  connectTimeout: TIMEOUT_MS,
+  clientId: `mqttjs-${mode}-${process.pid}`,
+  properties: { authenticationMethod: 'ace', authenticationData },
+});
+client.handleAuth = (packet, callback) => {
+  const rsNonce = packet.properties.authenticationData;
+  if (rsNonce.length !== 8) {
+    callback(new Error(`broker nonce of ${rsNonce.length} bytes`));
+    return;
+  }
+  challenges += 1;
+  const clientNonce = crypto.randomBytes(8);
+  callback(null, {
+    cmd: 'auth',
+    reasonCode: 0x18,
+    properties: {
+      authenticationMethod: 'ace',
+      authenticationData: Buffer.concat([clientNonce, hmac(Buffer.concat([rsNonce, clientNonce]))]),
+    },
+  });
+};
+
+const connected = await withTimeout(
+  new Promise((resolve) => {
+    client.once('connect', (packet) => resolve({ packet }));
+    client.once('error', (error) => resolve({ error }));
+    client.once('close', () => resolve({ error: new Error('closed before CONNACK') }));
+  }),
+  'CONNECT',
+);
+if (expectRefusal) {
+  // RFC 9431 2.2.4.2.2: a PoP that does not verify fails the CONNECT with 0x87.
+  assert.ok(connected.error, `${mode}: the broker accepted a wrong proof of possession`);
+  assert.equal(connected.error.code, NOT_AUTHORIZED, `${mode}: ${connected.error.message}`);
+  console.log(`refused connect ${connected.error.code}`);
+  client.end(true);
+  process.exit(0);
+}
+if (connected.error) throw connected.error;
+assert.equal(connected.packet.reasonCode ?? 0, 0);
+assert.equal(challenges, mode === 'challenge' ? 1 : 0, 'one broker challenge exactly when asked');
+console.log(`connected ${mode}`);
+
+const topic = `demo/mqttjs-${mode}`;
+const received = new Promise((resolve) => {
+  client.on('message', (t, payload) => {
+    if (t === topic && payload.toString() === message) resolve();
+  });
+});
+const granted = await withTimeout(client.subscribeAsync('demo/#', { qos: 1 }), 'SUBSCRIBE');
+assert.equal(granted[0].qos, 1);
+await withTimeout(client.publishAsync(topic, message, { qos: 1 }), 'PUBLISH');
+await withTimeout(received, 'delivery');
+console.log(`received ${topic} ${message}`);
+
+const refusal = await withTimeout(
+  client.publishAsync('private/x', 'outside the scope', { qos: 1 }).then(
+    () => null,
+    (error) => error,
+  ),
+  'PUBLISH outside the scope',
+);
+assert.ok(refusal, 'a publish outside the scope must be refused');
+assert.equal(refusal.code, NOT_AUTHORIZED, `refused with ${refusal.code}: ${refusal.message}`);
+console.log(`refused private/x ${refusal.code}`);
+
+await withTimeout(client.endAsync(), 'DISCONNECT');
+console.log('done');
