@@ -290,6 +290,10 @@ class AceProfile(unittest.TestCase):
         refused = publish(self.symmetric, "5", "exporter", "private/x", "nope")
         self.assertNotEqual(refused.returncode, 0, refused.stdout + refused.stderr)
         self.assertIn("not_authorized", refused.stderr)
+        # RFC 9431 6.2: MQTT 3.1.1 has no PUBACK reason; the broker disconnects the client.
+        refused = publish(self.symmetric, "3.1.1", "exporter", "private/x", "nope")
+        self.assertNotEqual(refused.returncode, 0, refused.stdout + refused.stderr)
+        self.assertIn("server_disconnected", refused.stderr)
 
     def test_subscriber_outside_scope_gets_nothing(self):
         # A refused publish never reaches a subscriber; the next in-scope message does.
@@ -318,6 +322,8 @@ class AceProfile(unittest.TestCase):
             with self.subTest(mqtt=mqtt, pop=pop):
                 refused = publish(other, mqtt, pop, "demo/x", "wrong audience")
                 self.assertNotEqual(refused.returncode, 0, refused.stdout + refused.stderr)
+                # CONNACK 0x87 (v5) / return code 5 (3.1.1): no session at all.
+                self.assertIn("connection_refused (not_authorized)", refused.stderr)
 
     def run_mqttjs(self, mode):
         """MQTT.js proves possession itself; an `acemq sub` subscriber receives its message."""
