@@ -157,9 +157,15 @@ int main(int argc, char** argv) {
                                 engine, config.server.listeners,
                                 [&chains](const acemq::net::listener_config& listener) {
                                   return chains.chain_for(listener);
+                                },
+                                [&chains](const acemq::net::listener_config& listener) {
+                                  return chains.interceptor_for(listener);
                                 }),
                             [&engine](acemq::clock::time_point now) { engine.tick(now); });
   if (auto lookup = auth->psk()) server.set_psk_lookup(std::move(lookup));
+  // RFC 9431 3.2: a revoked token ends its connections; woken connections re-check their
+  // principal (revoked()) and disconnect with 0x87.
+  auth->on_revocation([&engine] { engine.wake_all(); });
   if (config.ace.enabled) {
     // The revocation poller decides itself whether its interval has passed.
     const auto interval =

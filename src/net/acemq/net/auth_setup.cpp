@@ -33,6 +33,7 @@ struct authentication::ace_parts {
   std::shared_ptr<ace::token_validator> validator;
   std::shared_ptr<ace::ace_authenticator> provider;
   std::unique_ptr<ace::authz_info_handler> authz_info;
+  std::shared_ptr<ace::authz_info_interceptor> interceptor;
   std::shared_ptr<ace::revocation_poller> poller;
 
   ~ace_parts() {
@@ -160,6 +161,7 @@ result<std::unique_ptr<authentication>, std::string> authentication::assemble(
     parts->provider = std::make_shared<ace::ace_authenticator>(
         parts->settings, parts->validator, *parts->store, parts->cnonces.get(), time, random);
     parts->authz_info = std::make_unique<ace::authz_info_handler>(*parts->validator, *parts->store);
+    parts->interceptor = std::make_shared<ace::authz_info_interceptor>(*parts->authz_info);
     if (parts->as) {
       parts->poller = std::make_shared<ace::revocation_poller>(
           *parts->as, *parts->revocations, parts->settings.revocation_poll_interval, time);
@@ -185,6 +187,12 @@ result<std::unique_ptr<authentication>, std::string> authentication::assemble(
   }();
   if (config.allow_anonymous || anonymous_listed) {
     raw.emplace_back("anonymous", std::make_shared<broker::allow_anonymous>());
+  }
+  if (out->ace_) {
+    // RFC 9431 2.2.1 TLS:Anon,MQTT:None: a client without credentials may connect over TLS to
+    // publish its token to authz-info and do nothing else. After the real providers, so any
+    // client that presents credentials is judged by them.
+    raw.emplace_back("public_topics_only", std::make_shared<broker::public_topics_only>(true));
   }
 
   for (auto& [name, provider] : raw) {
@@ -242,6 +250,23 @@ std::vector<std::string> authentication::provider_names() const {
   for (const auto& counters : counters_)
     names.push_back(counters->provider);
   return names;
+}
+
+std::shared_ptr<broker::publish_interceptor> authentication::interceptor_for(
+    const listener_config& listener) const {
+  if (!ace_) return nullptr;
+  // Uploads to authz-info serve the ACE provider and TLS:Anon,MQTT:None clients alike.
+  const auto listed = [&listener](std::string_view name) {
+    return std::find(listener.auth.begin(), listener.auth.end(), name) != listener.auth.end();
+  };
+  const bool uploads = listener.auth.empty() || listed("ace") || listed("public_topics_only");
+  return uploads ? ace_->interceptor : nullptr;
+}
+
+void authentication::on_revocation(std::function<void()> notify) {
+  if (!ace_ || !ace_->revocations || !notify) return;
+  ace_->revocations->set_listener(
+      [notify = std::move(notify)](const ace::validated_token_ptr&) { notify(); });
 }
 
 psk_lookup authentication::psk() const {

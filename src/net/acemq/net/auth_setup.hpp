@@ -1,7 +1,8 @@
 #pragma once
 // The authentication chain of the broker program, assembled from configuration (conventions 5):
 //
-//   ace (RFC 9431) -> device_jwt -> certificate -> password -> allow_anonymous -> deny_all
+//   ace (RFC 9431) -> device_jwt -> certificate -> password -> anonymous
+//     -> public_topics_only (with ACE: TLS:Anon,MQTT:None, RFC 9431 2.2.1) -> deny_all
 //
 // Each provider claims only the requests it understands and passes the rest down the chain
 // (auth_step::next_provider); deny_all always ends it. A listener may name a subset of the
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +56,15 @@ class authentication {
   std::shared_ptr<const broker::auth_chain> chain_for(const listener_config& listener) const;
   /// The provider names of the default chain, in order (for logs and docs).
   std::vector<std::string> provider_names() const;
+
+  /// RFC 9431 2.2.2: the authz-info interceptor for a listener whose chain contains the ACE
+  /// provider; null otherwise (or when ACE is disabled).
+  std::shared_ptr<broker::publish_interceptor> interceptor_for(
+      const listener_config& listener) const;
+
+  /// Called (from the AS client's thread) whenever the AS revocation list marks a live token
+  /// revoked, e.g. to wake the connections so they re-check their principal (RFC 9431 3.2).
+  void on_revocation(std::function<void()> notify);
 
   /// RFC 9431 2.2.3.2: the TLS 1.3 PSK for an identity (a token or a stored token's kid); empty
   /// when ACE is disabled or ace.allow_psk_identity is false.

@@ -25,12 +25,14 @@ class broker_handler final : public connection_handler {
   broker::connection machine_;
 };
 
-std::shared_ptr<const broker::listener_settings> settings_of(const listener_config& listener,
-                                                             const chain_selector& chains) {
+std::shared_ptr<const broker::listener_settings> settings_of(
+    const listener_config& listener, const chain_selector& chains,
+    const interceptor_selector& interceptors) {
   auto each = std::make_shared<broker::listener_settings>();
   each->name = listener.name;
   each->tls = uses_tls(listener.type);
   if (chains) each->auth = chains(listener);  // null: the broker's default chain
+  if (interceptors) each->interceptor = interceptors(listener);
   return each;
 }
 
@@ -38,16 +40,18 @@ std::shared_ptr<const broker::listener_settings> settings_of(const listener_conf
 
 handler_factory make_broker_handler_factory(broker::broker& shared_broker,
                                             const std::vector<listener_config>& listeners,
-                                            const chain_selector& chains) {
+                                            const chain_selector& chains,
+                                            const interceptor_selector& interceptors) {
   // Built once and only read afterwards, so the I/O threads may share it without a lock.
   std::map<std::string, std::shared_ptr<const broker::listener_settings>, std::less<>> by_name;
   for (const auto& listener : listeners)
-    by_name[listener.name] = settings_of(listener, chains);
-  return [&shared_broker, by_name = std::move(by_name), chains](
+    by_name[listener.name] = settings_of(listener, chains, interceptors);
+  return [&shared_broker, by_name = std::move(by_name), chains, interceptors](
              broker::connection_io& io,
              const listener_config& listener) -> std::unique_ptr<connection_handler> {
     const auto found = by_name.find(listener.name);
-    auto settings = found != by_name.end() ? found->second : settings_of(listener, chains);
+    auto settings =
+        found != by_name.end() ? found->second : settings_of(listener, chains, interceptors);
     return std::make_unique<broker_handler>(shared_broker, io, std::move(settings));
   };
 }

@@ -198,11 +198,12 @@ entry<Target> choice(std::string key, std::string description, Enum& (*field)(Ta
 }
 
 assign_error check_provider_name(const std::string& name) {
-  static const std::set<std::string> names{"ace", "device_jwt", "certificate", "password",
-                                           "anonymous"};
+  static const std::set<std::string> names{"ace",      "device_jwt", "certificate",
+                                           "password", "anonymous",  "public_topics_only"};
   if (names.count(name) == 0) {
     return "unknown provider \"" + name +
-           "\" (expected ace, device_jwt, certificate, password or anonymous)";
+           "\" (expected ace, device_jwt, certificate, password, anonymous or "
+           "public_topics_only)";
   }
   return std::nullopt;
 }
@@ -521,7 +522,7 @@ const std::vector<entry<listener_config>>& listener_registry() {
         [](L& l) -> std::string& { return l.path; }, check_path));
     r.push_back(text_list<L>(
         "auth", "providers of this listener in chain order ([]: every configured provider)",
-        [](L& l) -> std::vector<std::string>& { return l.auth; }, check_provider_name, 5));
+        [](L& l) -> std::vector<std::string>& { return l.auth; }, check_provider_name, 6));
     r.push_back(real<L>(
         "connection_rate", "new connections per second on this listener (0: unlimited)",
         [](L& l) -> double& { return l.connection_rate; }, 0, 1e9));
@@ -864,9 +865,9 @@ result<void, config_error> finalize(app_config& config) {
   }
   for (auto& listener : config.server.listeners) {
     for (const auto& provider : listener.auth) {
-      if (provider == "ace" && !config.ace.enabled) {
-        return unexpected(
-            config_error{"listener." + listener.name + ".auth: \"ace\" needs ace.enabled = true"});
+      if ((provider == "ace" || provider == "public_topics_only") && !config.ace.enabled) {
+        return unexpected(config_error{"listener." + listener.name + ".auth: \"" + provider +
+                                       "\" needs ace.enabled = true"});
       }
     }
   }

@@ -52,8 +52,8 @@ struct listener_config {
   std::chrono::seconds handshake_timeout{10};  ///< TLS handshake must finish within this
   std::string path = "/mqtt";                  ///< ws/wss: the HTTP path of the WebSocket upgrade
   /// The authentication providers of this listener, in chain order ("ace", "device_jwt",
-  /// "certificate", "password", "anonymous"); empty = every configured provider (the default
-  /// chain). "deny_all" always ends the chain.
+  /// "certificate", "password", "anonymous", "public_topics_only"); empty = every configured
+  /// provider (the default chain). "deny_all" always ends the chain.
   std::vector<std::string> auth;
   /// New connections accepted per second on this listener (token bucket of `connection_burst`);
   /// 0 = unlimited. Connections over the rate are closed at accept.

@@ -149,11 +149,17 @@ class server {
 using chain_selector =
     std::function<std::shared_ptr<const broker::auth_chain>(const listener_config& listener)>;
 
+/// The publish interceptor of a listener (e.g. RFC 9431 authz-info); null = none.
+using interceptor_selector =
+    std::function<std::shared_ptr<broker::publish_interceptor>(const listener_config& listener)>;
+
 /// The production factory: one broker::connection per transport connection, with the
-/// broker::listener_settings of its listener (and its own chain when `chains` gives one).
+/// broker::listener_settings of its listener (its own chain and interceptor when the selectors
+/// give them).
 /// `shared_broker` must outlive the server.
 handler_factory make_broker_handler_factory(broker::broker& shared_broker,
                                             const std::vector<listener_config>& listeners,
-                                            const chain_selector& chains = {});
+                                            const chain_selector& chains = {},
+                                            const interceptor_selector& interceptors = {});
 
 }  // namespace acemq::net
