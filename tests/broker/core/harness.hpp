@@ -194,6 +194,12 @@ class broker_test : public ::testing::Test {
  protected:
   void SetUp() override {}
 
+  static broker_settings without_sys_statistics() {
+    broker_settings quiet;
+    quiet.sys_interval = std::chrono::seconds(0);
+    return quiet;
+  }
+
   broker& engine() {
     if (!engine_) {
       auto chain = std::make_shared<const auth_chain>(
@@ -295,7 +301,9 @@ class broker_test : public ::testing::Test {
     return std::string(as_string_view(packet.payload_view()));
   }
 
-  broker_settings settings;
+  // $SYS statistics are retained messages that would change the figures other tests assert on;
+  // sys_test turns them on.
+  broker_settings settings = without_sys_statistics();
   listener_settings listener;
   std::vector<std::shared_ptr<authenticator>> providers;
   manual_clock time;

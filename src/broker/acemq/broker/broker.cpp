@@ -25,6 +25,10 @@ clock::time_point after_seconds(clock::time_point from, std::uint32_t seconds) {
 
 }  // namespace
 
+bool is_sys_topic(std::string_view topic) noexcept {
+  return topic == "$SYS" || topic.starts_with("$SYS/");
+}
+
 broker::broker(broker_settings settings, std::shared_ptr<const auth_chain> default_auth,
                const clock& time, random_source& random)
     : settings_(std::move(settings)),
@@ -32,7 +36,9 @@ broker::broker(broker_settings settings, std::shared_ptr<const auth_chain> defau
       clock_(time),
       random_(random),
       tree_(limits_of(settings_)),
-      retained_(limits_of(settings_)) {
+      retained_(limits_of(settings_)),
+      started_(time.now()),
+      next_sys_at_(started_) {
   // Configuration errors are exceptions (conventions 2): they stop start-up.
   if (!default_auth_) throw std::invalid_argument("broker: an authentication chain is required");
   if (settings_.receive_maximum == 0 || settings_.max_inflight == 0) {
@@ -220,9 +226,12 @@ void broker::publish_will(pending_will will, clock::time_point now) {
 }
 
 std::size_t broker::publish(const message_ptr& msg) {
-  const clock::time_point now = clock_.now();
   counters_.messages_in.fetch_add(1, std::memory_order_relaxed);
   counters_.bytes_in.fetch_add(msg->payload_size(), std::memory_order_relaxed);
+  return route(msg, clock_.now());
+}
+
+std::size_t broker::route(const message_ptr& msg, clock::time_point now) {
   if (msg->expired(now)) {
     counters_.messages_expired.fetch_add(1, std::memory_order_relaxed);
     return 0;
@@ -470,6 +479,51 @@ void broker::tick(clock::time_point now) {
         [now](const message_ptr& retained) { return retained->retained_expired(now); });
     if (removed > 0) counters_.messages_expired.fetch_add(removed, std::memory_order_relaxed);
     counters_.retained_messages.store(retained_.size(), std::memory_order_relaxed);
+  }
+  if (settings_.sys_interval.count() > 0) {
+    bool due = false;
+    {
+      std::lock_guard lock(sys_mutex_);
+      if (now >= next_sys_at_) {
+        due = true;
+        // From now, not from the missed due time: a late tick gives one update, not a burst.
+        next_sys_at_ = now + std::chrono::duration_cast<clock::duration>(settings_.sys_interval);
+      }
+    }
+    if (due) publish_sys(now);
+  }
+}
+
+void broker::publish_sys(clock::time_point now) {
+  const auto read = [](const std::atomic<std::uint64_t>& counter) {
+    return counter.load(std::memory_order_relaxed);
+  };
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(now - started_).count();
+  // One snapshot before routing, so the figures do not include this round of $SYS deliveries.
+  const std::array<std::pair<std::string_view, std::uint64_t>, 12> figures{{
+      {"$SYS/broker/uptime", static_cast<std::uint64_t>(std::max<std::int64_t>(0, uptime))},
+      {"$SYS/broker/clients/connected", read(counters_.connections_current)},
+      // As mosquitto: every session, connected or kept for a disconnected client.
+      {"$SYS/broker/clients/total", read(counters_.sessions)},
+      {"$SYS/broker/messages/received", read(counters_.messages_in)},
+      {"$SYS/broker/messages/sent", read(counters_.messages_out)},
+      {"$SYS/broker/bytes/received", read(counters_.bytes_in)},
+      {"$SYS/broker/bytes/sent", read(counters_.bytes_out)},
+      {"$SYS/broker/subscriptions/count", read(counters_.subscriptions)},
+      {"$SYS/broker/retained messages/count", read(counters_.retained_messages)},
+      {"$SYS/broker/messages/dropped", read(counters_.messages_dropped)},
+      {"$SYS/broker/auth/success", read(counters_.auth_success)},
+      {"$SYS/broker/auth/failure", read(counters_.auth_failure)},
+  }};
+  for (const auto& [topic, value] : figures) {
+    auto content = std::make_shared<message>();
+    content->topic = std::string(topic);
+    content->payload = std::make_shared<const byte_vector>(to_bytes(std::to_string(value)));
+    content->qos = 0;
+    // Retained, so a client subscribing between two rounds gets the latest figures at once.
+    content->retain = true;
+    content->publisher_client_id = "$SYS";
+    route(content, now);
   }
 }
 

@@ -50,7 +50,14 @@ struct broker_counters {
   std::atomic<std::uint64_t> subscriptions{0};
   std::atomic<std::uint64_t> retained_messages{0};
   std::atomic<std::uint64_t> sessions{0};
+  /// CONNECTs whose authentication succeeded / was refused by the providers.
+  std::atomic<std::uint64_t> auth_success{0};
+  std::atomic<std::uint64_t> auth_failure{0};
 };
+
+/// Whether `topic` is in the broker's own `$SYS` tree, which clients may not publish to
+/// (MQTT 5.0 4.7.2: topics starting with '$' are for server-specific purposes).
+bool is_sys_topic(std::string_view topic) noexcept;
 
 /// What a connection asks for when its CONNECT has been authenticated.
 struct attach_request {
@@ -137,7 +144,8 @@ class broker {
                             const subscription_options& options);
 
   /// Periodic work, called about once a second: fires delayed Wills, ends expired sessions,
-  /// drops expired queued and retained messages.
+  /// drops expired queued and retained messages, and every sys_interval publishes the retained
+  /// `$SYS/broker/...` statistics (not counted as received messages).
   void tick(clock::time_point now);
 
   /// Wakes every attached connection (connection_io::wake): each re-reads its principal's
@@ -165,6 +173,8 @@ class broker {
     std::vector<std::uint32_t> identifiers;
   };
 
+  std::size_t route(const message_ptr& msg, clock::time_point now);
+  void publish_sys(clock::time_point now);
   void end_session_locked(const std::shared_ptr<session>& ended);
   void publish_will(pending_will will, clock::time_point now);
   bool enqueue(session& destination, delivery item, clock::time_point now);
@@ -192,6 +202,11 @@ class broker {
   retained_store<message_ptr> retained_;
 
   std::atomic<std::uint64_t> next_connection_id_{1};
+
+  // Start of $SYS/broker/uptime, and when the next $SYS statistics are due.
+  const clock::time_point started_;
+  std::mutex sys_mutex_;
+  clock::time_point next_sys_at_;
 };
 
 }  // namespace acemq::broker

@@ -524,18 +524,21 @@ void connection::on_auth_result(auth_step step, std::size_t owner) {
     case auth_step::kind::continue_with:
       // Enhanced authentication exists only in MQTT 5 with an Authentication Method (4.12).
       if (version_ != protocol_version::v5 || !auth_method_) {
+        broker_.counters().auth_failure.fetch_add(1, std::memory_order_relaxed);
         refuse_connect(reason_code::not_authorized);
         return;
       }
       send_auth(reason_code::continue_authentication, step);
       return;
     case auth_step::kind::failure:
+      broker_.counters().auth_failure.fetch_add(1, std::memory_order_relaxed);
       // The refusing step's User Properties go into the CONNACK, e.g. RFC 9431 2.4.1
       // `ace_as_hint` (AS discovery).
       refuse_connect(mqtt::is_error(step.reason) ? step.reason : reason_code::not_authorized,
                      std::move(step.user_properties));
       return;
     case auth_step::kind::next_provider:
+      broker_.counters().auth_failure.fetch_add(1, std::memory_order_relaxed);
       refuse_connect(reason_code::not_authorized, std::move(step.user_properties));
       return;
   }
@@ -597,15 +600,18 @@ void connection::narrow_to_principal() {
 
 void connection::finish_connect(auth_step step) {
   if (!step.who) {
+    broker_.counters().auth_failure.fetch_add(1, std::memory_order_relaxed);
     refuse_connect(reason_code::not_authorized);
     return;
   }
   // RFC 9431 4: expiry (and revocation) is checked on CONNECT.
   if (const auto expires = step.who->expires_at_unix();
       step.who->revoked() || (expires && *expires <= broker_.time().unix_seconds())) {
+    broker_.counters().auth_failure.fetch_add(1, std::memory_order_relaxed);
     refuse_connect(reason_code::not_authorized);
     return;
   }
+  broker_.counters().auth_success.fetch_add(1, std::memory_order_relaxed);
   mqtt::connect& packet = *pending_connect_;
   std::optional<pending_will> will;
   if (packet.will) {
@@ -877,6 +883,12 @@ void connection::handle(mqtt::publish&& packet) {
       return;
     }
     verdict = reason_code::payload_format_invalid;
+  }
+  // MQTT 5.0 4.7.2 (the note to [MQTT-4.7.2-1]): '$' topics are the server's. $SYS is the
+  // broker's own statistics, so no client may publish there: 0x87 at QoS 1/2 in MQTT 5; a QoS 0
+  // message and (no reason codes) an MQTT 3.1.1 message are acknowledged as usual and dropped.
+  if (verdict == reason_code::success && is_sys_topic(packet.topic)) {
+    verdict = reason_code::not_authorized;
   }
   if (verdict == reason_code::success) {
     const reason_code allowed = principal_->may_publish(packet.topic);

@@ -79,6 +79,9 @@ struct broker_settings {
   bool queue_qos0_when_offline = false;
   /// MQTT 3.1.1 PUBLISH refused by the principal.
   v311_denied_publish_policy v311_denied_publish = v311_denied_publish_policy::drop;
+  /// How often broker::tick() publishes the retained `$SYS/broker/...` statistics (uptime,
+  /// clients, messages, bytes, subscriptions, retained, dropped, authentication); 0 = never.
+  std::chrono::seconds sys_interval{10};
 };
 
 /// Per-listener facts and overrides handed to every connection accepted on that listener.
