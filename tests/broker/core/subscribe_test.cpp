@@ -2,6 +2,8 @@
 // Published, shared subscriptions, subscription identifiers, No Local, '$' topics, filters,
 // bounds, overlapping subscriptions.
 
+#include <algorithm>
+
 #include "harness.hpp"
 
 namespace acemq::broker::testing {
@@ -307,6 +309,69 @@ TEST_F(subscribe_test, shared_subscription_prefers_connected_members) {
     pub.send(publish_packet("work", "m", 1, i));
   settle();
   EXPECT_EQ(b.received_of<mqtt::publish>().size(), 4u);
+}
+
+TEST_F(subscribe_test, shared_group_with_every_member_offline_queues_in_turn) {
+  const auto persistent = [&](std::string id) -> client& {
+    client& c = make_client();
+    mqtt::connect packet = connect_packet(std::move(id), protocol_version::v5, false);
+    packet.properties.session_expiry_interval = 600;
+    c.send(packet);
+    settle();
+    return c;
+  };
+  client& a = persistent("a");
+  EXPECT_EQ(a.received_of<mqtt::connack>().size(), 1u);
+  subscribe(a, "$share/g/work", 1);
+  client& b = persistent("b");
+  EXPECT_EQ(b.received_of<mqtt::connack>().size(), 1u);
+  subscribe(b, "$share/g/work", 1);
+  a.drop();
+  b.drop();
+  client& pub = connected("pub");
+  for (std::uint16_t i = 1; i <= 4; ++i)
+    pub.send(publish_packet("work", "m" + std::to_string(i), 1, i));
+  // QoS 0 to an all-offline group is dropped (queue_qos0_when_offline is false).
+  pub.send(publish_packet("work", "q0"));
+  settle();
+  const auto acks = pub.received_of<mqtt::puback>();
+  ASSERT_EQ(acks.size(), 4u);
+  for (const mqtt::puback& ack : acks)
+    EXPECT_EQ(ack.reason_code, reason_code::success);  // queued, not 0x10
+
+  // Both members come back and find their share of the messages queued.
+  std::vector<std::string> payloads;
+  for (client* member : {&persistent("a"), &persistent("b")}) {
+    const auto got = member->received_of<mqtt::publish>();
+    EXPECT_EQ(got.size(), 2u);  // members took turns
+    for (const mqtt::publish& packet : got) {
+      EXPECT_EQ(packet.qos, 1);
+      payloads.push_back(payload_of(packet));
+    }
+  }
+  std::sort(payloads.begin(), payloads.end());
+  EXPECT_EQ(payloads, (std::vector<std::string>{"m1", "m2", "m3", "m4"}));
+}
+
+TEST_F(subscribe_test, shared_group_offline_fallback_queues_qos0_when_configured) {
+  settings.queue_qos0_when_offline = true;
+  client& a = make_client();
+  mqtt::connect packet = connect_packet("a", protocol_version::v5, false);
+  packet.properties.session_expiry_interval = 600;
+  a.send(packet);
+  settle();
+  a.received();
+  subscribe(a, "$share/g/work");
+  a.drop();
+  client& pub = connected("pub");
+  pub.send(publish_packet("work", "q0"));
+  settle();
+  client& back = make_client();
+  back.send(packet);
+  settle();
+  const auto got = back.received_of<mqtt::publish>();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(payload_of(got[0]), "q0");
 }
 
 TEST_F(subscribe_test, shared_and_plain_subscription_get_two_copies) {

@@ -76,6 +76,10 @@ TEST(SubscriptionTreeAllocation, MatchDoesNotAllocate) {
       tree.match_with_filter(
           topic, [&](subscriber_id, const subscription_options&, bool) { ++visited; },
           [](subscriber_id id) { return id % 2 == 0; });
+      tree.match_with_fallback(
+          topic, [&](subscriber_id, const subscription_options&, bool) { ++visited; },
+          [](subscriber_id) { return false; },
+          [&](subscriber_id, const subscription_options&) { ++visited; });
     }
   }
   const std::size_t during = allocations.load() - before;

@@ -331,6 +331,58 @@ TEST(SubscriptionTree, MatchWithFilterSkipsMembersNotAccepted) {
   EXPECT_EQ(run([](subscriber_id) { return false; }), std::vector<subscriber_id>{9});
 }
 
+// A group with no accepted member (all offline) goes to the fallback: one member per message,
+// members taking turns; a group with an accepted member never reaches the fallback.
+TEST(SubscriptionTree, MatchWithFallbackHandsAGroupWithNoAcceptedMemberToOneMember) {
+  subscription_tree tree;
+  for (subscriber_id id = 1; id <= 3; ++id)
+    tree.subscribe("$share/g/t", id,
+                   {.maximum_qos = 1, .identifier = static_cast<std::uint32_t>(id)});
+  tree.subscribe("$share/h/#", 7, {.identifier = 7});
+  tree.subscribe("t", 9, {});
+  struct outcome {
+    std::vector<subscriber_id> visited;
+    std::vector<subscriber_id> fallen_back;
+  };
+  const auto run = [&](auto accept) {
+    outcome result;
+    tree.match_with_fallback(
+        "t",
+        [&](subscriber_id s, const subscription_options&, bool) { result.visited.push_back(s); },
+        accept,
+        [&](subscriber_id s, const subscription_options& options) {
+          EXPECT_EQ(options.identifier, s);  // the options of that member's subscription
+          result.fallen_back.push_back(s);
+        });
+    std::sort(result.visited.begin(), result.visited.end());
+    std::sort(result.fallen_back.begin(), result.fallen_back.end());
+    return result;
+  };
+  // Nobody accepted: the plain subscriber is visited; each group gives one member to the fallback.
+  std::map<subscriber_id, int> taken;
+  for (int i = 0; i < 9; ++i) {
+    const outcome got = run([](subscriber_id) { return false; });
+    EXPECT_EQ(got.visited, std::vector<subscriber_id>{9});
+    ASSERT_EQ(got.fallen_back.size(), 2u);
+    EXPECT_EQ(got.fallen_back.back(), 7u);
+    ++taken[got.fallen_back.front()];
+  }
+  EXPECT_EQ(taken, (std::map<subscriber_id, int>{{1, 3}, {2, 3}, {3, 3}}));
+  // Member 2 accepted: it gets every message of group g, and only group h (member 7 not
+  // accepted) falls back.
+  for (int i = 0; i < 4; ++i) {
+    const outcome got = run([](subscriber_id s) { return s == 2; });
+    EXPECT_EQ(got.visited, (std::vector<subscriber_id>{2, 9}));
+    EXPECT_EQ(got.fallen_back, std::vector<subscriber_id>{7});
+  }
+  // match_with_filter() keeps skipping such groups.
+  std::vector<subscriber_id> plain;
+  tree.match_with_filter(
+      "t", [&](subscriber_id s, const subscription_options&, bool) { plain.push_back(s); },
+      [](subscriber_id) { return false; });
+  EXPECT_EQ(plain, std::vector<subscriber_id>{9});
+}
+
 // The broker runs match() under a shared lock from several threads: the only state it changes is
 // the atomic round-robin cursor, so each message still goes to exactly one member of the group.
 TEST(SubscriptionTree, ConcurrentMatchesDeliverEachMessageToOneMember) {

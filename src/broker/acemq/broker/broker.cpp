@@ -258,20 +258,26 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now) {
     std::shared_lock registry(sessions_mutex_);
     {
       std::shared_lock tree(tree_mutex_);
-      tree_.match_with_filter(
-          msg->topic,
-          [&](subscriber_id id, const subscription_options& options, bool shared) {
-            // [MQTT-3.8.3-3]: No Local - not back to the publishing session.
-            if (!shared && options.no_local && id == msg->publisher_session) return;
-            route_target entry{nullptr, id, options.maximum_qos, options.retain_as_published,
-                               shared,  {}};
-            if (options.identifier != 0) entry.identifiers.push_back(options.identifier);
-            targets.push_back(std::move(entry));
-          },
+      const auto collect = [&](subscriber_id id, const subscription_options& options, bool shared) {
+        // [MQTT-3.8.3-3]: No Local - not back to the publishing session.
+        if (!shared && options.no_local && id == msg->publisher_session) return;
+        route_target entry{nullptr, id, options.maximum_qos, options.retain_as_published,
+                           shared,  {}};
+        if (options.identifier != 0) entry.identifiers.push_back(options.identifier);
+        targets.push_back(std::move(entry));
+      };
+      tree_.match_with_fallback(
+          msg->topic, collect,
           // MQTT 5.0 4.8.2: prefer a member that is connected.
           [&](subscriber_id id) {
             const auto found = by_id_.find(id);
             return found != by_id_.end() && found->second->connected();
+          },
+          // No member connected: queue in one offline member's session, in turn, so the group
+          // does not lose the message. A QoS 0 delivery is then dropped by enqueue() unless
+          // queue_qos0_when_offline (MQTT 5.0 3.1.2.4 leaves offline QoS 0 optional).
+          [&](subscriber_id id, const subscription_options& options) {
+            collect(id, options, true);
           });
     }
     // Overlapping non-shared subscriptions of one session give ONE delivery with the highest

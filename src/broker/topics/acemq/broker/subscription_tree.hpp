@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -84,6 +85,15 @@ class subscription_tree {
   template <typename Visitor, typename Accept>
   void match_with_filter(std::string_view topic, Visitor&& visit, Accept&& accept_member) const;
 
+  /// As match_with_filter(), but a shared group with no accepted member is not skipped: one of
+  /// its members, taken in turn (the group's round robin over all members), is passed to
+  /// `fallback(subscriber_id, const subscription_options&)`. The broker uses it to queue the
+  /// message in an offline member's session, so a group whose members are all disconnected for a
+  /// while does not lose messages. Allocation-free.
+  template <typename Visitor, typename Accept, typename Fallback>
+  void match_with_fallback(std::string_view topic, Visitor&& visit, Accept&& accept_member,
+                           Fallback&& fallback) const;
+
   /// Calls `visit(std::string_view filter, const subscription_options&)` for every subscription of
   /// `subscriber` (full filter strings, including `$share/{group}/`), in filter order.
   template <typename Visitor>
@@ -148,12 +158,16 @@ class subscription_tree {
   struct always_accept {
     bool operator()(subscriber_id) const noexcept { return true; }
   };
+  // The fallback of match_with_filter(): a group with no accepted member is skipped.
+  struct no_fallback {
+    void operator()(subscriber_id, const subscription_options&) const noexcept {}
+  };
 
-  template <typename Visitor, typename Accept>
-  void visit_node(const node& at, Visitor& visit, Accept& accept) const;
-  template <typename Visitor, typename Accept>
+  template <typename Visitor, typename Accept, typename Fallback>
+  void visit_node(const node& at, Visitor& visit, Accept& accept, Fallback& fallback) const;
+  template <typename Visitor, typename Accept, typename Fallback>
   void walk(const node& at, std::string_view topic, std::size_t position, Visitor& visit,
-            Accept& accept) const;
+            Accept& accept, Fallback& fallback) const;
   template <typename Accept>
   static const entry* pick_member(const shared_group& group, Accept& accept);
 
@@ -190,8 +204,9 @@ const subscription_tree::entry* subscription_tree::pick_member(const shared_grou
   }
 }
 
-template <typename Visitor, typename Accept>
-void subscription_tree::visit_node(const node& at, Visitor& visit, Accept& accept) const {
+template <typename Visitor, typename Accept, typename Fallback>
+void subscription_tree::visit_node(const node& at, Visitor& visit, Accept& accept,
+                                   Fallback& fallback) const {
   for (const entry& subscription : at.subscribers.entries()) {
     visit(subscription.subscriber, subscription.options, false);
   }
@@ -199,52 +214,63 @@ void subscription_tree::visit_node(const node& at, Visitor& visit, Accept& accep
     // [MQTT-4.8.2-3]: each message of a shared subscription goes to only one member.
     if (const entry* chosen = pick_member(*group, accept)) {
       visit(chosen->subscriber, chosen->options, true);
+    } else if constexpr (!std::is_same_v<std::remove_cvref_t<Fallback>, no_fallback>) {
+      always_accept any;
+      if (const entry* taken = pick_member(*group, any))
+        fallback(taken->subscriber, taken->options);
     }
   }
 }
 
 // `position` is where the next topic level starts, or topic.size() + 1 once every level has been
 // consumed (a topic ending in '/' has a final empty level, so "consumed" cannot be size()).
-template <typename Visitor, typename Accept>
+template <typename Visitor, typename Accept, typename Fallback>
 void subscription_tree::walk(const node& at, std::string_view topic, std::size_t position,
-                             Visitor& visit, Accept& accept) const {
+                             Visitor& visit, Accept& accept, Fallback& fallback) const {
   if (position > topic.size()) {
-    visit_node(at, visit, accept);
+    visit_node(at, visit, accept, fallback);
     // [MQTT-4.7.1-2]: "sport/#" also matches "sport", the parent level.
-    if (at.hash_child) visit_node(*at.hash_child, visit, accept);
+    if (at.hash_child) visit_node(*at.hash_child, visit, accept, fallback);
     return;
   }
   // "#" matches any number of remaining levels.
-  if (at.hash_child) visit_node(*at.hash_child, visit, accept);
+  if (at.hash_child) visit_node(*at.hash_child, visit, accept, fallback);
   const std::size_t slash = topic.find('/', position);
   const std::size_t level_end = slash == std::string_view::npos ? topic.size() : slash;
   const std::string_view level = topic.substr(position, level_end - position);
   const std::size_t next = level_end + 1;
   // "+" matches exactly one level, including an empty one [MQTT-4.7.1-3].
-  if (at.plus_child) walk(*at.plus_child, topic, next, visit, accept);
+  if (at.plus_child) walk(*at.plus_child, topic, next, visit, accept, fallback);
   if (const auto child = at.children.find(level); child != at.children.end()) {
-    walk(*child->second, topic, next, visit, accept);
+    walk(*child->second, topic, next, visit, accept, fallback);
+  }
+}
+
+template <typename Visitor, typename Accept, typename Fallback>
+void subscription_tree::match_with_fallback(std::string_view topic, Visitor&& visit,
+                                            Accept&& accept_member, Fallback&& fallback) const {
+  const node& root = *root_;
+  // [MQTT-4.7.2-1]: a filter starting with a wildcard does not match a topic starting with '$'.
+  if (topic.empty() || topic.front() != '$') {
+    if (root.hash_child) visit_node(*root.hash_child, visit, accept_member, fallback);
+  }
+  const std::size_t slash = topic.find('/');
+  const std::size_t level_end = slash == std::string_view::npos ? topic.size() : slash;
+  const std::size_t next = level_end + 1;
+  if (root.plus_child && (topic.empty() || topic.front() != '$')) {
+    walk(*root.plus_child, topic, next, visit, accept_member, fallback);
+  }
+  if (const auto child = root.children.find(topic.substr(0, level_end));
+      child != root.children.end()) {
+    walk(*child->second, topic, next, visit, accept_member, fallback);
   }
 }
 
 template <typename Visitor, typename Accept>
 void subscription_tree::match_with_filter(std::string_view topic, Visitor&& visit,
                                           Accept&& accept_member) const {
-  const node& root = *root_;
-  // [MQTT-4.7.2-1]: a filter starting with a wildcard does not match a topic starting with '$'.
-  if (topic.empty() || topic.front() != '$') {
-    if (root.hash_child) visit_node(*root.hash_child, visit, accept_member);
-  }
-  const std::size_t slash = topic.find('/');
-  const std::size_t level_end = slash == std::string_view::npos ? topic.size() : slash;
-  const std::size_t next = level_end + 1;
-  if (root.plus_child && (topic.empty() || topic.front() != '$')) {
-    walk(*root.plus_child, topic, next, visit, accept_member);
-  }
-  if (const auto child = root.children.find(topic.substr(0, level_end));
-      child != root.children.end()) {
-    walk(*child->second, topic, next, visit, accept_member);
-  }
+  no_fallback skip;
+  match_with_fallback(topic, visit, accept_member, skip);
 }
 
 template <typename Visitor>
