@@ -12,8 +12,10 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "acemq/auth/commands.hpp"
 #include "acemq/broker/auth.hpp"
 #include "acemq/broker/broker.hpp"
 #include "acemq/common/clock.hpp"
@@ -31,7 +33,10 @@ constexpr int exit_config_error = 2;
 constexpr int exit_start_error = 1;
 
 std::string settings_table() {
-  std::string out = "Settings (TOML keys; override any with --set key=value):\n";
+  std::string out =
+      "Management commands (they do not start the broker):\n  acemq-broker passwd ...\n" +
+      acemq::auth::passwd_usage() + "\n  acemq-broker device ...\n" + acemq::auth::device_usage() +
+      "\n\nSettings (TOML keys; override any with --set key=value):\n";
   for (const auto& item : acemq::net::describe_settings()) {
     std::string line = "  " + item.key;
     if (!item.default_value.empty()) line += " = " + item.default_value;
@@ -104,6 +109,16 @@ acemq::result<acemq::net::app_config, acemq::net::config_error> load_config(
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Management commands for the password file and the device registry (docs/authentication.md).
+  // They run before the server's command line is parsed and never start the broker.
+  if (argc >= 2 && std::string_view(argv[1]) == "passwd") {
+    return acemq::auth::run_passwd_command({argv + 2, argv + argc}, std::cin, std::cout, std::cerr,
+                                           acemq::system_random::instance());
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "device") {
+    return acemq::auth::run_device_command({argv + 2, argv + argc}, std::cin, std::cout, std::cerr,
+                                           acemq::system_clock::instance());
+  }
   CLI::App app{"acemq-broker: MQTT 5.0 / 3.1.1 broker with ACE (RFC 9431) authorization"};
   config_sources sources;
   app.add_option("-c,--config", sources.file, "TOML configuration file")->check(CLI::ExistingFile);

@@ -266,6 +266,9 @@ void append_broker_settings(std::vector<entry<app_config>>& r) {
   r.push_back(seconds<C>(
       "broker.connect_timeout", "seconds from accept to a completed CONNECT",
       [](C& c) -> std::chrono::seconds& { return c.broker.connect_timeout; }, 1, 3600));
+  r.push_back(seconds<C>(
+      "broker.sys_interval", "seconds between $SYS/broker/... statistics (0: none published)",
+      [](C& c) -> std::chrono::seconds& { return c.broker.sys_interval; }, 0, 86400));
   r.push_back({"broker.server_keep_alive",
                "Server Keep Alive imposed on MQTT 5 clients, seconds (-1: use the client's)",
                [](C& c) {
