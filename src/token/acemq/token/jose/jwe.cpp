@@ -61,7 +61,7 @@ result<jwe_segments, failure> parse_jwe(std::string_view compact, const limits& 
   if (!alg || !is_key_management(*alg) || !enc || !content_key_size(*enc)) {
     return unexpected(failure::unsupported_algorithm);
   }
-  // RFC 7516 4.1.3: compression is not implemented (and invites decompression bombs).
+  // RFC 7516 4.1.3: "zip" is refused by design (compression invites decompression bombs).
   if (header->contains("zip")) return unexpected(failure::unsupported_algorithm);
   if (auto critical = check_critical(*header); !critical) return unexpected(critical.error());
   auto kid = optional_string(*header, "kid");

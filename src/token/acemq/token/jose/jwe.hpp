@@ -54,7 +54,7 @@ result<std::string, failure> encrypt_jwe(byte_view plaintext, const crypto::key&
 
 /// Decrypts a compact JWE with the recipient's key. Errors: too_large, bad_encoding (not five
 /// base64url parts, bad header, IV not 12 bytes, a non-empty encrypted key for dir/ECDH-ES),
-/// too_deep, unsupported_algorithm ("alg"/"enc" not implemented, or "zip"),
+/// too_deep, unsupported_algorithm ("alg"/"enc" outside the supported set, or "zip"),
 /// unknown_critical_header, algorithm_not_allowed (key type or size does not fit "alg"/"enc"),
 /// bad_key (unusable "epk"), decryption_failed (unwrap or tag failure, truncated tag).
 result<decrypted_jwe, failure> decrypt_jwe(std::string_view compact, const crypto::key& recipient,
