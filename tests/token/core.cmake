@@ -6,6 +6,9 @@ acemq_add_test(acemq_token_scope_tests
 acemq_add_test(acemq_token_scope_allocation_tests
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/scope/aif_allocation_test.cpp
   LIBS acemq::token)
+# Optimised builds inline gtest's delete of an object the replaced operator new allocated with
+# malloc; g++ then reports a new/free mismatch that is not one (both are the replacements here).
+target_compile_options(acemq_token_scope_allocation_tests PRIVATE -Wno-mismatched-new-delete)
 acemq_add_test(acemq_token_pop_tests
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/pop/auth_data_test.cpp ${CMAKE_CURRENT_SOURCE_DIR}/pop/proof_test.cpp
   LIBS acemq::token)
