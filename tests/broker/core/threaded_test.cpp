@@ -9,7 +9,19 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "harness.hpp"
+
+namespace {
+// spdlog creates its registry on first use. The program does that on its main thread before any
+// worker starts (acemq-broker sets the log level first); these tests must do the same, or two
+// workers race to construct it inside the uninstrumented library and ThreadSanitizer reports it.
+const bool logger_ready = [] {
+  spdlog::default_logger_raw();
+  return true;
+}();
+}  // namespace
 
 namespace acemq::broker::testing {
 namespace {
