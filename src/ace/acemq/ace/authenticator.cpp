@@ -137,35 +137,7 @@ void ace_authenticator::start_v311(const broker::authentication_request& request
     done(refuse(rejection::malformed_auth_data, false));
     return;
   }
-  std::optional<byte_vector> exporter;
-  if (request.tls != nullptr) {
-    exporter =
-        request.tls->export_keying_material(pop::exporter_label, {}, true, pop::exporter_length);
-  }
-  if (!exporter) {
-    done(refuse(rejection::exporter_unavailable, false));
-    return;
-  }
-  std::weak_ptr<ace_authenticator> self = weak_from_this();
-  validator_->validate(token_bytes,
-                       [self, exporter = std::move(*exporter), proof = *request.password,
-                        client_id = request.client_id, will_topic = request.will_topic,
-                        done = std::move(done)](token_validator::outcome outcome) {
-                         auto alive = self.lock();
-                         if (!alive) {
-                           done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
-                           return;
-                         }
-                         if (!outcome) {
-                           done(alive->refuse(outcome.error().reason, false));
-                           return;
-                         }
-                         if (!pop::verify_pop((*outcome)->pop_key, exporter, proof)) {
-                           done(alive->refuse(rejection::bad_pop, false));
-                           return;
-                         }
-                         done(alive->accept(*outcome, client_id, will_topic));
-                       });
+  validate_exporter_pop(request, token_bytes, *request.password, std::move(done));
 }
 
 void ace_authenticator::start_v5(const broker::authentication_request& request, completion done) {
@@ -210,8 +182,16 @@ void ace_authenticator::start_v5(const broker::authentication_request& request, 
     done(refuse(rejection::malformed_auth_data, false));
     return;
   }
-  // RFC 9431 2.2.4.2.1: the exporter with label EXPORTER-ACE-MQTT-Sign-Challenge, an empty
-  // (present) context and 32 bytes. Taken now: `request` is valid only during this call.
+  validate_exporter_pop(request, with_pop->token,
+                        byte_vector(with_pop->pop.begin(), with_pop->pop.end()), std::move(done));
+}
+
+void ace_authenticator::validate_exporter_pop(const broker::authentication_request& request,
+                                              byte_view token_bytes, byte_vector proof,
+                                              completion done) {
+  // RFC 9431 2.2.4.2.1 (v5) and 6.1 (v3.1.1): the exporter with label
+  // EXPORTER-ACE-MQTT-Sign-Challenge, an empty (present) context and 32 bytes. Taken now:
+  // `request` is valid only during this call.
   std::optional<byte_vector> exporter;
   if (request.tls != nullptr) {
     exporter =
@@ -221,10 +201,10 @@ void ace_authenticator::start_v5(const broker::authentication_request& request, 
     done(refuse(rejection::exporter_unavailable, false));
     return;
   }
-  validator_->validate(with_pop->token,
-                       [self, exporter = std::move(*exporter),
-                        proof = byte_vector(with_pop->pop.begin(), with_pop->pop.end()),
-                        client_id = request.client_id, will_topic = std::move(will_topic),
+  std::weak_ptr<ace_authenticator> self = weak_from_this();
+  validator_->validate(token_bytes,
+                       [self, exporter = std::move(*exporter), proof = std::move(proof),
+                        client_id = request.client_id, will_topic = request.will_topic,
                         done = std::move(done)](token_validator::outcome outcome) {
                          auto alive = self.lock();
                          if (!alive) {

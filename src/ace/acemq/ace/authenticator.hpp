@@ -77,6 +77,10 @@ class ace_authenticator final : public broker::authenticator,
                                     bool reauthentication, std::optional<std::string> will_topic);
   validated_token_ptr token_for_psk(std::string_view identity);
   void start_v5(const broker::authentication_request& request, completion done);
+  /// Exporter proof of possession (v5 CONNECT and v3.1.1 password): reads the exporter now,
+  /// validates the token, then checks `proof` against it with the token's cnf key.
+  void validate_exporter_pop(const broker::authentication_request& request, byte_view token_bytes,
+                             byte_vector proof, completion done);
   void start_v311(const broker::authentication_request& request, byte_vector token_bytes,
                   completion done);
 
