@@ -325,6 +325,22 @@ class connection_base : public broker::connection_io,
     }
   }
 
+  /// Fills `gather` with buffers for up to max_items_per_write queued items, payloads by
+  /// reference (fan-out shares them); returns how many items and bytes those buffers cover.
+  std::pair<std::size_t, std::size_t> gather_queued(std::vector<asio::const_buffer>& gather) const {
+    gather.clear();
+    std::size_t items = 0;
+    std::size_t bytes = 0;
+    for (const auto& item : queue_) {
+      if (items == max_items_per_write) break;
+      if (!item.bytes.empty()) gather.emplace_back(asio::buffer(item.bytes));
+      if (item.payload && !item.payload->empty()) gather.emplace_back(asio::buffer(*item.payload));
+      bytes += item.bytes.size() + (item.payload ? item.payload->size() : 0);
+      ++items;
+    }
+    return {items, bytes};
+  }
+
   detail::server_state& owner_;
   worker& home_;
   const listener_config& listener_;
@@ -368,16 +384,10 @@ class tcp_connection final : public connection_base {
   }
 
   void write_queued() override {
-    gather_.clear();
-    std::size_t items = 0;
-    std::size_t bytes = 0;
-    for (const auto& item : queue_) {
-      if (items == max_items_per_write) break;
-      if (!item.bytes.empty()) gather_.emplace_back(asio::buffer(item.bytes));
-      if (item.payload && !item.payload->empty()) gather_.emplace_back(asio::buffer(*item.payload));
-      bytes += item.bytes.size() + (item.payload ? item.payload->size() : 0);
-      ++items;
-    }
+    // Plain variables, not a structured binding: clang 14 cannot capture those in the lambda.
+    const auto gathered = gather_queued(gather_);
+    const std::size_t items = gathered.first;
+    const std::size_t bytes = gathered.second;
     writing_ = true;
     asio::async_write(socket_, gather_,
                       [self = shared_from_this(), items, bytes](const boost::system::error_code& ec,
@@ -708,16 +718,10 @@ class websocket_connection final : public connection_base {
   }
 
   void write_queued() override {
-    gather_.clear();
-    std::size_t items = 0;
-    std::size_t bytes = 0;
-    for (const auto& item : queue_) {
-      if (items == max_items_per_write) break;
-      if (!item.bytes.empty()) gather_.emplace_back(asio::buffer(item.bytes));
-      if (item.payload && !item.payload->empty()) gather_.emplace_back(asio::buffer(*item.payload));
-      bytes += item.bytes.size() + (item.payload ? item.payload->size() : 0);
-      ++items;
-    }
+    // Plain variables, not a structured binding: clang 14 cannot capture those in the lambda.
+    const auto gathered = gather_queued(gather_);
+    const std::size_t items = gathered.first;
+    const std::size_t bytes = gathered.second;
     writing_ = true;
     // One binary message per batch; MQTT packets may span messages ([MQTT-6.0.0-2]).
     ws_.async_write(gather_, [self = shared_from_this(), items, bytes](
