@@ -12,5 +12,6 @@ acemq_add_test(broker_core_test
     ${CMAKE_CURRENT_SOURCE_DIR}/core/malformed_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/hooks_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/sys_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/flow_control_test.cpp
   LIBS acemq::broker
   LABELS broker)

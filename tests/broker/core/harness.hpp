@@ -43,6 +43,9 @@ class fake_io final : public connection_io {
   std::string_view remote_address() const override { return "192.0.2.1:50000"; }
   void wake() override { ++wakes; }
   void post(std::function<void()> task) override { tasks.push_back(std::move(task)); }
+  bool congested() override { return congested_flag; }
+  void pause_reading() override { paused = true; }
+  void resume_reading() override { paused = false; }
 
   byte_vector wire;
   std::vector<std::shared_ptr<const byte_vector>> payloads;
@@ -53,6 +56,10 @@ class fake_io final : public connection_io {
   std::deque<std::function<void()>> tasks;
   /// What tls() returns: null = plain TCP.
   const tls_facts* tls_facts_of = nullptr;
+  /// What congested() answers (a test clears it and calls on_wake, as the driver does).
+  bool congested_flag = false;
+  /// Whether the machine asked the transport to stop reading.
+  bool paused = false;
 };
 
 /// TLS facts of an anonymous TLS 1.3 client (no certificate, no PSK).
@@ -253,7 +260,7 @@ class broker_test : public ::testing::Test {
   }
 
   /// Advances virtual time, fires due timers and the broker tick.
-  void advance(std::chrono::seconds by) {
+  void advance(std::chrono::milliseconds by) {
     time.advance(std::chrono::duration_cast<clock::duration>(by));
     for (auto& c : clients_) {
       if (!c->transport_closed() && c->io().armed && *c->io().armed <= time.now()) {

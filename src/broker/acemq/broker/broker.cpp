@@ -137,6 +137,7 @@ attach_result broker::attach(attach_request request) {
       auto created = std::make_shared<session>(next_session_id_++, request.client_id);
       {
         auto state = created->lock();
+        state->total_queued_bytes = &counters_.queued_bytes;
         state->owner = request.connection_id;
         state->io = request.io;
         state->who = std::move(request.who);
@@ -225,13 +226,14 @@ void broker::publish_will(pending_will will, clock::time_point now) {
   publish(content);
 }
 
-std::size_t broker::publish(const message_ptr& msg) {
+std::size_t broker::publish(const message_ptr& msg, publish_feedback* feedback) {
   counters_.messages_in.fetch_add(1, std::memory_order_relaxed);
   counters_.bytes_in.fetch_add(msg->payload_size(), std::memory_order_relaxed);
-  return route(msg, clock_.now());
+  return route(msg, clock_.now(), feedback);
 }
 
-std::size_t broker::route(const message_ptr& msg, clock::time_point now) {
+std::size_t broker::route(const message_ptr& msg, clock::time_point now,
+                          publish_feedback* feedback) {
   if (msg->expired(now)) {
     counters_.messages_expired.fetch_add(1, std::memory_order_relaxed);
     return 0;
@@ -317,13 +319,14 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now) {
     // [MQTT-3.3.1-12], [MQTT-3.3.1-13]: Retain As Published.
     item.retain = entry.retain_as_published && msg->retain;
     item.subscription_identifiers = std::move(entry.identifiers);
-    if (enqueue(*entry.destination, std::move(item), now)) ++queued;
+    if (enqueue(*entry.destination, std::move(item), now, feedback)) ++queued;
   }
   targets.clear();
   return queued;
 }
 
-bool broker::enqueue(session& destination, delivery item, clock::time_point now) {
+bool broker::enqueue(session& destination, delivery item, clock::time_point now,
+                     publish_feedback* feedback) {
   auto state = destination.lock();
   if (state->ended) return false;
   // Authorization on every delivery (conventions 5).
@@ -349,6 +352,12 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now)
   }
   if (outcome == enqueue_result::dropped_expired) {
     counters_.messages_expired.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Only a connected subscriber slows publishers down: an offline session's queue filling up is
+  // expected, and its bound (with the drop policy) is what protects the broker.
+  if (feedback != nullptr && state->owner != 0 &&
+      (outcome == enqueue_result::dropped_full || state->congested(settings_))) {
+    feedback->congested = true;
   }
   if (outcome != enqueue_result::queued) return false;
   if (state->io && !state->wake_pending) {
@@ -529,7 +538,7 @@ void broker::publish_sys(clock::time_point now) {
     // Retained, so a client subscribing between two rounds gets the latest figures at once.
     content->retain = true;
     content->publisher_client_id = "$SYS";
-    route(content, now);
+    route(content, now, nullptr);
   }
 }
 

@@ -53,6 +53,17 @@ struct broker_counters {
   /// CONNECTs whose authentication succeeded / was refused by the providers.
   std::atomic<std::uint64_t> auth_success{0};
   std::atomic<std::uint64_t> auth_failure{0};
+  /// Payload bytes queued in all sessions (bounded by broker_settings::max_queued_memory).
+  std::atomic<std::size_t> queued_bytes{0};
+  /// Times a publishing connection was paused because a subscriber's queue was congested.
+  std::atomic<std::uint64_t> publishers_throttled{0};
+};
+
+/// What routing saw that the publishing connection acts on (flow control).
+struct publish_feedback {
+  /// A connected destination's queue is three quarters full or refused the delivery for a bound
+  /// (session_state::congested): the publisher should slow down.
+  bool congested = false;
 };
 
 /// Whether `topic` is in the broker's own `$SYS` tree, which clients may not publish to
@@ -125,7 +136,7 @@ class broker {
   /// Routes a message: retained store update, matching subscriptions (aggregated per session),
   /// authorization of each delivery, enqueue and wake. Returns the number of sessions it was
   /// queued for.
-  std::size_t publish(const message_ptr& msg);
+  std::size_t publish(const message_ptr& msg, publish_feedback* feedback = nullptr);
 
   /// Adds or replaces a subscription of `subject` (filter already validated by the caller).
   /// quota_exceeded when the session is at max_subscriptions_per_client.
@@ -173,11 +184,12 @@ class broker {
     std::vector<std::uint32_t> identifiers;
   };
 
-  std::size_t route(const message_ptr& msg, clock::time_point now);
+  std::size_t route(const message_ptr& msg, clock::time_point now, publish_feedback* feedback);
   void publish_sys(clock::time_point now);
   void end_session_locked(const std::shared_ptr<session>& ended);
   void publish_will(pending_will will, clock::time_point now);
-  bool enqueue(session& destination, delivery item, clock::time_point now);
+  bool enqueue(session& destination, delivery item, clock::time_point now,
+               publish_feedback* feedback = nullptr);
   void remove_subscriptions(const std::vector<subscriber_id>& ended);
 
   const broker_settings settings_;

@@ -207,6 +207,8 @@ connection::connection(broker& shared_broker, connection_io& io, const listener_
   relay_->owner = this;
   // The connect timeout runs from the accepted transport to the end of authentication.
   connect_deadline_ = broker_.time().now() + broker_.settings().connect_timeout;
+  publish_tokens_ = static_cast<double>(broker_.settings().max_publish_rate);
+  publish_tokens_at_ = broker_.time().now();
   rearm();
 }
 
@@ -234,7 +236,8 @@ void connection::consume(byte_view data) {
   consuming_ = true;
   byte_vector replay;
   while (state_ != state::closed) {
-    if (!deferred_.empty() && state_ == state::connected && !awaiting_interceptor_) {
+    if (!deferred_.empty() && state_ == state::connected && !awaiting_interceptor_ &&
+        !throttled_until_) {
       // Packets held back during authentication arrived before the rest of `data`.
       byte_vector combined;
       combined.swap(deferred_);
@@ -243,6 +246,11 @@ void connection::consume(byte_view data) {
       data = replay;
     }
     if (data.empty()) break;
+    if (state_ == state::connected && throttled_until_) {
+      // Flow control: what the transport delivered before it paused waits for the release.
+      hold(data);
+      break;
+    }
     if (state_ == state::connected && awaiting_interceptor_) {
       // An intercepted PUBLISH awaits its verdict: what follows is processed after it.
       defer(data);
@@ -301,6 +309,19 @@ void connection::consume(byte_view data) {
 void connection::defer(byte_view data) {
   if (deferred_.size() + buffer_.size() + data.size() > inbound_maximum_packet_size_) {
     // A client that floods before it is authenticated gets nothing buffered beyond one packet.
+    close_transport();
+    return;
+  }
+  deferred_.insert(deferred_.end(), buffer_.begin(), buffer_.end());
+  buffer_.clear();
+  deferred_.insert(deferred_.end(), data.begin(), data.end());
+}
+
+void connection::hold(byte_view data) {
+  // The transport pauses reading while throttled, so this is at most what it had read already;
+  // a transport that keeps delivering is cut off at a bound rather than buffered without one.
+  const std::size_t bound = std::max<std::size_t>(inbound_maximum_packet_size_, 256 * 1024);
+  if (deferred_.size() + buffer_.size() + data.size() > bound) {
     close_transport();
     return;
   }
@@ -904,6 +925,7 @@ void connection::handle(mqtt::publish&& packet) {
   }
 
   std::size_t routed = 0;
+  publish_feedback feedback;
   if (verdict == reason_code::success) {
     auto content = std::make_shared<message>();
     content->topic = std::move(packet.topic);
@@ -928,7 +950,7 @@ void connection::handle(mqtt::publish&& packet) {
     }
     content->publisher_client_id = client_id_;
     content->publisher_session = session_->id();
-    routed = broker_.publish(content);
+    routed = broker_.publish(content, &feedback);
   }
 
   // MQTT 3.1.1 has no reason codes: a refused message is acknowledged and dropped (policy drop).
@@ -951,6 +973,47 @@ void connection::handle(mqtt::publish&& packet) {
     reply.reason_code = ack;
     send_packet(std::move(reply));
   }
+  after_publish(feedback.congested);
+}
+
+void connection::after_publish(bool congested) {
+  const broker_settings& settings = broker_.settings();
+  const clock::time_point now = broker_.time().now();
+  std::optional<clock::time_point> until;
+  if (congested && settings.congestion_pause.count() > 0) {
+    // A connected subscriber is falling behind: slow this publisher down briefly rather than
+    // acknowledge messages the subscriber's queue will have to drop.
+    until = now + std::chrono::duration_cast<clock::duration>(settings.congestion_pause);
+    broker_.counters().publishers_throttled.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (settings.max_publish_rate > 0) {
+    // Token bucket holding one second's worth of PUBLISH packets.
+    const double rate = static_cast<double>(settings.max_publish_rate);
+    const double elapsed = std::chrono::duration<double>(now - publish_tokens_at_).count();
+    publish_tokens_ = std::min(rate, publish_tokens_ + elapsed * rate) - 1.0;
+    publish_tokens_at_ = now;
+    if (publish_tokens_ < 0) {
+      // Read nothing more until the bucket holds one token again (nothing is refused).
+      const auto wait = std::chrono::duration_cast<clock::duration>(
+          std::chrono::duration<double>((1.0 - publish_tokens_) / rate));
+      if (!until || now + wait > *until) until = now + wait;
+    }
+  }
+  if (until) throttle_until(*until);
+}
+
+void connection::throttle_until(clock::time_point until) {
+  if (state_ != state::connected) return;
+  if (!throttled_until_) io_.pause_reading();
+  if (!throttled_until_ || until > *throttled_until_) throttled_until_ = until;
+  rearm();
+}
+
+void connection::release_throttle() {
+  throttled_until_.reset();
+  io_.resume_reading();
+  // The bytes held while paused come first.
+  consume(byte_view{});
 }
 
 void connection::intercept(const mqtt::publish& packet) {
@@ -1171,11 +1234,18 @@ void connection::pump() {
     inflight_entry::stage at;
   };
   std::vector<retransmission> resend;
+  // Deliveries move from the session queue to the transport in bounded batches, and not while
+  // the transport is congested: the backlog of a slow reader stays in the session queue, where
+  // its bounds and drop policy apply, instead of growing the socket's write queue. The transport
+  // wakes the connection when its backlog has drained.
+  constexpr std::size_t batch_items = 64;
+  constexpr std::size_t batch_bytes = 64 * 1024;
   bool progress = true;
   bool refused = false;
-  while (progress && state_ == state::connected && !refused) {
+  while (progress && state_ == state::connected && !refused && !io_.congested()) {
     progress = false;
     batch_.clear();
+    std::size_t bytes = 0;
     {
       auto held = session_->lock();
       if (held->owner != connection_id_ || held->ended) break;
@@ -1205,6 +1275,10 @@ void connection::pump() {
       }
       // New messages wait until every retransmission is out, keeping the original order.
       while (held->awaiting_resend == 0 && !held->queue.empty()) {
+        if (batch_.size() >= batch_items || bytes >= batch_bytes) {
+          progress = true;  // more after this batch is written out
+          break;
+        }
         // [MQTT-3.3.4-9]: no more QoS 1/2 in flight than the client's Receive Maximum. Order is
         // kept [MQTT-4.6.0-6], so later QoS 0 messages wait too.
         if (held->queue.front().qos > 0 && held->inflight.size() >= window) break;
@@ -1227,7 +1301,7 @@ void connection::pump() {
         if (item.qos > 0) {
           const auto allocated = held->allocate_packet_id();
           if (!allocated) {
-            held->queue.push_front(std::move(item));
+            held->requeue_front(std::move(item));
             break;
           }
           packet_id = *allocated;
@@ -1235,6 +1309,7 @@ void connection::pump() {
               packet_id,
               inflight_entry{item, inflight_entry::stage::publish_sent, held->next_sequence++});
         }
+        bytes += item.msg->payload_size() + item.msg->topic.size();
         batch_.emplace_back(std::move(item), packet_id);
       }
     }
@@ -1512,6 +1587,7 @@ void connection::rearm() {
   } else {
     consider(keep_alive_deadline_);
     consider(credential_deadline_);
+    consider(throttled_until_);
   }
   if (!next) return;
   // Re-arm only when the deadline moves earlier: keep-alive activity moves it later, which is
@@ -1541,6 +1617,10 @@ void connection::on_timer(clock::time_point now) {
       // The grant ended (the access token expired or was revoked): v5 0x87, 3.1.1 closes.
       end_for_credentials();
       return;
+    }
+    if (throttled_until_ && now >= *throttled_until_) {
+      release_throttle();
+      if (state_ == state::closed) return;
     }
   }
   rearm();

@@ -62,6 +62,16 @@ class connection_io {
   /// task arriving after the connection was destroyed must be dropped, not run). Must never run
   /// `task` inline, even when called on the connection's own thread.
   virtual void post(std::function<void()> task) = 0;
+  /// Whether the transport holds so many unwritten bytes that the machine should stop moving
+  /// deliveries from the session queue into it (back-pressure: the backlog stays in the session
+  /// queue, where its bounds and drop policy apply). A transport that answers true must call
+  /// wake() once its backlog has drained below its low-water mark. Default: never congested.
+  virtual bool congested() { return false; }
+  /// Flow control towards a publisher: stop calling connection::on_bytes until resume_reading()
+  /// (the TCP window then closes on the client). Bytes already handed over are held by the
+  /// machine. The defaults do nothing; the machine still bounds what it holds.
+  virtual void pause_reading() {}
+  virtual void resume_reading() {}
 };
 
 /// The protocol machine of one network connection. Not thread-safe: every method is called on
@@ -109,6 +119,7 @@ class connection {
   // Framing and dispatch.
   void consume(byte_view data);
   void defer(byte_view data);
+  void hold(byte_view data);
   void handle_packet(byte_view whole_packet);
   void handle_first_packet(byte_view whole_packet);
   void handle(mqtt::publish&& packet);
@@ -145,6 +156,11 @@ class connection {
   bool send_publish(const delivery& item, std::uint16_t packet_id, bool dup);
   void pump();
   void drop_inflight(std::uint16_t packet_id);
+
+  // Flow control towards this client as a publisher.
+  void after_publish(bool congested);
+  void throttle_until(clock::time_point until);
+  void release_throttle();
 
   // Closing.
   void protocol_violation(mqtt::reason_code reason);
@@ -210,6 +226,13 @@ class connection {
   std::optional<clock::time_point> keep_alive_deadline_;
   std::optional<clock::time_point> credential_deadline_;
   std::optional<clock::time_point> armed_;
+  /// Reading is paused until then (congested subscribers, max_publish_rate); bytes that arrive
+  /// meanwhile wait in deferred_.
+  std::optional<clock::time_point> throttled_until_;
+  /// Token bucket of broker_settings::max_publish_rate: PUBLISH packets still allowed now, and
+  /// when it was last refilled.
+  double publish_tokens_ = 0;
+  clock::time_point publish_tokens_at_{};
 
   // Reused on the hot path.
   mqtt::publish scratch_publish_;

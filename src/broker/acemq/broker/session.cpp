@@ -7,13 +7,36 @@
 
 namespace acemq::broker {
 
+session_state::~session_state() {
+  if (total_queued_bytes != nullptr && queued_bytes > 0) {
+    total_queued_bytes->fetch_sub(queued_bytes, std::memory_order_relaxed);
+  }
+}
+
+void session_state::remember(const delivery& item) noexcept {
+  const std::size_t size = item.msg->payload_size();
+  queued_bytes += size;
+  if (item.qos == 0) ++queued_qos0;
+  if (total_queued_bytes != nullptr) total_queued_bytes->fetch_add(size, std::memory_order_relaxed);
+}
+
+void session_state::forget(const delivery& item) noexcept {
+  const std::size_t size = item.msg->payload_size();
+  queued_bytes -= size;
+  if (item.qos == 0) --queued_qos0;
+  if (total_queued_bytes != nullptr) total_queued_bytes->fetch_sub(size, std::memory_order_relaxed);
+}
+
 enqueue_result session_state::enqueue(delivery item, const broker_settings& settings,
                                       clock::time_point now) {
   if (item.msg->expired(now)) return enqueue_result::dropped_expired;
   const std::size_t size = item.msg->payload_size();
   const auto over = [&] {
     return queue.size() >= settings.max_queued_messages ||
-           queued_bytes + size > settings.max_queued_bytes;
+           queued_bytes + size > settings.max_queued_bytes ||
+           (total_queued_bytes != nullptr &&
+            total_queued_bytes->load(std::memory_order_relaxed) + size >
+                settings.max_queued_memory);
   };
   // Documented policy (docs/broker-core.md): QoS 0 is the first to go. A QoS 1/2 message evicts
   // queued QoS 0 messages, oldest first, until it fits; otherwise the new message is dropped.
@@ -24,13 +47,11 @@ enqueue_result session_state::enqueue(delivery item, const broker_settings& sett
     }
     const auto oldest_qos0 =
         std::find_if(queue.begin(), queue.end(), [](const delivery& d) { return d.qos == 0; });
-    queued_bytes -= oldest_qos0->msg->payload_size();
-    --queued_qos0;
+    forget(*oldest_qos0);
     queue.erase(oldest_qos0);
     ++dropped;
   }
-  queued_bytes += size;
-  if (item.qos == 0) ++queued_qos0;
+  remember(item);
   queue.push_back(std::move(item));
   return enqueue_result::queued;
 }
@@ -39,9 +60,18 @@ std::optional<delivery> session_state::dequeue() {
   if (queue.empty()) return std::nullopt;
   delivery item = std::move(queue.front());
   queue.pop_front();
-  queued_bytes -= item.msg->payload_size();
-  if (item.qos == 0) --queued_qos0;
+  forget(item);
   return item;
+}
+
+void session_state::requeue_front(delivery item) {
+  remember(item);
+  queue.push_front(std::move(item));
+}
+
+bool session_state::congested(const broker_settings& settings) const noexcept {
+  return queue.size() >= settings.max_queued_messages / 4 * 3 + settings.max_queued_messages % 4 ||
+         queued_bytes >= settings.max_queued_bytes / 4 * 3;
 }
 
 std::optional<std::uint16_t> session_state::allocate_packet_id() {
@@ -70,8 +100,7 @@ std::size_t session_state::purge_expired(clock::time_point now) {
   std::size_t removed = 0;
   for (auto it = queue.begin(); it != queue.end();) {
     if (it->msg->expired(now)) {
-      queued_bytes -= it->msg->payload_size();
-      if (it->qos == 0) --queued_qos0;
+      forget(*it);
       it = queue.erase(it);
       ++removed;
     } else {
@@ -85,13 +114,12 @@ void session_state::drop_queued_qos0() {
   if (queued_qos0 == 0) return;
   for (auto it = queue.begin(); it != queue.end();) {
     if (it->qos == 0) {
-      queued_bytes -= it->msg->payload_size();
+      forget(*it);
       it = queue.erase(it);
     } else {
       ++it;
     }
   }
-  queued_qos0 = 0;
 }
 
 }  // namespace acemq::broker

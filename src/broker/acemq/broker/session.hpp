@@ -86,6 +86,9 @@ struct session_state {
   std::deque<delivery> queue;
   std::size_t queued_bytes = 0;
   std::size_t queued_qos0 = 0;
+  /// The broker-wide total of queued payload bytes (broker_settings::max_queued_memory), kept in
+  /// step with queued_bytes by every method below; null in tests that use a session alone.
+  std::atomic<std::size_t>* total_queued_bytes = nullptr;
 
   /// Outbound QoS 1/2 messages by packet identifier.
   std::map<std::uint16_t, inflight_entry> inflight;
@@ -107,11 +110,24 @@ struct session_state {
   /// its next wake and closes. Cleared when a connection attaches.
   bool delivery_refused = false;
 
-  /// Appends a delivery within the bounds of `settings`. At the bound a QoS 0 delivery is dropped;
-  /// a QoS 1/2 delivery evicts the oldest queued QoS 0 one, or is dropped when there is none.
+  session_state() = default;
+  session_state(const session_state&) = delete;
+  session_state& operator=(const session_state&) = delete;
+  /// Gives the queued bytes back to the broker-wide total.
+  ~session_state();
+
+  /// Appends a delivery within the bounds of `settings`: the session's max_queued_messages and
+  /// max_queued_bytes, and the broker-wide max_queued_memory (through total_queued_bytes). At a
+  /// bound a QoS 0 delivery is dropped; a QoS 1/2 delivery evicts the oldest queued QoS 0 ones,
+  /// or is dropped when there are none.
   enqueue_result enqueue(delivery item, const broker_settings& settings, clock::time_point now);
   /// Takes the oldest queued delivery.
   std::optional<delivery> dequeue();
+  /// Puts a delivery taken by dequeue() back at the head (no packet identifier was free).
+  void requeue_front(delivery item);
+  /// Whether the queue is at three quarters of a per-session bound: a connected subscriber this
+  /// far behind throttles the publishers feeding it (docs/broker-core.md, flow control).
+  bool congested(const broker_settings& settings) const noexcept;
   /// A packet identifier not in flight [MQTT-2.2.1-3]; nullopt when all 65535 are in use.
   std::optional<std::uint16_t> allocate_packet_id();
   /// Removes an in-flight entry (acknowledged, refused or dropped), keeping awaiting_resend exact.
@@ -127,8 +143,7 @@ struct session_state {
     std::size_t removed = 0;
     for (auto it = queue.begin(); it != queue.end();) {
       if (remove(*it)) {
-        queued_bytes -= it->msg->payload_size();
-        if (it->qos == 0) --queued_qos0;
+        forget(*it);
         it = queue.erase(it);
         ++removed;
       } else {
@@ -139,6 +154,11 @@ struct session_state {
   }
   /// Removes queued QoS 0 deliveries (when the connection goes away and they are not kept).
   void drop_queued_qos0();
+
+ private:
+  /// Accounting for a delivery entering / leaving `queue`.
+  void remember(const delivery& item) noexcept;
+  void forget(const delivery& item) noexcept;
 };
 
 /// A session, registered by client identifier in the broker.

@@ -39,6 +39,20 @@ struct broker_settings {
   std::size_t max_queued_messages = 1000;
   /// Payload bytes waiting in one session's outbound queue.
   std::size_t max_queued_bytes = 16 * 1024 * 1024;
+  /// Payload bytes queued across all sessions together (the memory ceiling for queued messages).
+  /// At the ceiling enqueue() behaves as at a session bound: QoS 0 deliveries are dropped, a
+  /// QoS 1/2 delivery evicts that session's oldest queued QoS 0 ones or is dropped (counted in
+  /// messages_dropped). Payloads shared by several queues are counted once per queue.
+  std::size_t max_queued_memory = std::size_t{1} << 30;
+  /// Flow control towards publishers: when a message lands in the queue of a connected session
+  /// that is three quarters full (session_state::congested), the publishing connection stops
+  /// reading for this long, so its client (TCP, then its own flow control) slows down instead of
+  /// the broker acknowledging messages it must then drop. Zero disables it.
+  std::chrono::milliseconds congestion_pause{2};
+  /// PUBLISH packets per second one connection may send (token bucket holding one second's
+  /// worth); beyond it the broker stops reading from that connection until the rate is met again
+  /// (nothing is refused or dropped). Zero = unlimited.
+  std::uint32_t max_publish_rate = 0;
   /// Topic Alias Maximum advertised in CONNACK (aliases the client may use towards us); 0 = none.
   std::uint16_t topic_alias_maximum = 64;
   /// Longest topic name or filter accepted, in bytes.

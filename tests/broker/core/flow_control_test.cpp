@@ -1,0 +1,167 @@
+// Flow control in both directions: back-pressure from a congested transport into the session
+// queue, publishers slowed down for a congested subscriber or by max_publish_rate, and the
+// broker-wide ceiling on queued message memory (docs/broker-core.md, "Flow control").
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "harness.hpp"
+
+namespace acemq::broker::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class flow_control_test : public broker_test {};
+
+TEST_F(flow_control_test, congested_transport_keeps_deliveries_in_the_session_queue) {
+  client& subscriber = connected("sub");
+  subscribe(subscriber, "t");
+  subscriber.io().congested_flag = true;
+  client& publisher = connected("pub");
+  for (int i = 0; i < 10; ++i)
+    publisher.send(publish_packet("t", std::to_string(i)));
+  settle();
+  EXPECT_TRUE(subscriber.received_of<mqtt::publish>().empty());
+  EXPECT_EQ(engine().find_session("sub")->lock()->queue.size(), 10u);
+
+  // The driver wakes the machine once the socket drained: everything follows, in order.
+  subscriber.io().congested_flag = false;
+  subscriber.machine().on_wake();
+  const auto delivered = subscriber.received_of<mqtt::publish>();
+  ASSERT_EQ(delivered.size(), 10u);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(payload_of(delivered[static_cast<std::size_t>(i)]), std::to_string(i));
+  EXPECT_EQ(engine().counters().queued_bytes.load(), 0u);
+}
+
+TEST_F(flow_control_test, a_long_queue_leaves_in_several_batches_in_one_wake) {
+  client& subscriber = connected("sub");
+  subscribe(subscriber, "t");
+  subscriber.io().congested_flag = true;
+  client& publisher = connected("pub");
+  for (int i = 0; i < 300; ++i)
+    publisher.send(publish_packet("t", "payload"));
+  settle();
+  const std::size_t writes_before = subscriber.io().writes;
+  subscriber.io().congested_flag = false;
+  subscriber.machine().on_wake();
+  EXPECT_EQ(subscriber.received_of<mqtt::publish>().size(), 300u);
+  EXPECT_EQ(subscriber.io().writes - writes_before, 300u);
+}
+
+TEST_F(flow_control_test, publisher_pauses_while_a_connected_subscriber_is_congested) {
+  settings.max_queued_messages = 8;
+  client& subscriber = connected("sub");
+  subscribe(subscriber, "t", 1);
+  subscriber.io().congested_flag = true;
+  client& publisher = connected("pub");
+  // Six queued messages are three quarters of the bound: the sixth PUBLISH pauses the publisher,
+  // and the two after it (already read from the socket) wait unacknowledged.
+  byte_vector burst;
+  for (std::uint16_t id = 1; id <= 8; ++id)
+    mqtt::encode(publish_packet("t", "m", 1, id), mqtt::protocol_version::v5, burst);
+  publisher.send_bytes(burst);
+  settle();
+  EXPECT_TRUE(publisher.io().paused);
+  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 6u);
+  EXPECT_EQ(engine().counters().publishers_throttled.load(), 1u);
+
+  // The pause ends on the machine's timer, and the held packets are processed; the queue is
+  // still congested, so each pauses again, but nothing is lost or dropped.
+  advance(settings.congestion_pause);
+  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 1u);
+  advance(settings.congestion_pause);
+  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 1u);
+  EXPECT_EQ(engine().counters().messages_dropped.load(), 0u);
+
+  subscriber.io().congested_flag = false;
+  subscriber.machine().on_wake();
+  advance(settings.congestion_pause);
+  EXPECT_FALSE(publisher.io().paused);
+  EXPECT_EQ(subscriber.received_of<mqtt::publish>().size(), 8u);
+}
+
+TEST_F(flow_control_test, an_offline_subscriber_does_not_slow_publishers) {
+  settings.max_queued_messages = 4;
+  client& subscriber = make_client();
+  auto hello = connect_packet("sub", mqtt::protocol_version::v5, false);
+  hello.properties.session_expiry_interval = 3600;
+  subscriber.send(hello);
+  settle();
+  subscribe(subscriber, "t", 1);
+  subscriber.drop();
+  client& publisher = connected("pub");
+  for (std::uint16_t id = 1; id <= 6; ++id)
+    publisher.send(publish_packet("t", "m", 1, id));
+  settle();
+  EXPECT_FALSE(publisher.io().paused);
+  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 6u);
+  // The offline session's bound and drop policy apply instead.
+  EXPECT_EQ(engine().counters().messages_dropped.load(), 2u);
+}
+
+TEST_F(flow_control_test, publish_rate_limit_reads_more_slowly_and_refuses_nothing) {
+  settings.max_publish_rate = 2;
+  client& publisher = connected("pub");
+  byte_vector burst;
+  for (std::uint16_t id = 1; id <= 6; ++id)
+    mqtt::encode(publish_packet("t", "m", 1, id), mqtt::protocol_version::v5, burst);
+  publisher.send_bytes(burst);
+  settle();
+  // A full bucket holds two; the third takes it below zero and pauses reading for a second.
+  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 3u);
+  EXPECT_TRUE(publisher.io().paused);
+  advance(1s);
+  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 2u);
+  advance(1s);
+  const auto last = publisher.received_of<mqtt::puback>();
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].packet_id, 6);
+  EXPECT_FALSE(publisher.transport_closed());
+}
+
+TEST_F(flow_control_test, memory_ceiling_bounds_all_queues_together) {
+  settings.max_queued_memory = 100;
+  settings.congestion_pause = 0ms;  // the publisher is not paused by the full queues here
+  client& first = connected("a");
+  subscribe(first, "t");
+  first.io().congested_flag = true;
+  client& second = connected("b");
+  subscribe(second, "t");
+  second.io().congested_flag = true;
+  client& publisher = connected("pub");
+  const std::string forty(40, 'p');
+  for (int i = 0; i < 3; ++i)
+    publisher.send(publish_packet("t", forty));
+  settle();
+  // 40-byte payloads into two queues: the first two copies fit under 100 bytes, the rest not.
+  EXPECT_LE(engine().counters().queued_bytes.load(), 100u);
+  EXPECT_EQ(engine().counters().queued_bytes.load(), 80u);
+  EXPECT_EQ(engine().counters().messages_dropped.load(), 4u);
+
+  first.io().congested_flag = false;
+  first.machine().on_wake();
+  second.io().congested_flag = false;
+  second.machine().on_wake();
+  EXPECT_EQ(engine().counters().queued_bytes.load(), 0u);
+}
+
+TEST_F(flow_control_test, ended_sessions_return_their_queued_bytes) {
+  client& subscriber = connected("sub", mqtt::protocol_version::v5, false);
+  subscribe(subscriber, "t", 1);
+  subscriber.io().congested_flag = true;
+  client& publisher = connected("pub");
+  publisher.send(publish_packet("t", "12345", 1, 1));
+  settle();
+  EXPECT_EQ(engine().counters().queued_bytes.load(), 5u);
+  // The session (expiry 0) ends with its connection, and its queue with it.
+  subscriber.drop();
+  settle();
+  EXPECT_EQ(engine().counters().queued_bytes.load(), 0u);
+}
+
+}  // namespace
+}  // namespace acemq::broker::testing
