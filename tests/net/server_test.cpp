@@ -58,7 +58,13 @@ class echo_handler final : public connection_handler {
   }
 
   void on_bytes(byte_view data) override {
-    for (std::uint8_t byte : data) {
+    if (paused_) {
+      // Delivered before the pause took effect: held, like the MQTT machine does.
+      held_.insert(held_.end(), data.begin(), data.end());
+      return;
+    }
+    for (std::size_t at = 0; at < data.size(); ++at) {
+      const std::uint8_t byte = data[at];
       switch (byte) {
         case 'q':  // reply, then close after the reply is flushed
           io_.send({to_bytes("bye"), nullptr});
@@ -83,6 +89,19 @@ class echo_handler final : public connection_handler {
             io_.send({byte_vector{}, big});
           break;
         }
+        case '%': {  // fill the socket queue until the driver reports congestion, then mark it
+          auto chunk = std::make_shared<const byte_vector>(64 * 1024, std::uint8_t{'x'});
+          for (int i = 0; i < 1000 && !io_.congested(); ++i)
+            io_.send({byte_vector{}, chunk});
+          io_.send({to_bytes("C"), nullptr});
+          break;
+        }
+        case '~':  // stop reading; the timer resumes it
+          io_.pause_reading();
+          paused_ = true;
+          held_.assign(data.begin() + static_cast<std::ptrdiff_t>(at + 1), data.end());
+          io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+          return;
         case 't':
           io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
           break;
@@ -111,7 +130,16 @@ class echo_handler final : public connection_handler {
       }
     }
   }
-  void on_timer(clock::time_point) override { io_.send({to_bytes("T"), nullptr}); }
+  void on_timer(clock::time_point) override {
+    io_.send({to_bytes("T"), nullptr});
+    if (paused_) {
+      paused_ = false;
+      io_.resume_reading();
+      const byte_vector held = std::move(held_);
+      held_.clear();
+      on_bytes(held);
+    }
+  }
   void on_wake() override { io_.send({to_bytes("W"), nullptr}); }
   void on_transport_closed() override { probe_.bump(probe_.transport_closed); }
   void shutdown() override {
@@ -122,6 +150,8 @@ class echo_handler final : public connection_handler {
  private:
   broker::connection_io& io_;
   probe& probe_;
+  bool paused_ = false;
+  byte_vector held_;
 };
 
 listener_config tcp_listener() {
@@ -302,6 +332,34 @@ TEST_F(server_test, slow_consumer_is_disconnected) {
   asio::write(socket, asio::buffer(std::string("b")));
   probe_.wait_for(probe_.transport_closed, 1);
   EXPECT_EQ(instance_->counters().slow_consumers.load(), 1u);
+}
+
+TEST_F(server_test, congestion_is_reported_and_its_end_wakes_the_machine) {
+  server_config config;
+  config.write_high_water = 256 * 1024;
+  start(config);
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("%")));
+  // At least the high-water mark was queued before congested() said so; once the test has read
+  // it all, the drained socket wakes the machine ("W"), and nobody was disconnected.
+  std::string seen;
+  std::vector<char> chunk(64 * 1024);
+  while (seen.size() < 2 || seen.substr(seen.size() - 2) != "CW") {
+    const std::size_t got = socket.read_some(asio::buffer(chunk));
+    seen.append(chunk.data(), got);
+  }
+  EXPECT_GE(seen.size(), config.write_high_water + 2);
+  EXPECT_EQ(seen.find_first_not_of('x'), seen.size() - 2);
+  EXPECT_EQ(instance_->counters().slow_consumers.load(), 0u);
+}
+
+TEST_F(server_test, paused_reading_reads_nothing_until_resumed) {
+  start({});
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("~")));
+  asio::write(socket, asio::buffer(std::string("a")));
+  // Unpaused, "a" would be echoed at once, long before the 20 ms timer's "T".
+  EXPECT_EQ(read_exactly(socket, 2), "Ta");
 }
 
 TEST_F(server_test, stop_asks_every_connection_to_shut_down) {

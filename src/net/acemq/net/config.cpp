@@ -251,6 +251,20 @@ void append_broker_settings(std::vector<entry<app_config>>& r) {
   r.push_back(integer<C, std::size_t>(
       "broker.max_queued_bytes", "payload bytes queued per session",
       [](C& c) -> std::size_t& { return c.broker.max_queued_bytes; }, 0, std::int64_t{1} << 40));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_queued_memory",
+      "payload bytes queued across all sessions (the memory ceiling for queued messages)",
+      [](C& c) -> std::size_t& { return c.broker.max_queued_memory; }, 0, std::int64_t{1} << 44));
+  r.push_back(milliseconds<C>(
+      "broker.congestion_pause_ms",
+      "milliseconds a publisher's connection stops reading when a connected subscriber's queue is "
+      "three quarters full (0: never)",
+      [](C& c) -> std::chrono::milliseconds& { return c.broker.congestion_pause; }, 0, 10'000));
+  r.push_back(integer<C, std::uint32_t>(
+      "broker.max_publish_rate",
+      "PUBLISH packets per second per connection; beyond it the connection is read more slowly "
+      "(0: unlimited)",
+      [](C& c) -> std::uint32_t& { return c.broker.max_publish_rate; }, 0, 10'000'000));
   r.push_back(integer<C, std::uint16_t>(
       "broker.topic_alias_maximum", "topic aliases a client may use towards the broker (0: none)",
       [](C& c) -> std::uint16_t& { return c.broker.topic_alias_maximum; }, 0, max_u16));
@@ -469,6 +483,16 @@ const std::vector<entry<app_config>>& app_registry() {
         "bytes queued on one socket before its reader is disconnected as a slow consumer",
         [](C& c) -> std::size_t& { return c.server.write_queue_limit; }, 4096,
         std::int64_t{1} << 32));
+    r.push_back(integer<C, std::size_t>(
+        "server.write_high_water",
+        "bytes queued on one socket at which deliveries stay in the session queue until it drains",
+        [](C& c) -> std::size_t& { return c.server.write_high_water; }, 1024,
+        std::int64_t{1} << 32));
+    r.push_back(seconds<C>(
+        "server.slow_consumer_timeout",
+        "seconds a socket may stay above write_high_water, with deliveries waiting, before its "
+        "reader is disconnected as a slow consumer (0: never)",
+        [](C& c) -> std::chrono::seconds& { return c.server.slow_consumer_timeout; }, 0, 86400));
     r.push_back(integer<C, std::size_t>(
         "server.read_chunk", "bytes read from a socket per system call",
         [](C& c) -> std::size_t& { return c.server.read_chunk; }, 512, 1024 * 1024));

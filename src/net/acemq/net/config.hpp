@@ -72,7 +72,14 @@ struct server_config {
                                           ///< from broker_settings by finalize())
   std::size_t write_queue_limit = 8 * 1024 * 1024;  ///< bytes queued on a socket before the
                                                     ///< consumer is disconnected as too slow
-  std::size_t read_chunk = 16 * 1024;               ///< bytes read per system call
+  /// Back-pressure: at this many unwritten bytes on a socket the connection stops moving
+  /// deliveries from its session queue (they wait there, within the session's bounds) until the
+  /// socket has drained to half of it.
+  std::size_t write_high_water = 256 * 1024;
+  /// A reader whose socket stays above write_high_water this long while deliveries wait is
+  /// disconnected as a slow consumer; zero = never.
+  std::chrono::seconds slow_consumer_timeout{60};
+  std::size_t read_chunk = 16 * 1024;  ///< bytes read per system call
   /// Largest WebSocket message read (copied from broker.maximum_packet_size by finalize()).
   std::size_t max_websocket_message = 1024 * 1024;
   /// Remote addresses tracked by the per-address connection rate limits (least recently seen

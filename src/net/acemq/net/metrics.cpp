@@ -68,6 +68,16 @@ void broker_metrics(writer& w, const broker::broker_counters& c) {
   w.metric("acemq_subscriptions", "gauge", "Subscriptions held by all sessions.", c.subscriptions);
   w.metric("acemq_retained_messages", "gauge", "Retained messages held.", c.retained_messages);
   w.metric("acemq_sessions", "gauge", "Sessions held (connected or not).", c.sessions);
+  w.metric("acemq_queued_bytes", "gauge",
+           "Payload bytes queued in all sessions (bounded by broker.max_queued_memory).",
+           c.queued_bytes);
+  w.metric("acemq_publishers_throttled_total", "counter",
+           "Times a publisher stopped being read because a subscriber's queue was congested.",
+           c.publishers_throttled);
+  w.metric("acemq_connect_auth_success_total", "counter",
+           "CONNECTs whose authentication succeeded (every provider together).", c.auth_success);
+  w.metric("acemq_connect_auth_failure_total", "counter",
+           "CONNECTs whose authentication was refused (every provider together).", c.auth_failure);
 }
 
 void server_metrics(writer& w, const server_counters& c) {
@@ -81,9 +91,10 @@ void server_metrics(writer& w, const server_counters& c) {
            c.refused_listener_rate.load(std::memory_order_relaxed));
   w.sample("acemq_net_refused_total{reason=\"address_rate\"}",
            c.refused_address_rate.load(std::memory_order_relaxed));
-  w.metric("acemq_net_slow_consumers_total", "counter",
-           "Connections closed because their write queue exceeded server.write_queue_limit.",
-           c.slow_consumers);
+  w.metric(
+      "acemq_net_slow_consumers_total", "counter",
+      "Connections closed as slow consumers (server.write_queue_limit or slow_consumer_timeout).",
+      c.slow_consumers);
   w.metric("acemq_net_tls_handshake_failures_total", "counter",
            "TLS handshakes that failed or timed out.", c.tls_handshake_failures);
   w.metric("acemq_net_tls_refused_no_ems_total", "counter",

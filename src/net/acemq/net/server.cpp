@@ -51,6 +51,10 @@ struct worker {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
       asio::make_work_guard(io)};
   std::unordered_set<connection_base*> connections;
+  /// Plain TCP connections read into this one buffer after their socket is readable (the machine
+  /// consumes or copies the bytes before the next read on this thread), so an idle connection
+  /// holds no read buffer of its own.
+  std::vector<std::uint8_t> read_buffer;
 };
 
 }  // namespace
@@ -164,8 +168,7 @@ class connection_base : public broker::connection_io,
         listener_(listener),
         remote_(std::move(remote)),
         timer_(home.io),
-        linger_(home.io),
-        read_buffer_(owner.config.read_chunk) {}
+        linger_(home.io) {}
 
   virtual void start() = 0;
 
@@ -261,6 +264,36 @@ class connection_base : public broker::connection_io,
     });
   }
 
+  bool congested() override {
+    if (queued_bytes_ < owner_.config.write_high_water) return false;
+    // on_written() wakes the machine once the socket has drained to half the mark.
+    drain_wanted_ = true;
+    const auto now = std::chrono::steady_clock::now();
+    if (!congested_since_) {
+      congested_since_ = now;
+    } else if (owner_.config.slow_consumer_timeout.count() > 0 &&
+               now - *congested_since_ > owner_.config.slow_consumer_timeout && !close_requested_) {
+      // Deliveries keep waiting and the reader does not catch up: a slow consumer.
+      ++owner_.counters.slow_consumers;
+      spdlog::warn("{}: slow consumer, {} bytes unread for {} s; disconnecting", remote_,
+                   queued_bytes_, owner_.config.slow_consumer_timeout.count());
+      close_requested_ = true;
+      post_finish();
+    }
+    return true;
+  }
+
+  void pause_reading() override { reading_paused_ = true; }
+
+  void resume_reading() override {
+    if (!reading_paused_) return;
+    reading_paused_ = false;
+    if (read_stalled_ && !finished_ && !close_requested_) {
+      read_stalled_ = false;
+      read_more();
+    }
+  }
+
  protected:
   virtual void close_socket() = 0;
   virtual void close_transport() = 0;
@@ -282,7 +315,16 @@ class connection_base : public broker::connection_io,
     return true;
   }
 
+  std::vector<std::uint8_t>& own_read_buffer() {
+    if (read_buffer_.empty()) read_buffer_.resize(owner_.config.read_chunk);
+    return read_buffer_;
+  }
+
   void on_read(const boost::system::error_code& ec, std::size_t size) {
+    on_read_bytes(ec, byte_view(read_buffer_.data(), ec ? 0 : size));
+  }
+
+  void on_read_bytes(const boost::system::error_code& ec, byte_view data) {
     if (finished_) return;
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
@@ -292,10 +334,16 @@ class connection_base : public broker::connection_io,
       finish();
       return;
     }
-    handler_->on_bytes(byte_view(read_buffer_.data(), size));
+    handler_->on_bytes(data);
     // After close() the machine has nothing more to read (a DISCONNECT was sent or the peer
-    // misbehaved); the write path completes the close.
-    if (!finished_ && !close_requested_) read_more();
+    // misbehaved); the write path completes the close. While the machine throttles this client
+    // (pause_reading) no read is outstanding, so the kernel's receive window closes.
+    if (finished_ || close_requested_) return;
+    if (reading_paused_) {
+      read_stalled_ = true;
+    } else {
+      read_more();
+    }
   }
 
   /// Called when a gathered write finished: drops what was written, continues or closes.
@@ -318,6 +366,12 @@ class connection_base : public broker::connection_io,
       enqueued_at_.pop_front();
     }
     queued_bytes_ -= bytes;
+    if (drain_wanted_ && queued_bytes_ <= owner_.config.write_high_water / 2) {
+      // Back-pressure released: the machine moves more deliveries from the session queue.
+      drain_wanted_ = false;
+      congested_since_.reset();
+      wake();
+    }
     if (!queue_.empty()) {
       write_queued();
     } else if (close_requested_) {
@@ -349,6 +403,8 @@ class connection_base : public broker::connection_io,
   asio::steady_timer linger_;  // bounds how long close() waits for queued writes
   std::uint64_t timer_generation_ = 0;
   std::unique_ptr<connection_handler> handler_;
+  /// TLS and WebSocket read into their own buffer (allocated at the first read); plain TCP uses
+  /// the worker's.
   std::vector<std::uint8_t> read_buffer_;
   std::deque<broker::outgoing> queue_;
   std::deque<std::chrono::steady_clock::time_point> enqueued_at_;  // parallel to queue_
@@ -357,6 +413,11 @@ class connection_base : public broker::connection_io,
   bool writing_ = false;
   bool close_requested_ = false;
   bool finished_ = false;
+  // Back-pressure towards the machine (congested) and from it (pause_reading).
+  bool drain_wanted_ = false;
+  std::optional<std::chrono::steady_clock::time_point> congested_since_;
+  bool reading_paused_ = false;
+  bool read_stalled_ = false;
 };
 
 /// Plain TCP: writes are scatter/gather straight from the queued buffers (one writev for many
@@ -369,6 +430,14 @@ class tcp_connection final : public connection_base {
 
   void start() override {
     if (!attach()) return;
+    // read_more() reads synchronously once the socket is readable: it must never block.
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) {
+      spdlog::debug("{}: non-blocking mode: {}", remote_, ec.message());
+      finish();
+      return;
+    }
     read_more();
   }
 
@@ -376,10 +445,25 @@ class tcp_connection final : public connection_base {
 
  private:
   void read_more() override {
-    socket_.async_read_some(
-        asio::buffer(read_buffer_),
-        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t size) {
-          static_cast<tcp_connection&>(*self).on_read(ec, size);
+    // Wait for readability, then read into the worker's buffer: idle connections cost no buffer.
+    socket_.async_wait(
+        tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+          auto& me = static_cast<tcp_connection&>(*self);
+          if (me.finished_) return;
+          if (ec) {
+            me.on_read_bytes(ec, byte_view{});
+            return;
+          }
+          auto& buffer = me.home_.read_buffer;
+          if (buffer.size() != me.owner_.config.read_chunk)
+            buffer.resize(me.owner_.config.read_chunk);
+          boost::system::error_code read_ec;
+          const std::size_t size = me.socket_.read_some(asio::buffer(buffer), read_ec);
+          if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+            me.read_more();  // a spurious wake-up
+            return;
+          }
+          me.on_read_bytes(read_ec, byte_view(buffer.data(), read_ec ? 0 : size));
         });
   }
 
@@ -470,7 +554,7 @@ class tls_connection final : public connection_base {
 
   void read_more() override {
     stream_.async_read_some(
-        asio::buffer(read_buffer_),
+        asio::buffer(own_read_buffer()),
         [self = shared_from_this()](const boost::system::error_code& ec, std::size_t size) {
           static_cast<tls_connection&>(*self).on_read(ec, size);
         });
@@ -704,7 +788,7 @@ class websocket_connection final : public connection_base {
 
   void read_more() override {
     ws_.async_read_some(
-        asio::buffer(read_buffer_),
+        asio::buffer(own_read_buffer()),
         [self = shared_from_this()](const boost::system::error_code& ec, std::size_t size) {
           auto& me = static_cast<websocket_connection&>(*self);
           // [MQTT-6.0.0-1] MQTT travels in binary frames; any other data frame closes.
