@@ -65,6 +65,8 @@ void primitive_verify(benchmark::State& state, crypto::algorithm alg) {
 
 BENCHMARK_CAPTURE(primitive_sign, hmac_sha256, crypto::algorithm::hs256)
     ->Name("primitive/hmac_sha256");
+BENCHMARK_CAPTURE(primitive_verify, hmac_sha256, crypto::algorithm::hs256)
+    ->Name("primitive/hmac_sha256_verify");
 BENCHMARK_CAPTURE(primitive_sign, ed25519, crypto::algorithm::eddsa)
     ->Name("primitive/ed25519_sign");
 BENCHMARK_CAPTURE(primitive_verify, ed25519, crypto::algorithm::eddsa)

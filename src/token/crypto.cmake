@@ -4,6 +4,7 @@ add_library(acemq_token_crypto
   ${CMAKE_CURRENT_SOURCE_DIR}/acemq/token/failure.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/acemq/token/crypto/algorithm.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/acemq/token/crypto/key.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/acemq/token/crypto/context_cache.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/acemq/token/crypto/sign.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/acemq/token/crypto/aead.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/acemq/token/jose/json.cpp

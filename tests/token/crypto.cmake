@@ -4,6 +4,7 @@ acemq_add_test(acemq_token_crypto_tests
   SOURCES
     ${CMAKE_CURRENT_SOURCE_DIR}/crypto/key_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/crypto/sign_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/crypto/context_cache_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/crypto/aead_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/jose/jwk_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/jose/jws_test.cpp

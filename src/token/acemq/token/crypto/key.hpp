@@ -19,6 +19,10 @@
 
 namespace acemq::token::crypto {
 
+namespace detail {
+struct key_access;  // the crypto implementation's per-thread context caches (context_cache.hpp)
+}
+
 enum class key_type : std::uint8_t {
   okp_ed25519 = 0x01,  // RFC 8037 OKP, crv Ed25519
   ec_p256 = 0x02,      // RFC 7518 6.2 EC, crv P-256
@@ -126,6 +130,8 @@ class key {
   static result<key, failure> adopt(EVP_PKEY* pkey);
 
  private:
+  friend struct detail::key_access;
+
   key() = default;
 
   key_type type_ = key_type::symmetric;
