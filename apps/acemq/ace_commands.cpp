@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ace_session.hpp"
@@ -31,7 +32,8 @@ struct subscribe_options {
   as_options as;
   std::vector<std::string> topics;
   int qos = 0;
-  int count = 0;  // exit after this many messages (0: run until closed)
+  int count = 0;            // exit after this many messages (0: run until closed)
+  std::string reauth_with;  // credentials file for one re-authentication after SUBACK
 };
 
 int fail(const std::string& message) {
@@ -42,6 +44,15 @@ int fail(const std::string& message) {
 int report_close(const session_outcome& outcome, bool expected) {
   if (expected) return EXIT_SUCCESS;
   return fail(client::describe(outcome.failure));
+}
+
+// The credentials to connect with; none when the CONNECT is a discovery request (--discover
+// without a credentials file or an AS address).
+bool load_for_connect(const broker_options& broker, const as_options& as,
+                      std::optional<ace_client::pop_credentials>& credentials, std::string& error) {
+  if (broker.discover && broker.credentials_file.empty() && as.url.empty()) return true;
+  credentials = load_or_fetch(broker, as, error);
+  return credentials.has_value();
 }
 
 int run_token_get(const token_get_options& options) {
@@ -66,8 +77,8 @@ int run_token_get(const token_get_options& options) {
 
 int run_publish(const publish_options& options) {
   std::string error;
-  auto credentials = load_or_fetch(options.broker, options.as, error);
-  if (!credentials) return fail(error);
+  std::optional<ace_client::pop_credentials> credentials;
+  if (!load_for_connect(options.broker, options.as, credentials, error)) return fail(error);
   bool done = false;
   session_script script;
   script.on_connected = [&](client::client& connection) {
@@ -96,14 +107,22 @@ int run_publish(const publish_options& options) {
     }
     (void)connection.disconnect();
   };
-  const session_outcome outcome = run_session(options.broker, options.as, &*credentials, script);
+  const session_outcome outcome =
+      run_following_hint(options.broker, options.as, credentials ? &*credentials : nullptr, script);
   return report_close(outcome, done);
 }
 
 int run_subscribe(const subscribe_options& options) {
   std::string error;
-  auto credentials = load_or_fetch(options.broker, options.as, error);
-  if (!credentials) return fail(error);
+  std::optional<ace_client::pop_credentials> credentials;
+  if (!load_for_connect(options.broker, options.as, credentials, error)) return fail(error);
+  std::optional<ace_client::pop_credentials> reauth_with;
+  if (!options.reauth_with.empty()) {
+    broker_options from_file;
+    from_file.credentials_file = options.reauth_with;
+    reauth_with = load_or_fetch(from_file, {}, error);
+    if (!reauth_with) return fail(error);
+  }
   int received = 0;
   bool done = false;
   session_script script;
@@ -132,7 +151,19 @@ int run_subscribe(const subscribe_options& options) {
       }
     }
     std::cout << "subscribed" << std::endl;
-    if (!any) (void)connection.disconnect();
+    if (!any) {
+      (void)connection.disconnect();
+      return;
+    }
+    // RFC 9431 4: a new token within the session; its scope replaces the old one at once.
+    if (reauth_with) {
+      auto fresh = std::move(*reauth_with);
+      reauth_with.reset();
+      if (auto refused = script.reauthenticate(std::move(fresh))) {
+        std::cerr << "acemq: re-authentication not sent: " << *refused << '\n';
+        connection.close();
+      }
+    }
   };
   script.on_message = [&](client::client& connection, const mqtt::publish& message) {
     std::cout << message.topic << ' ' << as_string_view(message.payload_view()) << std::endl;
@@ -142,7 +173,8 @@ int run_subscribe(const subscribe_options& options) {
     }
   };
   script.on_reauthenticated = [](client::client&) { std::cout << "re-authenticated" << std::endl; };
-  const session_outcome outcome = run_session(options.broker, options.as, &*credentials, script);
+  const session_outcome outcome =
+      run_following_hint(options.broker, options.as, credentials ? &*credentials : nullptr, script);
   return report_close(outcome, done);
 }
 
@@ -203,6 +235,9 @@ void add_mqtt_commands(CLI::App& app, int& exit_code) {
   sub->add_option("-t,--topic", subscribe->topics, "topic filter (repeatable)")->required();
   sub->add_option("-q,--qos", subscribe->qos, "maximum QoS")->check(CLI::Range(0, 2));
   sub->add_option("-C,--count", subscribe->count, "exit after this many messages");
+  sub->add_option("--reauth-with", subscribe->reauth_with,
+                  "once subscribed, re-authenticate (AUTH 0x19, MQTT 5) with the token in this "
+                  "credentials file");
   sub->callback([subscribe, &exit_code] { exit_code = run_subscribe(*subscribe); });
 
   auto authz = std::make_shared<std::pair<broker_options, as_options>>();

@@ -126,7 +126,7 @@ bool save_credentials(const ace_client::pop_credentials& credentials, const std:
 
 session_outcome run_session(const broker_options& broker, const as_options& as,
                             const ace_client::pop_credentials* credentials,
-                            const session_script& script) {
+                            session_script& script) {
   session_outcome outcome;
   const bool v5 = broker.mqtt_version != "3.1.1";
   client::tls_options tls;
@@ -154,14 +154,13 @@ session_outcome run_session(const broker_options& broker, const as_options& as,
             .client_id = broker.client_id,
             .keep_alive = broker.keep_alive,
             .clean_start = true,
-            .draft06 = broker.draft06},
+            .draft06 = broker.draft06,
+            .token_in_connect = !broker.token_held},
         system_random::instance());
     if (!made) {
       outcome.failure = {client::client_error::invalid_argument,
                          mqtt::reason_code::unspecified_error,
-                         made.error() == ace_client::settings_error::challenge_needs_v5
-                             ? "--pop challenge needs --mqtt 5 (3.1.1 has no AUTH packet)"
-                             : "the token is too large for Authentication Data"};
+                         std::string(ace_client::describe(made.error()))};
       return outcome;
     }
     authentication = std::move(*made);
@@ -170,6 +169,10 @@ session_outcome run_session(const broker_options& broker, const as_options& as,
     packet.protocol_version = v5 ? mqtt::protocol_version::v5 : mqtt::protocol_version::v311;
     packet.client_id = broker.client_id;
     packet.keep_alive = broker.keep_alive;
+    // RFC 9431 2.2.1 / 2.4.1: the method without a token asks the broker for an AS hint.
+    if (broker.discover && v5) {
+      packet.properties.authentication_method = std::string(ace_client::authentication_method);
+    }
   }
 
   boost::asio::io_context io;
@@ -242,8 +245,55 @@ session_outcome run_session(const broker_options& broker, const as_options& as,
     outcome.failure = {started.error(), mqtt::reason_code::unspecified_error, "connect refused"};
     return outcome;
   }
+  script.reauthenticate = [&](ace_client::pop_credentials fresh) -> std::optional<std::string> {
+    // RFC 9431 4: re-authentication is an MQTT 5 AUTH exchange with the new token.
+    if (!authentication || !v5) return std::string("re-authentication needs MQTT 5 and a token");
+    if (auto sent = authentication->reauthenticate(*connection, std::move(fresh)); !sent) {
+      return std::string(client::to_string(sent.error()));
+    }
+    return std::nullopt;
+  };
   io.run();
+  // The function refers to this frame's objects.
+  script.reauthenticate = nullptr;
   return outcome;
+}
+
+as_options options_from_hint(const as_options& given, const ace_client::as_hint& hint) {
+  as_options options = given;
+  options.url = hint.as_url;
+  if (!hint.audience.empty()) options.audience = hint.audience;
+  if (options.scope.empty()) options.scope = hint.scope;
+  // RFC 9200 5.3.1: the broker's cnonce goes back in the token request and comes back in the
+  // token, proving freshness.
+  options.cnonce = hint.cnonce;
+  return options;
+}
+
+session_outcome run_following_hint(const broker_options& broker, const as_options& as,
+                                   const ace_client::pop_credentials* credentials,
+                                   session_script& script) {
+  broker_options first = broker;
+  first.discover = broker.discover && credentials == nullptr;
+  session_outcome outcome = run_session(first, as, credentials, script);
+  if (outcome.connected || outcome.failure.error != client::client_error::connection_refused ||
+      outcome.failure.reason_code != mqtt::reason_code::not_authorized || as.client_id.empty()) {
+    return outcome;
+  }
+  auto hint = ace_client::parse_as_hint(outcome.failure.properties);
+  if (!hint) return outcome;
+  const as_options hinted = options_from_hint(as, *hint);
+  std::cout << "ace_as_hint: AS " << hinted.url << ", audience " << hinted.audience
+            << (hinted.cnonce.empty() ? "" : ", cnonce") << std::endl;
+  std::string error;
+  auto fresh = fetch_credentials(hinted, error);
+  if (!fresh) {
+    outcome.failure.detail += "; following ace_as_hint: " + error;
+    return outcome;
+  }
+  broker_options again = broker;
+  again.discover = false;
+  return run_session(again, hinted, &*fresh, script);
 }
 
 void add_as_flags(CLI::App& command, as_options& options) {
@@ -283,6 +333,12 @@ void add_broker_flags(CLI::App& command, broker_options& options, bool with_pop)
     command.add_option("--reauth-before", options.reauth_before,
                        "re-authenticate this many seconds before expiry (MQTT 5; 0: never)");
     command.add_flag("--draft06", options.draft06, "answer challenges in the draft-06 layout");
+    command.add_flag("--token-held", options.token_held,
+                     "the broker holds the token (authz-info): CONNECT without it, answer the "
+                     "challenge (needs --pop challenge, MQTT 5)");
+    command.add_flag("--discover", options.discover,
+                     "connect without a token and follow the broker's ace_as_hint to the AS "
+                     "(MQTT 5; needs --client-id and a secret, --as-cafile for a private AS)");
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "acemq/ace_client/ace_authentication.hpp"
 #include "acemq/ace_client/credentials.hpp"
+#include "acemq/ace_client/discovery.hpp"
 #include "acemq/ace_client/https_token_client.hpp"
 #include "acemq/client/client.hpp"
 
@@ -45,6 +46,12 @@ struct broker_options {
   /// Re-authenticate this many seconds before the token expires (0: never).
   std::int64_t reauth_before = 0;
   std::string credentials_file;
+  /// The broker already holds the token (authz-info): CONNECT without it, then challenge/response
+  /// (RFC 9431 2.2.4.2.2).
+  bool token_held = false;
+  /// Connect without a token first and take the AS from the broker's `ace_as_hint`
+  /// (RFC 9431 2.4.1).
+  bool discover = false;
 };
 
 /// A token from the AS, or an error message.
@@ -65,6 +72,9 @@ struct session_script {
   std::function<void(client::client&, std::uint16_t, mqtt::reason_code)> on_publish_complete;
   std::function<void(client::client&, const mqtt::suback&)> on_subscribed;
   std::function<void(client::client&)> on_reauthenticated;
+  /// Filled by run_session while the session runs: starts a re-authentication (AUTH 0x19) with
+  /// other credentials; returns an error text when it cannot be sent. Empty outside run_session.
+  std::function<std::optional<std::string>(ace_client::pop_credentials)> reauthenticate;
 };
 
 /// How a session ended.
@@ -74,12 +84,22 @@ struct session_outcome {
   int reauthentications = 0;
 };
 
-/// Connects with ACE authentication (or anonymously when `credentials` is null), runs `script`
-/// until the connection closes, and re-authenticates before expiry when asked (fetching a fresh
-/// token from `as`).
+/// Connects with ACE authentication (or anonymously when `credentials` is null; with the method
+/// `ace` but no token when `broker.discover`), runs `script` until the connection closes, and
+/// re-authenticates before expiry when asked (fetching a fresh token from `as`).
 session_outcome run_session(const broker_options& broker, const as_options& as,
-                            const ace_client::pop_credentials* credentials,
-                            const session_script& script);
+                            const ace_client::pop_credentials* credentials, session_script& script);
+
+/// run_session, then, when the broker refused the CONNECT with 0x87 and an `ace_as_hint`
+/// (RFC 9431 2.4.1) and `as` names the client at the AS, fetches a token from the hinted AS
+/// (its audience, scope unless `as.scope` is set, and cnonce) and connects once more with it.
+/// Without `credentials` the first CONNECT carries no token (the discovery request of 2.2.1).
+session_outcome run_following_hint(const broker_options& broker, const as_options& as,
+                                   const ace_client::pop_credentials* credentials,
+                                   session_script& script);
+
+/// The AS options a hint implies: its AS, audience and cnonce; its scope unless one is given.
+as_options options_from_hint(const as_options& given, const ace_client::as_hint& hint);
 
 /// Adds the AS flags to a command.
 void add_as_flags(CLI::App& command, as_options& options);

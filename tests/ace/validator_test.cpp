@@ -32,6 +32,26 @@ TEST(TokenValidator, NotATokenWithoutIntrospection) {
   EXPECT_EQ(r.value->error().reason, rejection::not_a_token);
 }
 
+TEST(TokenValidator, NotATokenIsNotIntrospected) {
+  // RFC 9431 2.2.2: a payload that cannot be a token (not a JWT, CWT or b64token reference
+  // handle) is "not a token" (0x99 on authz-info), even with an AS to introspect at.
+  world w(true);
+  for (const std::string_view payload :
+       {std::string_view("hello, not a token"), std::string_view("=abc"),
+        std::string_view("abc=def"), std::string_view("\x01\x02binary", 8)}) {
+    sync_result r;
+    w.validator->validate(as_bytes(payload), r.sink());
+    ASSERT_TRUE(r.value && !*r.value) << payload;
+    EXPECT_EQ(r.value->error().reason, rejection::not_a_token) << payload;
+  }
+  EXPECT_TRUE(w.as.calls.empty()) << "no introspection for junk";
+  // A b64token handle is still a reference for the AS to explain.
+  sync_result reference;
+  w.validator->validate(as_bytes("aGFuZGxl-_.~+/=="), reference.sink());
+  ASSERT_EQ(w.as.calls.size(), 1u);
+  EXPECT_EQ(w.as.calls.front().what, "introspect");
+}
+
 TEST(TokenValidator, TooLargeIsRefusedBeforeParsing) {
   world w;
   sync_result r;

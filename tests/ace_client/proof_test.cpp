@@ -217,6 +217,44 @@ TEST(ace_authentication, exporter_connect_packet_waits_for_the_hook) {
   EXPECT_FALSE(v311->connect_packet().properties.authentication_method);
 }
 
+TEST(ace_authentication, held_token_connect_has_no_data_and_answers_the_challenge) {
+  // RFC 9431 2.2.4.2.2: the broker holds the token (authz-info), so CONNECT names only the method.
+  const pop_credentials creds = credentials_with(key::generate_ed25519());
+  deterministic_random random(9);
+  auto made = ace_authentication::create(
+      creds, connect_settings{.method = pop_method::challenge, .token_in_connect = false}, random);
+  ASSERT_TRUE(made);
+  const mqtt::connect packet = made->connect_packet();
+  EXPECT_EQ(packet.properties.authentication_method, std::string("ace"));
+  EXPECT_FALSE(packet.properties.authentication_data);
+
+  const pop::nonce rs_nonce{7, 7, 7, 7, 7, 7, 7, 7};
+  mqtt::auth challenge;
+  challenge.reason_code = mqtt::reason_code::continue_authentication;
+  challenge.properties.authentication_method = "ace";
+  challenge.properties.authentication_data = pop::build_broker_challenge(rs_nonce);
+  auto answer = made->authentication_exchange()(challenge);
+  ASSERT_TRUE(answer);
+  auto parsed = pop::parse_client_response(*answer);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(pop::verify_pop(creds.pop_key, pop::challenge_bytes(rs_nonce, parsed->client_nonce),
+                              parsed->pop));
+}
+
+TEST(ace_authentication, held_token_needs_the_challenge_in_mqtt5) {
+  for (const connect_settings& settings :
+       {connect_settings{.method = pop_method::exporter, .token_in_connect = false},
+        connect_settings{.method = pop_method::exporter,
+        .version = mqtt::protocol_version::v311,
+        .token_in_connect = false}}) {
+    auto made = ace_authentication::create(credentials_with(key::generate_ed25519()), settings,
+                                           system_random::instance());
+    ASSERT_FALSE(made);
+    EXPECT_EQ(made.error(), settings_error::held_token_needs_challenge);
+    EXPECT_FALSE(describe(made.error()).empty());
+  }
+}
+
 TEST(reauthentication_delay, before_expiry_with_a_floor) {
   pop_credentials creds = credentials_with(key::generate_ed25519());
   creds.expires_at = 1000;

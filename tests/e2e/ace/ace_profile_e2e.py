@@ -103,10 +103,13 @@ class ProcessOutput:
 class Environment:
     """The AS and the broker of one test run, in a temporary directory."""
 
-    def __init__(self):
+    def __init__(self, extra_settings=None):
         self.root = tempfile.mkdtemp(prefix="acemq-ace-e2e-")
         self.as_process = None
         self.broker = None
+        # Broker --set overrides of a sibling script, given as a function of this environment
+        # (they may name files under it or the AS address).
+        self.extra_settings = extra_settings
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -174,6 +177,8 @@ class Environment:
             "ace.as.client_id": AUDIENCE,
             "ace.as.client_secret_file": secret,
         }
+        if self.extra_settings:
+            settings.update(self.extra_settings(self))
         command = [os.environ["ACEMQ_BROKER"], "--config", config, "--data-dir", self.path(),
                    "--port-file", self.port_file]
         for key, value in settings.items():

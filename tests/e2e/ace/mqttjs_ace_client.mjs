@@ -9,7 +9,12 @@
 // and publishes to private/x, which the broker must refuse (PUBACK 0x87, RFC 9431 2.2.5).
 // Negative modes: exporter-wrong-key (MAC under another key) and exporter-other-session (MAC over
 // the exporter of a second TLS session) must be refused at CONNECT with 0x87.
-// Run by ace_profile_e2e.py: argv = mode, broker port, CA file, credentials file, message.
+// reauth: exporter CONNECT, SUBSCRIBE demo/r/a and demo/r/b, then re-authentication (AUTH 0x19,
+// RFC 9431 4) with a narrower token (demo/r/b publish-only): the broker's AUTH 0x18 is answered
+// with the new key, a message to demo/r/b no longer arrives, one to demo/r/a does; then AUTH 0x19
+// with a worse token must end in DISCONNECT 0x87.
+// Run by ace_profile_e2e.py / ace_flows_e2e.py: argv = mode, broker port, CA file, credentials
+// file, message[, narrower credentials file, worse credentials file (reauth)].
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -20,21 +25,33 @@ import tls from 'node:tls';
 const require = createRequire(path.resolve(process.env.ACEMQ_NODE_PROJECT, 'package.json'));
 const { MqttClient } = require('mqtt');
 
-const [mode, port, caFile, credentialsFile, message] = process.argv.slice(2);
+const [mode, port, caFile, credentialsFile, message, narrowFile, worseFile] = process.argv.slice(2);
 const TIMEOUT_MS = 20000;
 const EXPORTER_LABEL = 'EXPORTER-ACE-MQTT-Sign-Challenge';
 const NOT_AUTHORIZED = 0x87;
 
-const credentials = JSON.parse(fs.readFileSync(credentialsFile, 'utf8'));
-const token = Buffer.from(credentials.token, 'base64url');
-assert.equal(credentials.pop_key.kty, 'oct', 'this client proves possession of an HS256 key');
-const popKey = Buffer.from(credentials.pop_key.k, 'base64url');
+function readCredentials(file) {
+  const credentials = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(credentials.pop_key.kty, 'oct', 'this client proves possession of an HS256 key');
+  return {
+    token: Buffer.from(credentials.token, 'base64url'),
+    key: Buffer.from(credentials.pop_key.k, 'base64url'),
+  };
+}
+
+const { token, key } = readCredentials(credentialsFile);
+// The key that answers challenges: the new token's after a re-authentication starts.
+let popKey = key;
 const hmac = (data) => crypto.createHmac('sha256', popKey).update(data).digest();
 
 function withTokenLength(...parts) {
+  return withLength(token, ...parts);
+}
+
+function withLength(bytes, ...parts) {
   const length = Buffer.alloc(2);
-  length.writeUInt16BE(token.length);
-  return Buffer.concat([length, token, ...parts]);
+  length.writeUInt16BE(bytes.length);
+  return Buffer.concat([length, bytes, ...parts]);
 }
 
 function withTimeout(promise, what) {
@@ -65,7 +82,7 @@ const exporterOf = (s) => s.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.allo
 
 let authenticationData;
 let expectRefusal = false;
-if (mode === 'exporter') {
+if (mode === 'exporter' || mode === 'reauth') {
   authenticationData = withTokenLength(hmac(exporterOf(socket)));
 } else if (mode === 'exporter-wrong-key') {
   // Negative: a MAC under a key that is not the token's cnf key.
@@ -84,6 +101,7 @@ if (mode === 'exporter') {
 }
 
 let challenges = 0;
+let reauthenticated = () => {};
 const client = new MqttClient(() => socket, {
   protocolVersion: 5,
   reconnectPeriod: 0,
@@ -92,6 +110,12 @@ const client = new MqttClient(() => socket, {
   properties: { authenticationMethod: 'ace', authenticationData },
 });
 client.handleAuth = (packet, callback) => {
+  if ((packet.reasonCode ?? 0) === 0) {
+    // AUTH 0x00: the broker accepted the re-authentication [MQTT-4.12.1].
+    reauthenticated();
+    callback(null);
+    return;
+  }
   const rsNonce = packet.properties.authenticationData;
   if (rsNonce.length !== 8) {
     callback(new Error(`broker nonce of ${rsNonce.length} bytes`));
@@ -130,6 +154,11 @@ assert.equal(connected.packet.reasonCode ?? 0, 0);
 assert.equal(challenges, mode === 'challenge' ? 1 : 0, 'one broker challenge exactly when asked');
 console.log(`connected ${mode}`);
 
+if (mode === 'reauth') {
+  await reauthenticate();
+  process.exit(0);
+}
+
 const topic = `demo/mqttjs-${mode}`;
 const received = new Promise((resolve) => {
   client.on('message', (t, payload) => {
@@ -155,3 +184,60 @@ console.log(`refused private/x ${refusal.code}`);
 
 await withTimeout(client.endAsync(), 'DISCONNECT');
 console.log('done');
+
+async function reauthenticate() {
+  const received = [];
+  let arrived = () => {};
+  client.on('message', (t, payload) => {
+    received.push(t);
+    if (t === 'demo/r/a' && payload.toString() === message) arrived();
+  });
+  const granted = await withTimeout(
+    client.subscribeAsync(['demo/r/a', 'demo/r/b'], { qos: 1 }),
+    'SUBSCRIBE',
+  );
+  assert.deepEqual(
+    granted.map((g) => g.qos),
+    [1, 1],
+  );
+
+  // RFC 9431 4: AUTH 0x19 with the new token alone; the challenge is answered with its key.
+  const narrow = readCredentials(narrowFile);
+  popKey = narrow.key;
+  const accepted = new Promise((resolve) => {
+    reauthenticated = resolve;
+  });
+  client._sendPacket({
+    cmd: 'auth',
+    reasonCode: 0x19,
+    properties: { authenticationMethod: 'ace', authenticationData: withLength(narrow.token) },
+  });
+  await withTimeout(accepted, 're-authentication');
+  assert.equal(challenges, 1, 'the re-authentication was challenged once');
+  console.log('re-authenticated');
+
+  // Publishing to demo/r/b is still allowed, receiving it no longer: the subscription is gone.
+  const delivered = new Promise((resolve) => {
+    arrived = resolve;
+  });
+  await withTimeout(client.publishAsync('demo/r/b', 'pruned', { qos: 1 }), 'PUBLISH demo/r/b');
+  await withTimeout(client.publishAsync('demo/r/a', message, { qos: 1 }), 'PUBLISH demo/r/a');
+  await withTimeout(delivered, 'delivery on demo/r/a');
+  assert.ok(!received.includes('demo/r/b'), 'a message on the pruned subscription arrived');
+  console.log('pruned subscription demo/r/b');
+
+  // A worse token: the re-authentication fails and the broker disconnects with 0x87.
+  const worse = readCredentials(worseFile);
+  const disconnected = new Promise((resolve) => {
+    client.once('disconnect', (packet) => resolve(packet.reasonCode));
+  });
+  client._sendPacket({
+    cmd: 'auth',
+    reasonCode: 0x19,
+    properties: { authenticationMethod: 'ace', authenticationData: withLength(worse.token) },
+  });
+  const reason = await withTimeout(disconnected, 'DISCONNECT after a worse token');
+  assert.equal(reason, NOT_AUTHORIZED);
+  console.log(`worse token disconnect ${reason}`);
+  client.end(true);
+}

@@ -34,6 +34,25 @@ validation_error from_token_failure(token::failure reason) {
   }
 }
 
+// A reference token is an opaque handle, but one in the shape of an OAuth access token: the
+// RFC 6750 2.1 b64token (ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "=" padding);
+// the AS issues base64url handles. Anything else cannot be a token at all, so it is refused as
+// such (RFC 9431 2.2.2: 0x99 on authz-info) without asking the AS, which also keeps junk on the
+// public authz-info topic from turning into introspection calls (RFC 9431 8).
+bool has_reference_shape(byte_view token) {
+  std::size_t index = 0;
+  const auto is_token_char = [](std::uint8_t c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+  };
+  while (index < token.size() && is_token_char(token[index]))
+    ++index;
+  if (index == 0) return false;
+  while (index < token.size() && token[index] == '=')
+    ++index;
+  return index == token.size();
+}
+
 }  // namespace
 
 token_validator::token_validator(const ace_settings& settings, const clock& time, as_client* as,
@@ -210,7 +229,7 @@ void token_validator::validate(byte_view token, completion done) {
   }
   if (!token::detect_format(token)) {
     // Neither JWT nor CWT: a reference token, which only the AS can explain (RFC 9200 5.9).
-    if (as_ == nullptr) {
+    if (as_ == nullptr || !has_reference_shape(token)) {
       done(unexpected(refused(rejection::not_a_token)));
       return;
     }

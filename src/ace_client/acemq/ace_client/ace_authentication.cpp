@@ -29,6 +29,11 @@ result<ace_authentication, settings_error> ace_authentication::create(pop_creden
   if (settings.version != mqtt::protocol_version::v5 && settings.method == pop_method::challenge) {
     return unexpected(settings_error::challenge_needs_v5);
   }
+  // RFC 9431 2.2.4.2.2: without a token in CONNECT only the challenge proves possession.
+  if (!settings.token_in_connect && (settings.version != mqtt::protocol_version::v5 ||
+                                     settings.method != pop_method::challenge)) {
+    return unexpected(settings_error::held_token_needs_challenge);
+  }
   if (!token_fits(credentials)) return unexpected(settings_error::token_too_large);
   auto shared =
       std::make_shared<state>(state{std::move(credentials), std::move(settings), &random});
@@ -43,7 +48,7 @@ mqtt::connect ace_authentication::connect_packet() const {
   packet.clean_start = state_->settings.clean_start;
   if (state_->settings.version == mqtt::protocol_version::v5) {
     packet.properties.authentication_method = std::string(authentication_method);
-    if (state_->settings.method == pop_method::challenge) {
+    if (state_->settings.method == pop_method::challenge && state_->settings.token_in_connect) {
       // RFC 9431 2.2.4.2: the token alone; the PoP follows in AUTH. The size was checked in create.
       auto data = challenge_connect_data(state_->credentials);
       if (data) packet.properties.authentication_data = std::move(*data);
@@ -131,6 +136,18 @@ const pop_credentials& ace_authentication::credentials() const noexcept {
 
 const connect_settings& ace_authentication::settings() const noexcept {
   return state_->settings;
+}
+
+std::string_view describe(settings_error error) noexcept {
+  switch (error) {
+    case settings_error::challenge_needs_v5:
+      return "the challenge PoP needs MQTT 5 (3.1.1 has no AUTH packet)";
+    case settings_error::token_too_large:
+      return "the token is too large for Authentication Data";
+    case settings_error::held_token_needs_challenge:
+      return "a CONNECT without the token needs the challenge PoP and MQTT 5";
+  }
+  return "unknown settings error";
 }
 
 std::optional<std::chrono::seconds> reauthentication_delay(const pop_credentials& credentials,

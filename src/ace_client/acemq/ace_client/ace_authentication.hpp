@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "acemq/ace_client/credentials.hpp"
 #include "acemq/ace_client/proof.hpp"
@@ -35,12 +36,17 @@ struct connect_settings {
   bool clean_start = true;
   /// Answer challenges in the draft-06 layout (length-prefixed client nonce).
   bool draft06 = false;
+  /// false: the broker already holds the token (uploaded to authz-info, or from an earlier
+  /// connection), so the CONNECT carries no Authentication Data and the broker challenges the
+  /// stored token (RFC 9431 2.2.4.2.2). Only with the challenge method in MQTT 5.
+  bool token_in_connect = true;
 };
 
 /// Why a combination of settings cannot work.
 enum class settings_error : std::uint8_t {
   challenge_needs_v5 = 0x01,  // MQTT 3.1.1 has no AUTH packet: only the exporter PoP (RFC 9431 6)
   token_too_large = 0x02,     // the token does not fit the u16 length prefix
+  held_token_needs_challenge = 0x03,  // a CONNECT without the token can only be challenged
 };
 
 /// The ACE authentication of one client identity; reusable across connections.
@@ -76,6 +82,9 @@ class ace_authentication {
   explicit ace_authentication(std::shared_ptr<state> shared) : state_(std::move(shared)) {}
   std::shared_ptr<state> state_;
 };
+
+/// One line naming a settings error, e.g. for a command-line tool.
+std::string_view describe(settings_error error) noexcept;
 
 /// When to re-authenticate: `before` ahead of expiry, never sooner than `minimum` from `now`
 /// (so an almost expired token does not cause a busy loop). nullopt when the expiry is unknown.

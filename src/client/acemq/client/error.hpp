@@ -2,6 +2,7 @@
 // Errors of the MQTT client, as values (conventions 2). A failure that ends a connection carries
 // the MQTT reason code involved: the server's (CONNACK, DISCONNECT) or the one the client sent.
 
+#include <acemq/mqtt/properties.hpp>
 #include <acemq/mqtt/reason_code.hpp>
 
 #include <cstdint>
@@ -42,6 +43,9 @@ struct failure {
   mqtt::reason_code reason_code = mqtt::reason_code::unspecified_error;
   /// Human-readable detail (a system error message, a reason string); never secrets.
   std::string detail;
+  /// The properties of the refusing CONNACK or the server's DISCONNECT (MQTT 5), e.g. the
+  /// `ace_as_hint` User Property of RFC 9431 2.4.1; empty otherwise.
+  mqtt::properties properties{};
 };
 
 /// One line for logs, e.g. "connection_refused (not_authorized): ...".

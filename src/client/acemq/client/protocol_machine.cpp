@@ -425,9 +425,9 @@ void protocol_machine::queue(const mqtt::packet& p) {
 }
 
 unexpected<failure> protocol_machine::stop(client_error error, mqtt::reason_code reason,
-                                           std::string detail) {
+                                           std::string detail, mqtt::properties properties) {
   state_ = connection_state::closing;
-  return unexpected{failure{error, reason, std::move(detail)}};
+  return unexpected{failure{error, reason, std::move(detail), std::move(properties)}};
 }
 
 unexpected<failure> protocol_machine::fail(client_error error, mqtt::reason_code reason,
@@ -460,7 +460,7 @@ result<void, failure> protocol_machine::handle(mqtt::packet& p) {
       case packet_type::disconnect: {
         const auto& d = std::get<mqtt::disconnect>(p);
         return stop(client_error::server_disconnected, d.reason_code,
-                    d.properties.reason_string.value_or(std::string()));
+                    d.properties.reason_string.value_or(std::string()), d.properties);
       }
       default:
         // [MQTT-3.2.0-1] the server's first packet is CONNACK (or AUTH in v5).
@@ -515,7 +515,7 @@ result<void, failure> protocol_machine::handle(mqtt::packet& p) {
     case packet_type::disconnect: {
       const auto& d = std::get<mqtt::disconnect>(p);
       return stop(client_error::server_disconnected, d.reason_code,
-                  d.properties.reason_string.value_or(std::string()));
+                  d.properties.reason_string.value_or(std::string()), d.properties);
     }
     default:
       // CONNECT, CONNACK (a second one), SUBSCRIBE, UNSUBSCRIBE and PINGREQ never come from a
@@ -528,8 +528,10 @@ result<void, failure> protocol_machine::handle(mqtt::packet& p) {
 result<void, failure> protocol_machine::handle_connack(const mqtt::connack& p) {
   if (mqtt::is_error(p.reason_code)) {
     // [MQTT-3.2.2-7] after an error CONNACK the server closes the connection.
+    // RFC 9431 2.4.1: the refusal's properties may name the AS (`ace_as_hint`); the application
+    // gets them with the failure.
     return stop(client_error::connection_refused, p.reason_code,
-                p.properties.reason_string.value_or(std::string()));
+                p.properties.reason_string.value_or(std::string()), p.properties);
   }
   const mqtt::properties& props = p.properties;
   // MQTT 5.0 3.2.2.3: absent properties mean the defaults.

@@ -164,7 +164,8 @@ class protocol_machine {
   /// closing and returns the failure to report.
   unexpected<failure> fail(client_error error, mqtt::reason_code reason, std::string detail = {});
   /// Moves to closing and returns the failure, queueing nothing.
-  unexpected<failure> stop(client_error error, mqtt::reason_code reason, std::string detail = {});
+  unexpected<failure> stop(client_error error, mqtt::reason_code reason, std::string detail = {},
+                           mqtt::properties properties = {});
   void maybe_ready();
 
   const acemq::clock& clock_;
