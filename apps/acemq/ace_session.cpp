@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
 
 #include <sys/stat.h>
 
@@ -135,6 +136,39 @@ session_outcome run_session(const broker_options& broker, const as_options& as,
   if (credentials != nullptr && credentials->rs_cnf_key) {
     tls.pin = ace_client::rs_cnf_pin(*credentials->rs_cnf_key);
   }
+  // RFC 9431 2.2.1 / 2.2.3.2: TLS-PSK with the token (or its key id) as identity and the
+  // symmetric PoP key as the PSK; the handshake proves possession, MQTT then carries no `ace`.
+  const bool psk = broker.pop == "psk";
+  if (psk) {
+    if (credentials == nullptr ||
+        credentials->pop_key.type() != token::crypto::key_type::symmetric) {
+      outcome.failure = {client::client_error::invalid_argument,
+                         mqtt::reason_code::unspecified_error,
+                         "--pop psk needs a token with a symmetric (AS-generated) PoP key"};
+      return outcome;
+    }
+    client::external_psk external;
+    const byte_view secret = credentials->pop_key.symmetric_bytes();
+    external.key.assign(secret.begin(), secret.end());
+    if (broker.psk_identity == "kid") {
+      const auto& kid = credentials->pop_key.kid();
+      if (!kid) {
+        outcome.failure = {client::client_error::invalid_argument,
+                           mqtt::reason_code::unspecified_error,
+                           "--psk-identity kid needs a PoP key with a kid"};
+        return outcome;
+      }
+      boost::json::object cnf;
+      cnf["kid"] = std::string(as_string_view(*kid));
+      boost::json::object identity;
+      identity["cnf"] = std::move(cnf);
+      external.identity = to_bytes(boost::json::serialize(identity));
+    } else {
+      external.identity = credentials->token;
+    }
+    tls.psk = std::move(external);
+    tls.pin = nullptr;
+  }
   auto context = client::tls_context::create(std::move(tls));
   if (!context) {
     outcome.failure = {client::client_error::tls_error, mqtt::reason_code::unspecified_error,
@@ -144,7 +178,7 @@ session_outcome run_session(const broker_options& broker, const as_options& as,
 
   std::optional<ace_client::ace_authentication> authentication;
   mqtt::connect packet;
-  if (credentials != nullptr) {
+  if (credentials != nullptr && !psk) {
     auto made = ace_client::ace_authentication::create(
         *credentials,
         ace_client::connect_settings{
@@ -325,8 +359,15 @@ void add_broker_flags(CLI::App& command, broker_options& options, bool with_pop)
   command.add_option("-k,--keep-alive", options.keep_alive, "keep alive (seconds)")
       ->capture_default_str();
   if (with_pop) {
-    command.add_option("--pop", options.pop, "proof of possession: exporter or challenge")
-        ->check(CLI::IsMember({"exporter", "challenge"}))
+    command
+        .add_option("--pop", options.pop,
+                    "proof of possession: exporter, challenge or psk (TLS 1.3 PSK, symmetric key)")
+        ->check(CLI::IsMember({"exporter", "challenge", "psk"}))
+        ->capture_default_str();
+    command
+        .add_option("--psk-identity", options.psk_identity,
+                    "with --pop psk: the token, or the key id of a token the broker holds")
+        ->check(CLI::IsMember({"token", "kid"}))
         ->capture_default_str();
     command.add_option("--credentials", options.credentials_file,
                        "credentials file from `acemq token get --out`");

@@ -52,6 +52,9 @@ struct broker_options {
   /// Connect without a token first and take the AS from the broker's `ace_as_hint`
   /// (RFC 9431 2.4.1).
   bool discover = false;
+  /// With --pop psk: the TLS PSK identity is the token itself ("token") or
+  /// {"cnf":{"kid":...}} naming the key of a token the broker holds ("kid"), RFC 9431 2.2.3.2.
+  std::string psk_identity = "token";
 };
 
 /// A token from the AS, or an error message.

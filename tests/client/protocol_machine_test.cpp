@@ -252,6 +252,22 @@ TEST(client_machine, error_connack_is_connection_refused_with_the_reason) {
   EXPECT_TRUE(h.take_sent().empty());  // nothing to say after a refusal
 }
 
+TEST(client_machine, refusal_carries_the_connack_properties) {
+  // RFC 9431 2.4.1: the `ace_as_hint` User Property of a refusing CONNACK reaches the
+  // application with the failure, so a client can follow it to the AS.
+  harness h;
+  mqtt::connect c;
+  ASSERT_TRUE(h.machine().start(c));
+  (void)h.take_sent();
+  mqtt::connack refused{false, reason_code::not_authorized, {}};
+  refused.properties.user_properties.emplace_back("ace_as_hint", R"({"AS":"https://as"})");
+  auto r = h.serve(refused);
+  ASSERT_FALSE(r);
+  ASSERT_EQ(r.error().properties.user_properties.size(), 1U);
+  EXPECT_EQ(r.error().properties.user_properties[0].first, "ace_as_hint");
+  EXPECT_EQ(r.error().properties.user_properties[0].second, R"({"AS":"https://as"})");
+}
+
 TEST(client_machine, v311_refusal_maps_the_return_code) {
   harness h(protocol_version::v311);
   mqtt::connect c;

@@ -20,6 +20,7 @@ Every wait is on an event (an output line, a packet, a process exit), never on a
 import base64
 import json
 import os
+import re
 import socket
 import ssl
 import struct
@@ -574,6 +575,52 @@ class RefusedTokens(unittest.TestCase):
         self.assert_refused(minted_credentials("minted-unknown.json", signer=UNKNOWN_KEY, kid="nobody-knows"))
         # The known kid with another key's signature is refused as well.
         self.assert_refused(minted_credentials("minted-wrong.json", signer=UNKNOWN_KEY))
+
+
+class TlsPsk(unittest.TestCase):
+    """RFC 9431 2.2.1 / 2.2.3.2: the token (or its key id) as the TLS 1.3 PSK identity, the
+    symmetric PoP key as the PSK; MQTT then carries no `ace` method."""
+
+    def test_token_as_identity_v5_and_v311(self):
+        credentials = token_get("psk.json")
+        for mqtt in ("5", "3.1.1"):
+            with self.subTest(mqtt=mqtt):
+                subscriber = ProcessOutput(client("sub", *broker_flags(credentials, mqtt, "psk"),
+                                                  "-t", "demo/psk-" + mqtt, "-q", "1", "-C", "1"))
+                try:
+                    subscriber.wait_for(r"^subscribed$")
+                    sent = publish(credentials, "demo/psk-" + mqtt, "over psk", mqtt, "psk")
+                    self.assertEqual(sent.returncode, 0, sent.stdout + sent.stderr + "\n" + ENV.logs())
+                    subscriber.wait_for(r"^demo/psk-%s over psk$" % re.escape(mqtt))
+                    code, output = subscriber.finish()
+                    self.assertEqual(code, 0, output)
+                finally:
+                    subscriber.stop()
+        # The token's scope still applies.
+        refused = publish(credentials, "private/x", "outside", "5", "psk")
+        self.assertIn("not_authorized", refused.stderr)
+
+    def test_key_id_of_an_uploaded_token(self):
+        credentials = token_get("psk-kid.json")
+        uploaded = run_client("authz-info", *broker_flags(), "--credentials", credentials)
+        self.assertEqual(uploaded.returncode, 0, uploaded.stdout + uploaded.stderr)
+        sent = publish(credentials, "demo/psk-kid", "by kid", "5", "psk", "--psk-identity", "kid")
+        self.assertEqual(sent.returncode, 0, sent.stdout + sent.stderr + "\n" + ENV.logs())
+
+    def test_wrong_key_fails_the_handshake(self):
+        credentials = token_get("psk-wrong.json")
+        with open(credentials) as handle:
+            data = json.load(handle)
+        data["pop_key"]["k"] = b64url(os.urandom(32))
+        wrong = ENV.write("psk-wrong-key.json", json.dumps(data))
+        refused = publish(wrong, "demo/psk", "wrong key", "5", "psk")
+        self.assertNotEqual(refused.returncode, 0, refused.stdout + refused.stderr)
+        self.assertIn("tls_error", refused.stderr)
+
+    def test_asymmetric_key_cannot_be_a_psk(self):
+        refused = publish(minted_credentials("psk-ed25519.json"), "demo/psk", "x", "5", "psk")
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("symmetric", refused.stderr)
 
 
 class RawAuthentication(unittest.TestCase):

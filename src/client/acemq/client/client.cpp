@@ -215,9 +215,18 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
             return;
           }
           self->handshake_done_ = true;
-          if (!self->check_pin()) return;
+          if (!self->check_psk() || !self->check_pin()) return;
           self->start_mqtt();
         });
+  }
+
+  // Without a certificate check, only a resumed (PSK) handshake authenticated the server.
+  bool check_psk() {
+    if (!options_.tls->options().psk) return true;
+    if (SSL_session_reused(tls_->native_handle()) == 1) return true;
+    finish({client_error::tls_error, mqtt::reason_code::unspecified_error,
+            "the server did not accept the PSK"});
+    return false;
   }
 
   bool check_pin() {

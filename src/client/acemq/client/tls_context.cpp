@@ -19,11 +19,82 @@ std::string openssl_error(const std::string& what) {
   return what + ": " + text;
 }
 
+// Where a context keeps a pointer to its PSK for the session callback.
+int psk_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// RFC 8446 B.4: TLS_AES_128_GCM_SHA256.
+constexpr unsigned char psk_cipher_suite[2] = {0x13, 0x01};
+constexpr std::size_t min_psk_size = 16;
+constexpr std::size_t max_psk_identity_size = 0xFFFF;
+
+// OpenSSL asks for the PSK session before the ClientHello (md null) and again after a
+// HelloRetryRequest (md the negotiated hash, which must match the PSK's).
+int use_psk_session(SSL* ssl, const EVP_MD* md, const unsigned char** id, std::size_t* id_length,
+                    SSL_SESSION** session) {
+  *id = nullptr;
+  *id_length = 0;
+  *session = nullptr;
+  const auto* psk =
+      static_cast<const external_psk*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index()));
+  if (psk == nullptr) return 1;
+  const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, psk_cipher_suite);
+  if (cipher == nullptr) return 0;
+  if (md != nullptr && md != SSL_CIPHER_get_handshake_digest(cipher)) return 1;
+  SSL_SESSION* made = SSL_SESSION_new();
+  if (made == nullptr || SSL_SESSION_set1_master_key(made, psk->key.data(), psk->key.size()) != 1 ||
+      SSL_SESSION_set_cipher(made, cipher) != 1 ||
+      SSL_SESSION_set_protocol_version(made, TLS1_3_VERSION) != 1) {
+    SSL_SESSION_free(made);
+    return 0;
+  }
+  *session = made;
+  *id = psk->identity.data();
+  *id_length = psk->identity.size();
+  return 1;
+}
+
+result<void, std::string> configure_psk(SSL_CTX* ctx, const tls_options& options) {
+  const external_psk& psk = *options.psk;
+  if (psk.identity.empty() || psk.identity.size() > max_psk_identity_size) {
+    return unexpected{std::string("the PSK identity must be 1 to 65535 bytes")};
+  }
+  if (psk.key.size() < min_psk_size) {
+    return unexpected{std::string("the PSK must be at least 16 bytes")};
+  }
+  if (!options.certificate_file.empty() || options.pin) {
+    return unexpected{std::string("a PSK connection has no certificates to present or pin")};
+  }
+  // RFC 9431 2.2.1: external PSKs are a TLS 1.3 feature here.
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+      SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") != 1) {
+    return unexpected{openssl_error("cannot restrict the context to TLS 1.3 with SHA-256")};
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_psk_use_session_callback(ctx, use_psk_session);
+  return {};
+}
+
 }  // namespace
 
 result<std::shared_ptr<const tls_context>, std::string> tls_context::create(tls_options options) {
   auto implementation = std::make_unique<impl>();
   SSL_CTX* ctx = implementation->context.native_handle();
+  if (options.psk) {
+    if (auto configured = configure_psk(ctx, options); !configured) {
+      return unexpected{std::move(configured.error())};
+    }
+    options.verify_peer = false;
+    implementation->options = std::move(options);
+    // The pointer stays valid: the options live in the implementation as long as the context.
+    if (SSL_CTX_set_ex_data(ctx, psk_index(), &*implementation->options.psk) != 1) {
+      return unexpected{openssl_error("cannot attach the PSK to the context")};
+    }
+    return std::shared_ptr<const tls_context>(new tls_context(std::move(implementation)));
+  }
   const int minimum =
       options.minimum_version == tls_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
   if (SSL_CTX_set_min_proto_version(ctx, minimum) != 1) {

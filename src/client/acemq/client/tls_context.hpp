@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace acemq::client {
@@ -15,6 +16,16 @@ namespace acemq::client {
 enum class tls_version : std::uint8_t {
   tls1_2 = 0x12,
   tls1_3 = 0x13,
+};
+
+/// A TLS 1.3 external pre-shared key (RFC 8446 4.2.11, RFC 9258). In the ACE MQTT-TLS profile
+/// (RFC 9431 2.2.1, 2.2.3.2) the identity is the access token (or a `cnf` naming its key id) and
+/// the key is the token's symmetric proof-of-possession key.
+struct external_psk {
+  /// Sent in the clear in the ClientHello: 1 to 65535 bytes.
+  byte_vector identity;
+  /// The secret; never logged. At least 16 bytes.
+  byte_vector key;
 };
 
 /// How to verify the server and who the client is.
@@ -30,6 +41,11 @@ struct tls_options {
   /// Optional pinning: called after verification with the server's leaf certificate (DER);
   /// returning false aborts the connection with tls_error.
   std::function<bool(byte_view leaf_certificate_der)> pin;
+  /// When set: TLS 1.3 only, with this PSK (TLS_AES_128_GCM_SHA256, the suite a SHA-256 PSK is
+  /// bound to), and no certificate check: the PSK authenticates both sides (RFC 9431 2.2.1), so
+  /// ca_file, verify_peer and pin are not used. A handshake the server completes without
+  /// accepting the PSK fails with tls_error. Not combinable with a client certificate or a pin.
+  std::optional<external_psk> psk;
 };
 
 /// An OpenSSL client context built from tls_options; immutable once created, thread-safe to share.
