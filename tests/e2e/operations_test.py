@@ -1,16 +1,19 @@
 """End-to-end operations: MQTT over WebSocket and secure WebSocket with MQTT.js, /metrics
 scraped with curl and checked against the traffic sent, a certificate swapped under a live
-connection with SIGHUP (checked with openssl s_client), and connection rate limits driven past
-their bound while another client stays responsive. Waits on events, never on sleeps."""
+connection with SIGHUP (checked with openssl s_client), and the overload limits (connection
+rates, publish rate, queued-memory ceiling, slow consumer) driven past their bound while another
+client stays responsive. Waits on events, never on sleeps."""
 
 import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 import paho.mqtt.client as paho
@@ -195,6 +198,78 @@ class operations(unittest.TestCase):
             metrics = scrape(port_of(broker, "metrics"))
             self.assertEqual(metrics['acemq_net_refused_total{reason="address_rate"}'], 1)
             for each in admitted + [other]:
+                each.close()
+            self.assertEqual(broker.stop(), 0)
+
+    def test_publish_rate_limit_reads_slowly_and_loses_nothing(self):
+        rate, count = 20, 60
+        with operations_broker("broker.max_publish_rate=%d" % rate) as broker:
+            metrics_port = port_of(broker, "metrics")
+            subscriber = client(broker.tcp_port, "rate-subscriber")
+            subscriber.subscribe("rate/#")
+            publisher = client(broker.tcp_port, "rate-publisher")
+            started = time.monotonic()
+            sent = [publisher.mqtt.publish("rate/limited", b"%d" % index, 1)
+                    for index in range(count)]
+            # While the limited client is read slowly, another one is served at once.
+            other = client(broker.tcp_port, "rate-other")
+            other.publish("rate/other", b"prompt")
+            with subscriber.arrived:
+                self.assertTrue(subscriber.arrived.wait_for(
+                    lambda: b"prompt" in subscriber.messages, TIMEOUT))
+            for each in sent:
+                each.wait_for_publish(TIMEOUT)
+            elapsed = time.monotonic() - started
+            subscriber.wait_messages(count + 1)
+            # Nothing refused: every message arrived. A bucket of one second's worth means the
+            # last one cannot be acknowledged before (count - rate) / rate seconds.
+            self.assertEqual(sorted(m for m in subscriber.messages if m != b"prompt"),
+                             sorted(b"%d" % index for index in range(count)))
+            self.assertGreaterEqual(elapsed, (count - rate) / rate * 0.9)
+            metrics = scrape(metrics_port)
+            self.assertGreater(metrics["acemq_publish_rate_limited_total"], 0)
+            for each in (subscriber, publisher, other):
+                each.close()
+            self.assertEqual(broker.stop(), 0)
+
+    def test_memory_ceiling_and_slow_consumer(self):
+        ceiling = 256 * 1024
+        with operations_broker("broker.max_queued_memory=%d" % ceiling,
+                               "server.write_high_water=16384",
+                               "server.slow_consumer_timeout=1") as broker:
+            metrics_port = port_of(broker, "metrics")
+            # A subscriber that never reads, with a small receive buffer.
+            stalled = socket.socket()
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.connect(("127.0.0.1", broker.tcp_port))
+            # MQTT 3.1.1 CONNECT (client "stalled", keep alive 60) and SUBSCRIBE flood/# at QoS 0.
+            stalled.sendall(b"\x10\x13\x00\x04MQTT\x04\x02\x00\x3c\x00\x07stalled")
+            stalled.sendall(b"\x82\x0c\x00\x01\x00\x07flood/#\x00")
+            self.assertEqual(stalled.recv(4), b"\x20\x02\x00\x00")
+            stalled.settimeout(TIMEOUT)
+            publisher = client(broker.tcp_port, "flood-publisher")
+            watcher = client(broker.tcp_port, "flood-watcher")
+            watcher.subscribe("other/#")
+            payload = b"x" * 1024
+            peak = 0
+            deadline = time.monotonic() + 4 * TIMEOUT
+            metrics = scrape(metrics_port)
+            while metrics["acemq_net_slow_consumers_total"] < 1:
+                self.assertLess(time.monotonic(), deadline, "the stalled reader was never cut off")
+                for unused in range(200):
+                    publisher.mqtt.publish("flood/data", payload, 0)
+                metrics = scrape(metrics_port)
+                peak = max(peak, metrics["acemq_queued_bytes"])
+            # The ceiling held, the overflow was dropped and counted, and others were served.
+            self.assertLessEqual(peak, ceiling)
+            self.assertGreater(metrics["acemq_messages_dropped_total"], 0)
+            watcher.publish("other/ping", b"pong")
+            watcher.wait_messages(1)
+            # The slow consumer's connection is closed (EOF after what was already sent).
+            while stalled.recv(65536):
+                pass
+            stalled.close()
+            for each in (publisher, watcher):
                 each.close()
             self.assertEqual(broker.stop(), 0)
 

@@ -359,6 +359,13 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now,
       (outcome == enqueue_result::dropped_full || state->congested(settings_))) {
     feedback->congested = true;
   }
+  if (outcome == enqueue_result::dropped_full && state->owner != 0 && state->io &&
+      !state->wake_pending) {
+    // A connected session at its bound: its connection re-checks its transport, so a reader
+    // that no longer reads at all is found as a slow consumer even though nothing was queued.
+    state->wake_pending = true;
+    state->io->wake();
+  }
   if (outcome != enqueue_result::queued) return false;
   if (state->io && !state->wake_pending) {
     state->wake_pending = true;

@@ -57,6 +57,8 @@ struct broker_counters {
   std::atomic<std::size_t> queued_bytes{0};
   /// Times a publishing connection was paused because a subscriber's queue was congested.
   std::atomic<std::uint64_t> publishers_throttled{0};
+  /// Times a connection stopped being read because it exceeded max_publish_rate.
+  std::atomic<std::uint64_t> publish_rate_limited{0};
 };
 
 /// What routing saw that the publishing connection acts on (flow control).

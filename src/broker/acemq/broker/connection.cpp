@@ -997,6 +997,7 @@ void connection::after_publish(bool congested) {
       const auto wait = std::chrono::duration_cast<clock::duration>(
           std::chrono::duration<double>((1.0 - publish_tokens_) / rate));
       if (!until || now + wait > *until) until = now + wait;
+      broker_.counters().publish_rate_limited.fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (until) throttle_until(*until);
@@ -1242,7 +1243,7 @@ void connection::pump() {
   constexpr std::size_t batch_bytes = 64 * 1024;
   bool progress = true;
   bool refused = false;
-  while (progress && state_ == state::connected && !refused && !io_.congested()) {
+  while (progress && state_ == state::connected && !refused) {
     progress = false;
     batch_.clear();
     std::size_t bytes = 0;
@@ -1257,6 +1258,9 @@ void connection::pump() {
         refused = true;
         break;
       }
+      // Checked after wake_pending is cleared: routing keeps waking a congested connection, so
+      // the transport's slow-consumer clock keeps being consulted.
+      if (io_.congested()) break;
       if (held->awaiting_resend > 0) {
         // [MQTT-4.4.0-1]: a resumed session retransmits unacknowledged PUBLISH (DUP 1) and
         // PUBREL in the original order, within the client's Receive Maximum [MQTT-3.3.4-9].

@@ -78,7 +78,7 @@ struct server_config {
   std::size_t write_high_water = 256 * 1024;
   /// A reader whose socket stays above write_high_water this long while deliveries wait is
   /// disconnected as a slow consumer; zero = never.
-  std::chrono::seconds slow_consumer_timeout{60};
+  std::chrono::seconds slow_consumer_timeout{10};
   std::size_t read_chunk = 16 * 1024;  ///< bytes read per system call
   /// Largest WebSocket message read (copied from broker.maximum_packet_size by finalize()).
   std::size_t max_websocket_message = 1024 * 1024;

@@ -74,6 +74,9 @@ void broker_metrics(writer& w, const broker::broker_counters& c) {
   w.metric("acemq_publishers_throttled_total", "counter",
            "Times a publisher stopped being read because a subscriber's queue was congested.",
            c.publishers_throttled);
+  w.metric("acemq_publish_rate_limited_total", "counter",
+           "Times a connection was read more slowly for exceeding broker.max_publish_rate.",
+           c.publish_rate_limited);
   w.metric("acemq_connect_auth_success_total", "counter",
            "CONNECTs whose authentication succeeded (every provider together).", c.auth_success);
   w.metric("acemq_connect_auth_failure_total", "counter",
