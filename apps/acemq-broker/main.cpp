@@ -26,6 +26,7 @@
 #include "acemq/net/logging.hpp"
 #include "acemq/net/metrics.hpp"
 #include "acemq/net/server.hpp"
+#include "acemq/persist/sqlite_store.hpp"
 
 namespace {
 
@@ -164,8 +165,53 @@ int main(int argc, char** argv) {
     spdlog::info("authentication chain: {}", order);
   }
 
+  // Declared before the engine, which records into it until it is destroyed; the destructor
+  // commits what is pending.
+  std::unique_ptr<acemq::persist::sqlite_store> store;
+  if (config.persistence.enabled) {
+    const std::filesystem::path path(config.persistence.path);
+    std::error_code ignored;
+    if (path.has_parent_path() && !std::filesystem::exists(path.parent_path(), ignored)) {
+      std::filesystem::create_directories(path.parent_path(), ignored);
+      // Queued messages and retained payloads are application data: owner only.
+      std::filesystem::permissions(path.parent_path(), std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ignored);
+    }
+    acemq::persist::store_options options;
+    if (const auto interval = acemq::net::durability_interval(config.persistence.durability)) {
+      options.durability = acemq::persist::durability_mode::interval;
+      options.flush_interval = *interval;
+    } else {
+      // Sync mode commits before writing; the background commit only bounds how long changes
+      // no acknowledgement waits for stay in memory.
+      options.flush_interval = std::chrono::milliseconds(100);
+    }
+    auto opened =
+        acemq::persist::sqlite_store::open(path.string(), options, acemq::system_clock::instance());
+    if (!opened) {
+      // Never a silent reset: the operator decides what to do with the file.
+      std::cerr << "acemq-broker: persistence: " << path.string() << ": " << opened.error().message
+                << '\n';
+      return exit_start_error;
+    }
+    store = std::move(*opened);
+  }
   acemq::broker::broker engine(config.broker, auth->default_chain(),
                                acemq::system_clock::instance(), acemq::system_random::instance());
+  if (store) {
+    auto snapshot = store->load();
+    if (!snapshot) {
+      std::cerr << "acemq-broker: persistence: " << config.persistence.path << ": "
+                << snapshot.error().message << '\n';
+      return exit_start_error;
+    }
+    const auto restored = engine.restore(*store, std::move(*snapshot));
+    std::cout << "acemq-broker: persistence: restored " << restored.sessions << " sessions and "
+              << restored.retained << " retained messages from " << config.persistence.path
+              << " (durability " << config.persistence.durability << ")" << std::endl;
+    store->start_flusher();
+    config.server.persistence = store.get();
+  }
   const acemq::net::authentication& chains = *auth;
   acemq::net::server server(config.server,
                             acemq::net::make_broker_handler_factory(

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "acemq/broker/connection.hpp"
+#include "acemq/broker/persistence.hpp"
 #include "acemq/common/bytes.hpp"
 
 namespace acemq::broker {
@@ -21,6 +22,22 @@ topic_limits limits_of(const broker_settings& settings) {
 
 clock::time_point after_seconds(clock::time_point from, std::uint32_t seconds) {
   return from + std::chrono::duration_cast<clock::duration>(std::chrono::seconds(seconds));
+}
+
+/// The stored form of a queued delivery.
+stored_delivery stored_of(const delivery& item) {
+  return stored_delivery{item.store_key, item.message_id, item.msg,
+                         item.qos,       item.retain,     item.subscription_identifiers};
+}
+
+/// Records the Will a persistent session holds now (or that it holds none).
+void store_will(persistence& store, std::string_view client_id,
+                const std::optional<pending_will>& will) {
+  if (will) {
+    store.will_saved(client_id, *will);
+  } else {
+    store.will_cleared(client_id);
+  }
 }
 
 }  // namespace
@@ -122,6 +139,7 @@ attach_result broker::attach(attach_request request) {
           state.set_connected(true);
           result.attached = existing;
           result.session_present = true;
+          persist_attached(*existing, *state);
         } else {
           state->ended = true;
         }
@@ -144,6 +162,7 @@ attach_result broker::attach(attach_request request) {
         state->expiry_interval = request.expiry_interval;
         state->will = std::move(request.will);
         state.set_connected(true);
+        persist_attached(*created, *state);
       }
       by_client_id_.emplace(request.client_id, created);
       by_id_.emplace(created->id(), created);
@@ -152,12 +171,77 @@ attach_result broker::attach(attach_request request) {
     }
   }
   remove_subscriptions(ended);
+  persist_subscriptions();
   for (pending_will& will : wills)
     publish_will(std::move(will), now);
   return result;
 }
 
+void broker::persist_attached(session& subject, session_state& state) {
+  if (persistence_ == nullptr) return;
+  // MQTT 5.0 3.1.2.11.2 / MQTT 3.1.1 3.1.2.4: only a session that outlives its connection is
+  // kept (the connection maps clean session 0 to a non-zero expiry).
+  if (state.expiry_interval == 0) {
+    if (state.store != nullptr) state.store->session_ended(subject.client_id());
+    state.store = nullptr;
+    return;
+  }
+  const bool known = state.store != nullptr;
+  state.store = persistence_;
+  persistence_->session_saved(subject.client_id(), state.expiry_interval, std::nullopt);
+  store_will(*persistence_, subject.client_id(), state.will);
+  if (known) return;
+  // A session kept in memory only (expiry 0) taken over by a connection that makes it
+  // persistent: everything it holds is written now. Lock order: a session's mutex is held, the
+  // tree's must not be taken here, so subscriptions are written by persist_subscriptions().
+  for (delivery& item : state.queue) {
+    if (item.qos == 0) continue;
+    item.message_id = persistence_->allocate_id();
+    item.store_key = persistence_->allocate_id();
+    persistence_->delivery_queued(subject.client_id(), stored_of(item));
+  }
+  for (auto& [packet_id, entry] : state.inflight) {
+    if (entry.item.qos == 0) continue;
+    entry.item.message_id = persistence_->allocate_id();
+    entry.item.store_key = persistence_->allocate_id();
+    persistence_->delivery_queued(subject.client_id(), stored_of(entry.item));
+    persistence_->delivery_sent(entry.item.store_key, packet_id, entry.sequence);
+    if (entry.at == inflight_entry::stage::pubrel_sent) {
+      persistence_->delivery_released(entry.item.store_key);
+    }
+  }
+  for (const std::uint16_t packet_id : state.inbound_qos2)
+    persistence_->inbound_qos2_added(subject.client_id(), packet_id);
+  std::lock_guard lock(newly_persistent_mutex_);
+  newly_persistent_.push_back(subject.id());
+}
+
+void broker::persist_subscriptions() {
+  if (persistence_ == nullptr) return;
+  std::vector<subscriber_id> pending;
+  {
+    std::lock_guard lock(newly_persistent_mutex_);
+    pending.swap(newly_persistent_);
+  }
+  if (pending.empty()) return;
+  std::shared_lock registry(sessions_mutex_);
+  std::shared_lock tree(tree_mutex_);
+  for (const subscriber_id id : pending) {
+    const auto found = by_id_.find(id);
+    if (found == by_id_.end()) continue;
+    tree_.for_each_subscription_of(
+        id, [&](std::string_view filter, const subscription_options& options) {
+          persistence_->subscription_added(found->second->client_id(), filter, options);
+        });
+  }
+}
+
 void broker::end_session_locked(const std::shared_ptr<session>& ended) {
+  {
+    auto state = ended->lock();
+    if (state->store != nullptr) state->store->session_ended(ended->client_id());
+    state->store = nullptr;
+  }
   by_client_id_.erase(ended->client_id());
   by_id_.erase(ended->id());
   detached_.erase(ended);
@@ -207,6 +291,10 @@ void broker::detach(const std::shared_ptr<session>& subject, std::uint64_t conne
       } else if (!settings_.queue_qos0_when_offline) {
         state->drop_queued_qos0();
       }
+      if (!ends && state->store != nullptr) {
+        state->store->session_saved(subject->client_id(), state->expiry_interval, now);
+        store_will(*state->store, subject->client_id(), state->will);
+      }
     }
     if (ends) {
       end_session_locked(subject);
@@ -240,13 +328,16 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now,
   }
   if (msg->retain) {
     std::lock_guard lock(retained_mutex_);
+    // $SYS statistics are regenerated after a restart; they are not stored.
+    persistence* const store = is_sys_topic(msg->topic) ? nullptr : persistence_;
     if (msg->payload_size() == 0) {
       // [MQTT-3.3.1-6], [MQTT-3.3.1-7]: an empty retained message deletes and is not stored.
-      retained_.erase(msg->topic);
+      if (retained_.erase(msg->topic) && store != nullptr) store->retained_cleared(msg->topic);
     } else if (retained_.find(msg->topic) != nullptr ||
                retained_.size() < settings_.max_retained_messages) {
       // [MQTT-3.3.1-5]: replaces any retained message of the topic.
       retained_.set(msg->topic, msg);
+      if (store != nullptr) store->retained_set(msg);
     } else {
       counters_.retained_refused.fetch_add(1, std::memory_order_relaxed);
     }
@@ -310,10 +401,14 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now,
   }
 
   std::size_t queued = 0;
+  // One stored message row for every persistent session it is queued for.
+  const std::uint64_t message_id =
+      persistence_ != nullptr && msg->qos > 0 && !targets.empty() ? persistence_->allocate_id() : 0;
   for (route_target& entry : targets) {
     if (!entry.destination) continue;
     delivery item;
     item.msg = msg;
+    item.message_id = message_id;
     // [MQTT-3.8.4-8]: never more than the granted QoS.
     item.qos = std::min(msg->qos, entry.qos);
     // [MQTT-3.3.1-12], [MQTT-3.3.1-13]: Retain As Published.
@@ -345,7 +440,13 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now,
   }
   if (state->owner == 0 && item.qos == 0 && !settings_.queue_qos0_when_offline) return false;
   const std::uint64_t dropped_before = state->dropped;
+  // QoS 0 is never stored (MQTT 5.0 4.3.1: at most once).
+  const bool stored = state->store != nullptr && item.qos > 0 && item.message_id != 0;
+  if (stored) item.store_key = state->store->allocate_id();
   const enqueue_result outcome = state->enqueue(std::move(item), settings_, now);
+  if (stored && outcome == enqueue_result::queued) {
+    state->store->delivery_queued(destination.client_id(), stored_of(state->queue.back()));
+  }
   // Evicted QoS 0 deliveries and a refused new one both count as dropped.
   if (const std::uint64_t dropped = state->dropped - dropped_before; dropped > 0) {
     counters_.messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
@@ -377,9 +478,11 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now,
 subscribe_result broker::subscribe(session& subject, std::string_view filter,
                                    const subscription_options& options) {
   std::unique_lock tree(tree_mutex_);
+  persistence* store = nullptr;
   {
     auto state = subject.lock();
     if (state->ended) return {mqtt::reason_code::unspecified_error, false};
+    store = state->store;
   }
   const bool exists = tree_.find(filter, subject.id()) != nullptr;
   if (!exists && tree_.count_for(subject.id()) >= settings_.max_subscriptions_per_client) {
@@ -387,6 +490,8 @@ subscribe_result broker::subscribe(session& subject, std::string_view filter,
   }
   const auto added = tree_.try_subscribe(filter, subject.id(), options);
   if (!added) return {mqtt::reason_code::topic_filter_invalid, false};
+  // Recorded with the tree's lock held, so the store sees subscription changes in tree order.
+  if (store != nullptr) store->subscription_added(subject.client_id(), filter, options);
   counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
   return {mqtt::reason_code::success, *added};
 }
@@ -394,6 +499,10 @@ subscribe_result broker::subscribe(session& subject, std::string_view filter,
 bool broker::unsubscribe(session& subject, std::string_view filter) {
   std::unique_lock tree(tree_mutex_);
   const bool removed = tree_.unsubscribe(filter, subject.id());
+  if (removed) {
+    if (persistence* store = store_of(subject))
+      store->subscription_removed(subject.client_id(), filter);
+  }
   counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
   return removed;
 }
@@ -407,8 +516,11 @@ std::size_t broker::unsubscribe_if(session& subject,
                                    if (remove(filter)) doomed.emplace_back(filter);
                                  });
   std::size_t removed = 0;
+  persistence* store = doomed.empty() ? nullptr : store_of(subject);
   for (const std::string& filter : doomed) {
-    if (tree_.unsubscribe(filter, subject.id())) ++removed;
+    if (!tree_.unsubscribe(filter, subject.id())) continue;
+    ++removed;
+    if (store != nullptr) store->subscription_removed(subject.client_id(), filter);
   }
   counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
   return removed;
@@ -454,6 +566,7 @@ std::size_t broker::send_retained(session& subject, std::string_view filter,
     // [MQTT-3.3.1-9]: retained messages sent because of a new subscription carry RETAIN 1.
     item.retain = true;
     if (options.identifier != 0) item.subscription_identifiers.push_back(options.identifier);
+    if (persistence_ != nullptr && item.qos > 0) item.message_id = persistence_->allocate_id();
     item.msg = std::move(retained);
     if (enqueue(subject, std::move(item), now)) ++queued;
   }
@@ -473,6 +586,7 @@ void broker::tick(clock::time_point now) {
       if (state->will && state->will->publish_at && *state->will->publish_at <= now) {
         wills.push_back(std::move(*state->will));
         state->will.reset();
+        if (state->store != nullptr) state->store->will_cleared(candidate->client_id());
       }
       if (state->expiry_interval != never_expires &&
           after_seconds(state->detached_at, state->expiry_interval) <= now) {
@@ -497,8 +611,13 @@ void broker::tick(clock::time_point now) {
     std::lock_guard lock(retained_mutex_);
     // MQTT 5.0 3.3.2.3.3: an expired retained message is no longer delivered.
     // RFC 9431 5: also at the end of the publishing client's token.
-    const std::size_t removed = retained_.erase_if(
-        [now](const message_ptr& retained) { return retained->retained_expired(now); });
+    const std::size_t removed = retained_.erase_if([this, now](const message_ptr& retained) {
+      if (!retained->retained_expired(now)) return false;
+      if (persistence_ != nullptr && !is_sys_topic(retained->topic)) {
+        persistence_->retained_cleared(retained->topic);
+      }
+      return true;
+    });
     if (removed > 0) counters_.messages_expired.fetch_add(removed, std::memory_order_relaxed);
     counters_.retained_messages.store(retained_.size(), std::memory_order_relaxed);
   }
@@ -547,6 +666,97 @@ void broker::publish_sys(clock::time_point now) {
     content->publisher_client_id = "$SYS";
     route(content, now, nullptr);
   }
+}
+
+persistence* broker::store_of(session& subject) {
+  auto state = subject.lock();
+  return state->store;
+}
+
+restore_summary broker::restore(persistence& store, persistence_snapshot snapshot) {
+  const clock::time_point now = clock_.now();
+  restore_summary summary;
+  {
+    std::unique_lock registry(sessions_mutex_);
+    std::unique_lock tree(tree_mutex_);
+    for (stored_session& saved : snapshot.sessions) {
+      if (saved.expiry_interval == 0 || by_client_id_.contains(saved.client_id)) continue;
+      auto restored = std::make_shared<session>(next_session_id_++, saved.client_id);
+      {
+        auto state = restored->lock();
+        state->total_queued_bytes = &counters_.queued_bytes;
+        state->store = &store;
+        state->expiry_interval = saved.expiry_interval;
+        // A connection attached at the crash is gone: its session is detached from now on.
+        state->detached_at = saved.detached_at.value_or(now);
+        if (!saved.detached_at) store.session_saved(saved.client_id, saved.expiry_interval, now);
+        for (stored_inflight& sent : saved.inflight) {
+          delivery item{std::move(sent.item.msg),
+                        sent.item.qos,
+                        sent.item.retain,
+                        std::move(sent.item.subscription_identifiers),
+                        sent.item.key,
+                        sent.item.message_id};
+          // Retransmitted with the same packet identifier when the client is back
+          // [MQTT-4.4.0-1]; the connection marks them on resumption.
+          state->inflight.emplace(sent.packet_id,
+                                  inflight_entry{std::move(item), sent.at, sent.sequence});
+          state->next_sequence = std::max(state->next_sequence, sent.sequence + 1);
+        }
+        for (stored_delivery& queued : saved.queued) {
+          const std::uint64_t key = queued.key;
+          delivery item{std::move(queued.msg),
+                        queued.qos,
+                        queued.retain,
+                        std::move(queued.subscription_identifiers),
+                        key,
+                        queued.message_id};
+          // The bounds apply as to any delivery (they may have been lowered since).
+          if (state->enqueue(std::move(item), settings_, now) != enqueue_result::queued) {
+            store.delivery_removed(key);
+            counters_.messages_dropped.fetch_add(1, std::memory_order_relaxed);
+          }
+        }
+        state->inbound_qos2.insert(saved.inbound_qos2.begin(), saved.inbound_qos2.end());
+        if (saved.will) {
+          if (!saved.will->publish_at) {
+            // The connection ended without DISCONNECT (the broker died) [MQTT-3.1.2-8]: the
+            // Will follows after its delay, or when the session ends [MQTT-3.1.3-9].
+            const std::uint32_t delay = std::min(saved.will->delay_seconds, saved.expiry_interval);
+            saved.will->publish_at = after_seconds(now, delay);
+            store.will_saved(saved.client_id, *saved.will);
+          }
+          state->will = std::move(saved.will);
+        }
+      }
+      for (const auto& [filter, options] : saved.subscriptions) {
+        if (!tree_.try_subscribe(filter, restored->id(), options)) {
+          store.subscription_removed(saved.client_id, filter);
+        }
+      }
+      by_client_id_.emplace(saved.client_id, restored);
+      by_id_.emplace(restored->id(), restored);
+      detached_.insert(restored);
+      ++summary.sessions;
+    }
+    counters_.sessions.store(by_id_.size(), std::memory_order_relaxed);
+    counters_.subscriptions.store(tree_.size(), std::memory_order_relaxed);
+  }
+  {
+    std::lock_guard lock(retained_mutex_);
+    for (message_ptr& retained : snapshot.retained) {
+      if (retained_.size() >= settings_.max_retained_messages) {
+        store.retained_cleared(retained->topic);
+        continue;
+      }
+      const std::string topic = retained->topic;
+      retained_.set(topic, std::move(retained));
+      ++summary.retained;
+    }
+    counters_.retained_messages.store(retained_.size(), std::memory_order_relaxed);
+  }
+  persistence_ = &store;
+  return summary;
 }
 
 std::size_t broker::session_count() const {

@@ -29,6 +29,14 @@
 namespace acemq::broker {
 
 class connection_io;
+class persistence;
+struct persistence_snapshot;
+
+/// What broker::restore() rebuilt.
+struct restore_summary {
+  std::size_t sessions = 0;
+  std::size_t retained = 0;
+};
 
 /// Counters for metrics; relaxed atomics, read at any time.
 struct broker_counters {
@@ -169,6 +177,14 @@ class broker {
   /// held: it must be cheap and must not call into the broker). Returns how many were woken.
   std::size_t wake_if(const std::function<bool(const principal&)>& holds);
 
+  /// Rebuilds the sessions and retained messages of `snapshot` (persistence::load()) and from
+  /// then on records every durable change in `store`, which must outlive the broker. Call once,
+  /// before any connection. Stored deliveries beyond the current bounds are dropped (counted).
+  restore_summary restore(persistence& store, persistence_snapshot snapshot);
+  /// The store given to restore(); null in the in-memory mode. The network layer calls its
+  /// barrier() before writing (docs/broker-core.md, "Persistence").
+  persistence* store() const noexcept { return persistence_; }
+
   /// Number of registered sessions.
   std::size_t session_count() const;
   /// Number of retained messages.
@@ -189,6 +205,11 @@ class broker {
   std::size_t route(const message_ptr& msg, clock::time_point now, publish_feedback* feedback);
   void publish_sys(clock::time_point now);
   void end_session_locked(const std::shared_ptr<session>& ended);
+  /// Starts or stops recording a session that a connection attached to (its lock held).
+  void persist_attached(session& subject, session_state& state);
+  /// Writes the subscriptions of sessions persist_attached() just made persistent.
+  void persist_subscriptions();
+  static persistence* store_of(session& subject);
   void publish_will(pending_will will, clock::time_point now);
   bool enqueue(session& destination, delivery item, clock::time_point now,
                publish_feedback* feedback = nullptr);
@@ -216,6 +237,11 @@ class broker {
   retained_store<message_ptr> retained_;
 
   std::atomic<std::uint64_t> next_connection_id_{1};
+
+  // Set once by restore(), before any connection; read without a lock afterwards.
+  persistence* persistence_ = nullptr;
+  std::mutex newly_persistent_mutex_;
+  std::vector<subscriber_id> newly_persistent_;
 
   // Start of $SYS/broker/uptime, and when the next $SYS statistics are due.
   const clock::time_point started_;

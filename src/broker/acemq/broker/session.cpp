@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "acemq/broker/persistence.hpp"
 #include "acemq/broker/settings.hpp"
 
 namespace acemq::broker {
@@ -85,8 +86,13 @@ std::optional<std::uint16_t> session_state::allocate_packet_id() {
   }
 }
 
+void session_state::unstore(const delivery& item) {
+  if (store != nullptr && item.store_key != 0) store->delivery_removed(item.store_key);
+}
+
 void session_state::erase_inflight(std::map<std::uint16_t, inflight_entry>::iterator entry) {
   if (entry->second.resend) --awaiting_resend;
+  unstore(entry->second.item);
   inflight.erase(entry);
 }
 
@@ -100,6 +106,7 @@ std::size_t session_state::purge_expired(clock::time_point now) {
   std::size_t removed = 0;
   for (auto it = queue.begin(); it != queue.end();) {
     if (it->msg->expired(now)) {
+      unstore(*it);
       forget(*it);
       it = queue.erase(it);
       ++removed;

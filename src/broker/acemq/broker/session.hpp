@@ -24,6 +24,7 @@
 namespace acemq::broker {
 
 class connection_io;
+class persistence;
 struct broker_settings;
 
 /// One message on its way to one session: the shared message plus what this subscription made
@@ -33,6 +34,11 @@ struct delivery {
   std::uint8_t qos = 0;
   bool retain = false;
   std::vector<std::uint32_t> subscription_identifiers;
+  /// Its row in the store (persistence::allocate_id); 0 = not stored (QoS 0, or a session that
+  /// does not outlive its connection).
+  std::uint64_t store_key = 0;
+  /// The stored identity of `msg`, shared by every delivery of one routed message.
+  std::uint64_t message_id = 0;
 };
 
 /// An outbound QoS 1/2 PUBLISH awaiting its acknowledgement (MQTT 5.0 4.3.2, 4.3.3).
@@ -103,6 +109,11 @@ struct session_state {
 
   std::optional<pending_will> will;
 
+  /// The store durable changes go to while this session outlives its connection (Session Expiry
+  /// Interval non-zero); null otherwise, and once the session ended (docs/broker-core.md,
+  /// "Persistence").
+  persistence* store = nullptr;
+
   /// Drops counted for this session (queue bounds), for diagnostics.
   std::uint64_t dropped = 0;
   /// Set by routing when `who` refused a delivery and asks to be disconnected for it
@@ -143,6 +154,7 @@ struct session_state {
     std::size_t removed = 0;
     for (auto it = queue.begin(); it != queue.end();) {
       if (remove(*it)) {
+        unstore(*it);
         forget(*it);
         it = queue.erase(it);
         ++removed;
@@ -159,6 +171,8 @@ struct session_state {
   /// Accounting for a delivery entering / leaving `queue`.
   void remember(const delivery& item) noexcept;
   void forget(const delivery& item) noexcept;
+  /// Tells the store a stored delivery is gone.
+  void unstore(const delivery& item);
 };
 
 /// A session, registered by client identifier in the broker.

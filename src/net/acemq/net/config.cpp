@@ -499,6 +499,20 @@ const std::vector<entry<app_config>>& app_registry() {
     r.push_back(text<C>("server.data_dir",
                         "base directory for relative certificate paths (var/pki/...)",
                         [](C& c) -> std::string& { return c.data_dir; }));
+    r.push_back(boolean<C>("persistence.enabled",
+                           "keep sessions, queued messages and retained messages in a database "
+                           "(false: in memory only)",
+                           [](C& c) -> bool& { return c.persistence.enabled; }));
+    r.push_back(text<C>("persistence.path", "SQLite database, relative to server.data_dir",
+                        [](C& c) -> std::string& { return c.persistence.path; }));
+    r.push_back(text<C>(
+        "persistence.durability",
+        "\"sync\" (commit before acknowledging) or a commit interval \"<N>ms\" (1..10000)",
+        [](C& c) -> std::string& { return c.persistence.durability; },
+        [](const std::string& value) -> assign_error {
+          if (value == "sync" || durability_interval(value)) return std::nullopt;
+          return "expected \"sync\" or \"<N>ms\" with N from 1 to 10000";
+        }));
     r.push_back(text<C>("server.port_file",
                         "file to write \"<listener> <port>\" lines to once listening (empty: none)",
                         [](C& c) -> std::string& { return c.port_file; }));
@@ -902,13 +916,26 @@ result<void, config_error> finalize(app_config& config) {
        {&config.auth.acl_file, &config.auth.password_file, &config.auth.certificate.crl_file,
         &config.auth.certificate.crl_issuer_file, &config.auth.device_registry,
         &config.ace.keys_file, &config.ace.decryption_keys_file, &config.ace.as.ca_file,
-        &config.ace.as_client_secret_file}) {
+        &config.ace.as_client_secret_file, &config.persistence.path}) {
     resolve(*path);
   }
   if (config.server.threads == 0) {
     config.server.threads = std::max(1u, std::thread::hardware_concurrency());
   }
   return finalize_broker_settings(config);
+}
+
+std::optional<std::chrono::milliseconds> durability_interval(std::string_view durability) {
+  std::string_view digits = durability;
+  if (digits.ends_with("ms")) digits.remove_suffix(2);
+  if (digits.empty() || digits.size() > 5) return std::nullopt;
+  long milliseconds = 0;
+  for (const char digit : digits) {
+    if (digit < '0' || digit > '9') return std::nullopt;
+    milliseconds = milliseconds * 10 + (digit - '0');
+  }
+  if (milliseconds < 1 || milliseconds > 10'000) return std::nullopt;
+  return std::chrono::milliseconds(milliseconds);
 }
 
 }  // namespace acemq::net

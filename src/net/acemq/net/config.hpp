@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "acemq/ace/https_as_client.hpp"
 #include "acemq/ace/settings.hpp"
 #include "acemq/auth/providers.hpp"
+#include "acemq/broker/persistence.hpp"
 #include "acemq/broker/settings.hpp"
 #include "acemq/common/result.hpp"
 
@@ -87,6 +89,10 @@ struct server_config {
   std::size_t max_tracked_addresses = 65'536;
   /// Largest HTTP request header accepted on http, ws and wss listeners.
   std::size_t max_http_header = 8 * 1024;
+  /// The broker's durable store (set by the program, not a setting); null = in-memory mode.
+  /// Before writing while changes are pending a connection waits for its barrier(), so no
+  /// PUBACK/PUBREC leaves before what it acknowledges is durable (docs/broker-core.md).
+  broker::persistence* persistence = nullptr;
 };
 
 /// The ACE provider (RFC 9431), the [ace] section. Keys are loaded from the files when the chain
@@ -108,6 +114,18 @@ struct ace_config {
   std::string as_client_secret_file;
 };
 
+/// The [persistence] section: the broker's durable store (docs/operations.md, "Persistence").
+struct persistence_config {
+  bool enabled = true;  ///< false: in-memory mode
+  /// SQLite database; relative paths are resolved against data_dir by finalize().
+  std::string path = "var/broker/acemq-broker.db";
+  /// "sync" (commit before acknowledging) or an interval such as "10ms" (1 ms to 10 s).
+  std::string durability = "sync";
+};
+
+/// The commit interval of a valid persistence.durability value; nullopt for "sync".
+std::optional<std::chrono::milliseconds> durability_interval(std::string_view durability);
+
 /// Everything the program reads from its configuration.
 struct app_config {
   server_config server;
@@ -115,6 +133,7 @@ struct app_config {
   bool allow_anonymous = true;   ///< development default; a warning is printed when enabled
   auth::provider_settings auth;  ///< the auth.* keys, parsed by acemq::auth::apply_setting
   ace_config ace;
+  persistence_config persistence;
   std::string log_level = "info";
   log_format log_output = log_format::text;
   std::string data_dir = ".";  ///< base for relative certificate paths

@@ -346,6 +346,23 @@ class connection_base : public broker::connection_io,
     }
   }
 
+  /// Persistence with durability sync: what the engine recorded (a routed message, a packet
+  /// identifier, an inbound QoS 2 id) is committed before any byte that may acknowledge it is
+  /// written - one group commit covers every connection waiting. False when the store failed:
+  /// the connection closes without acknowledging, so the client retransmits later.
+  bool durable_before_write() {
+    broker::persistence* store = owner_.config.persistence;
+    if (store == nullptr || !store->barrier_needed()) return true;
+    if (auto done = store->barrier(); !done) {
+      spdlog::error("{}: persistence: {}; closing without acknowledging", remote_,
+                    done.error().message);
+      close_requested_ = true;
+      post_finish();
+      return false;
+    }
+    return true;
+  }
+
   /// Called when a gathered write finished: drops what was written, continues or closes.
   void on_written(const boost::system::error_code& ec, std::size_t items, std::size_t bytes) {
     writing_ = false;
@@ -468,6 +485,7 @@ class tcp_connection final : public connection_base {
   }
 
   void write_queued() override {
+    if (!durable_before_write()) return;
     // Plain variables, not a structured binding: clang 14 cannot capture those in the lambda.
     const auto gathered = gather_queued(gather_);
     const std::size_t items = gathered.first;
@@ -561,6 +579,7 @@ class tls_connection final : public connection_base {
   }
 
   void write_queued() override {
+    if (!durable_before_write()) return;
     std::size_t items = 0;
     std::size_t bytes = 0;
     asio::const_buffer single;
@@ -802,6 +821,7 @@ class websocket_connection final : public connection_base {
   }
 
   void write_queued() override {
+    if (!durable_before_write()) return;
     // Plain variables, not a structured binding: clang 14 cannot capture those in the lambda.
     const auto gathered = gather_queued(gather_);
     const std::size_t items = gathered.first;
