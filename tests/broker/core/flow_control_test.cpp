@@ -37,6 +37,24 @@ TEST_F(flow_control_test, congested_transport_keeps_deliveries_in_the_session_qu
   EXPECT_EQ(engine().counters().queued_bytes.load(), 0u);
 }
 
+TEST_F(flow_control_test, a_full_queue_keeps_consulting_a_congested_transport) {
+  settings.max_queued_messages = 4;
+  settings.congestion_pause = 0ms;
+  client& subscriber = connected("sub");
+  subscribe(subscriber, "t");
+  subscriber.io().congested_flag = true;
+  client& publisher = connected("pub");
+  const int before = subscriber.io().congestion_checks;
+  for (int i = 0; i < 10; ++i) {
+    publisher.send(publish_packet("t", "m"));
+    settle();
+  }
+  // Every delivery, queued or dropped at the bound, woke the connection, which asked the
+  // transport again: a reader that stopped reading is noticed (server.slow_consumer_timeout).
+  EXPECT_EQ(subscriber.io().congestion_checks - before, 10);
+  EXPECT_EQ(engine().counters().messages_dropped.load(), 6u);
+}
+
 TEST_F(flow_control_test, a_long_queue_leaves_in_several_batches_in_one_wake) {
   client& subscriber = connected("sub");
   subscribe(subscriber, "t");

@@ -43,7 +43,10 @@ class fake_io final : public connection_io {
   std::string_view remote_address() const override { return "192.0.2.1:50000"; }
   void wake() override { ++wakes; }
   void post(std::function<void()> task) override { tasks.push_back(std::move(task)); }
-  bool congested() override { return congested_flag; }
+  bool congested() override {
+    ++congestion_checks;
+    return congested_flag;
+  }
   void pause_reading() override { paused = true; }
   void resume_reading() override { paused = false; }
 
@@ -58,6 +61,8 @@ class fake_io final : public connection_io {
   const tls_facts* tls_facts_of = nullptr;
   /// What congested() answers (a test clears it and calls on_wake, as the driver does).
   bool congested_flag = false;
+  /// How often the machine asked (the driver's slow-consumer clock runs on these calls).
+  int congestion_checks = 0;
   /// Whether the machine asked the transport to stop reading.
   bool paused = false;
 };
