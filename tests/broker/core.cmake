@@ -15,3 +15,9 @@ acemq_add_test(broker_core_test
     ${CMAKE_CURRENT_SOURCE_DIR}/core/flow_control_test.cpp
   LIBS acemq::broker
   LABELS broker)
+
+# Persistence through the engine with the SQLite store (acemq_persist): restore after a restart.
+acemq_add_test(broker_persistence_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/core/persistence_test.cpp
+  LIBS acemq::broker acemq::persist
+  LABELS broker)
