@@ -75,6 +75,22 @@ int run_token_get(const token_get_options& options) {
   return EXIT_SUCCESS;
 }
 
+int run_token_revoke(const as_options& as, const std::string& credentials_file) {
+  std::string error;
+  broker_options from_file;
+  from_file.credentials_file = credentials_file;
+  auto credentials = load_or_fetch(from_file, as, error);
+  if (!credentials) return fail(error);
+  auto secret = client_secret(as, error);
+  if (!secret) return fail(error);
+  const std::string url = as.url.empty() ? credentials->as_url : as.url;
+  auto done = ace_client::revoke_token(ace_client::as_endpoint{.url = url, .ca_file = as.ca_file},
+                                       as.client_id, *secret, credentials->token);
+  if (!done) return fail("revocation failed: " + ace_client::describe(done.error()));
+  std::cout << "token revoked at " << url << '\n';
+  return EXIT_SUCCESS;
+}
+
 int run_publish(const publish_options& options) {
   std::string error;
   std::optional<ace_client::pop_credentials> credentials;
@@ -215,6 +231,20 @@ void add_token_get_command(CLI::App& token_app, int& exit_code) {
   command->get_option("--audience")->required();
   command->add_option("--out", options->out, "write token and PoP key to this JSON file (0600)");
   command->callback([options, &exit_code] { exit_code = run_token_get(*options); });
+
+  auto revoke = std::make_shared<std::pair<as_options, std::string>>();
+  auto* revoke_command = token_app.add_subcommand(
+      "revoke", "revoke the token of a credentials file at the AS (RFC 7009 /revoke)");
+  revoke_command->add_option("--as", revoke->first.url, "AS base URL (default: the file's)");
+  revoke_command->add_option("--as-cafile", revoke->first.ca_file, "PEM CA of the AS");
+  revoke_command->add_option("--client-id", revoke->first.client_id, "client id at the AS")
+      ->required();
+  revoke_command->add_option("--client-secret", revoke->first.client_secret, "client secret");
+  revoke_command->add_option("--client-secret-file", revoke->first.client_secret_file,
+                             "file holding the client secret");
+  revoke_command->add_option("--credentials", revoke->second, "credentials file")->required();
+  revoke_command->callback(
+      [revoke, &exit_code] { exit_code = run_token_revoke(revoke->first, revoke->second); });
 }
 
 void add_mqtt_commands(CLI::App& app, int& exit_code) {

@@ -41,6 +41,16 @@ std::string trim(std::string text) {
 
 }  // namespace
 
+std::optional<std::string> client_secret(const as_options& options, std::string& error) {
+  if (options.client_secret_file.empty()) return options.client_secret;
+  auto secret = read_text(options.client_secret_file);
+  if (!secret) {
+    error = "cannot read " + options.client_secret_file;
+    return std::nullopt;
+  }
+  return trim(*secret);
+}
+
 std::optional<ace_client::pop_credentials> fetch_credentials(const as_options& options,
                                                              std::string& error) {
   ace_client::token_request request{.client_id = options.client_id,
@@ -52,14 +62,9 @@ std::optional<ace_client::pop_credentials> fetch_credentials(const as_options& o
                                     .format = options.ace_json
                                                   ? ace_client::request_format::ace_json
                                                   : ace_client::request_format::form};
-  if (!options.client_secret_file.empty()) {
-    auto secret = read_text(options.client_secret_file);
-    if (!secret) {
-      error = "cannot read " + options.client_secret_file;
-      return std::nullopt;
-    }
-    request.client_secret = trim(*secret);
-  }
+  auto secret = client_secret(options, error);
+  if (!secret) return std::nullopt;
+  request.client_secret = std::move(*secret);
   if (!options.key_file.empty()) {
     auto pem = read_text(options.key_file);
     if (!pem) {
@@ -211,6 +216,7 @@ session_outcome run_session(const broker_options& broker, const as_options& as,
 
   boost::asio::io_context io;
   boost::asio::steady_timer reauth_timer(io);
+  boost::asio::steady_timer deadline_timer(io);
   std::unique_ptr<client::client> connection;
   std::function<void()> arm_reauthentication;
 
@@ -238,6 +244,7 @@ session_outcome run_session(const broker_options& broker, const as_options& as,
   events.on_closed = [&](const client::failure& failure) {
     outcome.failure = failure;
     reauth_timer.cancel();
+    deadline_timer.cancel();
   };
 
   if (authentication && broker.reauth_before > 0 && v5) {
@@ -287,6 +294,12 @@ session_outcome run_session(const broker_options& broker, const as_options& as,
     }
     return std::nullopt;
   };
+  if (script.deadline.count() > 0) {
+    deadline_timer.expires_after(script.deadline);
+    deadline_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) connection->close();
+    });
+  }
   io.run();
   // The function refers to this frame's objects.
   script.reauthenticate = nullptr;

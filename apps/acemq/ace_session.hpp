@@ -57,6 +57,8 @@ struct broker_options {
   std::string psk_identity = "token";
 };
 
+/// The client secret: --client-secret, or the first line of --client-secret-file.
+std::optional<std::string> client_secret(const as_options& options, std::string& error);
 /// A token from the AS, or an error message.
 std::optional<ace_client::pop_credentials> fetch_credentials(const as_options& options,
                                                              std::string& error);
@@ -78,6 +80,9 @@ struct session_script {
   /// Filled by run_session while the session runs: starts a re-authentication (AUTH 0x19) with
   /// other credentials; returns an error text when it cannot be sent. Empty outside run_session.
   std::function<std::optional<std::string>(ace_client::pop_credentials)> reauthenticate;
+  /// Close the connection after this long if it is still open (0: no limit); the outcome then
+  /// reports closed_by_client.
+  std::chrono::seconds deadline{0};
 };
 
 /// How a session ended.

@@ -1,4 +1,5 @@
 // `acemq demo`: the ACE story against the services `make run` starts, one printed step at a time.
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -50,6 +51,115 @@ bool publish_once(const broker_options& broker, const as_options& as,
   const session_outcome outcome = run_session(broker, as, &credentials, script);
   if (!outcome.connected) std::cout << "    refused: " << client::describe(outcome.failure) << '\n';
   return acknowledged;
+}
+
+mqtt::publish demo_message(const std::string& topic, const std::string& text) {
+  mqtt::publish message;
+  message.topic = topic;
+  message.qos = 1;
+  message.payload = std::make_shared<const byte_vector>(to_bytes(text));
+  return message;
+}
+
+// Subscribed to demo/reauth/a and demo/reauth/b, the client swaps its token for one that may
+// only publish to demo/reauth/b: the broker drops that subscription, so of the two messages
+// published next only the one on demo/reauth/a comes back.
+bool reauthenticate_step(const demo_options& options) {
+  std::string error;
+  auto broad = fetch_credentials(options.as, error);
+  as_options narrow_request = options.as;
+  narrow_request.scope = R"([["demo/reauth/a",["pub","sub"]],["demo/reauth/b",["pub"]]])";
+  auto narrow = broad ? fetch_credentials(narrow_request, error) : std::nullopt;
+  if (!narrow) {
+    std::cout << "    no token: " << error << '\n';
+    return false;
+  }
+  broker_options broker = options.broker;
+  broker.pop = "challenge";
+  bool reauthenticated = false;
+  bool pruned_arrived = false;
+  bool kept_arrived = false;
+  session_script script;
+  script.deadline = std::chrono::seconds{20};
+  script.on_connected = [&](client::client& connection) {
+    mqtt::subscription a;
+    a.filter = "demo/reauth/a";
+    a.options.maximum_qos = 1;
+    mqtt::subscription b = a;
+    b.filter = "demo/reauth/b";
+    (void)connection.subscribe({a, b});
+  };
+  script.on_subscribed = [&](client::client& connection, const mqtt::suback& ack) {
+    std::cout << "    SUBACK demo/reauth/a, demo/reauth/b: "
+              << mqtt::to_string(ack.reason_codes.at(0)) << ", "
+              << mqtt::to_string(ack.reason_codes.at(1)) << '\n';
+    std::cout << "    AUTH 0x19 with a token for " << narrow->scope << '\n';
+    if (auto refused = script.reauthenticate(std::move(*narrow))) {
+      std::cout << "    re-authentication not sent: " << *refused << '\n';
+      connection.close();
+    }
+  };
+  script.on_reauthenticated = [&](client::client& connection) {
+    reauthenticated = true;
+    std::cout << "    re-authenticated (challenge answered with the new key)\n";
+    // In order: if the pruned subscription were still there, its message would come first.
+    (void)connection.publish(demo_message("demo/reauth/b", "pruned"));
+    (void)connection.publish(demo_message("demo/reauth/a", "kept"));
+  };
+  script.on_message = [&](client::client& connection, const mqtt::publish& message) {
+    std::cout << "    received " << message.topic << '\n';
+    if (message.topic == "demo/reauth/b") pruned_arrived = true;
+    if (message.topic == "demo/reauth/a") {
+      kept_arrived = true;
+      (void)connection.disconnect();
+    }
+  };
+  const session_outcome outcome = run_session(broker, options.as, &*broad, script);
+  if (!outcome.connected) std::cout << "    refused: " << client::describe(outcome.failure) << '\n';
+  if (reauthenticated && kept_arrived && !pruned_arrived) {
+    std::cout << "    the subscription the new scope disallows was removed\n";
+    return true;
+  }
+  std::cout << "    unexpected: " << client::describe(outcome.failure) << '\n';
+  return false;
+}
+
+// A subscriber whose token the client then revokes at the AS: within the broker's revocation
+// poll interval the connection ends with DISCONNECT 0x87 (RFC 9431 3.2).
+bool revocation_step(const demo_options& options) {
+  std::string error;
+  auto credentials = fetch_credentials(options.as, error);
+  auto secret = credentials ? client_secret(options.as, error) : std::nullopt;
+  if (!secret) {
+    std::cout << "    no token: " << error << '\n';
+    return false;
+  }
+  bool revoked = false;
+  session_script script;
+  script.deadline = std::chrono::seconds{20};
+  script.on_connected = [&](client::client& connection) {
+    mqtt::subscription subscription;
+    subscription.filter = "demo/revoked";
+    subscription.options.maximum_qos = 1;
+    (void)connection.subscribe({subscription});
+  };
+  script.on_subscribed = [&](client::client& connection, const mqtt::suback&) {
+    std::cout << "    subscribed to demo/revoked; POST /revoke\n";
+    auto done = ace_client::revoke_token(
+        ace_client::as_endpoint{.url = options.as.url, .ca_file = options.as.ca_file},
+        options.as.client_id, *secret, credentials->token);
+    if (!done) {
+      std::cout << "    revocation failed: " << ace_client::describe(done.error()) << '\n';
+      connection.close();
+      return;
+    }
+    revoked = true;
+    std::cout << "    revoked at the AS; waiting for the broker\n";
+  };
+  const session_outcome outcome = run_session(options.broker, options.as, &*credentials, script);
+  std::cout << "    connection ended: " << client::describe(outcome.failure) << '\n';
+  return revoked && outcome.failure.error == client::client_error::server_disconnected &&
+         outcome.failure.reason_code == mqtt::reason_code::not_authorized;
 }
 
 int run_demo(demo_options options) {
@@ -113,6 +223,12 @@ int run_demo(demo_options options) {
 
   step(6, "PUBLISH to a topic outside the scope (expect 0x87 not authorized)");
   if (publish_once(options.broker, options.as, *credentials, "private/secret")) ++failures;
+
+  step(7, "re-authenticate in the session (AUTH 0x19, RFC 9431 4) with a narrower token");
+  if (!reauthenticate_step(options)) ++failures;
+
+  step(8, "revoke a connected client's token at the AS (RFC 7009); the broker disconnects it");
+  if (!revocation_step(options)) ++failures;
 
   std::cout << "\ndemo finished with " << failures << " unexpected outcome(s)\n";
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

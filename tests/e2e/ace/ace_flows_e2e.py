@@ -623,6 +623,22 @@ class TlsPsk(unittest.TestCase):
         self.assertIn("symmetric", refused.stderr)
 
 
+class Demo(unittest.TestCase):
+    def test_demo_runs_every_step(self):
+        # `acemq demo` against this AS and broker, seeded like `make run` (scripts/run-dev).
+        secret = ENV.write("demo-client-secret", CLIENT_SECRET + "\n")
+        demo = run_client("demo", "--as", ENV.as_url, "--as-cafile", ENV.as_certificate,
+                          "--client-secret-file", secret, "-h", "127.0.0.1", "-p", str(ENV.broker_port),
+                          "--cafile", ENV.path("pki", "ca.pem"))
+        self.assertEqual(demo.returncode, 0, demo.stdout + demo.stderr + "\n" + ENV.logs())
+        for number in range(1, 9):
+            self.assertIn("[%d] " % number, demo.stdout)
+        self.assertIn("re-authenticated", demo.stdout)
+        self.assertIn("the subscription the new scope disallows was removed", demo.stdout)
+        self.assertIn("connection ended: server_disconnected (not_authorized)", demo.stdout)
+        self.assertIn("demo finished with 0 unexpected outcome(s)", demo.stdout)
+
+
 class RawAuthentication(unittest.TestCase):
     """Challenge/response by hand (Ed25519 PoP), to send what the CLI never would."""
 

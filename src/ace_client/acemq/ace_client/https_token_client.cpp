@@ -11,6 +11,9 @@
 
 #include <utility>
 
+#include "acemq/common/base64.hpp"
+#include "acemq/token/verify.hpp"
+
 namespace acemq::ace_client {
 
 namespace asio = boost::asio;
@@ -26,7 +29,8 @@ struct target {
   std::string path;
 };
 
-result<target, token_failure> parse_url(std::string_view url) {
+// `url` names the AS (or its /token endpoint); `endpoint` is the path to reach on it.
+result<target, token_failure> parse_url(std::string_view url, std::string_view endpoint) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed || parsed->scheme() != "https" || parsed->host().empty()) {
     return unexpected(
@@ -42,11 +46,11 @@ result<target, token_failure> parse_url(std::string_view url) {
   while (!path.empty() && path.back() == '/')
     path.pop_back();
   constexpr std::string_view token_path = "/token";
-  if (path.size() < token_path.size() ||
-      path.compare(path.size() - token_path.size(), token_path.size(), token_path) != 0) {
-    path += token_path;
+  if (path.size() >= token_path.size() &&
+      path.compare(path.size() - token_path.size(), token_path.size(), token_path) == 0) {
+    path.resize(path.size() - token_path.size());
   }
-  out.path = std::move(path);
+  out.path = std::move(path) + std::string(endpoint);
   return out;
 }
 
@@ -97,15 +101,9 @@ asio::awaitable<void> exchange(asio::ssl::context& tls, const target& where,
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
-}  // namespace
-
-result<token_response, token_failure> request_token(const as_endpoint& endpoint,
-                                                    const token_request& request) {
-  auto where = parse_url(endpoint.url);
-  if (!where) return unexpected(std::move(where.error()));
-  auto encoded = encode_token_request(request);
-  if (!encoded) return unexpected(std::move(encoded.error()));
-
+// One POST of `encoded` to `path` on the AS; the HTTP status and body, or unreachable.
+result<exchange_outcome, token_failure> post(const as_endpoint& endpoint, const target& where,
+                                             encoded_token_request encoded) {
   asio::ssl::context tls(asio::ssl::context::tls_client);
   tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
@@ -122,26 +120,54 @@ result<token_response, token_failure> request_token(const as_endpoint& endpoint,
         token_error::invalid_argument, 0, {}, "cannot load the AS trust anchors: " + ec.message()});
   }
 
-  http::request<http::string_body> http_request{http::verb::post, where->path, 11};
-  http_request.set(http::field::host, where->host);
+  http::request<http::string_body> http_request{http::verb::post, where.path, 11};
+  http_request.set(http::field::host, where.host);
   http_request.set(http::field::user_agent, "acemq");
-  http_request.set(http::field::content_type, encoded->content_type);
+  http_request.set(http::field::content_type, encoded.content_type);
   http_request.set(http::field::accept, "application/ace+json, application/json");
-  http_request.set(http::field::authorization, encoded->authorization);
-  http_request.body() = std::move(encoded->body);
+  http_request.set(http::field::authorization, encoded.authorization);
+  http_request.body() = std::move(encoded.body);
   http_request.prepare_payload();
 
   asio::io_context io;
   exchange_outcome outcome;
   asio::co_spawn(io,
-                 exchange(tls, *where, http_request, endpoint.timeout, endpoint.max_body, outcome),
+                 exchange(tls, where, http_request, endpoint.timeout, endpoint.max_body, outcome),
                  asio::detached);
   io.run();
   if (outcome.status == 0) {
     const std::string reason = outcome.error ? outcome.error.message() : "no response";
     return unexpected(token_failure{token_error::unreachable, 0, {}, reason});
   }
-  return parse_token_response(outcome.status, outcome.body);
+  return outcome;
+}
+
+}  // namespace
+
+result<token_response, token_failure> request_token(const as_endpoint& endpoint,
+                                                    const token_request& request) {
+  auto where = parse_url(endpoint.url, "/token");
+  if (!where) return unexpected(std::move(where.error()));
+  auto encoded = encode_token_request(request);
+  if (!encoded) return unexpected(std::move(encoded.error()));
+  auto answer = post(endpoint, *where, std::move(*encoded));
+  if (!answer) return unexpected(std::move(answer.error()));
+  return parse_token_response(answer->status, answer->body);
+}
+
+result<void, token_failure> revoke_token(const as_endpoint& endpoint, std::string_view client_id,
+                                         std::string_view client_secret, byte_view token) {
+  auto where = parse_url(endpoint.url, "/revoke");
+  if (!where) return unexpected(std::move(where.error()));
+  // RFC 7009 2.1: the token as the AS issued it (JWT or reference text; a CWT in base64url).
+  const std::string text = token::detect_format(token) == token::token_format::cwt
+                               ? base64url_encode(token)
+                               : std::string(as_string_view(token));
+  auto encoded = encode_revocation_request(client_id, client_secret, text);
+  if (!encoded) return unexpected(std::move(encoded.error()));
+  auto answer = post(endpoint, *where, std::move(*encoded));
+  if (!answer) return unexpected(std::move(answer.error()));
+  return parse_revocation_response(answer->status, answer->body);
 }
 
 }  // namespace acemq::ace_client

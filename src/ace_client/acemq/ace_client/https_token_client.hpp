@@ -6,6 +6,9 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
+
+#include "acemq/common/bytes.hpp"
 
 #include "acemq/ace_client/token_request.hpp"
 #include "acemq/common/result.hpp"
@@ -14,7 +17,8 @@ namespace acemq::ace_client {
 
 /// Where the AS is and how to trust it.
 struct as_endpoint {
-  /// `https://host[:port][/base]`; "/token" is appended unless the path already ends with it.
+  /// `https://host[:port][/base]` (a trailing "/token" is accepted); the endpoint path ("/token",
+  /// "/revoke") is appended to the base.
   std::string url;
   /// PEM trust anchors for the AS's certificate (e.g. its dev certificate); empty uses the system
   /// defaults. The chain and the host name are always verified.
@@ -30,5 +34,10 @@ struct as_endpoint {
 /// timeouts, the decoder's errors otherwise.
 result<token_response, token_failure> request_token(const as_endpoint& endpoint,
                                                     const token_request& request);
+
+/// Revokes the client's own access token at the AS `/revoke` endpoint (RFC 7009), which puts it
+/// on the revocation list brokers poll (RFC 9431 3.2). Errors as for request_token.
+result<void, token_failure> revoke_token(const as_endpoint& endpoint, std::string_view client_id,
+                                         std::string_view client_secret, byte_view token);
 
 }  // namespace acemq::ace_client

@@ -235,4 +235,27 @@ byte_vector token_bytes_from_text(std::string_view access_token) {
   return to_bytes(access_token);
 }
 
+result<encoded_token_request, token_failure> encode_revocation_request(
+    std::string_view client_id, std::string_view client_secret, std::string_view token) {
+  if (client_id.empty() || token.empty()) {
+    return unexpected(token_failure{
+        token_error::invalid_argument, 0, {}, "revocation needs a client and a token"});
+  }
+  encoded_token_request out;
+  // RFC 7009 2.1: a form body, the client authenticated as at the token endpoint.
+  out.content_type = "application/x-www-form-urlencoded";
+  out.authorization =
+      "Basic " + base64_encode(as_bytes(form_encode(client_id) + ":" + form_encode(client_secret)));
+  out.body = "token=" + form_encode(token) + "&token_type_hint=access_token";
+  return out;
+}
+
+result<void, token_failure> parse_revocation_response(unsigned http_status, std::string_view body) {
+  if (http_status == 200) return {};
+  auto decoded = parse_token_response(http_status, body);
+  if (!decoded) return unexpected(std::move(decoded.error()));
+  return unexpected(token_failure{
+      token_error::bad_response, http_status, {}, "the AS did not confirm the revocation"});
+}
+
 }  // namespace acemq::ace_client

@@ -95,6 +95,16 @@ result<encoded_token_request, token_failure> encode_token_request(const token_re
 result<token_response, token_failure> parse_token_response(unsigned http_status,
                                                            std::string_view body);
 
+/// A revocation request (RFC 7009 2.1): the client revokes one of its own tokens at the AS
+/// `/revoke` endpoint, authenticated as for /token. Fails (invalid_argument) for an empty client
+/// id or token.
+result<encoded_token_request, token_failure> encode_revocation_request(
+    std::string_view client_id, std::string_view client_secret, std::string_view token);
+
+/// Decodes the AS answer to a revocation: 200 is success (also for an unknown token, RFC 7009
+/// 2.2); otherwise the OAuth error or the status, as parse_token_response reports them.
+result<void, token_failure> parse_revocation_response(unsigned http_status, std::string_view body);
+
 /// The bytes of an access token as they go into Authentication Data: a JWT or a reference token
 /// is its ASCII text; a CWT arrives base64url-encoded in a JSON response and is decoded (RFC 9200
 /// 5.8.2 says the token is a byte string in CBOR, text in JSON).
