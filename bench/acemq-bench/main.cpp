@@ -1,12 +1,15 @@
 // acemq-bench: MQTT broker benchmarks against any broker (host/port/TLS). Prints a table or
 // --json; bench/compare runs it against acemq-broker and mosquitto alternately.
 
+#include "ace_tokens.hpp"
 #include "scenarios.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -77,6 +80,16 @@ acemq::bench::pubsub_settings to_settings(const pubsub_cli& o) {
   return s;
 }
 
+/// The first line of a secret file, without its line end; throws when unreadable.
+std::string read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) throw std::runtime_error("cannot read " + path);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+    line.pop_back();
+  return line;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,7 +110,13 @@ int main(int argc, char** argv) {
   bool json = false;
   std::string username;
   std::string password;
+  std::string password_file;
+  bool tls13 = false;
   unsigned source_addresses = 0;
+  acemq::bench::ace_settings ace;
+  std::string ace_secret_file;
+  std::string ace_key = "symmetric";
+  std::string ace_pop = "exporter";
   app.add_option("-H,--host", host, "broker address")->capture_default_str();
   app.add_option("-p,--port", port, "broker port")->capture_default_str();
   app.add_flag("--tls", tls, "connect with TLS");
@@ -112,6 +131,35 @@ int main(int argc, char** argv) {
   app.add_option("-t,--threads", threads, "load-generating threads")->capture_default_str();
   app.add_option("-u,--username", username, "CONNECT user name");
   app.add_option("--password", password, "CONNECT password (never printed)");
+  app.add_option("--password-file", password_file,
+                 "read the CONNECT password from the first line of this file");
+  app.add_flag("--tls13", tls13, "offer TLS 1.3 only");
+  auto* ace_as = app.add_option("--ace-as", ace.as_url,
+                                "authenticate with ACE tokens from this acemq-as (https URL)");
+  ace_as->group("ACE (RFC 9431)");
+  app.add_option("--ace-as-cafile", ace.as_ca_file, "PEM trust anchors for the AS")
+      ->group("ACE (RFC 9431)");
+  app.add_option("--ace-client-id", ace.client_id, "client id at the AS")->group("ACE (RFC 9431)");
+  app.add_option("--ace-client-secret-file", ace_secret_file, "file holding the client secret")
+      ->group("ACE (RFC 9431)");
+  app.add_option("--ace-audience", ace.audience, "the broker's audience")->group("ACE (RFC 9431)");
+  app.add_option("--ace-scope", ace.scope,
+                 "AIF-MQTT scope, e.g. [[\"acemq-bench/#\",[\"pub\",\"sub\"]]]")
+      ->group("ACE (RFC 9431)");
+  app.add_option("--ace-key", ace_key,
+                 "symmetric: AS-generated key, HS256 PoP; ed25519: own Ed25519 key per token")
+      ->check(CLI::IsMember({"symmetric", "ed25519"}))
+      ->capture_default_str()
+      ->group("ACE (RFC 9431)");
+  app.add_option("--ace-pop", ace_pop, "exporter (PoP in CONNECT) or challenge (AUTH 0x18)")
+      ->check(CLI::IsMember({"exporter", "challenge"}))
+      ->capture_default_str()
+      ->group("ACE (RFC 9431)");
+  app.add_option("--ace-tokens", ace.tokens,
+                 "distinct tokens fetched before timing; connection i uses token i mod N (1: the "
+                 "same token on every connection)")
+      ->capture_default_str()
+      ->group("ACE (RFC 9431)");
   app.add_option("--source-addresses", source_addresses,
                  "spread connections over 127.0.0.1..N (loopback targets only)");
   app.add_flag("--json", json, "print one JSON object instead of a table");
@@ -174,20 +222,49 @@ int main(int argc, char** argv) {
   target.source_addresses = source_addresses;
   target.version =
       mqtt_version == "5" ? acemq::mqtt::protocol_version::v5 : acemq::mqtt::protocol_version::v311;
+  try {
+    if (!password_file.empty()) password = read_secret_file(password_file);
+    if (!ace_secret_file.empty()) ace.client_secret = read_secret_file(ace_secret_file);
+  } catch (const std::runtime_error& e) {
+    std::cerr << "acemq-bench: " << e.what() << "\n";
+    return 2;
+  }
   if (!username.empty()) target.username = username;
   if (!password.empty()) target.password = password;
+  if (target.username) target.authentication = "username/password";
   if (tls) {
     acemq::client::tls_options options;
     options.ca_file = ca_file;
     options.certificate_file = certificate;
     options.private_key_file = private_key;
     options.verify_peer = !insecure;
+    if (tls13) options.minimum_version = acemq::client::tls_version::tls1_3;
     auto context = acemq::client::tls_context::create(std::move(options));
     if (!context) {
       std::cerr << "acemq-bench: " << context.error() << "\n";
       return 2;
     }
     target.tls = *context;
+  }
+  if (!ace.as_url.empty()) {
+    if (!tls) {
+      std::cerr << "acemq-bench: ACE needs --tls (RFC 9431 2.2: the profile runs over TLS)\n";
+      return 2;
+    }
+    ace.own_ed25519_key = ace_key == "ed25519";
+    ace.method = ace_pop == "challenge" ? acemq::ace_client::pop_method::challenge
+                                        : acemq::ace_client::pop_method::exporter;
+    ace.fetch_threads = threads;
+    try {
+      auto tokens = acemq::bench::fetch_ace_tokens(ace, target.version);
+      target.ace = std::move(tokens.authentications);
+      target.authentication = tokens.description;
+      std::cerr << "acemq-bench: fetched " << target.ace.size() << " token(s) in "
+                << tokens.fetch_seconds << " s before timing\n";
+    } catch (const std::runtime_error& e) {
+      std::cerr << "acemq-bench: " << e.what() << "\n";
+      return 2;
+    }
   }
 
   acemq::bench::report result;

@@ -131,18 +131,37 @@ client::client_options options_for(const target& t, std::uint64_t index) {
   return o;
 }
 
-/// The CONNECT for a benchmark client. Authentication kinds beyond username/password extend
-/// this (Authentication Method/Data) together with a before_connect hook or an
-/// authentication exchange callback of the client.
-mqtt::connect make_connect(const target& t, std::string client_id, std::uint16_t keep_alive) {
-  mqtt::connect c;
-  c.protocol_version = t.version;
-  c.client_id = std::move(client_id);
-  c.clean_start = true;
-  c.keep_alive = keep_alive;
-  c.username = t.username;
-  if (t.password) c.password = to_bytes(*t.password);
-  return c;
+/// What one connection attempt sends: the CONNECT and, for the ACE exporter PoP, the hook that
+/// computes the proof once TLS is up.
+struct connect_plan {
+  mqtt::connect packet;
+  client::before_connect_hook hook;
+};
+
+/// The CONNECT for benchmark client `index`. With ACE it carries Authentication Method `ace` and
+/// the token (RFC 9431 2.2.4); `e` then answers the broker's challenge (AUTH 0x18).
+connect_plan make_connect(const target& t, std::string client_id, std::uint16_t keep_alive,
+                          std::uint64_t index, client::events& e) {
+  connect_plan plan;
+  if (!t.ace.empty()) {
+    const ace_client::ace_authentication& authentication = *t.ace[index % t.ace.size()];
+    plan.packet = authentication.connect_packet();
+    plan.hook = authentication.before_connect_hook();
+    e.on_authentication = authentication.authentication_exchange();
+  } else {
+    plan.packet.username = t.username;
+    if (t.password) plan.packet.password = to_bytes(*t.password);
+  }
+  plan.packet.protocol_version = t.version;
+  plan.packet.client_id = std::move(client_id);
+  plan.packet.clean_start = true;
+  plan.packet.keep_alive = keep_alive;
+  return plan;
+}
+
+/// Starts `c` with the plan (the client reports failures through on_closed).
+void start(client::client& c, connect_plan plan) {
+  (void)c.connect(std::move(plan.packet), std::move(plan.hook));
 }
 
 void add_cpu(report& r, double cpu_seconds, double wall_seconds) {
@@ -300,6 +319,7 @@ report run_pubsub(const target& t, const pubsub_settings& s, const std::string& 
   r.parameter("payload", payload_label(s.payload));
   r.parameter("threads", std::to_string(std::max(1U, t.threads)));
   r.parameter("transport", t.tls ? "tls" : "tcp");
+  r.parameter("authentication", t.authentication);
   r.parameter("mqtt", t.version == mqtt::protocol_version::v5 ? "5.0" : "3.1.1");
   if (s.count != 0) {
     r.parameter("messages_per_publisher", std::to_string(s.count));
@@ -395,8 +415,9 @@ report run_pubsub(const target& t, const pubsub_settings& s, const std::string& 
         closed.signal();
       };
       client::client_options o = options_for(t, j);
+      auto plan = make_connect(t, "bench-" + run + "-s" + std::to_string(j), 60, j, e);
       sub.c = std::make_unique<client::client>(*sub.io, o, std::move(e));
-      (void)sub.c->connect(make_connect(t, "bench-" + run + "-s" + std::to_string(j), 60));
+      start(*sub.c, std::move(plan));
     });
   }
   for (unsigned i = 0; i < s.publishers; ++i) {
@@ -424,8 +445,10 @@ report run_pubsub(const target& t, const pubsub_settings& s, const std::string& 
       };
       client::client_options o = options_for(t, s.subscribers + i);
       o.machine.maximum_pending_output = 256U * 1024U;
+      auto plan =
+          make_connect(t, "bench-" + run + "-p" + std::to_string(i), 60, s.subscribers + i, e);
       pub.c = std::make_unique<client::client>(*pub.io, o, std::move(e));
-      (void)pub.c->connect(make_connect(t, "bench-" + run + "-p" + std::to_string(i), 60));
+      start(*pub.c, std::move(plan));
     });
   }
   if (!ready.wait_for(30s)) r.notes.push_back("not every client connected within 30 s");
@@ -643,9 +666,10 @@ void start_connection(connect_run& run, connect_slot& slot) {
   };
   client::client_options o = options_for(*run.t, index);
   o.machine.receive_buffer_size = 2048;
+  auto plan =
+      make_connect(*run.t, "bench-" + run.run_id + "-c" + std::to_string(index), 60, index, e);
   slot.c = std::make_unique<client::client>(*slot.io, o, std::move(e));
-  (void)slot.c->connect(
-      make_connect(*run.t, "bench-" + run.run_id + "-c" + std::to_string(index), 60));
+  start(*slot.c, std::move(plan));
 }
 
 }  // namespace
@@ -656,7 +680,8 @@ report run_connect_rate(const target& t, const connect_rate_settings& s) {
   r.parameter("connections", std::to_string(s.connections));
   r.parameter("concurrency", std::to_string(s.concurrency));
   r.parameter("transport", t.tls ? "tls" : "tcp");
-  r.parameter("authentication", t.username ? "username/password" : "anonymous");
+  r.parameter("authentication", t.authentication);
+  if (!t.ace.empty()) r.parameter("distinct_tokens", std::to_string(t.ace.size()));
   r.parameter("threads", std::to_string(std::max(1U, t.threads)));
   const unsigned concurrency = std::max(1U, s.concurrency);
   worker_pool pool(t.threads);
@@ -753,9 +778,10 @@ void open_next(idle_run& run, asio::io_context& io) {
   };
   client::client_options o = options_for(*run.t, index);
   o.machine.receive_buffer_size = 1024;
+  auto plan = make_connect(*run.t, "bench-" + run.run_id + "-i" + std::to_string(index),
+                           run.s->keep_alive, index, e);
   slot.c = std::make_unique<client::client>(io, o, std::move(e));
-  (void)slot.c->connect(make_connect(*run.t, "bench-" + run.run_id + "-i" + std::to_string(index),
-                                     run.s->keep_alive));
+  start(*slot.c, std::move(plan));
 }
 
 }  // namespace

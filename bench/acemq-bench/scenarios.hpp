@@ -5,6 +5,7 @@
 
 #include "report.hpp"
 
+#include <acemq/ace_client/ace_authentication.hpp>
 #include <acemq/client/tls_context.hpp>
 #include <acemq/mqtt/version.hpp>
 
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace acemq::bench {
 
@@ -23,10 +25,15 @@ struct target {
   std::shared_ptr<const client::tls_context> tls;  // null: plain TCP
   std::string server_name;
   mqtt::protocol_version version = mqtt::protocol_version::v5;
-  // Credentials for CONNECT (the username/password connection kind); other kinds of
-  // authentication plug in where connect packets are built (make_connect in scenarios.cpp).
+  // Credentials for CONNECT (the username/password connection kind).
   std::optional<std::string> username;
   std::optional<std::string> password;
+  /// ACE authentication (RFC 9431) instead of username/password when not empty: connection i
+  /// presents token i mod size (one token: the broker's verification cache hits from the second
+  /// connection on). Shared read-only by the worker threads.
+  std::vector<std::shared_ptr<const ace_client::ace_authentication>> ace;
+  /// How connections authenticate, for the report ("anonymous", "username/password", "ace ...").
+  std::string authentication = "anonymous";
   unsigned threads = 2;
   /// Local source addresses 127.0.0.1 .. 127.0.0.N for a loopback target (0 or 1: no binding);
   /// spreads many connections over several address pairs to avoid ephemeral port exhaustion.
