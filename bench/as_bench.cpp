@@ -2,9 +2,9 @@
 // and introspections per second, on one keep-alive TLS connection, compared with the same
 // requests each on a fresh TLS connection. The server runs in process on a free port with a
 // temporary SQLite database; argon2id verification is cached after the first request, as in
-// production.
+// production. --json prints one object in acemq-bench's form, for bench/compare.
 //
-//   build/release/bench/as_bench [requests]     (default 2000)
+//   build/release/bench/as_bench [--json] [requests]     (default 2000)
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <string_view>
 #include <thread>
 
 #include "acemq/as/audit.hpp"
@@ -89,7 +90,23 @@ double per_second(std::size_t count, std::chrono::steady_clock::duration elapsed
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::size_t requests = argc > 1 ? std::stoul(argv[1]) : 2000;
+  std::size_t requests = 2000;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view argument = argv[i];
+    if (argument == "--json") {
+      json = true;
+    } else if (!argument.empty() && argument.find_first_not_of("0123456789") == argument.npos) {
+      requests = std::stoul(argv[i]);
+    } else {
+      std::cerr << "usage: as_bench [--json] [requests]\n";
+      return 2;
+    }
+  }
+  if (requests == 0) {
+    std::cerr << "as_bench: requests must be at least 1\n";
+    return 2;
+  }
   const auto dir =
       std::filesystem::temp_directory_path() / ("acemq-as-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -141,8 +158,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto token_start = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < requests; ++i)
-    cl.post("/token", token_body, token_auth, true);
+  // Every answer is checked: a refused request is fast, and counting it would inflate the rate.
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < requests; ++i) {
+    if (cl.post("/token", token_body, token_auth, true) != 200) ++refused;
+  }
   const auto token_rate = per_second(requests, std::chrono::steady_clock::now() - token_start);
   const auto token_json = cl.last_body;
   const auto begin = token_json.find("\"access_token\":\"") + 16;
@@ -150,8 +170,12 @@ int main(int argc, char** argv) {
   const std::string introspect_body = "token=" + token;
   const auto rs_auth = basic("broker", "rs-secret");
   const auto introspect_start = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < requests; ++i)
-    cl.post("/introspect", introspect_body, rs_auth, true);
+  for (std::size_t i = 0; i < requests; ++i) {
+    if (cl.post("/introspect", introspect_body, rs_auth, true) != 200 ||
+        cl.last_body.find("\"active\":true") == std::string::npos) {
+      ++refused;
+    }
+  }
   const auto introspect_rate =
       per_second(requests, std::chrono::steady_clock::now() - introspect_start);
   cl.close();
@@ -161,17 +185,34 @@ int main(int argc, char** argv) {
   const auto fresh_start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < fresh_requests; ++i) {
     cl.connect();
-    cl.post("/token", token_body, token_auth, false);
+    if (cl.post("/token", token_body, token_auth, false) != 200) ++refused;
     cl.close();
+  }
+  if (refused != 0) {
+    std::cerr << "as_bench: " << refused << " requests were not answered with success\n";
+    server.stop();
+    runner.join();
+    std::filesystem::remove_all(dir);
+    return 1;
   }
   const auto fresh_rate =
       per_second(fresh_requests, std::chrono::steady_clock::now() - fresh_start);
 
-  std::printf("command: %s %zu\n", argv[0], requests);
-  std::printf("tokens issued/s (keep-alive HTTPS, JWT EdDSA): %.0f\n", token_rate);
-  std::printf("introspections/s (keep-alive HTTPS):           %.0f\n", introspect_rate);
-  std::printf("tokens issued/s (new TLS connection each):     %.0f\n", fresh_rate);
-  std::printf("keep-alive / new-connection ratio:             %.1fx\n", token_rate / fresh_rate);
+  if (json) {
+    std::printf(
+        "{\"scenario\":\"as\",\"parameters\":{\"requests\":\"%zu\",\"server_threads\":\"1\","
+        "\"token\":\"JWT EdDSA\"},\"figures\":{\"tokens_per_second\":%.1f,"
+        "\"introspections_per_second\":%.1f,\"tokens_per_second_new_connection\":%.1f},"
+        "\"units\":{\"tokens_per_second\":\"tokens/s\",\"introspections_per_second\":"
+        "\"introspections/s\",\"tokens_per_second_new_connection\":\"tokens/s\"},\"notes\":[]}\n",
+        requests, token_rate, introspect_rate, fresh_rate);
+  } else {
+    std::printf("command: %s %zu\n", argv[0], requests);
+    std::printf("tokens issued/s (keep-alive HTTPS, JWT EdDSA): %.0f\n", token_rate);
+    std::printf("introspections/s (keep-alive HTTPS):           %.0f\n", introspect_rate);
+    std::printf("tokens issued/s (new TLS connection each):     %.0f\n", fresh_rate);
+    std::printf("keep-alive / new-connection ratio:             %.1fx\n", token_rate / fresh_rate);
+  }
   server.stop();
   runner.join();
   std::filesystem::remove_all(dir);
