@@ -6,7 +6,7 @@
 // (a locked lookup), allocates a new EVP_PKEY_CTX or EVP_MAC_CTX and, for HMAC, hashes the key
 // pads again. For a 64-byte HMAC that set-up cost four times the MAC itself. A prepared context is
 // only ever touched by the thread that owns the cache, so no OpenSSL object is shared mutably
-// between threads; what threads do share (the fetched EVP_MD/EVP_MAC, the EVP_PKEY) is immutable.
+// between threads; what threads do share (the fetched EVP_MD, the EVP_PKEY) is immutable.
 
 #include <openssl/evp.h>
 
