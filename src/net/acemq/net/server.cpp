@@ -9,7 +9,6 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include <csignal>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -44,6 +43,63 @@ constexpr std::string_view mqtt_subprotocol = "mqtt";
 constexpr std::string_view legacy_mqtt_subprotocol = "mqttv3.1";
 
 class connection_base;
+
+/// The packets a connection has handed to the transport and not yet written, with when each was
+/// handed over (for the write latency histogram). A vector consumed from a moving head, so an
+/// idle connection allocates nothing (std::deque allocates a block up front), and a burst's
+/// capacity is given back once the queue empties.
+class write_queue {
+ public:
+  using clock_type = std::chrono::steady_clock;
+
+  bool empty() const noexcept { return head_ == items_.size(); }
+  std::size_t size() const noexcept { return items_.size() - head_; }
+  const broker::outgoing& front() const noexcept { return items_[head_]; }
+  clock_type::time_point front_enqueued_at() const noexcept { return enqueued_at_[head_]; }
+  auto begin() const noexcept { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  auto end() const noexcept { return items_.end(); }
+
+  void push_back(broker::outgoing item, clock_type::time_point at) {
+    if (head_ > 0 && head_ == items_.size()) clear_keeping_capacity();
+    items_.push_back(std::move(item));
+    enqueued_at_.push_back(at);
+  }
+
+  void pop_front() {
+    items_[head_] = broker::outgoing{};  // release the bytes and the shared payload now
+    ++head_;
+    if (head_ == items_.size()) {
+      clear_keeping_capacity();
+      // A burst's capacity is not kept by an idle connection.
+      if (items_.capacity() > retained_capacity) clear();
+    } else if (head_ >= compact_after && head_ * 2 >= items_.size()) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      enqueued_at_.erase(enqueued_at_.begin(),
+                         enqueued_at_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+
+  void clear() {
+    std::vector<broker::outgoing>().swap(items_);
+    std::vector<clock_type::time_point>().swap(enqueued_at_);
+    head_ = 0;
+  }
+
+ private:
+  static constexpr std::size_t retained_capacity = 64;
+  static constexpr std::size_t compact_after = 256;
+
+  void clear_keeping_capacity() {
+    items_.clear();
+    enqueued_at_.clear();
+    head_ = 0;
+  }
+
+  std::vector<broker::outgoing> items_;
+  std::vector<clock_type::time_point> enqueued_at_;
+  std::size_t head_ = 0;
+};
 
 /// One I/O thread: its io_context and the connections pinned to it (touched only on it).
 struct worker {
@@ -192,7 +248,6 @@ class connection_base : public broker::connection_io,
     home_.connections.erase(this);
     if (handler_) handler_->on_transport_closed();
     queue_.clear();
-    enqueued_at_.clear();
     queued_bytes_ = 0;
     owner_.connection_finished();
   }
@@ -212,8 +267,7 @@ class connection_base : public broker::connection_io,
       return;
     }
     queued_bytes_ += size;
-    queue_.push_back(std::move(message));
-    enqueued_at_.push_back(std::chrono::steady_clock::now());
+    queue_.push_back(std::move(message), std::chrono::steady_clock::now());
     if (!writing_) write_queued();
   }
 
@@ -377,10 +431,9 @@ class connection_base : public broker::connection_io,
       // [MQTT-2.1.1] packet type 3 (PUBLISH) in the high nibble of the first byte.
       const auto& sent = queue_.front().bytes;
       if (!sent.empty() && (sent.front() >> 4) == 3) {
-        owner_.counters.publish_write_latency.observe(written_at - enqueued_at_.front());
+        owner_.counters.publish_write_latency.observe(written_at - queue_.front_enqueued_at());
       }
       queue_.pop_front();
-      enqueued_at_.pop_front();
     }
     queued_bytes_ -= bytes;
     if (drain_wanted_ && queued_bytes_ <= owner_.config.write_high_water / 2) {
@@ -423,8 +476,7 @@ class connection_base : public broker::connection_io,
   /// TLS and WebSocket read into their own buffer (allocated at the first read); plain TCP uses
   /// the worker's.
   std::vector<std::uint8_t> read_buffer_;
-  std::deque<broker::outgoing> queue_;
-  std::deque<std::chrono::steady_clock::time_point> enqueued_at_;  // parallel to queue_
+  write_queue queue_;
   std::size_t queued_bytes_ = 0;
   std::atomic<bool> wake_pending_{false};
   bool writing_ = false;
