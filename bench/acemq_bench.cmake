@@ -1,16 +1,17 @@
-# acemq-bench: the MQTT benchmark program (any broker), its histogram test and a smoke test that
-# runs it for one second against a mosquitto started by the test (asserting only that messages
-# flowed, never a speed).
-if(NOT TARGET acemq::client)
+# acemq-bench: the MQTT benchmark program (any broker; ACE connections against acemq), its
+# histogram test and a smoke test that runs it against a mosquitto started by the test (asserting
+# only that messages flowed and connections succeeded, never a speed).
+if(NOT TARGET acemq::client OR NOT TARGET acemq::ace_client)
   return()
 endif()
 set(acemq_bench_dir ${CMAKE_CURRENT_SOURCE_DIR}/acemq-bench)
 add_executable(acemq-bench
   ${acemq_bench_dir}/main.cpp
+  ${acemq_bench_dir}/ace_tokens.cpp
   ${acemq_bench_dir}/histogram.cpp
   ${acemq_bench_dir}/report.cpp
   ${acemq_bench_dir}/scenarios.cpp)
-target_link_libraries(acemq-bench PRIVATE acemq::client Boost::headers CLI11::CLI11 Threads::Threads)
+target_link_libraries(acemq-bench PRIVATE acemq::client acemq::ace_client Boost::headers CLI11::CLI11 Threads::Threads)
 acemq_target_defaults(acemq-bench)
 
 if(ACEMQ_BUILD_TESTS)
@@ -26,7 +27,8 @@ if(ACEMQ_BUILD_TESTS)
   if(ACEMQ_BENCH_MOSQUITTO)
     add_test(NAME bench.acemq_bench_smoke
       COMMAND /usr/bin/python3 ${acemq_bench_dir}/smoke_test.py
-              --bench $<TARGET_FILE:acemq-bench> --mosquitto ${ACEMQ_BENCH_MOSQUITTO})
+              --bench $<TARGET_FILE:acemq-bench> --mosquitto ${ACEMQ_BENCH_MOSQUITTO}
+              --compare ${CMAKE_CURRENT_SOURCE_DIR}/compare)
     set_tests_properties(bench.acemq_bench_smoke PROPERTIES LABELS bench TIMEOUT 120)
   endif()
 endif()
