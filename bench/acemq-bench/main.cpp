@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
       "acemq-bench: MQTT broker benchmarks (throughput, fan-in/out, latency, connection "
       "rate, memory per idle connection) against any broker"};
   app.require_subcommand(1);
+  acemq::bench::target target;
   std::string host = "127.0.0.1";
   std::uint16_t port = 1883;
   bool tls = false;
@@ -134,6 +135,9 @@ int main(int argc, char** argv) {
   app.add_option("--password-file", password_file,
                  "read the CONNECT password from the first line of this file");
   app.add_flag("--tls13", tls13, "offer TLS 1.3 only");
+  app.add_option("--session-expiry", target.session_expiry,
+                 "sessions outlive the connection by this many seconds (0: they end with it)")
+      ->capture_default_str();
   auto* ace_as = app.add_option("--ace-as", ace.as_url,
                                 "authenticate with ACE tokens from this acemq-as (https URL)");
   ace_as->group("ACE (RFC 9431)");
@@ -214,7 +218,6 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  acemq::bench::target target;
   target.host = host;
   target.port = port;
   target.server_name = server_name;

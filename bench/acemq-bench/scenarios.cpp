@@ -156,6 +156,15 @@ connect_plan make_connect(const target& t, std::string client_id, std::uint16_t 
   plan.packet.client_id = std::move(client_id);
   plan.packet.clean_start = true;
   plan.packet.keep_alive = keep_alive;
+  if (t.session_expiry != 0) {
+    // Client identifiers are unique per run, so a clean start never resumes an older session;
+    // MQTT 3.1.1 can only ask for a lasting session with clean session 0.
+    if (t.version == mqtt::protocol_version::v5) {
+      plan.packet.properties.session_expiry_interval = t.session_expiry;
+    } else {
+      plan.packet.clean_start = false;
+    }
+  }
   return plan;
 }
 
@@ -320,6 +329,7 @@ report run_pubsub(const target& t, const pubsub_settings& s, const std::string& 
   r.parameter("threads", std::to_string(std::max(1U, t.threads)));
   r.parameter("transport", t.tls ? "tls" : "tcp");
   r.parameter("authentication", t.authentication);
+  r.parameter("session_expiry_s", std::to_string(t.session_expiry));
   r.parameter("mqtt", t.version == mqtt::protocol_version::v5 ? "5.0" : "3.1.1");
   if (s.count != 0) {
     r.parameter("messages_per_publisher", std::to_string(s.count));

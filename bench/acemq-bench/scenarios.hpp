@@ -34,6 +34,10 @@ struct target {
   std::vector<std::shared_ptr<const ace_client::ace_authentication>> ace;
   /// How connections authenticate, for the report ("anonymous", "username/password", "ace ...").
   std::string authentication = "anonymous";
+  /// Sessions that outlive their connection (MQTT 5 Session Expiry Interval; in 3.1.1 clean
+  /// session 0): a broker with persistence must then store their QoS 1/2 deliveries, which it
+  /// may skip for sessions that end with the connection. 0: sessions end with the connection.
+  std::uint32_t session_expiry = 0;
   unsigned threads = 2;
   /// Local source addresses 127.0.0.1 .. 127.0.0.N for a loopback target (0 or 1: no binding);
   /// spreads many connections over several address pairs to avoid ephemeral port exhaustion.
