@@ -222,6 +222,8 @@ struct publisher {
   std::atomic<bool> finished{false};
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> completed{0};
+  /// Acknowledged with a failure reason (0x80 and above, e.g. 0x87 by an authorization check).
+  std::atomic<std::uint64_t> denied{0};
   std::optional<client::failure> failure;
   std::optional<client::client_error> refused;
 };
@@ -439,9 +441,13 @@ report run_pubsub(const target& t, const pubsub_settings& s, const std::string& 
         ready.signal();
       };
       e.on_ready = [&pub] { pump(pub); };
-      e.on_publish_complete = [&pub](std::uint16_t, mqtt::reason_code) {
+      e.on_publish_complete = [&pub](std::uint16_t, mqtt::reason_code reason) {
         pub.completed.store(pub.completed.load(std::memory_order_relaxed) + 1,
                             std::memory_order_relaxed);
+        if (static_cast<std::uint8_t>(reason) >= 0x80) {
+          pub.denied.store(pub.denied.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+        }
       };
       e.on_closed = [&pub, &ready, &closed](const client::failure& f) {
         if (!pub.up.load()) {
@@ -554,8 +560,10 @@ report run_pubsub(const target& t, const pubsub_settings& s, const std::string& 
     last_message = std::max(last_message, sub->last_ns.load());
   }
   std::uint64_t completed = 0;
+  std::uint64_t denied = 0;
   for (const auto& pub : publishers) {
     completed += pub->completed.load();
+    denied += pub->denied.load();
     if (pub->refused) {
       r.notes.push_back(std::string("a publish was refused: ") +
                         std::string(client::to_string(*pub->refused)));
@@ -600,7 +608,15 @@ report run_pubsub(const target& t, const pubsub_settings& s, const std::string& 
   r.add("received", static_cast<double>(received), "msg");
   r.add("expected", static_cast<double>(expected), "msg");
   r.add("lost", static_cast<double>(expected > received ? expected - received : 0), "msg");
-  if (s.qos > 0) r.add("acknowledged", static_cast<double>(completed), "msg");
+  if (s.qos > 0) {
+    r.add("acknowledged", static_cast<double>(completed), "msg");
+    r.add("refused", static_cast<double>(denied), "msg");
+    if (denied != 0) {
+      r.notes.push_back(std::to_string(denied) +
+                        " publications acknowledged with a failure reason code (e.g. not "
+                        "authorized)");
+    }
+  }
   r.add("elapsed", elapsed, "s");
   r.add("publish_rate", publish_seconds > 0 ? static_cast<double>(sent) / publish_seconds : 0,
         "msg/s");
