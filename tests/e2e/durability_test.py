@@ -4,6 +4,7 @@ got PUBACK/PUBCOMP for arrives, QoS 2 exactly once; retained messages and subscr
 Also: a corrupt database stops start-up with an error, and the in-memory mode writes no file."""
 
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import unittest
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import START_TIMEOUT, Broker  # noqa: E402
+from harness import LISTENING, START_TIMEOUT, Broker  # noqa: E402
 from mqtt_clients import TIMEOUT, PacketTypes, client, properties  # noqa: E402
 
 import paho.mqtt.client as mqtt  # noqa: E402
@@ -28,8 +29,7 @@ class broker_on(Broker):
     """A broker process on an existing data directory (the harness makes a fresh one per
     process); close() leaves the directory, which outlives the process."""
 
-    def __init__(self, data_dir, *overrides):  # pylint: disable=super-init-not-called
-        import queue
+    def __init__(self, data_dir, *overrides):  # the harness's __init__ makes a new directory
         self.data_dir = data_dir
         self.pki = os.path.join(data_dir, "var", "pki")
         self.ca = os.path.join(self.pki, "ca.pem")
@@ -50,7 +50,6 @@ class broker_on(Broker):
         self.ports = {}
         self.signalled = False
         deadline = time.monotonic() + START_TIMEOUT
-        from harness import LISTENING
         while len(self.ports) < 2:
             match = LISTENING.match(self._next_line(deadline))
             if match:
