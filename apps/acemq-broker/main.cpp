@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,6 +107,30 @@ acemq::result<acemq::net::app_config, acemq::net::config_error> load_config(
   }
   return config;
 }
+
+/// Records the ACE token store's changes in the broker's database, batched and committed with the
+/// broker's own state. Connected for its lifetime, which ends before the database's.
+class ace_token_journal final : public acemq::ace::token_journal {
+ public:
+  ace_token_journal(acemq::persist::sqlite_store& store, acemq::net::authentication& auth)
+      : store_(store), auth_(auth) {
+    auth_.set_ace_token_journal(this);
+  }
+  ~ace_token_journal() override { auth_.set_ace_token_journal(nullptr); }
+  ace_token_journal(const ace_token_journal&) = delete;
+  ace_token_journal& operator=(const ace_token_journal&) = delete;
+
+  void saved(std::string_view key_identity, const acemq::ace::validated_token& token,
+             const std::vector<std::string>& names) override {
+    store_.put_token(key_identity, acemq::ace::encode_journal_record(token, names),
+                     token.expires_at);
+  }
+  void removed(std::string_view key_identity) override { store_.remove_token(key_identity); }
+
+ private:
+  acemq::persist::sqlite_store& store_;
+  acemq::net::authentication& auth_;
+};
 
 }  // namespace
 
@@ -211,6 +236,30 @@ int main(int argc, char** argv) {
               << " (durability " << config.persistence.durability << ")" << std::endl;
     store->start_flusher();
     config.server.persistence = store.get();
+  }
+  // RFC 9431 2.4.2: tokens the ACE provider held (authz-info uploads, earlier connections) are
+  // kept in the same database and validated again at start.
+  std::optional<ace_token_journal> token_journal;
+  if (store && auth->has_ace()) {
+    token_journal.emplace(*store, *auth);
+    auto saved = store->load_tokens(acemq::system_clock::instance().unix_seconds());
+    if (!saved) {
+      std::cerr << "acemq-broker: persistence: " << config.persistence.path << ": "
+                << saved.error().message << '\n';
+      return exit_start_error;
+    }
+    std::vector<acemq::ace::journal_record> records;
+    for (const auto& row : *saved) {
+      if (auto record = acemq::ace::decode_journal_record(row.value)) {
+        records.push_back(std::move(*record));
+      } else {
+        // A record this build cannot read is dropped rather than trusted.
+        store->remove_token(row.key);
+      }
+    }
+    std::cout << "acemq-broker: persistence: validating "
+              << auth->restore_ace_tokens(std::move(records)) << " stored ACE token(s) again"
+              << std::endl;
   }
   const acemq::net::authentication& chains = *auth;
   acemq::net::server server(config.server,

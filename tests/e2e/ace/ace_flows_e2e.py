@@ -463,6 +463,24 @@ class AuthzInfo(unittest.TestCase):
                           "held-nobody")
         self.assertIn("connection_refused (not_authorized)", refused.stderr)
 
+    def test_stored_token_survives_a_broker_restart(self):
+        # RFC 9431 2.4.2: the broker keeps tokens for later connections; with persistence on (the
+        # default) they are in its database and validated again when it starts.
+        credentials = token_get("authz-info-restart.json")
+        uploaded = run_client("authz-info", *broker_flags(), "--credentials", credentials, "-i",
+                              "restart-client")
+        self.assertEqual(uploaded.returncode, 0, uploaded.stdout + uploaded.stderr)
+        ENV.broker.stop()
+        ENV.start_broker()
+        # Validation may wait for the AS keys: poll the log for its outcome (an event, not a delay).
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while "ace: restored a stored token" not in ENV.broker.log():
+            self.assertLess(time.monotonic(), deadline, ENV.logs())
+            time.sleep(0.05)
+        held = publish(credentials, "demo/held", "after a restart", "5", "challenge", "--token-held",
+                       "-i", "restart-client")
+        self.assertEqual(held.returncode, 0, held.stdout + held.stderr + "\n" + ENV.logs())
+
     def anonymous(self, source="127.0.0.1", client_id="authz-info-raw"):
         raw = RawClient(source)
         raw.connect(client_id)

@@ -64,8 +64,10 @@ void token_store::make_room_locked() {
     dead.emplace_back(identity, item);
     return true;
   });
-  for (const auto& [identity, item] : dead)
+  for (const auto& [identity, item] : dead) {
     forget_locked(identity, item);
+    if (journal_ != nullptr) journal_->removed(identity);
+  }
   evictions_ += dead.size();
   if (by_key_.size() < by_key_.capacity()) return;
   // Then the least recently used one.
@@ -73,6 +75,7 @@ void token_store::make_room_locked() {
     const std::pair<std::string, entry> victim = *oldest;
     by_key_.erase(victim.first);
     forget_locked(victim.first, victim.second);
+    if (journal_ != nullptr) journal_->removed(victim.first);
     ++evictions_;
   }
 }
@@ -93,6 +96,8 @@ void token_store::put(const validated_token_ptr& token, std::string_view client_
   }
 
   std::lock_guard lock(mutex_);
+  // A reconnect with the token already held changes nothing worth recording.
+  bool changed = true;
   if (entry* existing = by_key_.find(identity)) {
     // RFC 9431 2.2.2: a token linked to the same key overwrites the existing one.
     const entry previous = *existing;
@@ -104,6 +109,7 @@ void token_store::put(const validated_token_ptr& token, std::string_view client_
         item.names.push_back(name);
       }
     }
+    changed = previous.token->hash != token->hash || previous.names.size() != item.names.size();
     by_key_.erase(identity);
   } else {
     make_room_locked();
@@ -111,7 +117,63 @@ void token_store::put(const validated_token_ptr& token, std::string_view client_
   for (const auto& name : item.names)
     by_client_[name] = identity;
   if (item.kid) by_kid_[*item.kid] = identity;
+  if (journal_ != nullptr && changed) journal_->saved(identity, *token, item.names);
   by_key_.put(identity, std::move(item));
+}
+
+void token_store::set_journal(token_journal* journal) {
+  std::lock_guard lock(mutex_);
+  journal_ = journal;
+}
+
+namespace {
+
+// Record layout: u8 version (1), u8 name count, per name u16 length (big endian) and the bytes,
+// then the token bytes to the end.
+constexpr std::uint8_t record_version = 1;
+constexpr std::size_t max_record_names = 16;
+
+}  // namespace
+
+byte_vector encode_journal_record(const validated_token& token,
+                                  const std::vector<std::string>& names) {
+  byte_vector out;
+  out.push_back(record_version);
+  std::size_t count = 0;
+  for (const auto& name : names) {
+    if (count < max_record_names && name.size() <= 0xFFFF) ++count;
+  }
+  out.push_back(static_cast<std::uint8_t>(count));
+  std::size_t written = 0;
+  for (const auto& name : names) {
+    if (written == count) break;
+    if (name.size() > 0xFFFF) continue;
+    out.push_back(static_cast<std::uint8_t>(name.size() >> 8));
+    out.push_back(static_cast<std::uint8_t>(name.size() & 0xFF));
+    out.insert(out.end(), name.begin(), name.end());
+    ++written;
+  }
+  out.insert(out.end(), token.raw.begin(), token.raw.end());
+  return out;
+}
+
+std::optional<journal_record> decode_journal_record(byte_view record) {
+  if (record.size() < 2 || record[0] != record_version || record[1] > max_record_names) {
+    return std::nullopt;
+  }
+  journal_record out;
+  std::size_t at = 2;
+  for (std::size_t i = 0; i < record[1]; ++i) {
+    if (record.size() - at < 2) return std::nullopt;
+    const std::size_t length = (std::size_t{record[at]} << 8) | record[at + 1];
+    at += 2;
+    if (record.size() - at < length) return std::nullopt;
+    out.names.emplace_back(as_string_view(record.subspan(at, length)));
+    at += length;
+  }
+  if (at == record.size()) return std::nullopt;  // no token
+  out.raw.assign(record.begin() + static_cast<std::ptrdiff_t>(at), record.end());
+  return out;
 }
 
 validated_token_ptr token_store::usable_locked(const std::string& identity) {

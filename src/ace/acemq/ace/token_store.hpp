@@ -16,13 +16,38 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "acemq/ace/lru_cache.hpp"
 #include "acemq/ace/settings.hpp"
 #include "acemq/ace/validation.hpp"
+#include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"
 
 namespace acemq::ace {
+
+/// Where the store records what it holds, so a restarted broker can load it again (the broker's
+/// persistence; RFC 9431 2.4.2: tokens outlive connections). Called with the store's lock held:
+/// implementations must be quick and must not call back into the store.
+class token_journal {
+ public:
+  virtual ~token_journal() = default;
+  /// `token` is held under `key_identity`, known by the client names `names`.
+  virtual void saved(std::string_view key_identity, const validated_token& token,
+                     const std::vector<std::string>& names) = 0;
+  /// Nothing is held under `key_identity` any more (evicted, expired or revoked).
+  virtual void removed(std::string_view key_identity) = 0;
+};
+
+/// The journal's record of one token: its bytes and the client names (the bytes are validated
+/// again when the broker restarts). Bounded decoding: a record that does not parse is nullopt.
+struct journal_record {
+  byte_vector raw;
+  std::vector<std::string> names;
+};
+byte_vector encode_journal_record(const validated_token& token,
+                                  const std::vector<std::string>& names);
+std::optional<journal_record> decode_journal_record(byte_view record);
 
 class token_store {
  public:
@@ -44,6 +69,9 @@ class token_store {
   validated_token_ptr find_by_kid(byte_view kid);
 
   std::size_t size() const;
+  /// Records every later change in `journal` (null: none); it must outlive the store. Set
+  /// before the store is used.
+  void set_journal(token_journal* journal);
   /// Tokens dropped to make room, and replaced by a newer token for the same key.
   std::uint64_t evictions() const;
   std::uint64_t replacements() const;
@@ -70,6 +98,7 @@ class token_store {
   std::unordered_map<std::string, std::string> by_client_;  // client id -> key identity
   std::unordered_map<std::string, std::string> by_kid_;     // kid bytes -> key identity
   lru_cache<std::string, bucket> buckets_;
+  token_journal* journal_ = nullptr;
   std::uint64_t evictions_ = 0;
   std::uint64_t replacements_ = 0;
 };

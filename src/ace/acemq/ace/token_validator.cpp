@@ -125,8 +125,9 @@ token_validator::outcome token_validator::cached(const byte_vector& hash,
   return token;
 }
 
-token_validator::outcome token_validator::finish(token::claims verified, const byte_vector& hash,
-                                                 std::string hash_text, bool introspected) {
+token_validator::outcome token_validator::finish(byte_view token_bytes, token::claims verified,
+                                                 const byte_vector& hash, std::string hash_text,
+                                                 bool introspected) {
   // verify() allows leeway on exp for clock skew; a principal must end exactly at exp (RFC 7519
   // 4.1.4), so a token already past it is refused here.
   const std::int64_t now = clock_.unix_seconds();
@@ -160,6 +161,7 @@ token_validator::outcome token_validator::finish(token::claims verified, const b
     return unexpected(refused(rejection::bad_nonce, token::failure::bad_nonce));
   }
   auto token = std::make_shared<validated_token>(std::move(verified), std::move(*pop_key));
+  token->raw.assign(token_bytes.begin(), token_bytes.end());
   token->hash = hash;
   token->hash_text = std::move(hash_text);
   token->expires_at = *token->claims.expires_at;
@@ -188,7 +190,7 @@ token_validator::outcome token_validator::verify_locally(byte_view token, const 
     if (unknown_key != nullptr) *unknown_key = verified.error() == token::failure::unknown_key;
     return unexpected(from_token_failure(verified.error()));
   }
-  return finish(std::move(*verified), hash, std::move(hash_text), false);
+  return finish(token, std::move(*verified), hash, std::move(hash_text), false);
 }
 
 token_validator::outcome token_validator::validate_local(byte_view token) {
@@ -317,7 +319,7 @@ void token_validator::introspect(byte_vector token, byte_vector hash, std::strin
     return;
   }
   std::weak_ptr<token_validator> self = weak_from_this();
-  auto finish_call = [self, hash = std::move(hash), hash_text = std::move(hash_text),
+  auto finish_call = [self, raw = token, hash = std::move(hash), hash_text = std::move(hash_text),
                       done](result<std::string, as_error> body) mutable {
     auto alive = self.lock();
     if (!alive) {
@@ -356,7 +358,7 @@ void token_validator::introspect(byte_vector token, byte_vector hash, std::strin
       done(unexpected(from_token_failure(checked.error())));
       return;
     }
-    done(alive->finish(std::move(*claims), hash, std::move(hash_text), true));
+    done(alive->finish(raw, std::move(*claims), hash, std::move(hash_text), true));
   };
   as_->introspect(token, std::move(finish_call));
 }

@@ -64,8 +64,8 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
   outcome cached(const byte_vector& hash, const std::string& hash_text);
   outcome verify_locally(byte_view token, const byte_vector& hash, std::string hash_text,
                          bool* unknown_key);
-  outcome finish(token::claims verified, const byte_vector& hash, std::string hash_text,
-                 bool introspected);
+  outcome finish(byte_view token_bytes, token::claims verified, const byte_vector& hash,
+                 std::string hash_text, bool introspected);
   void refresh_keys_then(byte_vector token, completion done);
   void on_jwks(result<std::string, as_error> body);
   void introspect(byte_vector token, byte_vector hash, std::string hash_text, completion done);

@@ -49,6 +49,9 @@ struct validation_error {
 /// A validated token. Shared (immutable except for the revocation mark) by the verification
 /// cache, the authz-info store and every principal created from it.
 struct validated_token {
+  /// The token bytes as received (kept so the broker's store can persist it and validate it
+  /// again after a restart).
+  byte_vector raw;
   /// SHA-256 of the token bytes as received, and its base64url form, which is how the AS
   /// revocation list names tokens.
   byte_vector hash;

@@ -279,6 +279,30 @@ psk_lookup authentication::psk() const {
   };
 }
 
+void authentication::set_ace_token_journal(ace::token_journal* journal) {
+  if (ace_) ace_->store->set_journal(journal);
+}
+
+std::size_t authentication::restore_ace_tokens(std::vector<ace::journal_record> records) {
+  if (!ace_) return 0;
+  ace::token_store& store = *ace_->store;
+  for (ace::journal_record& record : records) {
+    ace_->validator->validate(
+        record.raw, [&store, names = std::move(record.names)](ace::token_validator::outcome done) {
+          if (!done) {
+            spdlog::info("ace: a stored token was not restored: {}",
+                         ace::to_string(done.error().reason));
+            return;
+          }
+          if (names.empty()) store.put(*done, {});
+          for (const std::string& name : names)
+            store.put(*done, name);
+          spdlog::info("ace: restored a stored token for {} client name(s)", names.size());
+        });
+  }
+  return records.size();
+}
+
 void authentication::tick() {
   if (ace_ && ace_->poller) ace_->poller->tick();
 }

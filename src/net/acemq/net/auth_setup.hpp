@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "acemq/ace/token_store.hpp"
 #include "acemq/broker/auth.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"
@@ -72,6 +73,17 @@ class authentication {
 
   /// Periodic work: polls the AS revocation list when one is configured. Any thread.
   void tick();
+
+  /// Whether the ACE provider (and so its token store) is configured.
+  bool has_ace() const noexcept { return ace_ != nullptr; }
+  /// Connects the ACE token store to the broker's persistence (no-op without ACE); `journal`
+  /// must outlive this object.
+  void set_ace_token_journal(ace::token_journal* journal);
+  /// Validates again the tokens an earlier run held (journal records) and stores those still
+  /// valid under their client names; reference tokens are introspected, so some complete later.
+  /// Tokens bound to a broker-issued cnonce are refused (the nonces are not persisted). Returns
+  /// how many records were submitted.
+  std::size_t restore_ace_tokens(std::vector<ace::journal_record> records);
 
   /// SIGHUP: re-reads the ACL, the password file and the CRL. Each part that fails keeps its
   /// previous state; the failure messages are returned (empty = everything reloaded).
