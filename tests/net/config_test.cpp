@@ -99,6 +99,26 @@ TEST(config, wrong_type_and_range_are_errors) {
   EXPECT_NE(applied.error().message.find("log.level"), std::string::npos);
 }
 
+TEST(config, persistence_durability_is_sync_or_milliseconds) {
+  EXPECT_EQ(durability_interval("sync"), std::nullopt);
+  EXPECT_EQ(durability_interval("10ms"), std::chrono::milliseconds(10));
+  EXPECT_EQ(durability_interval("1ms"), std::chrono::milliseconds(1));
+  EXPECT_EQ(durability_interval("10000ms"), std::chrono::milliseconds(10000));
+  for (const char* bad : {"0ms", "10001ms", "ms", "", "-5ms", "1.5ms", "10s", "999999ms"}) {
+    EXPECT_EQ(durability_interval(bad), std::nullopt) << bad;
+  }
+  app_config config = default_config();
+  EXPECT_TRUE(config.persistence.enabled);
+  EXPECT_EQ(config.persistence.durability, "sync");
+  ASSERT_TRUE(apply_override(config, "persistence.durability=25ms"));
+  EXPECT_EQ(config.persistence.durability, "25ms");
+  const auto refused = apply_override(config, "persistence.durability=often");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("persistence.durability"), std::string::npos);
+  ASSERT_TRUE(apply_toml(config, "[persistence]\nenabled = false\n", "f"));
+  EXPECT_FALSE(config.persistence.enabled);
+}
+
 TEST(config, syntax_error_reports_line_and_column) {
   app_config config = default_config();
   const auto applied = apply_toml(config, "[broker]\nreceive_maximum = = 3\n", "syntax.toml");
