@@ -4,7 +4,6 @@ got PUBACK/PUBCOMP for arrives, QoS 2 exactly once; retained messages and subscr
 Also: a corrupt database stops start-up with an error, and the in-memory mode writes no file."""
 
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -16,57 +15,13 @@ import unittest
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import LISTENING, START_TIMEOUT, Broker  # noqa: E402
+from harness import Broker  # noqa: E402
 from mqtt_clients import TIMEOUT, PacketTypes, client, properties  # noqa: E402
 
 import paho.mqtt.client as mqtt  # noqa: E402
 
 MESSAGES = 200  # per QoS
 DATABASE = os.path.join("var", "broker", "acemq-broker.db")
-
-
-class broker_on(Broker):
-    """A broker process on an existing data directory (the harness makes a fresh one per
-    process); close() leaves the directory, which outlives the process."""
-
-    def __init__(self, data_dir, *overrides):  # the harness's __init__ makes a new directory
-        self.data_dir = data_dir
-        self.pki = os.path.join(data_dir, "var", "pki")
-        self.ca = os.path.join(self.pki, "ca.pem")
-        command = [
-            os.environ["ACEMQ_BROKER"], "--data-dir", data_dir,
-            "--set", "listener.tcp.address=127.0.0.1", "--set", "listener.tcp.port=0",
-            "--set", "listener.tls.address=127.0.0.1", "--set", "listener.tls.port=0",
-            "--set", "server.threads=2",
-        ]
-        for override in overrides:
-            command += ["--set", override]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, bufsize=1)
-        self.lines = queue.Queue()
-        self.output = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.ports = {}
-        self.signalled = False
-        deadline = time.monotonic() + START_TIMEOUT
-        while len(self.ports) < 2:
-            match = LISTENING.match(self._next_line(deadline))
-            if match:
-                self.ports[match.group(1)] = int(match.group(4))
-        self.tcp_port = self.ports["tcp"]
-        self.tls_port = self.ports["tls"]
-
-    def kill(self):
-        """SIGKILL: no shutdown code runs, only what reached the database survives."""
-        self.process.kill()
-        self.process.wait()
-        self._reader.join(timeout=5)
-
-    def close(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 class publisher:
@@ -136,7 +91,7 @@ class kill_and_restart(unittest.TestCase):
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def run_scenario(self, *overrides):
-        first = broker_on(self.data_dir, *overrides)
+        first = Broker(*overrides, data_dir=self.data_dir)
         try:
             consumer = subscriber(first, clean_start=True)
             consumer.subscribe("durable/q1", qos=1)
@@ -169,7 +124,7 @@ class kill_and_restart(unittest.TestCase):
         self.assertGreaterEqual(len(acknowledged), (2 * MESSAGES) // 3)
         self.assertLess(len(acknowledged), 2 * MESSAGES, "killed after the last ack")
 
-        second = broker_on(self.data_dir, *overrides)
+        second = Broker(*overrides, data_dir=self.data_dir)
         try:
             second.wait_for_output(r"persistence: restored 1 sessions")
             consumer = subscriber(second, clean_start=False)
@@ -208,7 +163,7 @@ class kill_and_restart(unittest.TestCase):
 
     def test_restart_after_sigterm_in_interval_mode_keeps_everything(self):
         # Interval mode acknowledges before the commit; a clean stop commits what is pending.
-        first = broker_on(self.data_dir, "persistence.durability=\"20ms\"")
+        first = Broker("persistence.durability=\"20ms\"", data_dir=self.data_dir)
         try:
             consumer = subscriber(first, clean_start=True)
             consumer.subscribe("durable/interval", qos=2)
@@ -222,7 +177,7 @@ class kill_and_restart(unittest.TestCase):
             self.assertEqual(first.stop(), 0)
         finally:
             first.close()
-        second = broker_on(self.data_dir, "persistence.durability=\"20ms\"")
+        second = Broker("persistence.durability=\"20ms\"", data_dir=self.data_dir)
         try:
             consumer = subscriber(second, clean_start=False)
             received = receive_until(consumer, b"end", 30)

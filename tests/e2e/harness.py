@@ -22,11 +22,15 @@ START_TIMEOUT = 30
 class Broker:
     """One broker process with its own data directory and development PKI, on free ports."""
 
-    def __init__(self, *overrides):
-        self.data_dir = tempfile.mkdtemp(prefix="acemq-e2e-")
+    def __init__(self, *overrides, data_dir=None):
+        """With `data_dir`, the broker runs on that existing directory (e.g. to restart on the
+        same database) and close() leaves it; otherwise on a new one that close() removes."""
+        self.owns_data_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="acemq-e2e-")
         self.pki = os.path.join(self.data_dir, "var", "pki")
-        subprocess.run([os.environ["ACEMQ_DEV_PKI"], self.pki], check=True,
-                       stdout=subprocess.DEVNULL)
+        if not os.path.exists(os.path.join(self.pki, "ca.pem")):
+            subprocess.run([os.environ["ACEMQ_DEV_PKI"], self.pki], check=True,
+                           stdout=subprocess.DEVNULL)
         self.ca = os.path.join(self.pki, "ca.pem")
         command = [
             os.environ["ACEMQ_BROKER"], "--data-dir", self.data_dir,
@@ -102,11 +106,18 @@ class Broker:
         finally:
             self._reader.join(timeout=5)
 
+    def kill(self):
+        """SIGKILL: no shutdown code runs."""
+        self.process.kill()
+        self.process.wait()
+        self._reader.join(timeout=5)
+
     def close(self):
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self):
         return self

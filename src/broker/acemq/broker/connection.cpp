@@ -249,12 +249,14 @@ void connection::consume(byte_view data) {
     if (data.empty()) break;
     if (state_ == state::connected && throttled_until_) {
       // Flow control: what the transport delivered before it paused waits for the release.
-      hold(data);
+      // The transport pauses reading while throttled, so this is at most what it had read
+      // already; one that keeps delivering is cut off at a bound, not buffered without one.
+      defer(data, std::max<std::size_t>(inbound_maximum_packet_size_, 256 * 1024));
       break;
     }
     if (state_ == state::connected && awaiting_interceptor_) {
       // An intercepted PUBLISH awaits its verdict: what follows is processed after it.
-      defer(data);
+      defer(data, inbound_maximum_packet_size_);
       break;
     }
     if (state_ == state::authenticating) {
@@ -262,7 +264,7 @@ void connection::consume(byte_view data) {
       const std::uint8_t first = buffer_.empty() ? data[0] : buffer_[0];
       if (awaiting_provider_ ||
           (first >> 4) != static_cast<std::uint8_t>(mqtt::packet_type::auth)) {
-        defer(data);
+        defer(data, inbound_maximum_packet_size_);
         break;
       }
     }
@@ -307,21 +309,7 @@ void connection::consume(byte_view data) {
   consuming_ = false;
 }
 
-void connection::defer(byte_view data) {
-  if (deferred_.size() + buffer_.size() + data.size() > inbound_maximum_packet_size_) {
-    // A client that floods before it is authenticated gets nothing buffered beyond one packet.
-    close_transport();
-    return;
-  }
-  deferred_.insert(deferred_.end(), buffer_.begin(), buffer_.end());
-  buffer_.clear();
-  deferred_.insert(deferred_.end(), data.begin(), data.end());
-}
-
-void connection::hold(byte_view data) {
-  // The transport pauses reading while throttled, so this is at most what it had read already;
-  // a transport that keeps delivering is cut off at a bound rather than buffered without one.
-  const std::size_t bound = std::max<std::size_t>(inbound_maximum_packet_size_, 256 * 1024);
+void connection::defer(byte_view data, std::size_t bound) {
   if (deferred_.size() + buffer_.size() + data.size() > bound) {
     close_transport();
     return;

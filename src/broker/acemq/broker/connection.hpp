@@ -118,8 +118,10 @@ class connection {
 
   // Framing and dispatch.
   void consume(byte_view data);
-  void defer(byte_view data);
-  void hold(byte_view data);
+  /// Keeps `data` (and a partial packet) in deferred_ for later, or closes the transport when
+  /// that would exceed `bound` bytes (a client that floods before it is authenticated gets
+  /// nothing buffered beyond one packet).
+  void defer(byte_view data, std::size_t bound);
   void handle_packet(byte_view whole_packet);
   void handle_first_packet(byte_view whole_packet);
   void handle(mqtt::publish&& packet);
