@@ -1172,7 +1172,11 @@ void detail::server_state::finish_stop() {
 server::server(server_config config, handler_factory factory,
                std::function<void(clock::time_point)> tick)
     : impl_(std::make_unique<detail::server_state>(std::move(config), std::move(factory),
-                                                   std::move(tick))) {}
+                                                   std::move(tick))) {
+  // spdlog creates its registry at the first log call; create it here, before any I/O thread
+  // runs, so that first call is never made by two threads at once.
+  spdlog::default_logger_raw();
+}
 
 server::~server() = default;
 
