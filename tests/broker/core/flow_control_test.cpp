@@ -94,6 +94,10 @@ TEST_F(flow_control_test, publisher_pauses_while_a_connected_subscriber_is_conge
   advance(settings.congestion_pause);
   EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 1u);
   EXPECT_EQ(engine().counters().messages_dropped.load(), 0u);
+  // Each replay throttled again before the held bytes were used up: reading never resumed, so
+  // the transport could not add to what is held.
+  EXPECT_EQ(publisher.io().resumes, 0);
+  EXPECT_TRUE(publisher.io().paused);
 
   subscriber.io().congested_flag = false;
   subscriber.machine().on_wake();

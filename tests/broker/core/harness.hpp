@@ -48,7 +48,10 @@ class fake_io final : public connection_io {
     return congested_flag;
   }
   void pause_reading() override { paused = true; }
-  void resume_reading() override { paused = false; }
+  void resume_reading() override {
+    paused = false;
+    ++resumes;
+  }
 
   byte_vector wire;
   std::vector<std::shared_ptr<const byte_vector>> payloads;
@@ -63,8 +66,9 @@ class fake_io final : public connection_io {
   bool congested_flag = false;
   /// How often the machine asked (the driver's slow-consumer clock runs on these calls).
   int congestion_checks = 0;
-  /// Whether the machine asked the transport to stop reading.
+  /// Whether the machine asked the transport to stop reading, and how often it resumed.
   bool paused = false;
+  int resumes = 0;
 };
 
 /// TLS facts of an anonymous TLS 1.3 client (no certificate, no PSK).

@@ -311,6 +311,9 @@ void connection::consume(byte_view data) {
 
 void connection::defer(byte_view data, std::size_t bound) {
   if (deferred_.size() + buffer_.size() + data.size() > bound) {
+    spdlog::info("{} {}: client '{}' sent {} bytes that must wait, beyond {}; closing",
+                 listener_.name, io_.remote_address(), client_id_,
+                 deferred_.size() + buffer_.size() + data.size(), bound);
     close_transport();
     return;
   }
@@ -1005,9 +1008,11 @@ void connection::throttle_until(clock::time_point until) {
 
 void connection::release_throttle() {
   throttled_until_.reset();
-  io_.resume_reading();
-  // The bytes held while paused come first.
+  // The bytes held while paused come first; reading resumes only once they are all processed
+  // (a replay that throttles again keeps the transport paused, so what is held stays bounded
+  // by what the transport had already read).
   consume(byte_view{});
+  if (state_ != state::closed && !throttled_until_) io_.resume_reading();
 }
 
 void connection::intercept(const mqtt::publish& packet) {

@@ -319,7 +319,11 @@ class connection_base : public broker::connection_io,
   }
 
   bool congested() override {
-    if (queued_bytes_ < owner_.config.write_high_water) return false;
+    if (queued_bytes_ < owner_.config.write_high_water) {
+      // The slow-consumer clock measures one uninterrupted stretch above the mark.
+      congested_since_.reset();
+      return false;
+    }
     // on_written() wakes the machine once the socket has drained to half the mark.
     drain_wanted_ = true;
     const auto now = std::chrono::steady_clock::now();
@@ -436,6 +440,7 @@ class connection_base : public broker::connection_io,
       queue_.pop_front();
     }
     queued_bytes_ -= bytes;
+    if (queued_bytes_ < owner_.config.write_high_water) congested_since_.reset();
     if (drain_wanted_ && queued_bytes_ <= owner_.config.write_high_water / 2) {
       // Back-pressure released: the machine moves more deliveries from the session queue.
       drain_wanted_ = false;
