@@ -10,13 +10,14 @@
 //
 // The setup follows the broker and the benchmark client: the PKI of `scripts/dev-pki` (ECDSA
 // P-256 server certificate for "localhost"), one SSL_CTX per side made once, X25519 key share,
-// the client verifying the chain and the host name. The server keeps OpenSSL's ticket defaults
-// (the broker's listener context otherwise), so in both modes it writes tickets and the client
-// reads them.
+// the client verifying the chain and the host name. The server context is the broker's listener
+// context with TLS 1.3 session tickets on (stateless, one per connection as the listener issues
+// by default; --tickets changes the number), so in both modes the server writes its ticket and
+// the client reads it.
 // Two modes: full handshakes, and resumed ones (RFC 8446 2.2: a ticket from the previous
 // connection, psk_dhe_ke, so still one X25519 exchange per side but no certificate).
 //
-//   tls_handshake_bench --pki DIR [--seconds N] [--json]
+//   tls_handshake_bench --pki DIR [--seconds N] [--tickets N] [--json]
 //
 // bench/compare runs it once per invocation and derives the TLS 1.3 handshake limit of the ACE
 // connection scenarios from it.
@@ -89,9 +90,8 @@ struct contexts {
   std::string certificate_key;
 };
 
-/// The broker's listener context (src/net tls.cpp) except that session tickets keep OpenSSL's
-/// defaults, so a resuming client has something to resume.
-SSL_CTX* make_server_context(const std::filesystem::path& pki) {
+/// The broker's listener context (src/net tls.cpp) with session tickets on.
+SSL_CTX* make_server_context(const std::filesystem::path& pki, int tickets) {
   SSL_CTX* context = SSL_CTX_new(TLS_server_method());
   require(context != nullptr, "SSL_CTX_new (server)");
   require(SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1 &&
@@ -109,6 +109,11 @@ SSL_CTX* make_server_context(const std::filesystem::path& pki) {
   require(SSL_CTX_check_private_key(context) == 1, key + " does not match " + certificate);
   require(SSL_CTX_load_verify_locations(context, ca.c_str(), nullptr) == 1, "cannot load " + ca);
   SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
+  static constexpr unsigned char session_id_context[] = {'a', 'c', 'e', 'm', 'q'};
+  require(
+      SSL_CTX_set_session_id_context(context, session_id_context, sizeof session_id_context) == 1 &&
+          SSL_CTX_set_num_tickets(context, static_cast<std::size_t>(tickets)) == 1,
+      "cannot enable session tickets");
   return context;
 }
 
@@ -300,16 +305,20 @@ int main(int argc, char** argv) {
   CLI::App app{"TLS 1.3 handshake CPU time per side (server, client), full and resumed, in memory"};
   std::filesystem::path pki;
   double seconds = 2;
+  int tickets = 1;
   bool json = false;
   app.add_option("--pki", pki, "directory made by scripts/dev-pki (server.pem, server.key, ca.pem)")
       ->required()
       ->check(CLI::ExistingDirectory);
   app.add_option("--seconds", seconds, "seconds per mode")->check(CLI::PositiveNumber);
+  app.add_option("--tickets", tickets, "session tickets the server writes per connection")
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str();
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
 
   contexts tls;
-  tls.server = make_server_context(pki);
+  tls.server = make_server_context(pki, tickets);
   tls.client = make_client_context(pki);
   tls.certificate_key = key_description(tls.server);
 
@@ -323,14 +332,16 @@ int main(int argc, char** argv) {
         "\"{}\", \"group\": \"{}\", \"certificate_key\": \"{}\", \"server_full_us\": {:.2f}, "
         "\"client_full_us\": {:.2f}, \"server_resumed_us\": {:.2f}, \"client_resumed_us\": "
         "{:.2f}, \"full_handshakes\": {}, \"resumed_handshakes\": {}, \"full_wall_rate\": {:.1f}, "
-        "\"resumed_wall_rate\": {:.1f}}}\n",
+        "\"resumed_wall_rate\": {:.1f}, \"tickets_per_connection\": {}}}\n",
         version, seconds, full.facts.version, full.facts.cipher, OBJ_nid2sn(full.facts.group),
         tls.certificate_key, full.server_us, full.client_us, resumed.server_us, resumed.client_us,
-        full.handshakes, resumed.handshakes, full.wall_rate, resumed.wall_rate);
+        full.handshakes, resumed.handshakes, full.wall_rate, resumed.wall_rate, tickets);
   } else {
-    fmt::print("{}; {} {} {}; server key {}; {} s per mode, one thread, BIO pair\n", version,
-               full.facts.version, full.facts.cipher, OBJ_nid2sn(full.facts.group),
-               tls.certificate_key, seconds);
+    fmt::print(
+        "{}; {} {} {}; server key {}; {} ticket(s) per connection; {} s per mode, one thread, "
+        "BIO pair\n",
+        version, full.facts.version, full.facts.cipher, OBJ_nid2sn(full.facts.group),
+        tls.certificate_key, tickets, seconds);
     fmt::print("{:<10} {:>11} {:>16} {:>16} {:>16}\n", "mode", "handshakes", "server CPU/hs",
                "client CPU/hs", "wall rate");
     for (const auto& [name, mode] : {std::pair{"full", &full}, std::pair{"resumed", &resumed}}) {
