@@ -81,6 +81,30 @@ TEST(TokenJournal, NewerTokenForTheKeyIsRecordedAndEvictionsAreRemoved) {
   EXPECT_EQ(journal.removals[0], first_identity);
 }
 
+TEST(TokenJournal, OneTokenUnderManyClientNamesKeepsTheMostRecentOnes) {
+  world w;
+  recording_journal journal;
+  w.store.set_journal(&journal);
+  const auto validated = validate(w, w.token());
+  ASSERT_NE(validated, nullptr);
+  for (int i = 0; i < 100; ++i)
+    w.store.put(validated, "client-" + std::to_string(i));
+  // Bounded: the newest max_token_names names (including the token's own claims) stay indexed.
+  EXPECT_NE(w.store.find_for_client("client-99"), nullptr);
+  EXPECT_NE(w.store.find_for_client("client-90"), nullptr);
+  EXPECT_EQ(w.store.find_for_client("client-0"), nullptr);
+  ASSERT_FALSE(journal.saves.empty());
+  const auto record = decode_journal_record(journal.saves.back().second);
+  ASSERT_TRUE(record.has_value());
+  EXPECT_LE(record->names.size(), max_token_names);
+  EXPECT_EQ(record->names[0], "client-99");
+  // Alternating between two names already held records nothing new.
+  const std::size_t saves = journal.saves.size();
+  w.store.put(validated, "client-98");
+  w.store.put(validated, "client-99");
+  EXPECT_EQ(journal.saves.size(), saves);
+}
+
 TEST(TokenJournal, DamagedRecordsAreRefused) {
   world w;
   const auto validated = validate(w, w.token());

@@ -104,12 +104,21 @@ void token_store::put(const validated_token_ptr& token, std::string_view client_
     forget_locked(identity, previous);
     if (previous.token->hash != token->hash) ++replacements_;
     // Names the older token was known by keep pointing at the key (same client).
+    // At most max_token_names of them, the most recent first: one token presented under ever new
+    // client identifiers must not grow the entry (and its journal record) without bound.
     for (const auto& name : previous.names) {
+      if (item.names.size() >= max_token_names) break;
       if (std::find(item.names.begin(), item.names.end(), name) == item.names.end()) {
         item.names.push_back(name);
       }
     }
-    changed = previous.token->hash != token->hash || previous.names.size() != item.names.size();
+    const bool same_names =
+        previous.names.size() == item.names.size() &&
+        std::all_of(item.names.begin(), item.names.end(), [&](const std::string& name) {
+          return std::find(previous.names.begin(), previous.names.end(), name) !=
+                 previous.names.end();
+        });
+    changed = previous.token->hash != token->hash || !same_names;
     by_key_.erase(identity);
   } else {
     make_room_locked();
@@ -131,7 +140,7 @@ namespace {
 // Record layout: u8 version (1), u8 name count, per name u16 length (big endian) and the bytes,
 // then the token bytes to the end.
 constexpr std::uint8_t record_version = 1;
-constexpr std::size_t max_record_names = 16;
+constexpr std::size_t max_record_names = max_token_names;
 
 }  // namespace
 

@@ -26,6 +26,9 @@
 
 namespace acemq::ace {
 
+/// Client names one held token is indexed by (and its journal record carries).
+inline constexpr std::size_t max_token_names = 16;
+
 /// Where the store records what it holds, so a restarted broker can load it again (the broker's
 /// persistence; RFC 9431 2.4.2: tokens outlive connections). Called with the store's lock held:
 /// implementations must be quick and must not call back into the store.
@@ -59,7 +62,8 @@ class token_store {
 
   /// Stores `token` under its PoP key identity, replacing an older token for the same key, and
   /// indexes it by `client_id` (when not empty), by the token's client_id/sub claims and by its
-  /// PoP key id.
+  /// PoP key id. A token is known by at most max_token_names client names, the most recently
+  /// used ones: a client connecting under an older name must present the token again.
   void put(const validated_token_ptr& token, std::string_view client_id);
 
   /// The token held for an MQTT client identifier (RFC 9431 2.2.4.2.2: a CONNECT without a
