@@ -1,6 +1,6 @@
 """End-to-end operations: MQTT over WebSocket and secure WebSocket with MQTT.js, /metrics
 scraped with curl and checked against the traffic sent, a certificate swapped under a live
-connection with SIGHUP (checked with openssl s_client), and the overload limits (connection
+connection with SIGHUP and TLS 1.3 session resumption (checked with openssl s_client), and the overload limits (connection
 rates, publish rate, queued-memory ceiling, slow consumer) driven past their bound while another
 client stays responsive. Waits on events, never on sleeps."""
 
@@ -53,6 +53,22 @@ def served_serial(port, ca):
     serial = subprocess.run(["openssl", "x509", "-noout", "-serial"], input=certificate.group(0),
                             capture_output=True, text=True, timeout=TIMEOUT, check=True)
     return serial.stdout.strip()
+
+
+def s_client_session(port, ca, session_file, resume, *options):
+    """One openssl s_client handshake that writes its session (with the ticket the broker sent)
+    to session_file, or offers it when resume is set; "Reused" or "New" from its summary."""
+    command = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile", ca,
+               "-verify_return_error", *options]
+    command += ["-sess_in", session_file] if resume else ["-sess_out", session_file]
+    # -ign_eof: read until the broker closes, so its post-handshake ticket is in the session
+    # written; what is sent is an MQTT DISCONNECT before any CONNECT, so the broker closes.
+    hello = subprocess.run(command + ([] if resume else ["-ign_eof"]), input=b"\xe0\x00",
+                           capture_output=True, timeout=TIMEOUT)
+    output = hello.stdout.decode(errors="replace")
+    summary = re.search(r"^(Reused|New), (TLSv[\d.]+)", output, re.M)
+    assert summary, output + hello.stderr.decode(errors="replace")
+    return summary.group(1), summary.group(2)
 
 
 class client:
@@ -173,6 +189,30 @@ class operations(unittest.TestCase):
             live.wait_messages(1)
             self.assertEqual(live.messages[0], b"still here")
             live.close()
+            self.assertEqual(broker.stop(), 0)
+
+    def test_tls13_sessions_resume_and_tls12_sessions_do_not(self):
+        with operations_broker("listener.short.type=tls", "listener.short.address=127.0.0.1",
+                               "listener.short.port=0",
+                               "listener.short.certificate=var/pki/server.pem",
+                               "listener.short.key=var/pki/server.key",
+                               "listener.short.session_ticket_lifetime=0") as broker:
+            ticket = os.path.join(broker.data_dir, "session.pem")
+            self.assertEqual(s_client_session(broker.tls_port, broker.ca, ticket, False,
+                                              "-tls1_3"), ("New", "TLSv1.3"))
+            self.assertEqual(s_client_session(broker.tls_port, broker.ca, ticket, True,
+                                              "-tls1_3"), ("Reused", "TLSv1.3"))
+            # TLS 1.2: a resumed session would repeat the exporter values of the first one.
+            self.assertEqual(s_client_session(broker.tls_port, broker.ca, ticket, False,
+                                              "-tls1_2"), ("New", "TLSv1.2"))
+            self.assertEqual(s_client_session(broker.tls_port, broker.ca, ticket, True,
+                                              "-tls1_2"), ("New", "TLSv1.2"))
+            # session_ticket_lifetime = 0: no ticket, every handshake is a full one.
+            short = port_of(broker, "short")
+            self.assertEqual(s_client_session(short, broker.ca, ticket, False, "-tls1_3"),
+                             ("New", "TLSv1.3"))
+            self.assertEqual(s_client_session(short, broker.ca, ticket, True, "-tls1_3"),
+                             ("New", "TLSv1.3"))
             self.assertEqual(broker.stop(), 0)
 
     def test_connection_rates_refuse_at_accept_and_others_stay_responsive(self):

@@ -193,6 +193,103 @@ TEST(tls_context, required_client_certificate_refuses_a_client_without_one) {
   EXPECT_FALSE(link.run());
 }
 
+// ---- TLS 1.3 session resumption ----
+
+struct session_deleter {
+  void operator()(SSL_SESSION* session) const noexcept { SSL_SESSION_free(session); }
+};
+using session_ptr = std::unique_ptr<SSL_SESSION, session_deleter>;
+
+/// A copy of the client's session after a handshake (and the read that processed any ticket):
+/// OpenSSL marks the connection's own session unresumable when the connection is freed without a
+/// shutdown, as the client library's ticket cache also avoids by copying.
+session_ptr client_session(const memory_handshake& link) {
+  return session_ptr(SSL_SESSION_dup(SSL_get0_session(link.client.get())));
+}
+
+/// Handshakes again on the same contexts, offering `session`.
+bool run_resuming(memory_handshake& link, const session_ptr& session) {
+  link.client.reset(SSL_new(link.client_context.get()));
+  if (SSL_set_session(link.client.get(), session.get()) != 1) return false;
+  return link.run_prepared();
+}
+
+byte_vector ace_exporter(SSL* session) {
+  const std::string label = "EXPORTER-ACE-MQTT-Sign-Challenge";
+  byte_vector value(32);
+  EXPECT_EQ(SSL_export_keying_material(session, value.data(), value.size(), label.data(),
+                                       label.size(), nullptr, 0, 1),
+            1);
+  return value;
+}
+
+TEST(tls_resumption, a_tls13_ticket_resumes_with_a_fresh_exporter) {
+  memory_handshake link(tls_listener());
+  ASSERT_TRUE(link.run());
+  const byte_vector first = ace_exporter(link.server.get());
+  session_ptr ticket = client_session(link);
+  ASSERT_TRUE(ticket);
+  ASSERT_EQ(SSL_SESSION_is_resumable(ticket.get()), 1);
+  EXPECT_EQ(SSL_SESSION_get_ticket_lifetime_hint(ticket.get()), 3600u);
+
+  ASSERT_TRUE(run_resuming(link, ticket));
+  EXPECT_EQ(SSL_session_reused(link.server.get()), 1);
+  EXPECT_EQ(SSL_session_reused(link.client.get()), 1);
+  EXPECT_EQ(refusal_reason(link.server.get()), std::nullopt);
+  // RFC 8446 7.5: the exporter secret comes from the new handshake, so a proof of possession over
+  // it (RFC 9431 2.2.4.2.2) cannot be replayed from the connection that issued the ticket.
+  const byte_vector second = ace_exporter(link.server.get());
+  EXPECT_NE(first, second);
+  EXPECT_EQ(second, ace_exporter(link.client.get()));
+}
+
+TEST(tls_resumption, the_client_certificate_is_still_known_after_resumption) {
+  memory_handshake link(tls_listener(client_certificate_mode::required));
+  link.with_client_certificate();
+  ASSERT_TRUE(link.run());
+  session_ptr ticket = client_session(link);
+  ASSERT_TRUE(run_resuming(link, ticket));
+  ASSERT_EQ(SSL_session_reused(link.server.get()), 1);
+  openssl_tls_facts facts(link.server.get());
+  EXPECT_EQ(facts.peer_subject_common_name(), std::optional<std::string>("acemq-dev-client"));
+}
+
+TEST(tls_resumption, tls12_sessions_are_never_resumed) {
+  memory_handshake link(tls_listener());
+  SSL_CTX_set_max_proto_version(link.client_context.get(), TLS1_2_VERSION);
+  ASSERT_TRUE(link.run());
+  session_ptr session = client_session(link);
+  ASSERT_TRUE(session);
+  // The client offers the TLS 1.2 session (ticket or id); the server runs a full handshake.
+  ASSERT_TRUE(run_resuming(link, session));
+  EXPECT_EQ(SSL_version(link.server.get()), TLS1_2_VERSION);
+  EXPECT_EQ(SSL_session_reused(link.server.get()), 0);
+  EXPECT_EQ(SSL_session_reused(link.client.get()), 0);
+}
+
+TEST(tls_resumption, a_zero_ticket_lifetime_issues_no_ticket) {
+  listener_config listener = tls_listener();
+  listener.session_ticket_lifetime = std::chrono::seconds(0);
+  memory_handshake link(listener);
+  ASSERT_TRUE(link.run());
+  session_ptr session = client_session(link);
+  ASSERT_TRUE(session);
+  EXPECT_EQ(SSL_SESSION_is_resumable(session.get()), 0);
+  ASSERT_TRUE(run_resuming(link, session));
+  EXPECT_EQ(SSL_session_reused(link.server.get()), 0);
+}
+
+TEST(tls_resumption, a_ticket_from_another_context_gives_a_full_handshake) {
+  memory_handshake issuer(tls_listener());
+  ASSERT_TRUE(issuer.run());
+  session_ptr ticket = client_session(issuer);
+  // A reload builds a new context with new ticket keys: old tickets no longer decrypt.
+  memory_handshake reloaded(tls_listener());
+  reloaded.client_context = std::move(issuer.client_context);
+  ASSERT_TRUE(run_resuming(reloaded, ticket));
+  EXPECT_EQ(SSL_session_reused(reloaded.server.get()), 0);
+}
+
 // RFC 9431 2.2.3.2 / RFC 8446 4.2.11: a TLS 1.3 external PSK found by the lookup.
 constexpr unsigned char test_psk_cipher[2] = {0x13, 0x01};
 const std::string known_identity = "token-or-kid";
@@ -251,6 +348,20 @@ TEST(tls_psk, unknown_identity_falls_back_to_the_certificate) {
   ASSERT_TRUE(link.run_with_identity());
   EXPECT_EQ(link.lookups, 1);
   EXPECT_EQ(SSL_session_reused(link.server.get()), 0);
+  openssl_tls_facts facts(link.server.get());
+  EXPECT_EQ(facts.psk_identity(), std::nullopt);
+}
+
+TEST(tls_psk, a_resumption_ticket_is_not_taken_for_an_external_psk) {
+  psk_handshake link("someone-else");
+  ASSERT_TRUE(link.run_with_identity());
+  session_ptr ticket = client_session(link);
+  ASSERT_TRUE(ticket);
+  // Offer the ticket and no external PSK: the lookup sees the ticket's bytes, knows none, and the
+  // server resumes from the ticket without recording a PSK identity.
+  SSL_CTX_set_psk_use_session_callback(link.client_context.get(), nullptr);
+  ASSERT_TRUE(run_resuming(link, ticket));
+  EXPECT_EQ(SSL_session_reused(link.server.get()), 1);
   openssl_tls_facts facts(link.server.get());
   EXPECT_EQ(facts.psk_identity(), std::nullopt);
 }

@@ -558,6 +558,10 @@ const std::vector<entry<listener_config>>& listener_registry() {
     r.push_back(seconds<L>(
         "handshake_timeout", "TLS: seconds allowed for the handshake",
         [](L& l) -> std::chrono::seconds& { return l.handshake_timeout; }, 1, 3600));
+    r.push_back(seconds<L>(
+        "session_ticket_lifetime",
+        "TLS: seconds a TLS 1.3 session ticket allows resumption (0: no resumption)",
+        [](L& l) -> std::chrono::seconds& { return l.session_ticket_lifetime; }, 0, 604800));
     r.push_back(text<L>(
         "path", "ws/wss: HTTP path of the WebSocket upgrade",
         [](L& l) -> std::string& { return l.path; }, check_path));

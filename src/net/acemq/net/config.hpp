@@ -52,7 +52,10 @@ struct listener_config {
   std::string ca;             ///< PEM CA bundle for client certificates (TLS), may be empty
   client_certificate_mode client_certificates = client_certificate_mode::none;
   std::chrono::seconds handshake_timeout{10};  ///< TLS handshake must finish within this
-  std::string path = "/mqtt";                  ///< ws/wss: the HTTP path of the WebSocket upgrade
+  /// TLS 1.3 session resumption: lifetime of the session tickets the listener issues (one per
+  /// connection); zero issues none, so every connection is a full handshake.
+  std::chrono::seconds session_ticket_lifetime{3600};
+  std::string path = "/mqtt";  ///< ws/wss: the HTTP path of the WebSocket upgrade
   /// The authentication providers of this listener, in chain order ("ace", "device_jwt",
   /// "certificate", "password", "anonymous", "public_topics_only"); empty = every configured
   /// provider (the default chain). "deny_all" always ends the chain.

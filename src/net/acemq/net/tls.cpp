@@ -44,6 +44,10 @@ int psk_identity_index() {
   return index;
 }
 
+/// The session id context of every server context: resumed sessions and PSKs are only valid on
+/// a context that has one when peers are verified.
+constexpr unsigned char session_id_context[] = {'a', 'c', 'e', 'm', 'q'};
+
 // RFC 8446 B.4: TLS_AES_128_GCM_SHA256.
 constexpr unsigned char tls13_aes_128_gcm_sha256[2] = {0x13, 0x01};
 
@@ -77,6 +81,29 @@ int find_psk_session(SSL* session, const unsigned char* identity, std::size_t le
   return 1;
 }
 
+/// Resumption is TLS 1.3 only. A resumed TLS 1.2 session would share the exporter values of the
+/// session it resumes (RFC 5705), and the ACE profile binds proofs of possession to them; a TLS 1.3
+/// resumption derives a new exporter secret from the new handshake (RFC 8446 7.5). Tickets of
+/// other versions are ignored: the client gets a full handshake.
+SSL_TICKET_RETURN accept_ticket(SSL*, SSL_SESSION* session, const unsigned char*, std::size_t,
+                                SSL_TICKET_STATUS status, void*) {
+  switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW:
+      break;
+    case SSL_TICKET_NONE:
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:
+      return SSL_TICKET_RETURN_IGNORE_RENEW;
+    default:
+      return SSL_TICKET_RETURN_ABORT;
+  }
+  if (session == nullptr || SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION) {
+    return SSL_TICKET_RETURN_IGNORE;
+  }
+  return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+}
+
 }  // namespace
 
 result<void, std::string> enable_psk(SSL_CTX* context, psk_lookup lookup) {
@@ -97,8 +124,7 @@ result<void, std::string> enable_psk(SSL_CTX* context, psk_lookup lookup) {
   }
   // OpenSSL treats a PSK handshake as a resumption, and refuses resumptions on a context that
   // verifies peers without a session id context.
-  static constexpr unsigned char session_context[] = {'a', 'c', 'e', 'm', 'q'};
-  if (SSL_CTX_set_session_id_context(context, session_context, sizeof session_context) != 1) {
+  if (SSL_CTX_set_session_id_context(context, session_id_context, sizeof session_id_context) != 1) {
     return unexpected("cannot set the session id context: " + openssl_error());
   }
   SSL_CTX_set_psk_find_session_callback(context, &find_psk_session);
@@ -149,11 +175,23 @@ result<ssl_context_ptr, std::string> make_server_tls_context(const listener_conf
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
       break;
   }
-  // Session resumption is disabled: a resumed TLS 1.2 session would share the exporter values of
-  // the session it resumes, and tokens are bound to a single session.
+  // No server-side session cache: TLS 1.2 session-id resumption stays off.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_num_tickets(ctx, 0);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (listener.session_ticket_lifetime.count() == 0) {
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    return context;
+  }
+  // TLS 1.3 resumption with stateless tickets (encrypted under keys this context generated at
+  // random; a reload makes new ones). One ticket per connection is enough to reconnect once.
+  // OpenSSL refuses to resume a session on a context that verifies peers without a session id
+  // context; enable_psk sets the same one.
+  if (SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context) != 1 ||
+      SSL_CTX_set_num_tickets(ctx, 1) != 1 ||
+      SSL_CTX_set_session_ticket_cb(ctx, nullptr, &accept_ticket, nullptr) != 1) {
+    return unexpected("cannot enable session tickets: " + openssl_error());
+  }
+  SSL_CTX_set_timeout(ctx, static_cast<long>(listener.session_ticket_lifetime.count()));
   return context;
 }
 
