@@ -109,6 +109,12 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
     return out;
   }
 
+  bool tls_session_resumed() const noexcept {
+    return tls_ && handshake_done_ &&
+           SSL_session_reused(
+               const_cast<asio::ssl::stream<tcp::socket&>&>(*tls_).native_handle()) == 1;
+  }
+
   const protocol_machine& machine() const noexcept { return machine_; }
 
  private:
@@ -194,6 +200,12 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
     if (!is_ip && SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                            const_cast<char*>(name.c_str())) != 1) {
       finish({client_error::tls_error, mqtt::reason_code::unspecified_error, "cannot set SNI"});
+      return;
+    }
+    if (!context.prepare_resumption(
+            ssl, options_.host + ":" + std::to_string(options_.port) + "/" + name)) {
+      finish({client_error::tls_error, mqtt::reason_code::unspecified_error,
+              "cannot offer the cached TLS session"});
       return;
     }
     if (context.options.verify_peer) {
@@ -466,6 +478,10 @@ result<byte_vector, client_error> client::export_keying_material(std::string_vie
                                                                  byte_view context,
                                                                  std::size_t length) const {
   return impl_->export_keying_material(label, context, length);
+}
+
+bool client::tls_session_resumed() const noexcept {
+  return impl_->tls_session_resumed();
 }
 
 connection_state client::state() const noexcept {

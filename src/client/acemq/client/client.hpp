@@ -82,6 +82,10 @@ class client {
                                                            byte_view context,
                                                            std::size_t length) const;
 
+  /// True once a TLS handshake completed by resuming a cached session (tls_options::
+  /// resume_sessions) or with an external PSK.
+  bool tls_session_resumed() const noexcept;
+
   connection_state state() const noexcept;
   bool can_publish(std::uint8_t qos) const noexcept;
   const server_limits& limits() const noexcept;

@@ -78,7 +78,107 @@ result<void, std::string> configure_psk(SSL_CTX* ctx, const tls_options& options
   return {};
 }
 
+// Where a connection's SSL keeps the name of its server (an owned std::string) for the new
+// session callback.
+void free_server_name(void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<std::string*>(pointer);
+}
+
+int server_name_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_server_name);
+  return index;
+}
+
+// Where a context keeps a pointer to its implementation, for the new session callback.
+int implementation_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// OpenSSL hands over each ticket as it arrives (TLS 1.3: after the handshake). The cache keeps a
+// copy: OpenSSL marks the connection's own session unresumable when the connection ends without a
+// TLS shutdown (a dropped TCP connection, say), which must not cost the client its ticket.
+int keep_ticket(SSL* ssl, SSL_SESSION* session) {
+  const auto* server = static_cast<const std::string*>(SSL_get_ex_data(ssl, server_name_index()));
+  const auto* implementation = static_cast<const tls_context::impl*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), implementation_index()));
+  if (server == nullptr || implementation == nullptr ||
+      SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION ||
+      SSL_SESSION_is_resumable(session) != 1) {
+    return 0;
+  }
+  ssl_session_ptr copy(SSL_SESSION_dup(session));
+  if (copy) implementation->tickets.put(*server, std::move(copy));
+  return 0;  // OpenSSL keeps its reference
+}
+
+result<void, std::string> enable_resumption(SSL_CTX* ctx, const tls_context::impl* implementation) {
+  if (SSL_CTX_set_ex_data(ctx, implementation_index(),
+                          const_cast<tls_context::impl*>(implementation)) != 1) {
+    return unexpected{openssl_error("cannot attach the ticket cache to the context")};
+  }
+  // The application keeps the tickets; OpenSSL's own client cache is not used.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &keep_ticket);
+  return {};
+}
+
 }  // namespace
+
+ssl_session_ptr ticket_cache::take(const std::string& server) {
+  std::lock_guard lock(mutex_);
+  auto found = by_server_.find(server);
+  if (found == by_server_.end() || found->second.empty()) return nullptr;
+  // The newest ticket: the server issued it last, so it is least likely to have expired.
+  ssl_session_ptr session = std::move(found->second.back());
+  found->second.pop_back();
+  --tickets_;
+  return session;
+}
+
+void ticket_cache::put(const std::string& server, ssl_session_ptr session) {
+  std::lock_guard lock(mutex_);
+  auto found = by_server_.find(server);
+  if (found == by_server_.end()) {
+    if (servers_.size() >= max_cached_servers) {
+      auto oldest = by_server_.find(servers_.front());
+      if (oldest != by_server_.end()) {
+        tickets_ -= oldest->second.size();
+        by_server_.erase(oldest);
+      }
+      servers_.pop_front();
+    }
+    servers_.push_back(server);
+    found = by_server_.emplace(server, std::deque<ssl_session_ptr>{}).first;
+  }
+  std::deque<ssl_session_ptr>& held = found->second;
+  if (held.size() >= max_cached_tickets) {
+    held.pop_front();
+    --tickets_;
+  }
+  held.push_back(std::move(session));
+  ++tickets_;
+}
+
+std::size_t ticket_cache::size() const {
+  std::lock_guard lock(mutex_);
+  return tickets_;
+}
+
+bool tls_context::impl::prepare_resumption(SSL* ssl, const std::string& server) const {
+  if (options.psk || !options.resume_sessions) return true;
+  auto* name = new std::string(server);
+  if (SSL_set_ex_data(ssl, server_name_index(), name) != 1) {
+    delete name;
+    return false;
+  }
+  if (ssl_session_ptr ticket = tickets.take(server)) {
+    // SSL_set_session takes its own reference; ours goes with `ticket`. A ticket the server no
+    // longer accepts simply leads to a full handshake.
+    if (SSL_set_session(ssl, ticket.get()) != 1) return false;
+  }
+  return true;
+}
 
 result<std::shared_ptr<const tls_context>, std::string> tls_context::create(tls_options options) {
   auto implementation = std::make_unique<impl>();
@@ -123,6 +223,11 @@ result<std::shared_ptr<const tls_context>, std::string> tls_context::create(tls_
       return unexpected{openssl_error("the private key does not match the certificate")};
     }
   }
+  if (options.resume_sessions) {
+    if (auto enabled = enable_resumption(ctx, implementation.get()); !enabled) {
+      return unexpected{std::move(enabled.error())};
+    }
+  }
   implementation->options = std::move(options);
   return std::shared_ptr<const tls_context>(new tls_context(std::move(implementation)));
 }
@@ -133,6 +238,10 @@ tls_context::~tls_context() = default;
 
 const tls_options& tls_context::options() const noexcept {
   return impl_->options;
+}
+
+std::size_t tls_context::cached_tickets() const {
+  return impl_->tickets.size();
 }
 
 }  // namespace acemq::client

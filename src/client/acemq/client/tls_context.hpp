@@ -46,7 +46,17 @@ struct tls_options {
   /// ca_file, verify_peer and pin are not used. A handshake the server completes without
   /// accepting the PSK fails with tls_error. Not combinable with a client certificate or a pin.
   std::optional<external_psk> psk;
+  /// TLS 1.3 session resumption (RFC 8446 2.2): keep the session tickets servers send (at most
+  /// `max_cached_tickets` per server, `max_cached_servers` servers; the oldest go first) and offer
+  /// one, once, on the next connection to the same host, port and server name. A resumed handshake
+  /// skips the certificate exchange: the server was authenticated when the ticket was issued, and
+  /// the pin is checked against the certificate recorded then. TLS 1.2 sessions are never reused
+  /// (their exporter values would repeat). Not used with a PSK.
+  bool resume_sessions = true;
 };
+
+inline constexpr std::size_t max_cached_tickets = 4;
+inline constexpr std::size_t max_cached_servers = 256;
 
 /// An OpenSSL client context built from tls_options; immutable once created, thread-safe to share.
 class tls_context {
@@ -59,6 +69,9 @@ class tls_context {
   tls_context& operator=(const tls_context&) = delete;
 
   const tls_options& options() const noexcept;
+
+  /// Tickets held for resumption (all servers); for tests and diagnostics.
+  std::size_t cached_tickets() const;
 
   struct impl;
   /// For the connection driver only.
