@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
   std::string password;
   std::string password_file;
   bool tls13 = false;
+  bool tls_resume = false;
   unsigned source_addresses = 0;
   acemq::bench::ace_settings ace;
   std::string ace_secret_file;
@@ -135,6 +136,9 @@ int main(int argc, char** argv) {
   app.add_option("--password-file", password_file,
                  "read the CONNECT password from the first line of this file");
   app.add_flag("--tls13", tls13, "offer TLS 1.3 only");
+  app.add_flag("--tls-resume", tls_resume,
+               "resume TLS 1.3 sessions with the tickets earlier connections received (a client "
+               "reconnecting); without it every connection is a full handshake");
   app.add_option("--session-expiry", target.session_expiry,
                  "sessions outlive the connection by this many seconds (0: they end with it)")
       ->capture_default_str();
@@ -241,6 +245,7 @@ int main(int argc, char** argv) {
     options.certificate_file = certificate;
     options.private_key_file = private_key;
     options.verify_peer = !insecure;
+    options.resume_sessions = tls_resume;
     if (tls13) options.minimum_version = acemq::client::tls_version::tls1_3;
     auto context = acemq::client::tls_context::create(std::move(options));
     if (!context) {

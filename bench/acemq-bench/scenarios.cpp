@@ -646,6 +646,9 @@ namespace {
 struct connect_slot {
   asio::io_context* io = nullptr;
   latency_histogram* histogram = nullptr;
+  /// With resumption, each slot is one client reconnecting: its own ticket cache, so the ticket
+  /// of its previous connection is the one it offers.
+  std::shared_ptr<const client::tls_context> tls;
   std::unique_ptr<client::client> c;
   std::int64_t started_ns = 0;
   bool up = false;
@@ -656,6 +659,7 @@ struct connect_run {
   std::atomic<std::int64_t> to_start{0};
   std::atomic<std::uint64_t> next_index{0};
   std::atomic<std::uint64_t> completed{0};
+  std::atomic<std::uint64_t> resumed{0};
   std::atomic<std::uint64_t> failed{0};
   std::mutex failure_mutex;
   std::string first_failure;
@@ -676,6 +680,7 @@ void start_connection(connect_run& run, connect_slot& slot) {
     slot.up = true;
     slot.histogram->record(static_cast<std::uint64_t>(now_ns() - slot.started_ns));
     run.completed.fetch_add(1, std::memory_order_relaxed);
+    if (slot.c->tls_session_resumed()) run.resumed.fetch_add(1, std::memory_order_relaxed);
     (void)slot.c->disconnect();
   };
   e.on_closed = [&run, &slot](const client::failure& f) {
@@ -691,6 +696,7 @@ void start_connection(connect_run& run, connect_slot& slot) {
     });
   };
   client::client_options o = options_for(*run.t, index);
+  if (slot.tls) o.tls = slot.tls;
   o.machine.receive_buffer_size = 2048;
   auto plan =
       make_connect(*run.t, "bench-" + run.run_id + "-c" + std::to_string(index), 60, index, e);
@@ -722,6 +728,14 @@ report run_connect_rate(const target& t, const connect_rate_settings& s) {
     auto slot = std::make_unique<connect_slot>();
     slot->io = &pool.at(i);
     slot->histogram = &histograms[i % pool.size()];
+    if (t.tls && t.tls->options().resume_sessions) {
+      auto own = client::tls_context::create(t.tls->options());
+      if (!own) {
+        r.notes.push_back("error: " + own.error());
+        return r;
+      }
+      slot->tls = *own;
+    }
     slots.push_back(std::move(slot));
   }
   const double cpu_start = process_cpu_seconds();
@@ -742,6 +756,7 @@ report run_connect_rate(const target& t, const connect_rate_settings& s) {
     all.merge(h);
   r.add("connected", static_cast<double>(run.completed.load()), "conn");
   r.add("failed", static_cast<double>(run.failed.load()), "conn");
+  if (t.tls) r.add("tls_resumed", static_cast<double>(run.resumed.load()), "conn");
   r.add("elapsed", elapsed, "s");
   r.add("connect_rate", elapsed > 0 ? static_cast<double>(run.completed.load()) / elapsed : 0,
         "conn/s");
