@@ -30,10 +30,14 @@ stored_delivery stored_of(const delivery& item) {
                          item.qos,       item.retain,     item.subscription_identifiers};
 }
 
+/// A session's Will, moved to the heap (null: none).
+std::unique_ptr<pending_will> hold(std::optional<pending_will> will) {
+  return will ? std::make_unique<pending_will>(std::move(*will)) : nullptr;
+}
+
 /// Records the Will a persistent session holds now (or that it holds none).
-void store_will(persistence& store, std::string_view client_id,
-                const std::optional<pending_will>& will) {
-  if (will) {
+void store_will(persistence& store, std::string_view client_id, const pending_will* will) {
+  if (will != nullptr) {
     store.will_saved(client_id, *will);
   } else {
     store.will_cleared(client_id);
@@ -135,7 +139,7 @@ attach_result broker::attach(attach_request request) {
           state->delivery_refused = false;
           state->who = std::move(request.who);
           state->expiry_interval = request.expiry_interval;
-          state->will = std::move(request.will);
+          state->will = hold(std::move(request.will));
           state.set_connected(true);
           result.attached = existing;
           result.session_present = true;
@@ -160,7 +164,7 @@ attach_result broker::attach(attach_request request) {
         state->io = request.io;
         state->who = std::move(request.who);
         state->expiry_interval = request.expiry_interval;
-        state->will = std::move(request.will);
+        state->will = hold(std::move(request.will));
         state.set_connected(true);
         persist_attached(*created, *state);
       }
@@ -189,7 +193,7 @@ void broker::persist_attached(session& subject, session_state& state) {
   const bool known = state.store != nullptr;
   state.store = persistence_;
   persistence_->session_saved(subject.client_id(), state.expiry_interval, std::nullopt);
-  store_will(*persistence_, subject.client_id(), state.will);
+  store_will(*persistence_, subject.client_id(), state.will.get());
   if (known) return;
   // A session kept in memory only (expiry 0) taken over by a connection that makes it
   // persistent: everything it holds is written now. Lock order: a session's mutex is held, the
@@ -277,7 +281,7 @@ void broker::detach(const std::shared_ptr<session>& subject, std::uint64_t conne
         // first.
         const std::uint32_t delay = std::min(state->will->delay_seconds, state->expiry_interval);
         if (delay == 0) {
-          will_now = std::move(state->will);
+          will_now = std::move(*state->will);
           state->will.reset();
         } else {
           state->will->publish_at = after_seconds(now, delay);
@@ -293,7 +297,7 @@ void broker::detach(const std::shared_ptr<session>& subject, std::uint64_t conne
       }
       if (!ends && state->store != nullptr) {
         state->store->session_saved(subject->client_id(), state->expiry_interval, now);
-        store_will(*state->store, subject->client_id(), state->will);
+        store_will(*state->store, subject->client_id(), state->will.get());
       }
     }
     if (ends) {
@@ -726,7 +730,7 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
             saved.will->publish_at = after_seconds(now, delay);
             store.will_saved(saved.client_id, *saved.will);
           }
-          state->will = std::move(saved.will);
+          state->will = hold(std::move(saved.will));
         }
       }
       for (const auto& [filter, options] : saved.subscriptions) {

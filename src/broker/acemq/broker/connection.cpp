@@ -407,7 +407,7 @@ void connection::handle_first_packet(byte_view whole_packet) {
     refuse_connect(refused);
     return;
   }
-  pending_connect_ = std::move(packet);
+  pending_connect_ = std::make_unique<mqtt::connect>(std::move(packet));
   state_ = state::authenticating;
   awaiting_provider_ = true;
   username_ = pending_connect_->username;
@@ -1178,7 +1178,10 @@ void connection::handle(const mqtt::pubcomp& packet) {
 
 bool connection::send_publish(const delivery& item, std::uint16_t packet_id, bool dup) {
   const bool v5 = version_ == protocol_version::v5;
-  mqtt::publish& out = scratch_publish_;
+  // One per I/O thread, reused (its buffers keep their capacity): every field is set below, and
+  // nothing here runs another connection's send_publish before `out` is done with.
+  thread_local mqtt::publish scratch;
+  mqtt::publish& out = scratch;
   out.dup = dup;
   out.qos = item.qos;
   out.retain = item.retain;

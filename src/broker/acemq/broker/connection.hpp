@@ -192,7 +192,9 @@ class connection {
   byte_vector deferred_;
 
   // From CONNECT.
-  std::optional<mqtt::connect> pending_connect_;
+  // Held only while the connection authenticates (on the heap: over 1 KB an idle connection
+  // would otherwise carry for its lifetime).
+  std::unique_ptr<mqtt::connect> pending_connect_;
   std::string client_id_;
   std::optional<std::string> username_;
   bool assigned_client_id_ = false;
@@ -237,7 +239,6 @@ class connection {
   clock::time_point publish_tokens_at_{};
 
   // Reused on the hot path.
-  mqtt::publish scratch_publish_;
   std::vector<std::pair<delivery, std::uint16_t>> batch_;
 };
 

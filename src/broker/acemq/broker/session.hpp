@@ -4,9 +4,9 @@
 // mutable state sits behind one mutex and is reached through session::lock().
 
 #include <atomic>
+#include <boost/container/deque.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -89,7 +89,9 @@ struct session_state {
   clock::time_point detached_at{};
 
   /// Deliveries not yet sent (beyond the in-flight window), oldest first.
-  std::deque<delivery> queue;
+  // Boost's deque allocates nothing until the first delivery (std::deque allocates a map and a
+  // block on construction, about 570 bytes per idle connection).
+  boost::container::deque<delivery> queue;
   std::size_t queued_bytes = 0;
   std::size_t queued_qos0 = 0;
   /// The broker-wide total of queued payload bytes (broker_settings::max_queued_memory), kept in
@@ -107,7 +109,8 @@ struct session_state {
   /// the message was routed on PUBLISH, the identifier makes a retransmission a no-op).
   std::set<std::uint16_t> inbound_qos2;
 
-  std::optional<pending_will> will;
+  // On the heap: most sessions hold no Will, and a pending_will is about 600 bytes.
+  std::unique_ptr<pending_will> will;
 
   /// The store durable changes go to while this session outlives its connection (Session Expiry
   /// Interval non-zero); null otherwise, and once the session ended (docs/broker-core.md,
