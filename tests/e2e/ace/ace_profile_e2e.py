@@ -357,6 +357,18 @@ class AceProfile(unittest.TestCase):
     def test_mqttjs_challenge(self):
         self.run_mqttjs("challenge")
 
+    @unittest.skipUnless(os.environ.get("ACEMQ_NODE"), "node not found")
+    def test_mqttjs_resumed_session_needs_a_proof_over_its_own_exporter(self):
+        # A device reconnecting with TLS 1.3 resumption proves possession again, over the new
+        # session's exporter; the proof of the session that issued the ticket is refused.
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mqttjs_ace_client.mjs")
+        node = subprocess.run([os.environ["ACEMQ_NODE"], script, "resumed", str(ENV.broker_port),
+                               ENV.path("pki", "ca.pem"), self.symmetric, "unused"],
+                              capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        self.assertEqual(node.returncode, 0, node.stdout + node.stderr + "\n" + ENV.logs())
+        self.assertIn("replayed proof refused 135", node.stdout)
+        self.assertIn("resumed connection accepted", node.stdout)
+
     def test_port_file_names_the_tls_listener(self):
         # The broker writes the port file before it serves its first connection.
         published = publish(self.symmetric, "5", "exporter", "demo/port-file", "x")

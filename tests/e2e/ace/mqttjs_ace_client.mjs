@@ -13,6 +13,9 @@
 // RFC 9431 4) with a narrower token (demo/r/b publish-only): the broker's AUTH 0x18 is answered
 // with the new key, a message to demo/r/b no longer arrives, one to demo/r/a does; then AUTH 0x19
 // with a worse token must end in DISCONNECT 0x87.
+// resumed: a device reconnecting with TLS 1.3 session resumption (the ticket the broker sent on
+// its first connection): the resumed session has a new exporter (RFC 8446 7.5), so the proof made
+// over the first session's exporter is refused with 0x87, and a proof over the new one is accepted.
 // Run by ace_profile_e2e.py / ace_flows_e2e.py: argv = mode, broker port, CA file, credentials
 // file, message[, narrower credentials file, worse credentials file (reauth)].
 import assert from 'node:assert/strict';
@@ -64,10 +67,21 @@ function withTimeout(promise, what) {
   ]).finally(() => clearTimeout(timer));
 }
 
-function tlsConnect() {
+// The newest session ticket any connection received (TLS 1.3: after the handshake).
+let latestTicket;
+
+function tlsConnect(extra = {}) {
   return withTimeout(
     new Promise((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port: Number(port), ca: fs.readFileSync(caFile) });
+      const s = tls.connect({
+        host: '127.0.0.1',
+        port: Number(port),
+        ca: fs.readFileSync(caFile),
+        ...extra,
+      });
+      s.on('session', (ticket) => {
+        latestTicket = ticket;
+      });
       s.once('secureConnect', () => resolve(s));
       s.once('error', reject);
     }),
@@ -75,10 +89,16 @@ function tlsConnect() {
   );
 }
 
-// The TLS handshake must be complete before CONNECT is built: the exporter belongs to this session.
-const socket = await tlsConnect();
 // A zero-length context buffer: "empty context", not "no context" (RFC 5705 4).
 const exporterOf = (s) => s.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.alloc(0));
+
+if (mode === 'resumed') {
+  await resumed();
+  process.exit(0);
+}
+
+// The TLS handshake must be complete before CONNECT is built: the exporter belongs to this session.
+const socket = await tlsConnect();
 
 let authenticationData;
 let expectRefusal = false;
@@ -240,4 +260,62 @@ async function reauthenticate() {
   assert.equal(reason, NOT_AUTHORIZED);
   console.log(`worse token disconnect ${reason}`);
   client.end(true);
+}
+
+// An MQTT 5 CONNECT with method ace and `data` over the TLS socket `s`: { client, packet } or
+// { client, error }.
+async function connectOver(s, data, clientId) {
+  const mqttClient = new MqttClient(() => s, {
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: TIMEOUT_MS,
+    clientId,
+    properties: { authenticationMethod: 'ace', authenticationData: data },
+  });
+  return withTimeout(
+    new Promise((resolve) => {
+      mqttClient.once('connect', (packet) => resolve({ client: mqttClient, packet }));
+      mqttClient.once('error', (error) => resolve({ client: mqttClient, error }));
+      mqttClient.once('close', () =>
+        resolve({ client: mqttClient, error: new Error('closed before CONNACK') }),
+      );
+    }),
+    'CONNECT',
+  );
+}
+
+async function resumed() {
+  const first = await tlsConnect({ minVersion: 'TLSv1.3' });
+  assert.equal(first.isSessionReused(), false);
+  const firstExporter = exporterOf(first);
+  const one = await connectOver(first, withTokenLength(hmac(firstExporter)), `mqttjs-resumed-1-${process.pid}`);
+  if (one.error) throw one.error;
+  // The broker sends its ticket right after the handshake; it has arrived before the CONNACK.
+  await withTimeout(
+    new Promise((resolve) => {
+      const check = () => (latestTicket ? resolve() : setTimeout(check, 10));
+      check();
+    }),
+    'session ticket',
+  );
+  await withTimeout(one.client.endAsync(), 'DISCONNECT');
+  console.log('full handshake, ticket received');
+
+  // A replayed proof: made over the first session's exporter, sent over a resumed session.
+  const replay = await tlsConnect({ minVersion: 'TLSv1.3', session: latestTicket });
+  assert.ok(replay.isSessionReused(), 'the broker resumed the TLS 1.3 session');
+  assert.notDeepEqual(exporterOf(replay), firstExporter, 'a resumed session has a new exporter');
+  const refused = await connectOver(replay, withTokenLength(hmac(firstExporter)), `mqttjs-resumed-2-${process.pid}`);
+  assert.ok(refused.error, 'the broker accepted a proof over another session\'s exporter');
+  assert.equal(refused.error.code, NOT_AUTHORIZED, refused.error.message);
+  refused.client.end(true);
+  console.log(`replayed proof refused ${refused.error.code}`);
+
+  const again = await tlsConnect({ minVersion: 'TLSv1.3', session: latestTicket });
+  assert.ok(again.isSessionReused(), 'the broker resumed the TLS 1.3 session');
+  const two = await connectOver(again, withTokenLength(hmac(exporterOf(again))), `mqttjs-resumed-3-${process.pid}`);
+  if (two.error) throw two.error;
+  assert.equal(two.packet.reasonCode ?? 0, 0);
+  await withTimeout(two.client.endAsync(), 'DISCONNECT');
+  console.log('resumed connection accepted');
 }
