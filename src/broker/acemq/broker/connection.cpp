@@ -4,6 +4,7 @@
 #include <chrono>
 #include <mutex>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 #include "acemq/broker/broker.hpp"
@@ -193,19 +194,52 @@ struct connection::auth_relay {
   std::optional<intercept_verdict> intercept_immediate;
 };
 
+struct connection::topic_aliases {
+  std::unordered_map<std::uint16_t, std::string> inbound;
+  std::unordered_map<std::string, std::uint16_t> outbound;
+};
+
+connection::topic_aliases& connection::aliases() {
+  if (!aliases_) aliases_ = std::make_unique<topic_aliases>();
+  return *aliases_;
+}
+
+connection::auth_relay& connection::ensure_relay() {
+  if (!relay_) {
+    relay_ = std::make_shared<auth_relay>();
+    relay_->io = state_ == state::closed ? nullptr : &io_;
+    relay_->owner = this;
+  }
+  return *relay_;
+}
+
+void connection::detach_relay() {
+  if (!relay_) return;
+  {
+    std::lock_guard lock(relay_->mutex);
+    relay_->io = nullptr;
+    relay_->owner = nullptr;
+  }
+  relay_.reset();
+}
+
+void connection::release_relay_if_idle() {
+  if (relay_ && state_ == state::connected && !awaiting_provider_ && !awaiting_interceptor_ &&
+      !reauthenticating_) {
+    detach_relay();
+  }
+}
+
 connection::connection(broker& shared_broker, connection_io& io, const listener_settings& settings)
     : broker_(shared_broker),
       io_(io),
       listener_(settings),
       auth_(settings.auth ? settings.auth.get() : &shared_broker.default_auth()),
-      relay_(std::make_shared<auth_relay>()),
       connection_id_(shared_broker.open_connection()),
       inbound_maximum_packet_size_(
           settings.maximum_packet_size.value_or(shared_broker.settings().maximum_packet_size)),
       limits_{shared_broker.settings().max_topic_length,
               shared_broker.settings().max_topic_levels} {
-  relay_->io = &io_;
-  relay_->owner = this;
   // The connect timeout runs from the accepted transport to the end of authentication.
   connect_deadline_ = broker_.time().now() + broker_.settings().connect_timeout;
   publish_tokens_ = static_cast<double>(broker_.settings().max_publish_rate);
@@ -214,11 +248,7 @@ connection::connection(broker& shared_broker, connection_io& io, const listener_
 }
 
 connection::~connection() {
-  {
-    std::lock_guard lock(relay_->mutex);
-    relay_->io = nullptr;
-    relay_->owner = nullptr;
-  }
+  detach_relay();
   if (session_) broker_.detach(session_, connection_id_, will_on_close_);
   broker_.close_connection();
 }
@@ -487,9 +517,10 @@ authentication_request connection::make_auth_request(const mqtt::properties& pac
 void connection::run_auth(const std::function<void(auth_chain::completion)>& call) {
   std::uint64_t generation = 0;
   {
-    std::lock_guard lock(relay_->mutex);
-    generation = ++relay_->generation;
-    relay_->in_call = true;
+    auth_relay& current = ensure_relay();
+    std::lock_guard lock(current.mutex);
+    generation = ++current.generation;
+    current.in_call = true;
   }
   std::shared_ptr<auth_relay> relay = relay_;
   call([relay, generation](auth_step step, std::size_t owner) {
@@ -508,17 +539,20 @@ void connection::run_auth(const std::function<void(auth_chain::completion)>& cal
         if (relay->generation != generation) return;
         target = relay->owner;
       }
-      if (target != nullptr) target->on_auth_result(std::move(step), owner);
+      if (target == nullptr) return;
+      target->on_auth_result(std::move(step), owner);
+      target->release_relay_if_idle();
     });
   });
   std::optional<std::pair<auth_step, std::size_t>> result;
   {
-    std::lock_guard lock(relay_->mutex);
-    relay_->in_call = false;
-    result = std::move(relay_->immediate);
-    relay_->immediate.reset();
+    std::lock_guard lock(relay->mutex);
+    relay->in_call = false;
+    result = std::move(relay->immediate);
+    relay->immediate.reset();
   }
   if (result) on_auth_result(std::move(result->first), result->second);
+  release_relay_if_idle();
 }
 
 void connection::on_auth_result(auth_step step, std::size_t owner) {
@@ -826,10 +860,10 @@ void connection::handle(mqtt::publish&& packet) {
       return;
     }
     if (!packet.topic.empty()) {
-      inbound_aliases_[alias] = packet.topic;
+      aliases().inbound[alias] = packet.topic;
     } else {
-      const auto known = inbound_aliases_.find(alias);
-      if (known == inbound_aliases_.end()) {
+      const auto known = aliases().inbound.find(alias);
+      if (known == aliases_->inbound.end()) {
         // MQTT 5.0 3.3.2.3.4: an alias with no mapping and no topic is a protocol error.
         protocol_violation(reason_code::protocol_error);
         return;
@@ -1028,8 +1062,9 @@ void connection::intercept(const mqtt::publish& packet) {
   const std::uint8_t qos = packet.qos;
   awaiting_interceptor_ = true;
   {
-    std::lock_guard lock(relay_->mutex);
-    relay_->intercept_in_call = true;
+    auth_relay& current = ensure_relay();
+    std::lock_guard lock(current.mutex);
+    current.intercept_in_call = true;
   }
   std::shared_ptr<auth_relay> relay = relay_;
   listener_.interceptor->on_publish(upload, [relay, packet_id, qos](intercept_verdict verdict) {
@@ -1046,17 +1081,20 @@ void connection::intercept(const mqtt::publish& packet) {
         std::lock_guard inner(relay->mutex);
         target = relay->owner;
       }
-      if (target != nullptr) target->on_intercept_verdict(packet_id, qos, verdict);
+      if (target == nullptr) return;
+      target->on_intercept_verdict(packet_id, qos, verdict);
+      target->release_relay_if_idle();
     });
   });
   std::optional<intercept_verdict> immediate;
   {
-    std::lock_guard lock(relay_->mutex);
-    relay_->intercept_in_call = false;
-    immediate = relay_->intercept_immediate;
-    relay_->intercept_immediate.reset();
+    std::lock_guard lock(relay->mutex);
+    relay->intercept_in_call = false;
+    immediate = relay->intercept_immediate;
+    relay->intercept_immediate.reset();
   }
   if (immediate) on_intercept_verdict(packet_id, qos, *immediate);
+  release_relay_if_idle();
 }
 
 void connection::on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos,
@@ -1202,12 +1240,12 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
     if (client_topic_alias_maximum_ > 0) {
       // MQTT 5.0 3.3.2.3.4: aliases up to the client's Topic Alias Maximum; a known topic is
       // sent as an empty name plus its alias.
-      if (const auto known = outbound_aliases_.find(item.msg->topic);
-          known != outbound_aliases_.end()) {
+      auto& outbound = aliases().outbound;
+      if (const auto known = outbound.find(item.msg->topic); known != outbound.end()) {
         out.properties.topic_alias = known->second;
         out.topic.clear();
-      } else if (outbound_aliases_.size() < client_topic_alias_maximum_) {
-        new_alias = static_cast<std::uint16_t>(outbound_aliases_.size() + 1);
+      } else if (outbound.size() < client_topic_alias_maximum_) {
+        new_alias = static_cast<std::uint16_t>(outbound.size() + 1);
         out.properties.topic_alias = new_alias;
       }
     }
@@ -1226,7 +1264,7 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
     broker_.counters().messages_dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  if (new_alias) outbound_aliases_.emplace(item.msg->topic, *new_alias);
+  if (new_alias) aliases_->outbound.emplace(item.msg->topic, *new_alias);
   broker_.counters().messages_out.fetch_add(1, std::memory_order_relaxed);
   broker_.counters().bytes_out.fetch_add(total, std::memory_order_relaxed);
   io_.send(outgoing{std::move(header), item.msg->payload});
@@ -1574,7 +1612,7 @@ void connection::on_wake() {
 
 void connection::on_transport_closed() {
   state_ = state::closed;
-  {
+  if (relay_) {
     std::lock_guard lock(relay_->mutex);
     relay_->io = nullptr;
   }

@@ -11,7 +11,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "acemq/broker/auth.hpp"
@@ -115,6 +114,7 @@ class connection {
     closed = 0x03,
   };
   struct auth_relay;
+  struct topic_aliases;
 
   // Framing and dispatch.
   void consume(byte_view data);
@@ -138,6 +138,12 @@ class connection {
   mqtt::reason_code validate_connect(mqtt::connect& packet);
   authentication_request make_auth_request(const mqtt::properties& packet) const;
   void run_auth(const std::function<void(auth_chain::completion)>& call);
+  /// The relay for the exchange about to start (created when there is none).
+  auth_relay& ensure_relay();
+  /// Drops the relay once nothing awaits a completion: an idle connection carries none, and a
+  /// completion still held by a provider finds it detached and is ignored.
+  void release_relay_if_idle();
+  void detach_relay();
   void on_auth_result(auth_step step, std::size_t owner);
   void finish_connect(auth_step step);
   void refuse_connect(mqtt::reason_code reason,
@@ -221,9 +227,10 @@ class connection {
   bool consuming_ = false;
 
   // Topic aliases: client -> server (inbound) and server -> client (outbound), per connection
-  // [MQTT-3.3.2-10]; both bounded by the negotiated Topic Alias Maximum.
-  std::unordered_map<std::uint16_t, std::string> inbound_aliases_;
-  std::unordered_map<std::string, std::uint16_t> outbound_aliases_;
+  // [MQTT-3.3.2-10]; both bounded by the negotiated Topic Alias Maximum. Created at the first
+  // alias (most connections never use one).
+  topic_aliases& aliases();
+  std::unique_ptr<topic_aliases> aliases_;
 
   // Deadlines (steady clock).
   clock::time_point connect_deadline_;

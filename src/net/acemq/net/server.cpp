@@ -27,7 +27,15 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
-using tls_stream = ssl::stream<tcp::socket>;
+/// Sockets and timers bound to the io_context's own executor type rather than the polymorphic
+/// any_io_executor: 48 bytes less per socket, 48 per timer and less in every pending operation,
+/// which is most of what an idle connection costs.
+using io_executor = asio::io_context::executor_type;
+using tcp_socket = asio::basic_stream_socket<tcp, io_executor>;
+using steady_timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, io_executor>;
+using tls_stream = ssl::stream<tcp_socket>;
 
 /// Most queued items gathered into one write; bounds the iovec array (IOV_MAX is 1024 on Linux).
 constexpr std::size_t max_items_per_write = 256;
@@ -145,7 +153,7 @@ struct detail::server_state {
     listener_config settings;
     std::unique_ptr<tcp::acceptor> acceptor;
     bound_listener bound;
-    std::unique_ptr<asio::steady_timer> retry;
+    std::unique_ptr<steady_timer> retry;
     /// Token buckets of listener.connection_rate (one key) and address_connection_rate.
     std::unique_ptr<auth::rate_limiter> connection_rate;
     std::unique_ptr<auth::rate_limiter> address_rate;
@@ -169,7 +177,7 @@ struct detail::server_state {
   struct periodic_task {
     std::chrono::milliseconds interval;
     std::function<void()> task;
-    std::unique_ptr<asio::steady_timer> timer;
+    std::unique_ptr<steady_timer> timer;
   };
 
   worker& main_worker() { return *workers.front(); }
@@ -179,7 +187,7 @@ struct detail::server_state {
   }
 
   void accept(listener_state& listener);
-  void on_accepted(listener_state& listener, worker& home, tcp::socket socket);
+  void on_accepted(listener_state& listener, worker& home, tcp_socket socket);
   bool admit(listener_state& listener, const tcp::endpoint& remote);
   result<std::shared_ptr<ssl::context>, std::string> make_tls(const listener_config& settings);
   std::vector<std::string> reload_tls(const std::vector<listener_config>& fresh);
@@ -200,8 +208,8 @@ struct detail::server_state {
   server_counters counters;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
-  std::unique_ptr<asio::steady_timer> tick_timer;
-  std::unique_ptr<asio::steady_timer> grace_timer;
+  std::unique_ptr<steady_timer> tick_timer;
+  std::unique_ptr<steady_timer> grace_timer;
   std::unique_ptr<asio::signal_set> signals;
   clock::time_point next_tick{};
   psk_lookup psk;
@@ -223,8 +231,7 @@ class connection_base : public broker::connection_io,
         home_(home),
         listener_(listener),
         remote_(std::move(remote)),
-        timer_(home.io),
-        linger_(home.io) {}
+        timer_(home.io) {}
 
   virtual void start() = 0;
 
@@ -243,7 +250,7 @@ class connection_base : public broker::connection_io,
     finished_ = true;
     ++timer_generation_;
     timer_.cancel();
-    linger_.cancel();
+    if (linger_) linger_->cancel();
     close_socket();
     home_.connections.erase(this);
     if (handler_) handler_->on_transport_closed();
@@ -280,8 +287,9 @@ class connection_base : public broker::connection_io,
       return;
     }
     // A peer that stops reading must not keep a closing connection alive forever.
-    linger_.expires_after(close_linger);
-    linger_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    linger_ = std::make_unique<steady_timer>(home_.io);
+    linger_->expires_after(close_linger);
+    linger_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (!ec) self->finish();
     });
   }
@@ -474,8 +482,9 @@ class connection_base : public broker::connection_io,
   worker& home_;
   const listener_config& listener_;
   std::string remote_;
-  asio::steady_timer timer_;
-  asio::steady_timer linger_;  // bounds how long close() waits for queued writes
+  steady_timer timer_;
+  /// Bounds how long close() waits for queued writes; created only then.
+  std::unique_ptr<steady_timer> linger_;
   std::uint64_t timer_generation_ = 0;
   std::unique_ptr<connection_handler> handler_;
   /// TLS and WebSocket read into their own buffer (allocated at the first read); plain TCP uses
@@ -499,7 +508,7 @@ class connection_base : public broker::connection_io,
 class tcp_connection final : public connection_base {
  public:
   tcp_connection(detail::server_state& owner, worker& home, const listener_config& listener,
-                 tcp::socket socket, std::string remote)
+                 tcp_socket socket, std::string remote)
       : connection_base(owner, home, listener, std::move(remote)), socket_(std::move(socket)) {}
 
   void start() override {
@@ -567,7 +576,7 @@ class tcp_connection final : public connection_base {
     socket_.close(ignored);
   }
 
-  tcp::socket socket_;
+  tcp_socket socket_;
   std::vector<asio::const_buffer> gather_;
 };
 
@@ -576,7 +585,7 @@ class tcp_connection final : public connection_base {
 class tls_connection final : public connection_base {
  public:
   tls_connection(detail::server_state& owner, worker& home, const listener_config& listener,
-                 std::shared_ptr<ssl::context> context, tcp::socket socket, std::string remote)
+                 std::shared_ptr<ssl::context> context, tcp_socket socket, std::string remote)
       : connection_base(owner, home, listener, std::move(remote)),
         context_(std::move(context)),
         stream_(std::move(socket), *context_) {}
@@ -711,7 +720,7 @@ std::string_view choose_subprotocol(std::string_view offered) {
   return legacy ? legacy_mqtt_subprotocol : std::string_view{};
 }
 
-/// MQTT over WebSocket (MQTT 5.0 section 6) on plain TCP (`Next` = tcp::socket) or TLS
+/// MQTT over WebSocket (MQTT 5.0 section 6) on plain TCP (`Next` = tcp_socket) or TLS
 /// (`Next` = tls_stream): the TLS handshake (wss), the HTTP upgrade on the configured path with
 /// the mqtt subprotocol, then binary messages carrying MQTT bytes in any split.
 template <typename Next>
@@ -916,7 +925,7 @@ class websocket_connection final : public connection_base {
 class http_connection final : public std::enable_shared_from_this<http_connection> {
  public:
   http_connection(detail::server_state& owner, worker& home, const listener_config& listener,
-                  tcp::socket socket)
+                  tcp_socket socket)
       : owner_(owner),
         listener_(listener),
         socket_(std::move(socket)),
@@ -987,8 +996,8 @@ class http_connection final : public std::enable_shared_from_this<http_connectio
 
   detail::server_state& owner_;
   const listener_config& listener_;
-  tcp::socket socket_;
-  asio::steady_timer timer_;
+  tcp_socket socket_;
+  steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
 };
@@ -1007,7 +1016,7 @@ void detail::server_state::accept(listener_state& listener) {
   worker& target = next_worker();
   listener.acceptor->async_accept(
       target.io,
-      [this, &listener, &target](const boost::system::error_code& ec, tcp::socket socket) {
+      [this, &listener, &target](const boost::system::error_code& ec, tcp_socket socket) {
         if (ec == asio::error::operation_aborted || stopping) return;
         if (ec) {
           // EMFILE and friends: back off briefly instead of spinning on the error.
@@ -1023,7 +1032,7 @@ void detail::server_state::accept(listener_state& listener) {
       });
 }
 
-void detail::server_state::on_accepted(listener_state& listener, worker& home, tcp::socket socket) {
+void detail::server_state::on_accepted(listener_state& listener, worker& home, tcp_socket socket) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // already reset by the peer
@@ -1059,7 +1068,7 @@ void detail::server_state::on_accepted(listener_state& listener, worker& home, t
                                                     std::move(socket), endpoint_text(remote));
       break;
     case transport::ws:
-      connection = std::make_shared<websocket_connection<tcp::socket>>(
+      connection = std::make_shared<websocket_connection<tcp_socket>>(
           *this, home, listener.settings, nullptr, endpoint_text(remote), std::move(socket));
       break;
     case transport::wss: {
@@ -1227,17 +1236,17 @@ result<void, std::string> server::start() {
     const auto local = acceptor->local_endpoint(ec);
     state->bound = {settings.name, settings.type, settings.address, local.port()};
     state->acceptor = std::move(acceptor);
-    state->retry = std::make_unique<asio::steady_timer>(io);
+    state->retry = std::make_unique<steady_timer>(io);
     impl_->listeners.push_back(std::move(state));
   }
-  impl_->grace_timer = std::make_unique<asio::steady_timer>(io);
-  impl_->tick_timer = std::make_unique<asio::steady_timer>(io);
+  impl_->grace_timer = std::make_unique<steady_timer>(io);
+  impl_->tick_timer = std::make_unique<steady_timer>(io);
   for (auto& listener : impl_->listeners)
     impl_->accept(*listener);
   impl_->next_tick = std::chrono::steady_clock::now();
   impl_->schedule_tick();
   for (auto& each : impl_->periodic) {
-    each.timer = std::make_unique<asio::steady_timer>(io);
+    each.timer = std::make_unique<steady_timer>(io);
     impl_->schedule_periodic(each);
   }
   return {};
