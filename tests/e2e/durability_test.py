@@ -30,6 +30,7 @@ class publisher:
     def __init__(self, port, kill_after, on_threshold):
         self.acknowledged = set()
         self.sent = {}
+        self._early = set()
         self._lock = threading.Lock()
         self._kill_after = kill_after
         self._on_threshold = on_threshold
@@ -44,16 +45,26 @@ class publisher:
             raise AssertionError("publisher did not connect")
 
     def _on_publish(self, unused_client, unused_userdata, mid):
+        # paho calls this holding its outgoing-message lock, which publish() takes too: this
+        # lock is never held across a paho call, or the two threads can deadlock.
         with self._lock:
             if mid in self.sent:
-                self.acknowledged.add(self.sent[mid])
-            if len(self.acknowledged) == self._kill_after:
-                self._on_threshold()
+                self._acknowledge(self.sent[mid])
+            else:
+                self._early.add(mid)  # acknowledged before publish() recorded it
+
+    def _acknowledge(self, payload):
+        self.acknowledged.add(payload)
+        if len(self.acknowledged) == self._kill_after:
+            self._on_threshold()
 
     def publish(self, topic, payload, qos):
+        info = self.paho.publish(topic, payload, qos=qos)
         with self._lock:
-            info = self.paho.publish(topic, payload, qos=qos)
             self.sent[info.mid] = payload
+            if info.mid in self._early:
+                self._early.discard(info.mid)
+                self._acknowledge(payload)
 
     def stop(self):
         self.paho.loop_stop()
