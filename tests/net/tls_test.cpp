@@ -1,7 +1,12 @@
 #include "acemq/net/tls.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
 
 #include "pki_fixture.hpp"
 
@@ -94,6 +99,108 @@ struct memory_handshake {
            SSL_get_verify_result(client.get()) == X509_V_OK;
   }
 };
+
+/// A server and a client session over the two ends of a non-blocking socket pair, each reading
+/// and writing its descriptor through attach_socket().
+struct socket_handshake {
+  memory_handshake contexts{tls_listener()};
+  std::array<int, 2> descriptors{-1, -1};
+  ssl_ptr server;
+  ssl_ptr client;
+
+  socket_handshake() {
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, descriptors.data()), 0);
+    for (const int descriptor : descriptors) {
+      fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK);
+    }
+    server.reset(SSL_new(contexts.server_context.get()));
+    client.reset(SSL_new(contexts.client_context.get()));
+    EXPECT_TRUE(attach_socket(server.get(), descriptors[0]));
+    EXPECT_TRUE(attach_socket(client.get(), descriptors[1]));
+    SSL_set_accept_state(server.get());
+    SSL_set_connect_state(client.get());
+  }
+  ~socket_handshake() {
+    server.reset();
+    client.reset();
+    for (const int descriptor : descriptors) {
+      if (descriptor >= 0) close(descriptor);
+    }
+  }
+  socket_handshake(const socket_handshake&) = delete;
+  socket_handshake& operator=(const socket_handshake&) = delete;
+
+  /// One step of `session`: true when it completed, false when it waits for the socket; fails
+  /// the test on any other outcome.
+  static bool step(SSL* session, int rc) {
+    if (rc > 0) return true;
+    const int error = SSL_get_error(session, rc);
+    EXPECT_TRUE(error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) << error;
+    ERR_clear_error();
+    return false;
+  }
+
+  bool run() {
+    bool server_done = false;
+    bool client_done = false;
+    for (int round = 0; round < 50 && !(server_done && client_done); ++round) {
+      if (!client_done) client_done = step(client.get(), SSL_do_handshake(client.get()));
+      if (!server_done) server_done = step(server.get(), SSL_do_handshake(server.get()));
+    }
+    return server_done && client_done;
+  }
+};
+
+TEST(tls_socket, records_cross_a_non_blocking_socket_in_both_directions) {
+  socket_handshake link;
+  ASSERT_TRUE(link.run());
+  // Nothing sent yet: the server is told to wait for the socket, not that the peer closed.
+  std::array<std::uint8_t, 16> probe{};
+  std::size_t got = 0;
+  EXPECT_EQ(SSL_read_ex(link.server.get(), probe.data(), probe.size(), &got), 0);
+  EXPECT_EQ(SSL_get_error(link.server.get(), 0), SSL_ERROR_WANT_READ);
+  // 1 MB: far more than the socket buffers hold, so writes stop with WANT_WRITE and resume
+  // after the reader drained; partial writes continue where they stopped.
+  byte_vector sent(1024 * 1024);
+  for (std::size_t i = 0; i < sent.size(); ++i)
+    sent[i] = static_cast<std::uint8_t>(i * 7 + 3);
+  byte_vector received;
+  std::size_t offset = 0;
+  std::vector<std::uint8_t> chunk(16 * 1024);
+  for (int round = 0; round < 100000 && received.size() < sent.size(); ++round) {
+    if (offset < sent.size()) {
+      std::size_t written = 0;
+      if (socket_handshake::step(link.server.get(),
+                                 SSL_write_ex(link.server.get(), sent.data() + offset,
+                                              sent.size() - offset, &written))) {
+        offset += written;
+      }
+    }
+    std::size_t read = 0;
+    if (socket_handshake::step(link.client.get(),
+                               SSL_read_ex(link.client.get(), chunk.data(), chunk.size(), &read))) {
+      received.insert(received.end(), chunk.begin(), chunk.begin() + static_cast<long>(read));
+    }
+  }
+  EXPECT_EQ(received, sent);
+}
+
+TEST(tls_socket, writing_after_the_peer_closed_is_an_error_not_a_signal) {
+  socket_handshake link;
+  ASSERT_TRUE(link.run());
+  close(link.descriptors[1]);
+  link.descriptors[1] = -1;
+  // With SSL_set_fd this write would raise SIGPIPE and end the process.
+  const std::array<std::uint8_t, 64> data{};
+  std::size_t written = 0;
+  int rc = 1;
+  for (int attempt = 0; attempt < 4 && rc == 1; ++attempt) {
+    rc = SSL_write_ex(link.server.get(), data.data(), data.size(), &written);
+  }
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(SSL_get_error(link.server.get(), rc), SSL_ERROR_SYSCALL);
+  ERR_clear_error();
+}
 
 TEST(tls_context, loads_the_development_pki) {
   auto made = make_server_tls_context(tls_listener());

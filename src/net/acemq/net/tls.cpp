@@ -6,10 +6,64 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 
 namespace acemq::net {
 namespace {
+
+int socket_of(BIO* bio) {
+  return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
+}
+
+int socket_bio_write(BIO* bio, const char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  for (;;) {
+    const ssize_t sent = ::send(socket_of(bio), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    if (sent >= 0) return static_cast<int>(sent);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(bio);
+    return -1;
+  }
+}
+
+int socket_bio_read(BIO* bio, char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  for (;;) {
+    const ssize_t got = ::recv(socket_of(bio), data, static_cast<std::size_t>(size), 0);
+    if (got >= 0) return static_cast<int>(got);  // 0: the peer closed
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(bio);
+    return -1;
+  }
+}
+
+long socket_bio_ctrl(BIO*, int command, long, void*) {
+  // Nothing is buffered in this BIO: a flush is always complete, every other query is "no".
+  return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int socket_bio_create(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+const BIO_METHOD* socket_bio_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "acemq socket");
+    if (made != nullptr) {
+      BIO_meth_set_write(made, &socket_bio_write);
+      BIO_meth_set_read(made, &socket_bio_read);
+      BIO_meth_set_ctrl(made, &socket_bio_ctrl);
+      BIO_meth_set_create(made, &socket_bio_create);
+    }
+    return made;
+  }();
+  return method;
+}
 
 /// The most recent OpenSSL error as text, clearing the queue.
 std::string openssl_error() {
@@ -193,6 +247,16 @@ result<ssl_context_ptr, std::string> make_server_tls_context(const listener_conf
   }
   SSL_CTX_set_timeout(ctx, static_cast<long>(listener.session_ticket_lifetime.count()));
   return context;
+}
+
+bool attach_socket(SSL* session, int descriptor) {
+  const BIO_METHOD* method = socket_bio_method();
+  if (method == nullptr) return false;
+  BIO* bio = BIO_new(method);
+  if (bio == nullptr) return false;
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(descriptor)));
+  SSL_set_bio(session, bio, bio);  // one reference, owned by the session from here
+  return true;
 }
 
 std::optional<std::string> refusal_reason(const SSL* session) {

@@ -44,6 +44,12 @@ result<void, std::string> enable_psk(SSL_CTX* context, psk_lookup lookup);
 /// `listener.client_certificates` against `listener.ca`.
 result<ssl_context_ptr, std::string> make_server_tls_context(const listener_config& listener);
 
+/// Makes `session` read and write the connected, non-blocking socket `descriptor` directly. Unlike
+/// SSL_set_fd, writes never raise SIGPIPE when the peer has gone (send with MSG_NOSIGNAL); a
+/// write or read that would block sets OpenSSL's retry flags (SSL_ERROR_WANT_WRITE / WANT_READ).
+/// The descriptor stays owned by the caller. False if OpenSSL could not allocate the BIO.
+bool attach_socket(SSL* session, int descriptor);
+
 /// Called after a completed handshake: the reason to refuse the session, or nullopt to accept.
 /// TLS 1.2 is accepted only with the Extended Master Secret (RFC 7627): without it the exporter
 /// values the ACE profile binds tokens to are not unique to the session (RFC 9431 2.2.4.2.2 relies
