@@ -26,11 +26,6 @@ listener_config tls_listener(client_certificate_mode mode = client_certificate_m
   return listener;
 }
 
-struct ssl_deleter {
-  void operator()(SSL* session) const noexcept { SSL_free(session); }
-};
-using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
-
 /// A client and a server session joined by an in-memory BIO pair (no sockets).
 struct memory_handshake {
   ssl_context_ptr client_context{SSL_CTX_new(TLS_client_method())};

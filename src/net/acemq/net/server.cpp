@@ -117,9 +117,9 @@ struct worker {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
       asio::make_work_guard(io)};
   std::unordered_set<connection_base*> connections;
-  /// Plain TCP connections read into this one buffer after their socket is readable (the machine
-  /// consumes or copies the bytes before the next read on this thread), so an idle connection
-  /// holds no read buffer of its own.
+  /// Plain TCP and TLS connections read (TLS: decrypt) into this one buffer once their socket is
+  /// readable (the machine consumes or copies the bytes before the next read on this thread), so
+  /// an idle connection holds no read buffer of its own.
   std::vector<std::uint8_t> read_buffer;
 };
 
@@ -383,6 +383,13 @@ class connection_base : public broker::connection_io,
     return true;
   }
 
+  /// The worker's read buffer (see worker::read_buffer), sized to read_chunk.
+  std::vector<std::uint8_t>& worker_read_buffer() {
+    auto& buffer = home_.read_buffer;
+    if (buffer.size() != owner_.config.read_chunk) buffer.resize(owner_.config.read_chunk);
+    return buffer;
+  }
+
   std::vector<std::uint8_t>& own_read_buffer() {
     if (read_buffer_.empty()) read_buffer_.resize(owner_.config.read_chunk);
     return read_buffer_;
@@ -489,8 +496,8 @@ class connection_base : public broker::connection_io,
   std::unique_ptr<steady_timer> linger_;
   std::uint64_t timer_generation_ = 0;
   std::unique_ptr<connection_handler> handler_;
-  /// TLS and WebSocket read into their own buffer (allocated at the first read); plain TCP uses
-  /// the worker's.
+  /// WebSocket connections read into their own buffer (allocated at the first read); plain TCP
+  /// and TLS use the worker's.
   std::vector<std::uint8_t> read_buffer_;
   write_queue queue_;
   std::size_t queued_bytes_ = 0;
@@ -539,9 +546,7 @@ class tcp_connection final : public connection_base {
             me.on_read_bytes(ec, byte_view{});
             return;
           }
-          auto& buffer = me.home_.read_buffer;
-          if (buffer.size() != me.owner_.config.read_chunk)
-            buffer.resize(me.owner_.config.read_chunk);
+          auto& buffer = me.worker_read_buffer();
           boost::system::error_code read_ec;
           const std::size_t size = me.socket_.read_some(asio::buffer(buffer), read_ec);
           if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
@@ -630,10 +635,6 @@ class tls_connection final : public connection_base {
   const broker::tls_facts* tls() const override { return facts_.get(); }
 
  private:
-  struct ssl_free {
-    void operator()(SSL* session) const noexcept { SSL_free(session); }
-  };
-
   /// What an SSL_* call that did not complete asks for next.
   enum class outcome : std::uint8_t { want_read, want_write, closed, failed };
 
@@ -727,8 +728,7 @@ class tls_connection final : public connection_base {
         });
         break;
       }
-      auto& buffer = home_.read_buffer;
-      if (buffer.size() != owner_.config.read_chunk) buffer.resize(owner_.config.read_chunk);
+      auto& buffer = worker_read_buffer();
       ERR_clear_error();
       std::size_t size = 0;
       const int rc = SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &size);
@@ -742,7 +742,6 @@ class tls_connection final : public connection_base {
         wait_for(next, &tls_connection::read_more);
       } else {
         if (next == outcome::failed) spdlog::debug("{}: read: {}", remote_, ssl_error_text());
-        ERR_clear_error();
         finish();
       }
       break;
@@ -752,18 +751,28 @@ class tls_connection final : public connection_base {
 
   void write_queued() override {
     if (in_write_loop_) {
+      // Called by on_written() inside flush_staged(): the loop there writes the next batch.
       write_again_ = true;
       return;
     }
     if (!durable_before_write()) return;
+    stage();
+    writing_ = true;
+    flush_staged();
+  }
+
+  /// Writes the staged batch, then the next ones while the socket takes them (on_written() asks
+  /// for each through write_queued()); stops when OpenSSL waits for the socket (flush_staged
+  /// continues then), the write failed or nothing is left.
+  void flush_staged() {
     in_write_loop_ = true;
-    do {
+    while (write_staged()) {
       write_again_ = false;
+      on_written({}, write_items_, write_bytes_);
+      if (!write_again_ || !durable_before_write()) break;
       stage();
       writing_ = true;
-      if (!write_staged()) break;                  // waiting for the socket, or finished
-      on_written({}, write_items_, write_bytes_);  // may ask for the next write: write_again_
-    } while (write_again_ && !finished_ && !queue_.empty() && durable_before_write());
+    }
     in_write_loop_ = false;
   }
 
@@ -800,7 +809,7 @@ class tls_connection final : public connection_base {
   }
 
   /// Writes what stage() chose; true when all of it was written now, false when the rest waits
-  /// for the socket (resume_write() continues) or the connection failed.
+  /// for the socket or the connection failed.
   bool write_staged() {
     while (write_offset_ < write_data_.size()) {
       ERR_clear_error();
@@ -813,7 +822,7 @@ class tls_connection final : public connection_base {
       }
       const outcome next = classify(rc);
       if (next == outcome::want_read || next == outcome::want_write) {
-        wait_for(next, &tls_connection::resume_write);
+        wait_for(next, &tls_connection::flush_staged);
         return false;
       }
       spdlog::debug("{}: write: {}", remote_, ssl_error_text());
@@ -821,17 +830,6 @@ class tls_connection final : public connection_base {
       return false;
     }
     return true;
-  }
-
-  void resume_write() {
-    if (!write_staged()) return;
-    in_write_loop_ = true;
-    on_written({}, write_items_, write_bytes_);
-    in_write_loop_ = false;
-    if (write_again_) {
-      write_again_ = false;
-      if (!finished_ && !queue_.empty()) write_queued();
-    }
   }
 
   void close_transport() override {
@@ -852,7 +850,7 @@ class tls_connection final : public connection_base {
 
   std::shared_ptr<ssl::context> context_;  // the context of the listener when accepted
   tcp_socket socket_;
-  std::unique_ptr<SSL, ssl_free> ssl_;
+  ssl_ptr ssl_;
   std::unique_ptr<openssl_tls_facts> facts_;  // refers to ssl_: declared after it
   std::vector<std::uint8_t> staging_;
   byte_view write_data_;

@@ -33,7 +33,7 @@ int socket_bio_write(BIO* bio, const char* data, int size) {
 int socket_bio_read(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
   for (;;) {
-    const ssize_t got = ::recv(socket_of(bio), data, static_cast<std::size_t>(size), 0);
+    const ssize_t got = ::recv(socket_of(bio), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
     if (got >= 0) return static_cast<int>(got);  // 0: the peer closed
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(bio);

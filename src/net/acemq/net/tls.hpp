@@ -24,6 +24,11 @@ struct ssl_context_deleter {
 };
 using ssl_context_ptr = std::unique_ptr<SSL_CTX, ssl_context_deleter>;
 
+struct ssl_deleter {
+  void operator()(SSL* session) const noexcept { SSL_free(session); }
+};
+using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
+
 /// Finds the pre-shared key for a TLS 1.3 PSK identity (nullopt: no such identity). Called on the
 /// handshake thread, synchronously; it must not block on the network.
 using psk_lookup = std::function<std::optional<byte_vector>(std::string_view identity)>;
