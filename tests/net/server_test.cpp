@@ -12,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -210,6 +211,23 @@ class server_test : public ::testing::Test {
     return socket;
   }
 
+  using tls_client = asio::ssl::stream<tcp::socket>;
+
+  /// A client of the TLS listener that verifies the server, its handshake done.
+  std::unique_ptr<tls_client> connect_tls() {
+    auto stream = std::make_unique<tls_client>(client_io_, tls_client_context_);
+    stream->lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
+    stream->handshake(asio::ssl::stream_base::client);
+    return stream;
+  }
+
+  static asio::ssl::context verifying_client_context() {
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    context.load_verify_file(testing::pki_file("ca.pem"));
+    context.set_verify_mode(asio::ssl::verify_peer);
+    return context;
+  }
+
   template <typename Stream>
   static std::string read_exactly(Stream& stream, std::size_t size) {
     std::string out(size, '\0');
@@ -227,6 +245,7 @@ class server_test : public ::testing::Test {
 
   probe probe_;
   asio::io_context client_io_;
+  asio::ssl::context tls_client_context_ = verifying_client_context();
   std::unique_ptr<server> instance_;
   std::thread runner_;
 };
@@ -377,33 +396,62 @@ TEST_F(server_test, stop_asks_every_connection_to_shut_down) {
 
 TEST_F(server_test, echoes_over_tls13) {
   start({});
-  asio::ssl::context context(asio::ssl::context::tls_client);
-  context.load_verify_file(testing::pki_file("ca.pem"));
-  context.set_verify_mode(asio::ssl::verify_peer);
-  asio::ssl::stream<tcp::socket> stream(client_io_, context);
-  stream.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
-  stream.handshake(asio::ssl::stream_base::client);
-  asio::write(stream, asio::buffer(std::string("hello")));
-  EXPECT_EQ(read_exactly(stream, 5), "hello");
+  auto stream = connect_tls();
+  asio::write(*stream, asio::buffer(std::string("hello")));
+  EXPECT_EQ(read_exactly(*stream, 5), "hello");
   std::lock_guard lock(probe_.mutex);
   EXPECT_EQ(probe_.last_protocol, "TLSv1.3");
 }
 
 TEST_F(server_test, bursts_and_large_messages_over_tls_arrive_intact) {
   start({});
-  asio::ssl::context context(asio::ssl::context::tls_client);
-  context.load_verify_file(testing::pki_file("ca.pem"));
-  context.set_verify_mode(asio::ssl::verify_peer);
-  asio::ssl::stream<tcp::socket> stream(client_io_, context);
-  stream.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
-  stream.handshake(asio::ssl::stream_base::client);
-  asio::write(stream, asio::buffer(std::string("m")));
+  auto stream = connect_tls();
+  asio::write(*stream, asio::buffer(std::string("m")));
   std::string burst;
   for (int i = 0; i < 2000; ++i)
     burst += "#" + std::to_string(i % 10) + "PAYLOAD";
-  EXPECT_EQ(read_exactly(stream, burst.size()), burst);
-  asio::write(stream, asio::buffer(std::string("L")));
-  EXPECT_EQ(read_exactly(stream, 200 * 1024 + 2), "<" + std::string(200 * 1024, 'L') + ">");
+  EXPECT_EQ(read_exactly(*stream, burst.size()), burst);
+  asio::write(*stream, asio::buffer(std::string("L")));
+  EXPECT_EQ(read_exactly(*stream, 200 * 1024 + 2), "<" + std::string(200 * 1024, 'L') + ">");
+}
+
+TEST_F(server_test, paused_reading_over_tls_reads_nothing_until_resumed) {
+  start({});
+  auto stream = connect_tls();
+  asio::write(*stream, asio::buffer(std::string("~")));
+  asio::write(*stream, asio::buffer(std::string("a")));
+  EXPECT_EQ(read_exactly(*stream, 2), "Ta");
+}
+
+TEST_F(server_test, plain_bytes_on_a_tls_listener_fail_the_handshake) {
+  start({});
+  tcp::socket socket(client_io_);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port_of(transport::tls)});
+  // An MQTT 3.1.1 CONNECT where a ClientHello belongs.
+  const std::string connect("\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00", 14);
+  asio::write(socket, asio::buffer(connect));
+  // The server may answer with an alert before it closes.
+  boost::system::error_code ec;
+  std::array<char, 256> answer{};
+  while (!ec)
+    socket.read_some(asio::buffer(answer), ec);
+  EXPECT_EQ(instance_->counters().tls_handshake_failures.load(), 1u);
+  EXPECT_EQ(probe_.created, 0);
+}
+
+TEST_F(server_test, a_tls_client_leaving_during_a_large_write_is_closed_and_the_server_goes_on) {
+  start({});
+  {
+    auto leaving = connect_tls();
+    // The machine queues until the driver reports congestion; the client reads none of it and
+    // goes (unread data: the kernel resets the connection). The server's next write fails with
+    // an error, not a signal.
+    asio::write(*leaving, asio::buffer(std::string("%")));
+  }
+  probe_.wait_for(probe_.transport_closed, 1);
+  auto next = connect_tls();
+  asio::write(*next, asio::buffer(std::string("k")));
+  EXPECT_EQ(read_exactly(*next, 1), "k");
 }
 
 TEST_F(server_test, tls12_without_extended_master_secret_is_refused) {
