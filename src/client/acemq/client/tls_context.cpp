@@ -132,7 +132,6 @@ ssl_session_ptr ticket_cache::take(const std::string& server) {
   // The newest ticket: the server issued it last, so it is least likely to have expired.
   ssl_session_ptr session = std::move(found->second.back());
   found->second.pop_back();
-  --tickets_;
   return session;
 }
 
@@ -141,28 +140,23 @@ void ticket_cache::put(const std::string& server, ssl_session_ptr session) {
   auto found = by_server_.find(server);
   if (found == by_server_.end()) {
     if (servers_.size() >= max_cached_servers) {
-      auto oldest = by_server_.find(servers_.front());
-      if (oldest != by_server_.end()) {
-        tickets_ -= oldest->second.size();
-        by_server_.erase(oldest);
-      }
+      by_server_.erase(servers_.front());
       servers_.pop_front();
     }
     servers_.push_back(server);
     found = by_server_.emplace(server, std::deque<ssl_session_ptr>{}).first;
   }
   std::deque<ssl_session_ptr>& held = found->second;
-  if (held.size() >= max_cached_tickets) {
-    held.pop_front();
-    --tickets_;
-  }
+  if (held.size() >= max_cached_tickets) held.pop_front();
   held.push_back(std::move(session));
-  ++tickets_;
 }
 
 std::size_t ticket_cache::size() const {
   std::lock_guard lock(mutex_);
-  return tickets_;
+  std::size_t tickets = 0;
+  for (const auto& [server, held] : by_server_)
+    tickets += held.size();
+  return tickets;
 }
 
 bool tls_context::impl::prepare_resumption(SSL* ssl, const std::string& server) const {

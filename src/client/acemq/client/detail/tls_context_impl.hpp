@@ -30,8 +30,7 @@ class ticket_cache {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::deque<ssl_session_ptr>> by_server_;
-  std::deque<std::string> servers_;  // in the order first seen, for eviction
-  std::size_t tickets_ = 0;
+  std::deque<std::string> servers_;  // the keys of by_server_ in the order first seen
 };
 
 struct tls_context::impl {
