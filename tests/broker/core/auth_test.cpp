@@ -307,6 +307,39 @@ TEST_F(auth_test, completion_after_the_connection_is_gone_is_dropped) {
   EXPECT_TRUE(c.io().tasks.empty());
 }
 
+TEST_F(auth_test, a_completion_called_again_after_connack_is_ignored) {
+  challenge->asynchronous = true;
+  client& c = make_client();
+  c.send(method_connect("twice"));
+  challenge->complete_pending();
+  settle();
+  ASSERT_EQ(c.received_of<mqtt::auth>().size(), 1u);
+  c.send(auth_packet(reason_code::continue_authentication, "good"));
+  ASSERT_EQ(challenge->pending.size(), 1u);
+  auto again = challenge->pending.front();  // a provider that will complete twice
+  challenge->complete_pending();
+  settle();
+  ASSERT_EQ(c.received_of<mqtt::connack>().size(), 1u);
+  // Nothing awaits a completion any more: the second one is dropped where it is called, before
+  // anything is posted to the connection, and the connection carries on.
+  again.first(std::move(again.second));
+  EXPECT_TRUE(c.io().tasks.empty());
+  settle();
+  EXPECT_TRUE(c.received().empty());
+  EXPECT_FALSE(c.io().close_requested);
+  // A new exchange on the same connection still completes.
+  c.send(auth_packet(reason_code::reauthenticate, "x"));
+  challenge->complete_pending();
+  settle();
+  ASSERT_EQ(c.received_of<mqtt::auth>().size(), 1u);
+  c.send(auth_packet(reason_code::continue_authentication, "good"));
+  challenge->complete_pending();
+  settle();
+  const auto done = c.received_of<mqtt::auth>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].reason_code, reason_code::success);
+}
+
 TEST_F(auth_test, packets_during_authentication_wait_for_connack) {
   challenge->asynchronous = true;
   client& c = make_client();

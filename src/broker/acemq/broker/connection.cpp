@@ -859,11 +859,12 @@ void connection::handle(mqtt::publish&& packet) {
       protocol_violation(reason_code::topic_alias_invalid);
       return;
     }
+    auto& inbound = aliases().inbound;
     if (!packet.topic.empty()) {
-      aliases().inbound[alias] = packet.topic;
+      inbound[alias] = packet.topic;
     } else {
-      const auto known = aliases().inbound.find(alias);
-      if (known == aliases_->inbound.end()) {
+      const auto known = inbound.find(alias);
+      if (known == inbound.end()) {
         // MQTT 5.0 3.3.2.3.4: an alias with no mapping and no topic is a protocol error.
         protocol_violation(reason_code::protocol_error);
         return;
