@@ -10,10 +10,10 @@
 //
 // The setup follows the broker and the benchmark client: the PKI of `scripts/dev-pki` (ECDSA
 // P-256 server certificate for "localhost"), one SSL_CTX per side made once, X25519 key share,
-// the client verifying the chain and the host name. The server context is the broker's listener
-// context with TLS 1.3 session tickets on (stateless, one per connection as the listener issues
-// by default; --tickets changes the number), so in both modes the server writes its ticket and
-// the client reads it.
+// the client verifying the chain and the host name. The server context is the broker's own
+// listener context (acemq::net::make_server_tls_context with the listener defaults: TLS 1.3
+// session tickets, stateless, one per connection; --tickets changes the number), so in both
+// modes the server writes its ticket and the client reads it.
 // Two modes: full handshakes, and resumed ones (RFC 8446 2.2: a ticket from the previous
 // connection, psk_dhe_ke, so still one X25519 exchange per side but no certificate).
 //
@@ -41,6 +41,8 @@
 #include <string_view>
 
 #include <fmt/core.h>
+
+#include "acemq/net/tls.hpp"
 
 namespace {
 
@@ -90,30 +92,20 @@ struct contexts {
   std::string certificate_key;
 };
 
-/// The broker's listener context (src/net tls.cpp) with session tickets on.
+/// The broker's listener context, made by the broker's own code (make_server_tls_context) from
+/// the PKI with the listener defaults; `tickets` other than the default one per connection
+/// changes only the number of tickets written.
 SSL_CTX* make_server_context(const std::filesystem::path& pki, int tickets) {
-  SSL_CTX* context = SSL_CTX_new(TLS_server_method());
-  require(context != nullptr, "SSL_CTX_new (server)");
-  require(SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1 &&
-              SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION) == 1,
-          "cannot restrict the server's TLS versions");
-  SSL_CTX_set_options(
-      context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  const std::string certificate = (pki / "server.pem").string();
-  const std::string key = (pki / "server.key").string();
-  const std::string ca = (pki / "ca.pem").string();
-  require(SSL_CTX_use_certificate_chain_file(context, certificate.c_str()) == 1,
-          "cannot load " + certificate);
-  require(SSL_CTX_use_PrivateKey_file(context, key.c_str(), SSL_FILETYPE_PEM) == 1,
-          "cannot load " + key);
-  require(SSL_CTX_check_private_key(context) == 1, key + " does not match " + certificate);
-  require(SSL_CTX_load_verify_locations(context, ca.c_str(), nullptr) == 1, "cannot load " + ca);
-  SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
-  static constexpr unsigned char session_id_context[] = {'a', 'c', 'e', 'm', 'q'};
-  require(
-      SSL_CTX_set_session_id_context(context, session_id_context, sizeof session_id_context) == 1 &&
-          SSL_CTX_set_num_tickets(context, static_cast<std::size_t>(tickets)) == 1,
-      "cannot enable session tickets");
+  acemq::net::listener_config listener;
+  listener.type = acemq::net::transport::tls;
+  listener.certificate = (pki / "server.pem").string();
+  listener.key = (pki / "server.key").string();
+  listener.ca = (pki / "ca.pem").string();
+  auto made = acemq::net::make_server_tls_context(listener);
+  if (!made) fail("the broker's TLS context: " + made.error());
+  SSL_CTX* context = made->release();
+  require(SSL_CTX_set_num_tickets(context, static_cast<std::size_t>(tickets)) == 1,
+          "cannot set the number of session tickets");
   return context;
 }
 
