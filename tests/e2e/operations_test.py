@@ -1,8 +1,8 @@
 """End-to-end operations: MQTT over WebSocket and secure WebSocket with MQTT.js, /metrics
 scraped with curl and checked against the traffic sent, a certificate swapped under a live
-connection with SIGHUP and TLS 1.3 session resumption (checked with openssl s_client), and the overload limits (connection
-rates, publish rate, queued-memory ceiling, slow consumer) driven past their bound while another
-client stays responsive. Waits on events, never on sleeps."""
+connection with SIGHUP and TLS 1.3 session resumption (checked with openssl s_client), and the
+overload limits (connection rates, publish rate, queued-memory ceiling, slow consumer) driven past
+their bound while another client stays responsive. Waits on events, never on sleeps."""
 
 import os
 import re

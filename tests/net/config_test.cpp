@@ -286,6 +286,7 @@ TEST(config, example_file_documents_the_real_defaults) {
     EXPECT_EQ(a.ca, b.ca);
     EXPECT_EQ(a.client_certificates, b.client_certificates);
     EXPECT_EQ(a.handshake_timeout, b.handshake_timeout);
+    EXPECT_EQ(a.session_ticket_lifetime, b.session_ticket_lifetime);
   }
 }
 
@@ -354,6 +355,12 @@ TEST(config, listener_option_errors) {
   EXPECT_FALSE(apply_override(config, R"(listener.tcp.auth=["password", "password"])"));
   EXPECT_FALSE(apply_override(config, "listener.tcp.connection_rate=-1"));
   EXPECT_FALSE(apply_override(config, "listener.tcp.connection_rate=nan"));
+  // TLS 1.3 ticket lifetime: 0 (no tickets) up to 7 days (RFC 8446 4.6.1), nothing beyond.
+  ASSERT_TRUE(apply_override(config, "listener.tls.session_ticket_lifetime=0"));
+  ASSERT_TRUE(apply_override(config, "listener.tls.session_ticket_lifetime=604800"));
+  EXPECT_EQ(config.server.listeners.at(1).session_ticket_lifetime, std::chrono::seconds(604800));
+  EXPECT_FALSE(apply_override(config, "listener.tls.session_ticket_lifetime=604801"));
+  EXPECT_FALSE(apply_override(config, "listener.tls.session_ticket_lifetime=-1"));
   ASSERT_TRUE(apply_override(config, "listener.wss.type=\"wss\""));
   auto no_certificate = finalize(config);
   ASSERT_FALSE(no_certificate);
