@@ -34,6 +34,8 @@ struct probe {
   int transport_closed = 0;
   int created = 0;
   std::string last_protocol;
+  /// The delays (in 10 ms) of the '+' deadlines that fired, in firing order.
+  std::vector<int> fired;
 
   void bump(int& counter) {
     std::lock_guard lock(mutex);
@@ -106,6 +108,13 @@ class echo_handler final : public connection_handler {
         case 't':
           io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
           break;
+        case '+':  // '+' n: a deadline n * 10 ms from now, reported to the probe when it fires
+          if (at + 1 < data.size()) {
+            delay_ = data[++at];
+            io_.arm_timer(std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(10 * delay_));
+          }
+          break;
         case 'r':  // re-arming replaces: only the second deadline fires
           io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(10));
           io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(30));
@@ -132,6 +141,12 @@ class echo_handler final : public connection_handler {
     }
   }
   void on_timer(clock::time_point) override {
+    if (delay_ != 0) {
+      std::lock_guard lock(probe_.mutex);
+      probe_.fired.push_back(delay_);
+      delay_ = 0;
+      probe_.changed.notify_all();
+    }
     io_.send({to_bytes("T"), nullptr});
     if (paused_) {
       paused_ = false;
@@ -153,6 +168,7 @@ class echo_handler final : public connection_handler {
   probe& probe_;
   bool paused_ = false;
   byte_vector held_;
+  int delay_ = 0;
 };
 
 listener_config tcp_listener() {
@@ -285,6 +301,50 @@ TEST_F(server_test, timer_fires_and_rearming_replaces) {
   // Only one timer fired for "r": the echo of "x" is the next byte.
   asio::write(socket, asio::buffer(std::string("x")));
   EXPECT_EQ(read_exactly(socket, 1), "x");
+}
+
+TEST_F(server_test, deadlines_of_many_connections_fire_in_order_and_once) {
+  // One I/O thread: every connection's deadline sits in the same queue.
+  server_config config;
+  config.threads = 1;
+  start(config);
+  const std::vector<int> delays = {9, 3, 7, 1, 5, 8, 2, 6, 4};
+  std::vector<tcp::socket> sockets;
+  for (const int delay : delays) {
+    sockets.push_back(connect_tcp());
+    const std::array<char, 2> command = {'+', static_cast<char>(delay)};
+    asio::write(sockets.back(), asio::buffer(command));
+  }
+  // Moved later (3 -> 9 is not the earliest any more) and earlier (9 -> 1 fires first).
+  const std::array<char, 2> later = {'+', 10};
+  asio::write(sockets[1], asio::buffer(later));
+  const std::array<char, 2> earlier = {'+', 1};
+  asio::write(sockets[0], asio::buffer(earlier));
+  {
+    std::unique_lock lock(probe_.mutex);
+    probe_.changed.wait(lock, [&] { return probe_.fired.size() >= delays.size(); });
+    EXPECT_EQ(probe_.fired, (std::vector<int>{1, 1, 2, 4, 5, 6, 7, 8, 10}));
+  }
+  for (auto& socket : sockets)
+    EXPECT_EQ(read_exactly(socket, 1), "T");
+}
+
+TEST_F(server_test, a_closed_connection_loses_its_deadline) {
+  server_config config;
+  config.threads = 1;
+  start(config);
+  auto leaving = connect_tcp();
+  const std::array<char, 2> soon = {'+', 3};
+  asio::write(leaving, asio::buffer(soon));
+  leaving.close();
+  probe_.wait_for(probe_.transport_closed, 1);
+  auto staying = connect_tcp();
+  const std::array<char, 2> later = {'+', 6};
+  asio::write(staying, asio::buffer(later));
+  EXPECT_EQ(read_exactly(staying, 1), "T");
+  // The earlier deadline of the closed connection would have fired first.
+  std::lock_guard lock(probe_.mutex);
+  EXPECT_EQ(probe_.fired, std::vector<int>{6});
 }
 
 TEST_F(server_test, wake_and_post_from_other_threads_run_on_the_connection) {

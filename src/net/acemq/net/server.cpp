@@ -111,12 +111,51 @@ class write_queue {
   std::size_t head_ = 0;
 };
 
+/// The deadlines of one worker's connections (connect and handshake timeouts, keep alive,
+/// credential expiry, the end of a throttle): a binary min-heap ordered by deadline, with one Asio
+/// timer armed for the earliest. A connection with a deadline costs one heap slot, not a timer
+/// object and a pending wait operation of its own. The heap holds each scheduled connection alive
+/// until its deadline passes or is cancelled, as a pending timer wait did.
+class deadline_queue {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  explicit deadline_queue(asio::io_context& io) : timer_(io) {}
+
+  /// Sets the deadline of `who`, replacing the one it had.
+  void schedule(connection_base& who, time_point at);
+  /// Removes the deadline of `who`, if it has one, and hands back the reference the queue held
+  /// (it may be the last one: the caller decides when to release it).
+  std::shared_ptr<connection_base> cancel(connection_base& who);
+
+ private:
+  static bool earlier(const connection_base& a, const connection_base& b) noexcept;
+  void swap_slots(std::size_t a, std::size_t b) noexcept;
+  void sift_up(std::size_t slot) noexcept;
+  void sift_down(std::size_t slot) noexcept;
+  std::shared_ptr<connection_base> remove_at(std::size_t slot);
+  /// Arms the timer for the earliest deadline unless a wait that fires no later is pending.
+  void arm();
+  /// Calls every connection whose deadline has passed, then re-arms.
+  void expired();
+
+  std::vector<std::shared_ptr<connection_base>> heap_;
+  steady_timer timer_;
+  /// The expiry of the pending wait; empty when none is pending.
+  std::optional<time_point> armed_for_;
+  /// While expired() runs: the time it calls the due connections for.
+  std::optional<time_point> expiring_at_;
+};
+
 /// One I/O thread: its io_context and the connections pinned to it (touched only on it).
 struct worker {
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
       asio::make_work_guard(io)};
   std::unordered_set<connection_base*> connections;
+  /// Destroyed before the io_context: the connections it still holds close their sockets while
+  /// the reactor they are registered with exists.
+  deadline_queue deadlines{io};
   /// Plain TCP and TLS connections read (TLS: decrypt) into this one buffer once their socket is
   /// readable (the machine consumes or copies the bytes before the next read on this thread), so
   /// an idle connection holds no read buffer of its own.
@@ -229,13 +268,16 @@ class connection_base : public broker::connection_io,
  public:
   connection_base(detail::server_state& owner, worker& home, const listener_config& listener,
                   std::string remote)
-      : owner_(owner),
-        home_(home),
-        listener_(listener),
-        remote_(std::move(remote)),
-        timer_(home.io) {}
+      : owner_(owner), home_(home), listener_(listener), remote_(std::move(remote)) {}
 
   virtual void start() = 0;
+
+  /// Called by the worker's deadline queue once the deadline set by arm_timer() (or a handshake
+  /// deadline) has passed; the queue no longer holds it.
+  virtual void deadline_passed(clock::time_point now) {
+    if (finished_ || !handler_) return;
+    handler_->on_timer(now);
+  }
 
   /// The server is stopping: let the protocol machine say goodbye, or just close.
   void server_shutdown() {
@@ -250,8 +292,7 @@ class connection_base : public broker::connection_io,
   void finish() {
     if (finished_) return;
     finished_ = true;
-    ++timer_generation_;
-    timer_.cancel();
+    clear_deadline();
     if (linger_) linger_->cancel();
     close_socket();
     home_.connections.erase(this);
@@ -298,14 +339,7 @@ class connection_base : public broker::connection_io,
 
   void arm_timer(clock::time_point deadline) override {
     if (finished_) return;
-    const std::uint64_t generation = ++timer_generation_;
-    timer_.expires_at(deadline);
-    timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
-      if (ec || generation != self->timer_generation_ || self->finished_ || !self->handler_) {
-        return;
-      }
-      self->handler_->on_timer(std::chrono::steady_clock::now());
-    });
+    home_.deadlines.schedule(*this, deadline);
   }
 
   std::string_view remote_address() const override { return remote_; }
@@ -372,6 +406,13 @@ class connection_base : public broker::connection_io,
     asio::post(home_.io, [self = shared_from_this()] { self->finish(); });
   }
 
+  /// Drops this connection's deadline, if any. The queue's reference is released on a later
+  /// turn: it may be the last one, and the caller is still running on this object.
+  void clear_deadline() {
+    if (auto held = home_.deadlines.cancel(*this))
+      asio::post(home_.io, [held = std::move(held)] {});
+  }
+
   /// Registers the connection and creates the machine; false if the server is stopping.
   bool attach() {
     if (owner_.stopping) {
@@ -388,15 +429,6 @@ class connection_base : public broker::connection_io,
     auto& buffer = home_.read_buffer;
     if (buffer.size() != owner_.config.read_chunk) buffer.resize(owner_.config.read_chunk);
     return buffer;
-  }
-
-  std::vector<std::uint8_t>& own_read_buffer() {
-    if (read_buffer_.empty()) read_buffer_.resize(owner_.config.read_chunk);
-    return read_buffer_;
-  }
-
-  void on_read(const boost::system::error_code& ec, std::size_t size) {
-    on_read_bytes(ec, byte_view(read_buffer_.data(), ec ? 0 : size));
   }
 
   void on_read_bytes(const boost::system::error_code& ec, byte_view data) {
@@ -491,14 +523,9 @@ class connection_base : public broker::connection_io,
   worker& home_;
   const listener_config& listener_;
   std::string remote_;
-  steady_timer timer_;
   /// Bounds how long close() waits for queued writes; created only then.
   std::unique_ptr<steady_timer> linger_;
-  std::uint64_t timer_generation_ = 0;
   std::unique_ptr<connection_handler> handler_;
-  /// WebSocket connections read into their own buffer (allocated at the first read); plain TCP
-  /// and TLS use the worker's.
-  std::vector<std::uint8_t> read_buffer_;
   write_queue queue_;
   std::size_t queued_bytes_ = 0;
   std::atomic<bool> wake_pending_{false};
@@ -510,7 +537,118 @@ class connection_base : public broker::connection_io,
   std::optional<std::chrono::steady_clock::time_point> congested_since_;
   bool reading_paused_ = false;
   bool read_stalled_ = false;
+
+ private:
+  friend class deadline_queue;
+  static constexpr std::uint32_t no_deadline_slot = ~std::uint32_t{0};
+  /// This connection's place in home_.deadlines (no_deadline_slot: none) and its deadline.
+  std::uint32_t deadline_slot_ = no_deadline_slot;
+  clock::time_point deadline_{};
 };
+
+void deadline_queue::schedule(connection_base& who, time_point at) {
+  // A deadline set while expired() runs that has already passed waits for the next turn, after
+  // the worker's other handlers (no connection is called twice in one turn).
+  if (expiring_at_ && at <= *expiring_at_) at = *expiring_at_ + time_point::duration{1};
+  if (who.deadline_slot_ == connection_base::no_deadline_slot) {
+    who.deadline_ = at;
+    who.deadline_slot_ = static_cast<std::uint32_t>(heap_.size());
+    heap_.push_back(who.shared_from_this());
+    sift_up(who.deadline_slot_);
+  } else {
+    const bool sooner = at < who.deadline_;
+    who.deadline_ = at;
+    if (sooner) {
+      sift_up(who.deadline_slot_);
+    } else {
+      sift_down(who.deadline_slot_);
+    }
+  }
+  arm();
+}
+
+std::shared_ptr<connection_base> deadline_queue::cancel(connection_base& who) {
+  if (who.deadline_slot_ == connection_base::no_deadline_slot) return nullptr;
+  // The timer stays armed: if it fires for nothing, expired() re-arms for the new earliest.
+  return remove_at(who.deadline_slot_);
+}
+
+bool deadline_queue::earlier(const connection_base& a, const connection_base& b) noexcept {
+  return a.deadline_ < b.deadline_;
+}
+
+void deadline_queue::swap_slots(std::size_t a, std::size_t b) noexcept {
+  std::swap(heap_[a], heap_[b]);
+  heap_[a]->deadline_slot_ = static_cast<std::uint32_t>(a);
+  heap_[b]->deadline_slot_ = static_cast<std::uint32_t>(b);
+}
+
+void deadline_queue::sift_up(std::size_t slot) noexcept {
+  while (slot > 0) {
+    const std::size_t parent = (slot - 1) / 2;
+    if (!earlier(*heap_[slot], *heap_[parent])) break;
+    swap_slots(slot, parent);
+    slot = parent;
+  }
+}
+
+void deadline_queue::sift_down(std::size_t slot) noexcept {
+  for (;;) {
+    const std::size_t left = 2 * slot + 1;
+    if (left >= heap_.size()) break;
+    const std::size_t right = left + 1;
+    const std::size_t child =
+        right < heap_.size() && earlier(*heap_[right], *heap_[left]) ? right : left;
+    if (!earlier(*heap_[child], *heap_[slot])) break;
+    swap_slots(slot, child);
+    slot = child;
+  }
+}
+
+std::shared_ptr<connection_base> deadline_queue::remove_at(std::size_t slot) {
+  std::shared_ptr<connection_base> removed = std::move(heap_[slot]);
+  removed->deadline_slot_ = connection_base::no_deadline_slot;
+  const std::size_t last = heap_.size() - 1;
+  if (slot != last) {
+    heap_[slot] = std::move(heap_[last]);
+    heap_[slot]->deadline_slot_ = static_cast<std::uint32_t>(slot);
+  }
+  heap_.pop_back();
+  if (slot < heap_.size()) {
+    // The moved entry may belong above or below its new place.
+    if (slot > 0 && earlier(*heap_[slot], *heap_[(slot - 1) / 2])) {
+      sift_up(slot);
+    } else {
+      sift_down(slot);
+    }
+  }
+  return removed;
+}
+
+void deadline_queue::arm() {
+  if (heap_.empty()) return;  // a pending wait fires for nothing and stops
+  const time_point first = heap_.front()->deadline_;
+  if (armed_for_ && *armed_for_ <= first) return;
+  armed_for_ = first;
+  // Replacing the expiry cancels a pending wait: it completes with operation_aborted.
+  timer_.expires_at(first);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    armed_for_.reset();
+    expired();
+  });
+}
+
+void deadline_queue::expired() {
+  const time_point now = std::chrono::steady_clock::now();
+  expiring_at_ = now;
+  while (!heap_.empty() && heap_.front()->deadline_ <= now) {
+    std::shared_ptr<connection_base> due = remove_at(0);
+    due->deadline_passed(now);
+  }
+  expiring_at_.reset();
+  arm();
+}
 
 /// Plain TCP: writes are scatter/gather straight from the queued buffers (one writev for many
 /// queued packets and their shared payloads).
@@ -620,19 +758,22 @@ class tls_connection final : public connection_base {
                                  SSL_MODE_RELEASE_BUFFERS);
     SSL_set_accept_state(ssl_.get());
     home_.connections.insert(this);
-    const std::uint64_t generation = ++timer_generation_;
-    timer_.expires_after(listener_.handshake_timeout);
-    timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
-      auto& me = static_cast<tls_connection&>(*self);
-      if (ec || generation != me.timer_generation_ || me.finished_) return;
-      spdlog::info("{}: TLS handshake timed out", me.remote_);
-      ++me.owner_.counters.tls_handshake_failures;
-      me.finish();
-    });
+    home_.deadlines.schedule(*this, std::chrono::steady_clock::now() + listener_.handshake_timeout);
     continue_handshake();
   }
 
   const broker::tls_facts* tls() const override { return facts_.get(); }
+
+  void deadline_passed(clock::time_point now) override {
+    if (finished_) return;
+    if (handler_) {
+      connection_base::deadline_passed(now);
+      return;
+    }
+    spdlog::info("{}: TLS handshake timed out", remote_);
+    ++owner_.counters.tls_handshake_failures;
+    finish();
+  }
 
  private:
   /// What an SSL_* call that did not complete asks for next.
@@ -695,8 +836,7 @@ class tls_connection final : public connection_base {
   }
 
   void on_handshake() {
-    ++timer_generation_;
-    timer_.cancel();
+    clear_deadline();
     if (auto reason = refusal_reason(ssl_.get())) {
       ++owner_.counters.tls_refused_no_ems;
       spdlog::warn("{}: TLS session refused: {}", remote_, *reason);
@@ -905,14 +1045,7 @@ class websocket_connection final : public connection_base {
     }
     home_.connections.insert(this);
     // One deadline for the TLS handshake and the WebSocket upgrade together.
-    const std::uint64_t generation = ++timer_generation_;
-    timer_.expires_after(listener_.handshake_timeout);
-    timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
-      auto& me = static_cast<websocket_connection&>(*self);
-      if (ec || generation != me.timer_generation_ || me.finished_) return;
-      spdlog::info("{}: WebSocket handshake timed out", me.remote_);
-      me.finish();
-    });
+    home_.deadlines.schedule(*this, std::chrono::steady_clock::now() + listener_.handshake_timeout);
     if constexpr (secure) {
       ws_.next_layer().async_handshake(
           ssl::stream_base::server,
@@ -926,7 +1059,26 @@ class websocket_connection final : public connection_base {
 
   const broker::tls_facts* tls() const override { return facts_.get(); }
 
+  void deadline_passed(clock::time_point now) override {
+    if (finished_) return;
+    if (handler_) {
+      connection_base::deadline_passed(now);
+      return;
+    }
+    spdlog::info("{}: WebSocket handshake timed out", remote_);
+    finish();
+  }
+
  private:
+  std::vector<std::uint8_t>& own_read_buffer() {
+    if (read_buffer_.empty()) read_buffer_.resize(owner_.config.read_chunk);
+    return read_buffer_;
+  }
+
+  void on_read(const boost::system::error_code& ec, std::size_t size) {
+    on_read_bytes(ec, byte_view(read_buffer_.data(), ec ? 0 : size));
+  }
+
   void on_tls_handshake(const boost::system::error_code& ec) {
     if (finished_) return;
     if (ec) {
@@ -1019,8 +1171,7 @@ class websocket_connection final : public connection_base {
 
   void on_accepted(const boost::system::error_code& ec) {
     if (finished_) return;
-    ++timer_generation_;
-    timer_.cancel();
+    clear_deadline();
     if (ec) {
       spdlog::info("{}: WebSocket handshake failed: {}", remote_, ec.message());
       finish();
@@ -1075,6 +1226,9 @@ class websocket_connection final : public connection_base {
 
   std::shared_ptr<ssl::context> context_;  // null for ws
   websocket::stream<Next> ws_;
+  /// Frames are read into this buffer (allocated at the first read); plain TCP and TLS
+  /// connections read into the worker's.
+  std::vector<std::uint8_t> read_buffer_;
   beast::flat_buffer http_buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::unique_ptr<openssl_tls_facts> facts_;
