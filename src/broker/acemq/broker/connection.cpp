@@ -463,7 +463,7 @@ reason_code connection::validate_connect(mqtt::connect& packet) {
 
   const mqtt::properties& properties = packet.properties;
   if (v5) {
-    requested_session_expiry_ = properties.session_expiry_interval;
+    requested_session_expiry_ = properties.session_expiry_interval.value_or(0);
     session_expiry_ =
         std::min(properties.session_expiry_interval.value_or(0), settings.maximum_session_expiry);
     client_receive_maximum_ = properties.receive_maximum.value_or(65535);
@@ -705,7 +705,7 @@ void connection::finish_connect(auth_step step) {
   reply.reason_code = reason_code::success;
   if (version_ == protocol_version::v5) {
     mqtt::properties& properties = reply.properties;
-    if (requested_session_expiry_.value_or(0) != session_expiry_) {
+    if (requested_session_expiry_ != session_expiry_) {
       properties.session_expiry_interval = session_expiry_;  // MQTT 5.0 3.2.2.3.2
     }
     properties.receive_maximum = settings.receive_maximum;
@@ -1289,11 +1289,16 @@ void connection::pump() {
   // wakes the connection when its backlog has drained.
   constexpr std::size_t batch_items = 64;
   constexpr std::size_t batch_bytes = 64 * 1024;
+  // The batch vector's capacity is kept per thread, not per connection (an idle connection holds
+  // none); taken for this call, so a nested call would start with a vector of its own.
+  static thread_local std::vector<std::pair<delivery, std::uint16_t>> scratch;
+  std::vector<std::pair<delivery, std::uint16_t>> batch;
+  batch.swap(scratch);
   bool progress = true;
   bool refused = false;
   while (progress && state_ == state::connected && !refused) {
     progress = false;
-    batch_.clear();
+    batch.clear();
     std::size_t bytes = 0;
     {
       auto held = session_->lock();
@@ -1327,7 +1332,7 @@ void connection::pump() {
       }
       // New messages wait until every retransmission is out, keeping the original order.
       while (held->awaiting_resend == 0 && !held->queue.empty()) {
-        if (batch_.size() >= batch_items || bytes >= batch_bytes) {
+        if (batch.size() >= batch_items || bytes >= batch_bytes) {
           progress = true;  // more after this batch is written out
           break;
         }
@@ -1371,7 +1376,7 @@ void connection::pump() {
           }
         }
         bytes += item.msg->payload_size() + item.msg->topic.size();
-        batch_.emplace_back(std::move(item), packet_id);
+        batch.emplace_back(std::move(item), packet_id);
       }
     }
     for (const retransmission& again : resend) {
@@ -1386,7 +1391,7 @@ void connection::pump() {
       }
     }
     resend.clear();
-    for (const auto& [item, packet_id] : batch_) {
+    for (const auto& [item, packet_id] : batch) {
       if (state_ != state::connected) break;
       if (!send_publish(item, packet_id, false) && packet_id != 0) {
         // Dropped for size: behave as if acknowledged, freeing the window (and pump again).
@@ -1394,8 +1399,9 @@ void connection::pump() {
         progress = true;
       }
     }
-    batch_.clear();
+    batch.clear();
   }
+  batch.swap(scratch);
   if (refused) disconnect_and_close(reason_code::not_authorized);
 }
 
@@ -1640,11 +1646,11 @@ void connection::touch(clock::time_point now) {
 void connection::rearm() {
   if (state_ == state::closed) return;
   std::optional<clock::time_point> next;
-  const auto consider = [&next](const std::optional<clock::time_point>& deadline) {
-    if (deadline && (!next || *deadline < *next)) next = deadline;
+  const auto consider = [&next](const deadline& candidate) {
+    if (candidate && (!next || *candidate < *next)) next = *candidate;
   };
   if (state_ != state::connected) {
-    consider(connect_deadline_);
+    next = connect_deadline_;
   } else {
     consider(keep_alive_deadline_);
     consider(credential_deadline_);
@@ -1654,7 +1660,7 @@ void connection::rearm() {
   // Re-arm only when the deadline moves earlier: keep-alive activity moves it later, which is
   // handled when the earlier timer fires (one timer operation per period, not per packet).
   if (!armed_ || *next < *armed_) {
-    armed_ = next;
+    armed_ = *next;
     io_.arm_timer(*next);
   }
 }

@@ -116,6 +116,22 @@ class connection {
   struct auth_relay;
   struct topic_aliases;
 
+  /// A deadline that may be unset, in 8 bytes (std::optional takes 16): unset is the clock's
+  /// maximum, which no deadline reaches.
+  class deadline {
+   public:
+    deadline& operator=(clock::time_point at) noexcept {
+      at_ = at;
+      return *this;
+    }
+    explicit operator bool() const noexcept { return at_ != clock::time_point::max(); }
+    clock::time_point operator*() const noexcept { return at_; }
+    void reset() noexcept { at_ = clock::time_point::max(); }
+
+   private:
+    clock::time_point at_ = clock::time_point::max();
+  };
+
   // Framing and dispatch.
   void consume(byte_view data);
   /// Keeps `data` (and a partial packet) in deferred_ for later, or closes the transport when
@@ -187,9 +203,29 @@ class connection {
   std::shared_ptr<auth_relay> relay_;
   const std::uint64_t connection_id_;
 
+  // Small fields together (no padding between them).
   state state_ = state::awaiting_connect;
   mqtt::protocol_version version_ = mqtt::protocol_version::v5;
+  bool assigned_client_id_ = false;
+  bool problem_information_ = true;
+  bool response_information_ = false;
+  bool awaiting_provider_ = false;
+  bool reauthenticating_ = false;
+  /// An intercepted PUBLISH awaits its verdict: later packets are held back (in deferred_) so
+  /// acknowledgements keep the order of the PUBLISH packets [MQTT-4.6.0-2].
+  bool awaiting_interceptor_ = false;
+  bool will_on_close_ = true;
+  bool consuming_ = false;
+  std::uint16_t keep_alive_ = 0;
+  std::uint16_t client_receive_maximum_ = 65535;
+  std::uint16_t client_topic_alias_maximum_ = 0;
   const std::uint32_t inbound_maximum_packet_size_;
+  std::uint32_t session_expiry_ = 0;
+  /// The Session Expiry Interval the client asked for (0 when absent): CONNACK states the
+  /// granted one when they differ.
+  std::uint32_t requested_session_expiry_ = 0;
+  std::uint32_t client_maximum_packet_size_ = 0;  // 0 = no limit
+
   const topic_limits limits_;
   /// A partial packet (at most inbound_maximum_packet_size_ bytes: the header was checked first).
   byte_vector buffer_;
@@ -203,28 +239,12 @@ class connection {
   std::unique_ptr<mqtt::connect> pending_connect_;
   std::string client_id_;
   std::optional<std::string> username_;
-  bool assigned_client_id_ = false;
-  std::uint16_t keep_alive_ = 0;
-  std::uint32_t session_expiry_ = 0;
-  std::optional<std::uint32_t> requested_session_expiry_;
-  std::uint32_t client_maximum_packet_size_ = 0;  // 0 = no limit
-  std::uint16_t client_receive_maximum_ = 65535;
-  std::uint16_t client_topic_alias_maximum_ = 0;
-  bool problem_information_ = true;
-  bool response_information_ = false;
   std::optional<std::string> auth_method_;
   std::size_t auth_owner_ = 0;
-  bool awaiting_provider_ = false;
-  bool reauthenticating_ = false;
-  /// An intercepted PUBLISH awaits its verdict: later packets are held back (in deferred_) so
-  /// acknowledgements keep the order of the PUBLISH packets [MQTT-4.6.0-2].
-  bool awaiting_interceptor_ = false;
   std::shared_ptr<const principal> principal_;
 
   // Session.
   std::shared_ptr<session> session_;
-  bool will_on_close_ = true;
-  bool consuming_ = false;
 
   // Topic aliases: client -> server (inbound) and server -> client (outbound), per connection
   // [MQTT-3.3.2-10]; both bounded by the negotiated Topic Alias Maximum. Created at the first
@@ -234,19 +254,16 @@ class connection {
 
   // Deadlines (steady clock).
   clock::time_point connect_deadline_;
-  std::optional<clock::time_point> keep_alive_deadline_;
-  std::optional<clock::time_point> credential_deadline_;
-  std::optional<clock::time_point> armed_;
+  deadline keep_alive_deadline_;
+  deadline credential_deadline_;
+  deadline armed_;
   /// Reading is paused until then (congested subscribers, max_publish_rate); bytes that arrive
   /// meanwhile wait in deferred_.
-  std::optional<clock::time_point> throttled_until_;
+  deadline throttled_until_;
   /// Token bucket of broker_settings::max_publish_rate: PUBLISH packets still allowed now, and
   /// when it was last refilled.
   double publish_tokens_ = 0;
   clock::time_point publish_tokens_at_{};
-
-  // Reused on the hot path.
-  std::vector<std::pair<delivery, std::uint16_t>> batch_;
 };
 
 }  // namespace acemq::broker
