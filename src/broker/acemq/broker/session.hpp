@@ -4,7 +4,8 @@
 // mutable state sits behind one mutex and is reached through session::lock().
 
 #include <atomic>
-#include <boost/container/deque.hpp>
+#include <boost/container/devector.hpp>
+#include <boost/container/flat_set.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -82,16 +83,21 @@ struct session_state {
   bool wake_pending = false;
   /// Set when the session was discarded (expiry, clean start of a new connection).
   bool ended = false;
-  /// Who the last authenticated client is; deliveries are authorized against it.
-  std::shared_ptr<const principal> who;
+  /// Set by routing when `who` refused a delivery and asks to be disconnected for it
+  /// (principal::disconnect_on_denied_delivery, RFC 9431 3.2); the attached connection sees it on
+  /// its next wake and closes. Cleared when a connection attaches.
+  bool delivery_refused = false;
+  std::uint16_t next_packet_id = 1;
   /// Session Expiry Interval in seconds; 0xFFFFFFFF = never.
   std::uint32_t expiry_interval = 0;
+  /// Who the last authenticated client is; deliveries are authorized against it.
+  std::shared_ptr<const principal> who;
   clock::time_point detached_at{};
 
   /// Deliveries not yet sent (beyond the in-flight window), oldest first.
-  // Boost's deque allocates nothing until the first delivery (std::deque allocates a map and a
-  // block on construction, about 570 bytes per idle connection).
-  boost::container::deque<delivery> queue;
+  // A devector: one contiguous block used from both ends, allocated at the first delivery, in 32
+  // bytes (boost's deque takes 80 and std::deque allocates a map and a block on construction).
+  boost::container::devector<delivery> queue;
   std::size_t queued_bytes = 0;
   std::size_t queued_qos0 = 0;
   /// The broker-wide total of queued payload bytes (broker_settings::max_queued_memory), kept in
@@ -102,12 +108,12 @@ struct session_state {
   std::map<std::uint16_t, inflight_entry> inflight;
   /// In-flight entries still to be retransmitted on the current connection.
   std::size_t awaiting_resend = 0;
-  std::uint16_t next_packet_id = 1;
   std::uint64_t next_sequence = 0;
 
   /// Inbound QoS 2 packet identifiers whose PUBREL has not arrived yet (MQTT 5.0 4.3.3, method B:
-  /// the message was routed on PUBLISH, the identifier makes a retransmission a no-op).
-  std::set<std::uint16_t> inbound_qos2;
+  /// the message was routed on PUBLISH, the identifier makes a retransmission a no-op). A sorted
+  /// vector: at most the broker's Receive Maximum identifiers (256 by default), no node each.
+  boost::container::flat_set<std::uint16_t> inbound_qos2;
 
   // On the heap: most sessions hold no Will, and a pending_will is about 600 bytes.
   std::unique_ptr<pending_will> will;
@@ -119,10 +125,6 @@ struct session_state {
 
   /// Drops counted for this session (queue bounds), for diagnostics.
   std::uint64_t dropped = 0;
-  /// Set by routing when `who` refused a delivery and asks to be disconnected for it
-  /// (principal::disconnect_on_denied_delivery, RFC 9431 3.2); the attached connection sees it on
-  /// its next wake and closes. Cleared when a connection attaches.
-  bool delivery_refused = false;
 
   session_state() = default;
   session_state(const session_state&) = delete;
