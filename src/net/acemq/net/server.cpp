@@ -62,37 +62,55 @@ class write_queue {
  public:
   using clock_type = std::chrono::steady_clock;
 
-  bool empty() const noexcept { return head_ == items_.size(); }
-  std::size_t size() const noexcept { return items_.size() - head_; }
-  const broker::outgoing& front() const noexcept { return items_[head_]; }
-  clock_type::time_point front_enqueued_at() const noexcept { return enqueued_at_[head_]; }
-  auto begin() const noexcept { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
-  auto end() const noexcept { return items_.end(); }
+ private:
+  struct entry {
+    broker::outgoing item;
+    clock_type::time_point enqueued_at;
+  };
+
+ public:
+  /// Iterates the queued packets, oldest first.
+  class const_iterator {
+   public:
+    explicit const_iterator(const entry* at) noexcept : at_(at) {}
+    const broker::outgoing& operator*() const noexcept { return at_->item; }
+    const_iterator& operator++() noexcept {
+      ++at_;
+      return *this;
+    }
+    bool operator==(const const_iterator&) const noexcept = default;
+
+   private:
+    const entry* at_;
+  };
+
+  bool empty() const noexcept { return head_ == entries_.size(); }
+  std::size_t size() const noexcept { return entries_.size() - head_; }
+  const broker::outgoing& front() const noexcept { return entries_[head_].item; }
+  clock_type::time_point front_enqueued_at() const noexcept { return entries_[head_].enqueued_at; }
+  const_iterator begin() const noexcept { return const_iterator(entries_.data() + head_); }
+  const_iterator end() const noexcept { return const_iterator(entries_.data() + entries_.size()); }
 
   void push_back(broker::outgoing item, clock_type::time_point at) {
-    if (head_ > 0 && head_ == items_.size()) clear_keeping_capacity();
-    items_.push_back(std::move(item));
-    enqueued_at_.push_back(at);
+    if (head_ > 0 && head_ == entries_.size()) clear_keeping_capacity();
+    entries_.push_back(entry{std::move(item), at});
   }
 
   void pop_front() {
-    items_[head_] = broker::outgoing{};  // release the bytes and the shared payload now
+    entries_[head_].item = broker::outgoing{};  // release the bytes and the shared payload now
     ++head_;
-    if (head_ == items_.size()) {
+    if (head_ == entries_.size()) {
       clear_keeping_capacity();
       // A burst's capacity is not kept by an idle connection.
-      if (items_.capacity() > retained_capacity) clear();
-    } else if (head_ >= compact_after && head_ * 2 >= items_.size()) {
-      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-      enqueued_at_.erase(enqueued_at_.begin(),
-                         enqueued_at_.begin() + static_cast<std::ptrdiff_t>(head_));
+      if (entries_.capacity() > retained_capacity) clear();
+    } else if (head_ >= compact_after && head_ * 2 >= entries_.size()) {
+      entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
     }
   }
 
   void clear() {
-    std::vector<broker::outgoing>().swap(items_);
-    std::vector<clock_type::time_point>().swap(enqueued_at_);
+    std::vector<entry>().swap(entries_);
     head_ = 0;
   }
 
@@ -101,13 +119,11 @@ class write_queue {
   static constexpr std::size_t compact_after = 256;
 
   void clear_keeping_capacity() {
-    items_.clear();
-    enqueued_at_.clear();
+    entries_.clear();
     head_ = 0;
   }
 
-  std::vector<broker::outgoing> items_;
-  std::vector<clock_type::time_point> enqueued_at_;
+  std::vector<entry> entries_;
   std::size_t head_ = 0;
 };
 
@@ -160,6 +176,9 @@ struct worker {
   /// readable (the machine consumes or copies the bytes before the next read on this thread), so
   /// an idle connection holds no read buffer of its own.
   std::vector<std::uint8_t> read_buffer;
+  /// Scratch for gathering a TCP connection's queued packets into one write (Asio's write
+  /// operation keeps its own copy of the buffer list, so no connection holds one).
+  std::vector<asio::const_buffer> gather;
 };
 
 }  // namespace
@@ -698,11 +717,12 @@ class tcp_connection final : public connection_base {
   void write_queued() override {
     if (!durable_before_write()) return;
     // Plain variables, not a structured binding: clang 14 cannot capture those in the lambda.
-    const auto gathered = gather_queued(gather_);
+    auto& gather = home_.gather;
+    const auto gathered = gather_queued(gather);
     const std::size_t items = gathered.first;
     const std::size_t bytes = gathered.second;
     writing_ = true;
-    asio::async_write(socket_, gather_,
+    asio::async_write(socket_, gather,
                       [self = shared_from_this(), items, bytes](const boost::system::error_code& ec,
                                                                 std::size_t) {
                         static_cast<tcp_connection&>(*self).on_written(ec, items, bytes);
@@ -722,7 +742,6 @@ class tcp_connection final : public connection_base {
   }
 
   tcp_socket socket_;
-  std::vector<asio::const_buffer> gather_;
 };
 
 /// TLS straight over the socket: OpenSSL reads and writes the non-blocking descriptor itself and
