@@ -221,6 +221,29 @@ TEST_F(auth_test, unknown_method_is_0x8c) {
             reason_code::bad_authentication_method);
 }
 
+TEST(allow_anonymous_provider, clients_without_a_user_name_share_one_principal) {
+  allow_anonymous provider;
+  std::vector<auth_step> steps;
+  const auto keep = [&steps](auth_step step) { steps.push_back(std::move(step)); };
+  authentication_request request;
+  request.client_id = "a";
+  provider.start(request, keep);
+  request.client_id = "b";
+  provider.start(request, keep);
+  request.username = "alice";
+  provider.start(request, keep);
+  ASSERT_EQ(steps.size(), 3u);
+  for (const auto& step : steps) {
+    ASSERT_EQ(step.what, auth_step::kind::success);
+    ASSERT_NE(step.who, nullptr);
+    EXPECT_TRUE(step.who->may_receive("any/topic"));
+  }
+  EXPECT_EQ(steps[0].who->name(), "anonymous");
+  EXPECT_EQ(steps[0].who, steps[1].who);
+  EXPECT_EQ(steps[2].who->name(), "alice");
+  EXPECT_NE(steps[2].who, steps[0].who);
+}
+
 TEST_F(auth_test, empty_chain_refuses) {
   providers = {};
   // broker_test treats an empty list as allow_anonymous; build an explicitly empty chain.

@@ -51,8 +51,14 @@ void allow_anonymous::start(const authentication_request& request, completion do
     done(auth_step::pass());
     return;
   }
-  done(auth_step::succeed(std::make_shared<unrestricted_principal>(
-      request.username ? *request.username : std::string("anonymous"))));
+  if (request.username) {
+    done(auth_step::succeed(std::make_shared<unrestricted_principal>(*request.username)));
+    return;
+  }
+  // Immutable and the same for every client without a user name: one shared instance.
+  static const std::shared_ptr<const principal> anonymous =
+      std::make_shared<unrestricted_principal>("anonymous");
+  done(auth_step::succeed(anonymous));
 }
 
 void allow_anonymous::continue_auth(const authentication_request&, completion done) {

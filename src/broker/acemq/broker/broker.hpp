@@ -225,7 +225,9 @@ class broker {
 
   // Lock order: sessions_mutex_ -> tree_mutex_ -> a session's mutex; retained_mutex_ alone.
   mutable std::shared_mutex sessions_mutex_;
-  std::unordered_map<std::string, std::shared_ptr<session>> by_client_id_;
+  /// Keyed by a view of the session's own client identifier (no second copy per session): an
+  /// entry never outlives the session it holds, and is erased before a new one takes its key.
+  std::unordered_map<std::string_view, std::shared_ptr<session>> by_client_id_;
   std::unordered_map<subscriber_id, std::shared_ptr<session>> by_id_;
   std::unordered_set<std::shared_ptr<session>> detached_;
   subscriber_id next_session_id_ = 1;
