@@ -587,6 +587,21 @@ void offer_mqtt(websocket::stream<tcp::socket>& ws, const std::string& protocols
   }));
 }
 
+TEST_F(server_test, websocket_upgrade_timeout_closes_a_silent_client) {
+  server_config config;
+  listener_config ws = ws_listener();
+  ws.handshake_timeout = std::chrono::seconds(1);
+  config.listeners = {ws};
+  start(config);
+  tcp::socket socket(client_io_);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port_of(transport::ws)});
+  // Half an HTTP request, then nothing: the upgrade deadline closes the connection.
+  asio::write(socket, asio::buffer(std::string("GET /mqtt HTTP/1.1\r\n")));
+  EXPECT_TRUE(reaches_eof(socket));
+  std::lock_guard lock(probe_.mutex);
+  EXPECT_EQ(probe_.created, 0);  // no machine for a connection that never upgraded
+}
+
 TEST_F(server_test, websocket_carries_bytes_in_any_split_with_the_mqtt_subprotocol) {
   server_config config;
   config.listeners = {ws_listener()};

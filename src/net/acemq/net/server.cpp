@@ -291,11 +291,15 @@ class connection_base : public broker::connection_io,
 
   virtual void start() = 0;
 
-  /// Called by the worker's deadline queue once the deadline set by arm_timer() (or a handshake
-  /// deadline) has passed; the queue no longer holds it.
-  virtual void deadline_passed(clock::time_point now) {
-    if (finished_ || !handler_) return;
-    handler_->on_timer(now);
+  /// Called by the worker's deadline queue once this connection's deadline has passed (the queue
+  /// no longer holds it): the machine's timer once it exists, the handshake deadline before.
+  void deadline_passed(clock::time_point now) {
+    if (finished_) return;
+    if (handler_) {
+      handler_->on_timer(now);
+    } else {
+      handshake_timed_out();
+    }
   }
 
   /// The server is stopping: let the protocol machine say goodbye, or just close.
@@ -418,6 +422,9 @@ class connection_base : public broker::connection_io,
  protected:
   virtual void close_socket() = 0;
   virtual void close_transport() = 0;
+  /// The TLS handshake or WebSocket upgrade did not finish within handshake_timeout (a plain TCP
+  /// connection has its machine from the start and never gets here).
+  virtual void handshake_timed_out() { finish(); }
   virtual void write_queued() = 0;
   virtual void read_more() = 0;
 
@@ -783,12 +790,7 @@ class tls_connection final : public connection_base {
 
   const broker::tls_facts* tls() const override { return facts_.get(); }
 
-  void deadline_passed(clock::time_point now) override {
-    if (finished_) return;
-    if (handler_) {
-      connection_base::deadline_passed(now);
-      return;
-    }
+  void handshake_timed_out() override {
     spdlog::info("{}: TLS handshake timed out", remote_);
     ++owner_.counters.tls_handshake_failures;
     finish();
@@ -1078,12 +1080,7 @@ class websocket_connection final : public connection_base {
 
   const broker::tls_facts* tls() const override { return facts_.get(); }
 
-  void deadline_passed(clock::time_point now) override {
-    if (finished_) return;
-    if (handler_) {
-      connection_base::deadline_passed(now);
-      return;
-    }
+  void handshake_timed_out() override {
     spdlog::info("{}: WebSocket handshake timed out", remote_);
     finish();
   }
