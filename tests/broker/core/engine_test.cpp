@@ -185,6 +185,30 @@ TEST(session_queue, qos1_evicts_oldest_qos0) {
   EXPECT_EQ(state.queued_bytes, 2u);
 }
 
+TEST(session_queue, a_drained_backlog_gives_its_storage_back) {
+  broker_settings settings;
+  session_state state;
+  const auto now = clock::time_point{};
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(state.enqueue({make_message("t", "x"), 1, false, {}}, settings, now),
+              enqueue_result::queued);
+  }
+  EXPECT_GE(state.queue.capacity(), 1000u);
+  while (state.dequeue()) {
+  }
+  EXPECT_EQ(state.queue.capacity(), 0u);
+  EXPECT_EQ(state.queued_bytes, 0u);
+  // A short queue keeps its block: a subscriber's steady state allocates nothing per message.
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(state.enqueue({make_message("t", "x"), 1, false, {}}, settings, now),
+              enqueue_result::queued);
+  }
+  const std::size_t kept = state.queue.capacity();
+  while (state.dequeue()) {
+  }
+  EXPECT_EQ(state.queue.capacity(), kept);
+}
+
 TEST(session_queue, qos1_dropped_when_only_qos1_queued) {
   broker_settings settings;
   settings.max_queued_messages = 1;

@@ -62,7 +62,15 @@ std::optional<delivery> session_state::dequeue() {
   delivery item = std::move(queue.front());
   queue.pop_front();
   forget(item);
+  release_if_drained();
   return item;
+}
+
+void session_state::release_if_drained() noexcept {
+  // The devector keeps its block when emptied; a backlog's block goes once the backlog is gone.
+  if (queue.empty() && queue.capacity() > retained_queue_capacity) {
+    boost::container::devector<delivery>().swap(queue);
+  }
 }
 
 void session_state::requeue_front(delivery item) {
@@ -114,6 +122,7 @@ std::size_t session_state::purge_expired(clock::time_point now) {
       ++it;
     }
   }
+  release_if_drained();
   return removed;
 }
 
@@ -127,6 +136,7 @@ void session_state::drop_queued_qos0() {
       ++it;
     }
   }
+  release_if_drained();
 }
 
 }  // namespace acemq::broker

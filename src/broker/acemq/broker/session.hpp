@@ -167,12 +167,18 @@ struct session_state {
         ++it;
       }
     }
+    release_if_drained();
     return removed;
   }
   /// Removes queued QoS 0 deliveries (when the connection goes away and they are not kept).
   void drop_queued_qos0();
 
  private:
+  /// Deliveries' worth of queue storage an emptied queue keeps (a busy subscriber's steady
+  /// state); a larger block, left by a backlog, is freed once the queue is empty.
+  static constexpr std::size_t retained_queue_capacity = 32;
+
+  void release_if_drained() noexcept;
   /// Accounting for a delivery entering / leaving `queue`.
   void remember(const delivery& item) noexcept;
   void forget(const delivery& item) noexcept;
