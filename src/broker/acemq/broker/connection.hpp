@@ -34,6 +34,9 @@ class session;
 struct outgoing {
   byte_vector bytes;
   std::shared_ptr<const byte_vector> payload;
+
+  /// Bytes on the wire: `bytes` and the payload.
+  std::size_t size() const noexcept { return bytes.size() + (payload ? payload->size() : 0); }
 };
 
 /// What the transport offers the protocol machine. Implemented by the network layer (and by a

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <type_traits>
 #include <unordered_set>
@@ -62,34 +63,16 @@ class write_queue {
  public:
   using clock_type = std::chrono::steady_clock;
 
- private:
   struct entry {
     broker::outgoing item;
     clock_type::time_point enqueued_at;
   };
 
- public:
-  /// Iterates the queued packets, oldest first.
-  class const_iterator {
-   public:
-    explicit const_iterator(const entry* at) noexcept : at_(at) {}
-    const broker::outgoing& operator*() const noexcept { return at_->item; }
-    const_iterator& operator++() noexcept {
-      ++at_;
-      return *this;
-    }
-    bool operator==(const const_iterator&) const noexcept = default;
-
-   private:
-    const entry* at_;
-  };
-
   bool empty() const noexcept { return head_ == entries_.size(); }
   std::size_t size() const noexcept { return entries_.size() - head_; }
-  const broker::outgoing& front() const noexcept { return entries_[head_].item; }
-  clock_type::time_point front_enqueued_at() const noexcept { return entries_[head_].enqueued_at; }
-  const_iterator begin() const noexcept { return const_iterator(entries_.data() + head_); }
-  const_iterator end() const noexcept { return const_iterator(entries_.data() + entries_.size()); }
+  const entry& front() const noexcept { return entries_[head_]; }
+  /// The queued packets, oldest first.
+  std::span<const entry> pending() const noexcept { return std::span(entries_).subspan(head_); }
 
   void push_back(broker::outgoing item, clock_type::time_point at) {
     if (head_ > 0 && head_ == entries_.size()) clear_keeping_capacity();
@@ -328,8 +311,7 @@ class connection_base : public broker::connection_io,
   // broker::connection_io
   void send(broker::outgoing message) override {
     if (finished_ || close_requested_) return;
-    const std::size_t size =
-        message.bytes.size() + (message.payload ? message.payload->size() : std::size_t{0});
+    const std::size_t size = message.size();
     // The socket queue only absorbs bursts; the session queue in the engine holds the backlog.
     // A reader that lets this queue grow past the limit is disconnected as a slow consumer.
     if (!queue_.empty() && queued_bytes_ + size > owner_.config.write_queue_limit) {
@@ -432,8 +414,9 @@ class connection_base : public broker::connection_io,
     asio::post(home_.io, [self = shared_from_this()] { self->finish(); });
   }
 
-  /// Drops this connection's deadline, if any. The queue's reference is released on a later
-  /// turn: it may be the last one, and the caller is still running on this object.
+  /// Drops this connection's deadline, if any (the machine's on_timer is only ever called for a
+  /// deadline the machine set). The queue's reference is released on a later turn: it may be the
+  /// last one, and the caller is still running on this object.
   void clear_deadline() {
     if (auto held = home_.deadlines.cancel(*this))
       asio::post(home_.io, [held = std::move(held)] {});
@@ -508,9 +491,9 @@ class connection_base : public broker::connection_io,
     const auto written_at = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < items; ++i) {
       // [MQTT-2.1.1] packet type 3 (PUBLISH) in the high nibble of the first byte.
-      const auto& sent = queue_.front().bytes;
-      if (!sent.empty() && (sent.front() >> 4) == 3) {
-        owner_.counters.publish_write_latency.observe(written_at - queue_.front_enqueued_at());
+      const auto& sent = queue_.front();
+      if (!sent.item.bytes.empty() && (sent.item.bytes.front() >> 4) == 3) {
+        owner_.counters.publish_write_latency.observe(written_at - sent.enqueued_at);
       }
       queue_.pop_front();
     }
@@ -535,11 +518,12 @@ class connection_base : public broker::connection_io,
     gather.clear();
     std::size_t items = 0;
     std::size_t bytes = 0;
-    for (const auto& item : queue_) {
+    for (const auto& queued : queue_.pending()) {
+      const broker::outgoing& item = queued.item;
       if (items == max_items_per_write) break;
       if (!item.bytes.empty()) gather.emplace_back(asio::buffer(item.bytes));
       if (item.payload && !item.payload->empty()) gather.emplace_back(asio::buffer(*item.payload));
-      bytes += item.bytes.size() + (item.payload ? item.payload->size() : 0);
+      bytes += item.size();
       ++items;
     }
     return {items, bytes};
@@ -943,8 +927,8 @@ class tls_connection final : public connection_base {
     write_items_ = 0;
     write_bytes_ = 0;
     write_offset_ = 0;
-    const auto& first = queue_.front();
-    const std::size_t first_size = first.bytes.size() + (first.payload ? first.payload->size() : 0);
+    const auto& first = queue_.front().item;
+    const std::size_t first_size = first.size();
     if (first_size >= tls_staging_limit || (queue_.size() == 1 && !first.payload)) {
       write_items_ = 1;
       write_bytes_ = first_size;
@@ -958,8 +942,9 @@ class tls_connection final : public connection_base {
       return;
     }
     staging_.clear();
-    for (const auto& item : queue_) {
-      const std::size_t size = item.bytes.size() + (item.payload ? item.payload->size() : 0);
+    for (const auto& queued : queue_.pending()) {
+      const broker::outgoing& item = queued.item;
+      const std::size_t size = item.size();
       if (write_items_ > 0 && staging_.size() + size > tls_staging_limit) break;
       staging_.insert(staging_.end(), item.bytes.begin(), item.bytes.end());
       if (item.payload) staging_.insert(staging_.end(), item.payload->begin(), item.payload->end());
