@@ -209,6 +209,34 @@ TEST(session_queue, a_drained_backlog_gives_its_storage_back) {
   EXPECT_EQ(state.queue.capacity(), kept);
 }
 
+TEST(session_queue, an_emptied_queue_keeps_at_most_32_deliveries_of_storage) {
+  // For every backlog up to 64 deliveries, whatever block the devector grew to: once emptied, a
+  // block of at most 32 deliveries is kept, a larger one is freed.
+  broker_settings settings;
+  const auto now = clock::time_point{};
+  bool kept = false;
+  bool released = false;
+  for (int backlog = 1; backlog <= 64; ++backlog) {
+    session_state state;
+    for (int i = 0; i < backlog; ++i) {
+      ASSERT_EQ(state.enqueue({make_message("t", "x"), 1, false, {}}, settings, now),
+                enqueue_result::queued);
+    }
+    const std::size_t grown = state.queue.capacity();
+    while (state.dequeue()) {
+    }
+    if (grown > 32) {
+      EXPECT_EQ(state.queue.capacity(), 0u) << "backlog " << backlog;
+      released = true;
+    } else {
+      EXPECT_EQ(state.queue.capacity(), grown) << "backlog " << backlog;
+      kept = true;
+    }
+  }
+  EXPECT_TRUE(kept);
+  EXPECT_TRUE(released);
+}
+
 TEST(session_queue, qos1_dropped_when_only_qos1_queued) {
   broker_settings settings;
   settings.max_queued_messages = 1;

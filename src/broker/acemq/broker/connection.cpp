@@ -1645,21 +1645,16 @@ void connection::touch(clock::time_point now) {
 
 void connection::rearm() {
   if (state_ == state::closed) return;
-  std::optional<clock::time_point> next;
-  const auto consider = [&next](const deadline& candidate) {
-    if (candidate && (!next || *candidate < *next)) next = *candidate;
-  };
+  // An unset deadline reads as the clock's maximum, so the earliest set one is the minimum.
+  deadline next;
   if (state_ != state::connected) {
     next = connect_deadline_;
   } else {
-    consider(keep_alive_deadline_);
-    consider(credential_deadline_);
-    consider(throttled_until_);
+    next = std::min({*keep_alive_deadline_, *credential_deadline_, *throttled_until_});
   }
-  if (!next) return;
   // Re-arm only when the deadline moves earlier: keep-alive activity moves it later, which is
   // handled when the earlier timer fires (one timer operation per period, not per packet).
-  if (!armed_ || *next < *armed_) {
+  if (next && *next < *armed_) {
     armed_ = *next;
     io_.arm_timer(*next);
   }

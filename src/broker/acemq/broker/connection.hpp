@@ -120,7 +120,7 @@ class connection {
   struct topic_aliases;
 
   /// A deadline that may be unset, in 8 bytes (std::optional takes 16): unset is the clock's
-  /// maximum, which no deadline reaches.
+  /// maximum, which no deadline reaches, and what operator* returns for it.
   class deadline {
    public:
     deadline& operator=(clock::time_point at) noexcept {
