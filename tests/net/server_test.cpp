@@ -108,6 +108,10 @@ class echo_handler final : public connection_handler {
         case 't':
           io_.arm_timer(std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
           break;
+        case '<':  // a deadline already passed; on_timer sets another passed one, once
+          past_rearms_ = 1;
+          io_.arm_timer(std::chrono::steady_clock::now() - std::chrono::seconds(1));
+          break;
         case '+':  // '+' n: a deadline n * 10 ms from now, reported to the probe when it fires
           if (at + 1 < data.size()) {
             delay_ = data[++at];
@@ -148,6 +152,10 @@ class echo_handler final : public connection_handler {
       probe_.changed.notify_all();
     }
     io_.send({to_bytes("T"), nullptr});
+    if (past_rearms_ > 0) {
+      --past_rearms_;
+      io_.arm_timer(std::chrono::steady_clock::now() - std::chrono::seconds(1));
+    }
     if (paused_) {
       paused_ = false;
       io_.resume_reading();
@@ -169,6 +177,7 @@ class echo_handler final : public connection_handler {
   bool paused_ = false;
   byte_vector held_;
   int delay_ = 0;
+  int past_rearms_ = 0;
 };
 
 listener_config tcp_listener() {
@@ -327,6 +336,19 @@ TEST_F(server_test, deadlines_of_many_connections_fire_in_order_and_once) {
   }
   for (auto& socket : sockets)
     EXPECT_EQ(read_exactly(socket, 1), "T");
+}
+
+TEST_F(server_test, a_deadline_already_passed_fires_at_once_and_again_when_set_from_the_timer) {
+  server_config config;
+  config.threads = 1;
+  start(config);
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("<")));
+  // The first passed deadline fires; the one set from on_timer (also passed) fires on the next
+  // turn; then the connection goes on serving.
+  EXPECT_EQ(read_exactly(socket, 2), "TT");
+  asio::write(socket, asio::buffer(std::string("x")));
+  EXPECT_EQ(read_exactly(socket, 1), "x");
 }
 
 TEST_F(server_test, a_closed_connection_loses_its_deadline) {

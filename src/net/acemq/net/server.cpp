@@ -551,7 +551,8 @@ class connection_base : public broker::connection_io,
  private:
   friend class deadline_queue;
   static constexpr std::uint32_t no_deadline_slot = ~std::uint32_t{0};
-  /// This connection's place in home_.deadlines (no_deadline_slot: none) and its deadline.
+  /// This connection's place in home_.deadlines (no_deadline_slot: none) and its deadline. A
+  /// worker holds at most broker.max_connections (at most 10,000,000) of them: 32 bits suffice.
   std::uint32_t deadline_slot_ = no_deadline_slot;
   clock::time_point deadline_{};
 };
