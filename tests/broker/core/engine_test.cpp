@@ -149,9 +149,9 @@ TEST(engine, concurrent_publishers_lose_nothing_within_bounds) {
   for (auto& worker : workers)
     worker.join();
   auto held_a = session_a->lock();
-  EXPECT_EQ(held_a->queue.size(), static_cast<std::size_t>(threads * per_thread));
+  EXPECT_EQ(held_a->traffic_view().queue.size(), static_cast<std::size_t>(threads * per_thread));
   auto held_b = session_b->lock();
-  EXPECT_EQ(held_b->queue.size(), static_cast<std::size_t>(threads * per_thread));
+  EXPECT_EQ(held_b->traffic_view().queue.size(), static_cast<std::size_t>(threads * per_thread));
   // Wakes are coalesced until the connection drains the queue.
   EXPECT_EQ(io_a.wakes.load(), 1);
 }
@@ -179,10 +179,10 @@ TEST(session_queue, qos1_evicts_oldest_qos0) {
             enqueue_result::queued);
   EXPECT_EQ(state.enqueue({make_message("t", "c"), 1, false, {}}, settings, now),
             enqueue_result::queued);
-  ASSERT_EQ(state.queue.size(), 2u);
-  EXPECT_EQ(*state.queue[0].msg->payload, to_bytes("b"));
-  EXPECT_EQ(state.queued_qos0, 1u);
-  EXPECT_EQ(state.queued_bytes, 2u);
+  ASSERT_EQ(state.traffic_view().queue.size(), 2u);
+  EXPECT_EQ(*state.traffic_view().queue[0].msg->payload, to_bytes("b"));
+  EXPECT_EQ(state.traffic_view().queued_qos0, 1u);
+  EXPECT_EQ(state.traffic_view().queued_bytes, 2u);
 }
 
 TEST(session_queue, a_drained_backlog_gives_its_storage_back) {
@@ -193,20 +193,20 @@ TEST(session_queue, a_drained_backlog_gives_its_storage_back) {
     ASSERT_EQ(state.enqueue({make_message("t", "x"), 1, false, {}}, settings, now),
               enqueue_result::queued);
   }
-  EXPECT_GE(state.queue.capacity(), 1000u);
+  EXPECT_GE(state.traffic_view().queue.capacity(), 1000u);
   while (state.dequeue()) {
   }
-  EXPECT_EQ(state.queue.capacity(), 0u);
-  EXPECT_EQ(state.queued_bytes, 0u);
+  EXPECT_EQ(state.traffic_view().queue.capacity(), 0u);
+  EXPECT_EQ(state.traffic_view().queued_bytes, 0u);
   // A short queue keeps its block: a subscriber's steady state allocates nothing per message.
   for (int i = 0; i < 4; ++i) {
     ASSERT_EQ(state.enqueue({make_message("t", "x"), 1, false, {}}, settings, now),
               enqueue_result::queued);
   }
-  const std::size_t kept = state.queue.capacity();
+  const std::size_t kept = state.traffic_view().queue.capacity();
   while (state.dequeue()) {
   }
-  EXPECT_EQ(state.queue.capacity(), kept);
+  EXPECT_EQ(state.traffic_view().queue.capacity(), kept);
 }
 
 TEST(session_queue, an_emptied_queue_keeps_at_most_32_deliveries_of_storage) {
@@ -222,14 +222,14 @@ TEST(session_queue, an_emptied_queue_keeps_at_most_32_deliveries_of_storage) {
       ASSERT_EQ(state.enqueue({make_message("t", "x"), 1, false, {}}, settings, now),
                 enqueue_result::queued);
     }
-    const std::size_t grown = state.queue.capacity();
+    const std::size_t grown = state.traffic_view().queue.capacity();
     while (state.dequeue()) {
     }
     if (grown > 32) {
-      EXPECT_EQ(state.queue.capacity(), 0u) << "backlog " << backlog;
+      EXPECT_EQ(state.traffic_view().queue.capacity(), 0u) << "backlog " << backlog;
       released = true;
     } else {
-      EXPECT_EQ(state.queue.capacity(), grown) << "backlog " << backlog;
+      EXPECT_EQ(state.traffic_view().queue.capacity(), grown) << "backlog " << backlog;
       kept = true;
     }
   }
@@ -251,9 +251,28 @@ TEST(session_queue, qos1_dropped_when_only_qos1_queued) {
 TEST(session_queue, packet_ids_skip_those_in_flight_and_wrap) {
   session_state state;
   state.next_packet_id = 65535;
-  state.inflight.emplace(1, inflight_entry{});
+  state.traffic().inflight.emplace(1, inflight_entry{});
   EXPECT_EQ(state.allocate_packet_id(), 65535);
   EXPECT_EQ(state.allocate_packet_id(), 2);  // wraps past 0 and skips 1
+}
+
+TEST(session_queue, reading_and_emptying_an_idle_session_allocates_nothing) {
+  broker_settings settings;
+  session_state state;
+  const auto now = clock::time_point{};
+  EXPECT_FALSE(state.dequeue());
+  EXPECT_EQ(state.purge_expired(now), 0u);
+  EXPECT_EQ(state.drop_queued_if([](const delivery&) { return true; }), 0u);
+  state.drop_queued_qos0();
+  state.mark_inflight_for_resend();
+  EXPECT_FALSE(state.congested(settings));
+  EXPECT_EQ(state.allocate_packet_id(), 1);
+  EXPECT_TRUE(state.traffic_view().queue.empty());
+  EXPECT_EQ(state.traffic_if_any(), nullptr);
+  ASSERT_EQ(state.enqueue({make_message("t", "x"), 0, false, {}}, settings, now),
+            enqueue_result::queued);
+  ASSERT_NE(state.traffic_if_any(), nullptr);
+  EXPECT_EQ(&state.traffic_view(), state.traffic_if_any());
 }
 
 TEST(session_queue, purge_expired_keeps_the_rest) {
@@ -266,8 +285,8 @@ TEST(session_queue, purge_expired_keeps_the_rest) {
   ASSERT_EQ(state.enqueue({make_message("t", "y"), 1, false, {}}, settings, now),
             enqueue_result::queued);
   EXPECT_EQ(state.purge_expired(now + std::chrono::seconds(2)), 1u);
-  EXPECT_EQ(state.queue.size(), 1u);
-  EXPECT_EQ(state.queued_bytes, 1u);
+  EXPECT_EQ(state.traffic_view().queue.size(), 1u);
+  EXPECT_EQ(state.traffic_view().queued_bytes, 1u);
 }
 
 // ---- the authentication chain on its own ----

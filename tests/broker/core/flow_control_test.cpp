@@ -25,7 +25,7 @@ TEST_F(flow_control_test, congested_transport_keeps_deliveries_in_the_session_qu
     publisher.send(publish_packet("t", std::to_string(i)));
   settle();
   EXPECT_TRUE(subscriber.received_of<mqtt::publish>().empty());
-  EXPECT_EQ(engine().find_session("sub")->lock()->queue.size(), 10u);
+  EXPECT_EQ(engine().find_session("sub")->lock()->traffic_view().queue.size(), 10u);
 
   // The driver wakes the machine once the socket drained: everything follows, in order.
   subscriber.io().congested_flag = false;

@@ -373,9 +373,9 @@ TEST_F(hooks_test, QueuedDeliveryRefusedAtDequeueDisconnects) {
     content->topic = "news/a";
     content->payload = std::make_shared<const byte_vector>(to_bytes("x"));
     item.msg = content;
-    state->queue.push_back(item);
-    state->queued_bytes += 1;
-    ++state->queued_qos0;
+    state->traffic().queue.push_back(item);
+    state->traffic().queued_bytes += 1;
+    ++state->traffic().queued_qos0;
   }
   (void)pub;
   sub.machine().on_wake();

@@ -92,11 +92,11 @@ TEST_F(publish_test, qos1_outbound_waits_for_puback) {
   auto s = engine().find_session("sub");
   {
     auto held = s->lock();
-    EXPECT_EQ(held->inflight.size(), 1u);
+    EXPECT_EQ(held->traffic_view().inflight.size(), 1u);
   }
   sub.send(mqtt::puback{got[0].packet_id, reason_code::success, {}});
   auto held = s->lock();
-  EXPECT_TRUE(held->inflight.empty());
+  EXPECT_TRUE(held->traffic_view().inflight.empty());
 }
 
 TEST_F(publish_test, qos2_inbound_exactly_once) {
@@ -146,7 +146,7 @@ TEST_F(publish_test, qos2_outbound_full_flow) {
   EXPECT_EQ(releases[0].packet_id, got[0].packet_id);
   sub.send(mqtt::pubcomp{got[0].packet_id, reason_code::success, {}});
   auto held = engine().find_session("sub")->lock();
-  EXPECT_TRUE(held->inflight.empty());
+  EXPECT_TRUE(held->traffic_view().inflight.empty());
 }
 
 TEST_F(publish_test, pubrec_error_ends_the_qos2_exchange) {
@@ -160,7 +160,7 @@ TEST_F(publish_test, pubrec_error_ends_the_qos2_exchange) {
   sub.send(mqtt::pubrec{got[0].packet_id, reason_code::unspecified_error, {}});
   EXPECT_TRUE(sub.received_of<mqtt::pubrel>().empty());
   auto held = engine().find_session("sub")->lock();
-  EXPECT_TRUE(held->inflight.empty());
+  EXPECT_TRUE(held->traffic_view().inflight.empty());
 }
 
 TEST_F(publish_test, qos_downgraded_to_subscription_maximum) {
@@ -409,7 +409,7 @@ TEST_F(publish_test, outbound_larger_than_client_maximum_is_dropped_and_counted)
   EXPECT_EQ(payload_of(got[0]), "fits");
   EXPECT_EQ(engine().counters().messages_dropped.load(), 1u);
   auto held = engine().find_session("small")->lock();
-  EXPECT_EQ(held->inflight.size(), 1u);  // only "fits" awaits its PUBACK
+  EXPECT_EQ(held->traffic_view().inflight.size(), 1u);  // only "fits" awaits its PUBACK
 }
 
 TEST_F(publish_test, properties_are_forwarded_unchanged) {

@@ -57,6 +57,26 @@ TEST_F(session_test, resume_gives_session_present_and_keeps_subscriptions) {
   EXPECT_EQ(again.received_of<mqtt::publish>().size(), 1u);
 }
 
+TEST_F(session_test, idle_sessions_hold_no_traffic_state_until_messages_flow) {
+  // A subscribed, woken, pinging client with nothing delivered allocates no queue, in-flight or
+  // inbound QoS 2 state; the first delivery does, and a QoS 1 PUBLISH from the client does not.
+  client& sub = persistent("idle");
+  subscribe(sub, "idle/#", 1);
+  sub.send(mqtt::pingreq{});
+  sub.machine().on_wake();
+  client& pub = connected("pub");
+  pub.send(publish_packet("elsewhere", "m", 1, 1));
+  settle();
+  EXPECT_EQ(engine().find_session("idle")->lock()->traffic_if_any(), nullptr);
+  EXPECT_EQ(engine().find_session("pub")->lock()->traffic_if_any(), nullptr);
+  pub.send(publish_packet("idle/x", "m", 1, 2));
+  settle();
+  ASSERT_EQ(sub.received_of<mqtt::publish>().size(), 1u);
+  auto held = engine().find_session("idle")->lock();
+  ASSERT_NE(held->traffic_if_any(), nullptr);
+  EXPECT_EQ(held->traffic_view().inflight.size(), 1u);
+}
+
 TEST_F(session_test, session_with_expiry_zero_ends_at_disconnect) {
   client& first = persistent("gone", 0);
   first.send(mqtt::disconnect{});
@@ -183,8 +203,8 @@ TEST_F(session_test, acknowledgement_before_retransmission_is_accepted) {
   settle();
   EXPECT_TRUE(again.received_of<mqtt::publish>().empty());
   auto held = engine().find_session("early")->lock();
-  EXPECT_EQ(held->inflight.size(), 1u);
-  EXPECT_EQ(held->awaiting_resend, 0u);
+  EXPECT_EQ(held->traffic_view().inflight.size(), 1u);
+  EXPECT_EQ(held->traffic_view().awaiting_resend, 0u);
 }
 
 TEST_F(session_test, pubrel_is_resent_on_resume) {

@@ -198,24 +198,26 @@ void broker::persist_attached(session& subject, session_state& state) {
   // A session kept in memory only (expiry 0) taken over by a connection that makes it
   // persistent: everything it holds is written now. Lock order: a session's mutex is held, the
   // tree's must not be taken here, so subscriptions are written by persist_subscriptions().
-  for (delivery& item : state.queue) {
-    if (item.qos == 0) continue;
-    item.message_id = persistence_->allocate_id();
-    item.store_key = persistence_->allocate_id();
-    persistence_->delivery_queued(subject.client_id(), stored_of(item));
-  }
-  for (auto& [packet_id, entry] : state.inflight) {
-    if (entry.item.qos == 0) continue;
-    entry.item.message_id = persistence_->allocate_id();
-    entry.item.store_key = persistence_->allocate_id();
-    persistence_->delivery_queued(subject.client_id(), stored_of(entry.item));
-    persistence_->delivery_sent(entry.item.store_key, packet_id, entry.sequence);
-    if (entry.at == inflight_entry::stage::pubrel_sent) {
-      persistence_->delivery_released(entry.item.store_key);
+  if (session_traffic* traffic = state.traffic_if_any()) {
+    for (delivery& item : traffic->queue) {
+      if (item.qos == 0) continue;
+      item.message_id = persistence_->allocate_id();
+      item.store_key = persistence_->allocate_id();
+      persistence_->delivery_queued(subject.client_id(), stored_of(item));
     }
+    for (auto& [packet_id, entry] : traffic->inflight) {
+      if (entry.item.qos == 0) continue;
+      entry.item.message_id = persistence_->allocate_id();
+      entry.item.store_key = persistence_->allocate_id();
+      persistence_->delivery_queued(subject.client_id(), stored_of(entry.item));
+      persistence_->delivery_sent(entry.item.store_key, packet_id, entry.sequence);
+      if (entry.at == inflight_entry::stage::pubrel_sent) {
+        persistence_->delivery_released(entry.item.store_key);
+      }
+    }
+    for (const std::uint16_t packet_id : traffic->inbound_qos2)
+      persistence_->inbound_qos2_added(subject.client_id(), packet_id);
   }
-  for (const std::uint16_t packet_id : state.inbound_qos2)
-    persistence_->inbound_qos2_added(subject.client_id(), packet_id);
   std::lock_guard lock(newly_persistent_mutex_);
   newly_persistent_.push_back(subject.id());
 }
@@ -449,7 +451,8 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now,
   if (stored) item.store_key = state->store->allocate_id();
   const enqueue_result outcome = state->enqueue(std::move(item), settings_, now);
   if (stored && outcome == enqueue_result::queued) {
-    state->store->delivery_queued(destination.client_id(), stored_of(state->queue.back()));
+    state->store->delivery_queued(destination.client_id(),
+                                  stored_of(state->traffic().queue.back()));
   }
   // Evicted QoS 0 deliveries and a refused new one both count as dropped.
   if (const std::uint64_t dropped = state->dropped - dropped_before; dropped > 0) {
@@ -703,8 +706,8 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
                         sent.item.message_id};
           // Retransmitted with the same packet identifier when the client is back
           // [MQTT-4.4.0-1]; the connection marks them on resumption.
-          state->inflight.emplace(sent.packet_id,
-                                  inflight_entry{std::move(item), sent.at, sent.sequence});
+          state->traffic().inflight.emplace(
+              sent.packet_id, inflight_entry{std::move(item), sent.at, sent.sequence});
           state->next_sequence = std::max(state->next_sequence, sent.sequence + 1);
         }
         for (stored_delivery& queued : saved.queued) {
@@ -721,7 +724,10 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
             counters_.messages_dropped.fetch_add(1, std::memory_order_relaxed);
           }
         }
-        state->inbound_qos2.insert(saved.inbound_qos2.begin(), saved.inbound_qos2.end());
+        if (!saved.inbound_qos2.empty()) {
+          state->traffic().inbound_qos2.insert(saved.inbound_qos2.begin(),
+                                               saved.inbound_qos2.end());
+        }
         if (saved.will) {
           if (!saved.will->publish_at) {
             // The connection ended without DISCONNECT (the broker died) [MQTT-3.1.2-8]: the

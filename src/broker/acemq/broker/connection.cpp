@@ -499,8 +499,8 @@ authentication_request connection::make_auth_request(const mqtt::properties& pac
   authentication_request request;
   request.version = version_;
   request.client_id = client_id_;
-  request.username = username_;
-  request.method = auth_method_;
+  request.username = username_.get();
+  request.method = auth_method_.get();
   request.data = packet.authentication_data;
   request.user_properties = packet.user_properties;
   request.tls = io_.tls();
@@ -727,7 +727,7 @@ void connection::finish_connect(auth_step step) {
       properties.response_information = settings.response_information_prefix + client_id_;
     }
     if (auth_method_) {
-      properties.authentication_method = auth_method_;
+      properties.authentication_method = auth_method_.get();
       properties.authentication_data = std::move(step.data);
     }
     properties.user_properties = std::move(step.user_properties);
@@ -770,7 +770,7 @@ void connection::refuse_connect(reason_code reason,
 void connection::send_auth(reason_code reason, const auth_step& step) {
   mqtt::auth packet;
   packet.reason_code = reason;
-  packet.properties.authentication_method = auth_method_;
+  packet.properties.authentication_method = auth_method_.get();
   packet.properties.authentication_data = step.data;
   // [MQTT-3.1.2-29]: user properties on AUTH only when problem information is welcome.
   if (problem_information_) packet.properties.user_properties = step.user_properties;
@@ -783,7 +783,7 @@ void connection::handle(const mqtt::auth& packet) {
   // [MQTT-3.15.2-1], MQTT 5.0 4.12: AUTH only with an Authentication Method from CONNECT, and
   // always the same method [MQTT-4.12.1-1].
   if (version_ != protocol_version::v5 || !auth_method_ ||
-      packet.properties.authentication_method != auth_method_ || awaiting_provider_) {
+      !(auth_method_ == packet.properties.authentication_method) || awaiting_provider_) {
     protocol_violation(reason_code::protocol_error);
     return;
   }
@@ -897,10 +897,11 @@ void connection::handle(mqtt::publish&& packet) {
       auto held = session_->lock();
       // MQTT 5.0 4.3.3 (method B): a retransmitted QoS 2 PUBLISH whose PUBREL has not arrived
       // is acknowledged again but not routed again - exactly once.
-      duplicate = packet.qos == 2 && held->inbound_qos2.contains(packet.packet_id);
+      const auto& awaiting_pubrel = held->traffic_view().inbound_qos2;
+      duplicate = packet.qos == 2 && awaiting_pubrel.contains(packet.packet_id);
       // [MQTT-3.3.4-7]: more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum. QoS 1 is
       // acknowledged at once, so only QoS 2 awaiting PUBREL is outstanding.
-      exceeded = !duplicate && held->inbound_qos2.size() >= settings.receive_maximum;
+      exceeded = !duplicate && awaiting_pubrel.size() >= settings.receive_maximum;
     }
     if (duplicate) {
       mqtt::pubrec again;
@@ -995,7 +996,7 @@ void connection::handle(mqtt::publish&& packet) {
       auto held = session_->lock();
       // Recorded before the PUBREC is written (the network layer's persistence barrier), so a
       // retransmission after a restart is still recognised - exactly once (MQTT 5.0 4.3.3).
-      if (held->inbound_qos2.insert(packet.packet_id).second && held->store != nullptr) {
+      if (held->traffic().inbound_qos2.insert(packet.packet_id).second && held->store != nullptr) {
         held->store->inbound_qos2_added(client_id_, packet.packet_id);
       }
     }
@@ -1123,7 +1124,7 @@ void connection::on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos,
     if (!mqtt::is_error(ack) && session_) {
       // The PUBREL that follows is answered with PUBCOMP like any QoS 2 exchange.
       auto held = session_->lock();
-      if (held->inbound_qos2.insert(packet_id).second && held->store != nullptr) {
+      if (held->traffic().inbound_qos2.insert(packet_id).second && held->store != nullptr) {
         held->store->inbound_qos2_added(client_id_, packet_id);
       }
     }
@@ -1140,7 +1141,7 @@ void connection::handle(const mqtt::pubrel& packet) {
   bool known = false;
   {
     auto held = session_->lock();
-    known = held->inbound_qos2.erase(packet.packet_id) > 0;
+    known = held->traffic().inbound_qos2.erase(packet.packet_id) > 0;
     if (known && held->store != nullptr) {
       held->store->inbound_qos2_released(client_id_, packet.packet_id);
     }
@@ -1159,9 +1160,10 @@ void connection::handle(const mqtt::pubrel& packet) {
 void connection::handle(const mqtt::puback& packet) {
   {
     auto held = session_->lock();
-    const auto found = held->inflight.find(packet.packet_id);
+    auto& inflight = held->traffic().inflight;
+    const auto found = inflight.find(packet.packet_id);
     // An acknowledgement for an identifier not in flight (e.g. a late duplicate) is ignored.
-    if (found != held->inflight.end() && found->second.item.qos == 1) held->erase_inflight(found);
+    if (found != inflight.end() && found->second.item.qos == 1) held->erase_inflight(found);
   }
   pump();
 }
@@ -1170,8 +1172,9 @@ void connection::handle(const mqtt::pubrec& packet) {
   bool release = false;
   {
     auto held = session_->lock();
-    const auto found = held->inflight.find(packet.packet_id);
-    if (found != held->inflight.end() && found->second.item.qos == 2) {
+    auto& inflight = held->traffic().inflight;
+    const auto found = inflight.find(packet.packet_id);
+    if (found != inflight.end() && found->second.item.qos == 2) {
       if (mqtt::is_error(packet.reason_code)) {
         // MQTT 5.0 4.3.3: a PUBREC error ends the exchange; the identifier is free again.
         held->erase_inflight(found);
@@ -1180,7 +1183,7 @@ void connection::handle(const mqtt::pubrec& packet) {
         // retransmission: it now needs the PUBREL, not the PUBLISH.
         if (found->second.resend) {
           found->second.resend = false;
-          --held->awaiting_resend;
+          --held->traffic().awaiting_resend;
         }
         found->second.at = inflight_entry::stage::pubrel_sent;
         if (held->store != nullptr && found->second.item.store_key != 0) {
@@ -1207,8 +1210,9 @@ void connection::handle(const mqtt::pubrec& packet) {
 void connection::handle(const mqtt::pubcomp& packet) {
   {
     auto held = session_->lock();
-    const auto found = held->inflight.find(packet.packet_id);
-    if (found != held->inflight.end() && found->second.at == inflight_entry::stage::pubrel_sent) {
+    auto& inflight = held->traffic().inflight;
+    const auto found = inflight.find(packet.packet_id);
+    if (found != inflight.end() && found->second.at == inflight_entry::stage::pubrel_sent) {
       held->erase_inflight(found);
     }
   }
@@ -1314,31 +1318,34 @@ void connection::pump() {
       // Checked after wake_pending is cleared: routing keeps waking a congested connection, so
       // the transport's slow-consumer clock keeps being consulted.
       if (io_.congested()) break;
-      if (held->awaiting_resend > 0) {
+      // An idle session has no traffic state to allocate, and nothing to send.
+      if (held->traffic_view().queue.empty() && held->traffic_view().awaiting_resend == 0) break;
+      session_traffic& traffic = held->traffic();
+      if (traffic.awaiting_resend > 0) {
         // [MQTT-4.4.0-1]: a resumed session retransmits unacknowledged PUBLISH (DUP 1) and
         // PUBREL in the original order, within the client's Receive Maximum [MQTT-3.3.4-9].
         std::vector<std::pair<std::uint64_t, std::uint16_t>> order;
-        for (const auto& [packet_id, entry] : held->inflight) {
+        for (const auto& [packet_id, entry] : traffic.inflight) {
           if (entry.resend) order.emplace_back(entry.sequence, packet_id);
         }
         std::sort(order.begin(), order.end());
         for (const auto& [sequence, packet_id] : order) {
-          if (held->inflight.size() - held->awaiting_resend >= window) break;
-          inflight_entry& entry = held->inflight.at(packet_id);
+          if (traffic.inflight.size() - traffic.awaiting_resend >= window) break;
+          inflight_entry& entry = traffic.inflight.at(packet_id);
           entry.resend = false;
-          --held->awaiting_resend;
+          --traffic.awaiting_resend;
           resend.push_back({entry.item, packet_id, entry.at});
         }
       }
       // New messages wait until every retransmission is out, keeping the original order.
-      while (held->awaiting_resend == 0 && !held->queue.empty()) {
+      while (traffic.awaiting_resend == 0 && !traffic.queue.empty()) {
         if (batch.size() >= batch_items || bytes >= batch_bytes) {
           progress = true;  // more after this batch is written out
           break;
         }
         // [MQTT-3.3.4-9]: no more QoS 1/2 in flight than the client's Receive Maximum. Order is
         // kept [MQTT-4.6.0-6], so later QoS 0 messages wait too.
-        if (held->queue.front().qos > 0 && held->inflight.size() >= window) break;
+        if (traffic.queue.front().qos > 0 && traffic.inflight.size() >= window) break;
         delivery item = *held->dequeue();
         if (item.msg->expired(now)) {
           // [MQTT-3.3.2-5]: an expired message is not delivered.
@@ -1369,7 +1376,7 @@ void connection::pump() {
           }
           packet_id = *allocated;
           const std::uint64_t sequence = held->next_sequence++;
-          held->inflight.emplace(
+          traffic.inflight.emplace(
               packet_id, inflight_entry{item, inflight_entry::stage::publish_sent, sequence});
           if (held->store != nullptr && item.store_key != 0) {
             held->store->delivery_sent(item.store_key, packet_id, sequence);
@@ -1407,7 +1414,8 @@ void connection::pump() {
 
 void connection::drop_inflight(std::uint16_t packet_id) {
   auto held = session_->lock();
-  if (const auto found = held->inflight.find(packet_id); found != held->inflight.end()) {
+  auto& inflight = held->traffic().inflight;
+  if (const auto found = inflight.find(packet_id); found != inflight.end()) {
     held->erase_inflight(found);
   }
 }

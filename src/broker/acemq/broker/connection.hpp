@@ -241,8 +241,27 @@ class connection {
   // would otherwise carry for its lifetime).
   std::unique_ptr<mqtt::connect> pending_connect_;
   std::string client_id_;
-  std::optional<std::string> username_;
-  std::optional<std::string> auth_method_;
+  /// An optional string in 8 bytes instead of std::optional's 40: most connections have neither
+  /// a user name nor an Authentication Method, and both are only read again on AUTH.
+  class optional_text {
+   public:
+    optional_text& operator=(const std::optional<std::string>& value) {
+      text_ = value ? std::make_unique<const std::string>(*value) : nullptr;
+      return *this;
+    }
+    explicit operator bool() const noexcept { return text_ != nullptr; }
+    std::optional<std::string> get() const {
+      return text_ ? std::optional<std::string>(*text_) : std::nullopt;
+    }
+    bool operator==(const std::optional<std::string>& other) const noexcept {
+      return text_ ? other == *text_ : !other;
+    }
+
+   private:
+    std::unique_ptr<const std::string> text_;
+  };
+  optional_text username_;
+  optional_text auth_method_;
   std::size_t auth_owner_ = 0;
   std::shared_ptr<const principal> principal_;
 

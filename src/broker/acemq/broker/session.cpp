@@ -8,33 +8,50 @@
 
 namespace acemq::broker {
 
+namespace {
+/// What traffic_view() shows of a session that has had none.
+const session_traffic no_traffic;
+}  // namespace
+
 session_state::~session_state() {
-  if (total_queued_bytes != nullptr && queued_bytes > 0) {
-    total_queued_bytes->fetch_sub(queued_bytes, std::memory_order_relaxed);
+  if (total_queued_bytes != nullptr && traffic_ && traffic_->queued_bytes > 0) {
+    total_queued_bytes->fetch_sub(traffic_->queued_bytes, std::memory_order_relaxed);
   }
 }
 
+session_traffic& session_state::traffic() {
+  if (!traffic_) traffic_ = std::make_unique<session_traffic>();
+  return *traffic_;
+}
+
+const session_traffic& session_state::traffic_view() const noexcept {
+  return traffic_ ? *traffic_ : no_traffic;
+}
+
+// remember() and forget() are called only where traffic_ exists (an item is in the queue).
 void session_state::remember(const delivery& item) noexcept {
   const std::size_t size = item.msg->payload_size();
-  queued_bytes += size;
-  if (item.qos == 0) ++queued_qos0;
+  traffic_->queued_bytes += size;
+  if (item.qos == 0) ++traffic_->queued_qos0;
   if (total_queued_bytes != nullptr) total_queued_bytes->fetch_add(size, std::memory_order_relaxed);
 }
 
 void session_state::forget(const delivery& item) noexcept {
   const std::size_t size = item.msg->payload_size();
-  queued_bytes -= size;
-  if (item.qos == 0) --queued_qos0;
+  traffic_->queued_bytes -= size;
+  if (item.qos == 0) --traffic_->queued_qos0;
   if (total_queued_bytes != nullptr) total_queued_bytes->fetch_sub(size, std::memory_order_relaxed);
 }
 
 enqueue_result session_state::enqueue(delivery item, const broker_settings& settings,
                                       clock::time_point now) {
   if (item.msg->expired(now)) return enqueue_result::dropped_expired;
+  session_traffic& held = traffic();
+  auto& queue = held.queue;
   const std::size_t size = item.msg->payload_size();
   const auto over = [&] {
     return queue.size() >= settings.max_queued_messages ||
-           queued_bytes + size > settings.max_queued_bytes ||
+           held.queued_bytes + size > settings.max_queued_bytes ||
            (total_queued_bytes != nullptr &&
             total_queued_bytes->load(std::memory_order_relaxed) + size >
                 settings.max_queued_memory);
@@ -42,7 +59,7 @@ enqueue_result session_state::enqueue(delivery item, const broker_settings& sett
   // Documented policy (docs/broker-core.md): QoS 0 is the first to go. A QoS 1/2 message evicts
   // queued QoS 0 messages, oldest first, until it fits; otherwise the new message is dropped.
   while (over()) {
-    if (item.qos == 0 || queued_qos0 == 0) {
+    if (item.qos == 0 || held.queued_qos0 == 0) {
       ++dropped;
       return enqueue_result::dropped_full;
     }
@@ -58,7 +75,8 @@ enqueue_result session_state::enqueue(delivery item, const broker_settings& sett
 }
 
 std::optional<delivery> session_state::dequeue() {
-  if (queue.empty()) return std::nullopt;
+  if (!traffic_ || traffic_->queue.empty()) return std::nullopt;
+  auto& queue = traffic_->queue;
   delivery item = std::move(queue.front());
   queue.pop_front();
   forget(item);
@@ -68,22 +86,25 @@ std::optional<delivery> session_state::dequeue() {
 
 void session_state::release_if_drained() noexcept {
   // The devector keeps its block when emptied; a backlog's block goes once the backlog is gone.
-  if (queue.empty() && queue.capacity() > retained_queue_capacity) {
-    boost::container::devector<delivery>().swap(queue);
+  if (traffic_ && traffic_->queue.empty() && traffic_->queue.capacity() > retained_queue_capacity) {
+    boost::container::devector<delivery>().swap(traffic_->queue);
   }
 }
 
 void session_state::requeue_front(delivery item) {
-  remember(item);
-  queue.push_front(std::move(item));
+  traffic().queue.push_front(std::move(item));
+  remember(traffic_->queue.front());
 }
 
 bool session_state::congested(const broker_settings& settings) const noexcept {
-  return queue.size() >= settings.max_queued_messages / 4 * 3 + settings.max_queued_messages % 4 ||
-         queued_bytes >= settings.max_queued_bytes / 4 * 3;
+  const session_traffic& held = traffic_view();
+  return held.queue.size() >=
+             settings.max_queued_messages / 4 * 3 + settings.max_queued_messages % 4 ||
+         held.queued_bytes >= settings.max_queued_bytes / 4 * 3;
 }
 
 std::optional<std::uint16_t> session_state::allocate_packet_id() {
+  const auto& inflight = traffic_view().inflight;
   if (inflight.size() >= 65535) return std::nullopt;
   // [MQTT-2.2.1-3]: a new identifier must not be one in use; the counter wraps past 65535 to 1
   // (0 is not a valid identifier).
@@ -99,18 +120,22 @@ void session_state::unstore(const delivery& item) {
 }
 
 void session_state::erase_inflight(std::map<std::uint16_t, inflight_entry>::iterator entry) {
-  if (entry->second.resend) --awaiting_resend;
+  // An iterator into the map exists only if traffic_ does.
+  if (entry->second.resend) --traffic_->awaiting_resend;
   unstore(entry->second.item);
-  inflight.erase(entry);
+  traffic_->inflight.erase(entry);
 }
 
 void session_state::mark_inflight_for_resend() {
-  for (auto& [packet_id, entry] : inflight)
+  if (!traffic_) return;
+  for (auto& [packet_id, entry] : traffic_->inflight)
     entry.resend = true;
-  awaiting_resend = inflight.size();
+  traffic_->awaiting_resend = traffic_->inflight.size();
 }
 
 std::size_t session_state::purge_expired(clock::time_point now) {
+  if (!traffic_) return 0;
+  auto& queue = traffic_->queue;
   std::size_t removed = 0;
   for (auto it = queue.begin(); it != queue.end();) {
     if (it->msg->expired(now)) {
@@ -127,7 +152,8 @@ std::size_t session_state::purge_expired(clock::time_point now) {
 }
 
 void session_state::drop_queued_qos0() {
-  if (queued_qos0 == 0) return;
+  if (!traffic_ || traffic_->queued_qos0 == 0) return;
+  auto& queue = traffic_->queue;
   for (auto it = queue.begin(); it != queue.end();) {
     if (it->qos == 0) {
       forget(*it);

@@ -74,6 +74,28 @@ enum class enqueue_result : std::uint8_t {
   denied = 0x04,           // principal.may_receive() refused the topic
 };
 
+/// What a session holds once messages flow: its queue, its outbound messages in flight and its
+/// inbound QoS 2 identifiers. Allocated at the first message in either direction and kept until
+/// the session ends, so an idle session carries a pointer instead of these 136 bytes.
+struct session_traffic {
+  /// Deliveries not yet sent (beyond the in-flight window), oldest first.
+  // A devector: one contiguous block used from both ends, allocated at the first delivery, in 32
+  // bytes (boost's deque takes 80 and std::deque allocates a map and a block on construction).
+  boost::container::devector<delivery> queue;
+  std::size_t queued_bytes = 0;
+  std::size_t queued_qos0 = 0;
+
+  /// Outbound QoS 1/2 messages by packet identifier.
+  std::map<std::uint16_t, inflight_entry> inflight;
+  /// In-flight entries still to be retransmitted on the current connection.
+  std::size_t awaiting_resend = 0;
+
+  /// Inbound QoS 2 packet identifiers whose PUBREL has not arrived yet (MQTT 5.0 4.3.3, method B:
+  /// the message was routed on PUBLISH, the identifier makes a retransmission a no-op). A sorted
+  /// vector: at most the broker's Receive Maximum identifiers (256 by default), no node each.
+  boost::container::flat_set<std::uint16_t> inbound_qos2;
+};
+
 /// Mutable session state; only touched with the session's mutex held.
 struct session_state {
   /// Connection currently attached (0 = none) and its transport, for wake().
@@ -93,26 +115,11 @@ struct session_state {
   std::shared_ptr<const principal> who;
   clock::time_point detached_at{};
 
-  /// Deliveries not yet sent (beyond the in-flight window), oldest first.
-  // A devector: one contiguous block used from both ends, allocated at the first delivery, in 32
-  // bytes (boost's deque takes 80 and std::deque allocates a map and a block on construction).
-  boost::container::devector<delivery> queue;
-  std::size_t queued_bytes = 0;
-  std::size_t queued_qos0 = 0;
   /// The broker-wide total of queued payload bytes (broker_settings::max_queued_memory), kept in
-  /// step with queued_bytes by every method below; null in tests that use a session alone.
+  /// step with the queued bytes by every method below; null in tests that use a session alone.
   std::atomic<std::size_t>* total_queued_bytes = nullptr;
-
-  /// Outbound QoS 1/2 messages by packet identifier.
-  std::map<std::uint16_t, inflight_entry> inflight;
-  /// In-flight entries still to be retransmitted on the current connection.
-  std::size_t awaiting_resend = 0;
+  /// Send order of the next in-flight entry.
   std::uint64_t next_sequence = 0;
-
-  /// Inbound QoS 2 packet identifiers whose PUBREL has not arrived yet (MQTT 5.0 4.3.3, method B:
-  /// the message was routed on PUBLISH, the identifier makes a retransmission a no-op). A sorted
-  /// vector: at most the broker's Receive Maximum identifiers (256 by default), no node each.
-  boost::container::flat_set<std::uint16_t> inbound_qos2;
 
   // On the heap: most sessions hold no Will, and a pending_will is about 600 bytes.
   std::unique_ptr<pending_will> will;
@@ -124,6 +131,14 @@ struct session_state {
 
   /// Drops counted for this session (queue bounds), for diagnostics.
   std::uint64_t dropped = 0;
+
+  /// The queue, in-flight and inbound QoS 2 state, allocated here if the session has none yet:
+  /// for changing them.
+  session_traffic& traffic();
+  /// The same for reading; an idle session's is an empty one shared by all (nothing allocated).
+  const session_traffic& traffic_view() const noexcept;
+  /// The same for changing what is there, without allocating: null for an idle session.
+  session_traffic* traffic_if_any() noexcept { return traffic_.get(); }
 
   session_state() = default;
   session_state(const session_state&) = delete;
@@ -155,6 +170,8 @@ struct session_state {
   /// re-authenticated principal may no longer receive); returns how many.
   template <typename Predicate>
   std::size_t drop_queued_if(Predicate&& remove) {
+    if (!traffic_) return 0;
+    auto& queue = traffic_->queue;
     std::size_t removed = 0;
     for (auto it = queue.begin(); it != queue.end();) {
       if (remove(*it)) {
@@ -183,6 +200,8 @@ struct session_state {
   void forget(const delivery& item) noexcept;
   /// Tells the store a stored delivery is gone.
   void unstore(const delivery& item);
+
+  std::unique_ptr<session_traffic> traffic_;
 };
 
 /// A session, registered by client identifier in the broker.
