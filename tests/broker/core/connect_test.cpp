@@ -69,6 +69,19 @@ TEST_F(connect_test, empty_client_id_is_assigned_in_v5) {
   EXPECT_EQ(c.machine().client_id(), *acks[0].properties.assigned_client_identifier);
 }
 
+TEST_F(connect_test, the_client_identifier_is_known_before_during_and_after_the_session) {
+  // The connection keeps its own copy only until the session is attached, and again once the
+  // transport is closed: the identifier reads the same throughout.
+  client& c = make_client();
+  c.send(connect_packet("a-client-identifier-longer-than-sso"));
+  ASSERT_EQ(c.received_of<mqtt::connack>().size(), 1u);
+  EXPECT_EQ(c.machine().client_id(), "a-client-identifier-longer-than-sso");
+  c.drop();
+  settle();
+  EXPECT_EQ(c.machine().client_id(), "a-client-identifier-longer-than-sso");
+  EXPECT_EQ(engine().find_session("a-client-identifier-longer-than-sso"), nullptr);
+}
+
 TEST_F(connect_test, empty_client_id_refused_when_not_allowed) {
   settings.allow_empty_client_id = false;
   client& c = make_client();

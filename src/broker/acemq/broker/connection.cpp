@@ -342,7 +342,7 @@ void connection::consume(byte_view data) {
 void connection::defer(byte_view data, std::size_t bound) {
   if (deferred_.size() + buffer_.size() + data.size() > bound) {
     spdlog::info("{} {}: client '{}' sent {} bytes that must wait, beyond {}; closing",
-                 listener_.name, io_.remote_address(), client_id_,
+                 listener_.name, io_.remote_address(), client_id(),
                  deferred_.size() + buffer_.size() + data.size(), bound);
     close_transport();
     return;
@@ -498,7 +498,7 @@ reason_code connection::validate_connect(mqtt::connect& packet) {
 authentication_request connection::make_auth_request(const mqtt::properties& packet) const {
   authentication_request request;
   request.version = version_;
-  request.client_id = client_id_;
+  request.client_id = client_id();
   request.username = username_.get();
   request.method = auth_method_.get();
   request.data = packet.authentication_data;
@@ -620,7 +620,7 @@ void connection::end_for_credentials() {
   // RFC 9431 4 / 6.2: the grant ended (token expired or revoked): v5 DISCONNECT 0x87, 3.1.1
   // closes. A re-authentication completed before this point has replaced the principal.
   spdlog::debug("{} {}: client '{}' credentials ended", listener_.name, io_.remote_address(),
-                client_id_);
+                client_id());
   disconnect_and_close(reason_code::not_authorized);
 }
 
@@ -675,7 +675,7 @@ void connection::finish_connect(auth_step step) {
     built.content.qos = source.qos;
     built.content.retain = source.retain;
     built.content.forwarded = forwarded_of(source.properties);
-    built.content.publisher_client_id = client_id_;
+    built.content.publisher_client_id = client_id();
     built.message_expiry_interval = source.properties.message_expiry_interval;
     built.delay_seconds = source.properties.will_delay_interval.value_or(0);
     will = std::move(built);
@@ -683,7 +683,7 @@ void connection::finish_connect(auth_step step) {
   accept_credentials(step.who);
 
   attach_request request;
-  request.client_id = client_id_;
+  request.client_id = client_id();
   request.clean_start = packet.clean_start;
   request.expiry_interval = session_expiry_;
   request.connection_id = connection_id_;
@@ -693,6 +693,8 @@ void connection::finish_connect(auth_step step) {
   attach_result attached = broker_.attach(std::move(request));
   session_ = std::move(attached.attached);
   if (session_) {
+    // The session holds the identifier from here on (client_id()); the copy's storage goes.
+    std::string().swap(client_id_);
     auto held = session_->lock();
     if (held->will) held->will->content.publisher_session = session_->id();
   }
@@ -712,7 +714,7 @@ void connection::finish_connect(auth_step step) {
     if (settings.maximum_qos < 2) properties.maximum_qos = settings.maximum_qos;
     if (!settings.retain_available) properties.retain_available = 0;
     properties.maximum_packet_size = inbound_maximum_packet_size_;
-    if (assigned_client_id_) properties.assigned_client_identifier = client_id_;
+    if (assigned_client_id_) properties.assigned_client_identifier = client_id();
     if (settings.topic_alias_maximum > 0) {
       properties.topic_alias_maximum = settings.topic_alias_maximum;
     }
@@ -724,7 +726,7 @@ void connection::finish_connect(auth_step step) {
     if (settings.server_keep_alive) properties.server_keep_alive = keep_alive_;
     if (response_information_ && !settings.response_information_prefix.empty()) {
       // MQTT 5.0 3.2.2.3.15: the basis of response topics for this client.
-      properties.response_information = settings.response_information_prefix + client_id_;
+      properties.response_information = settings.response_information_prefix + client_id();
     }
     if (auth_method_) {
       properties.authentication_method = auth_method_.get();
@@ -736,7 +738,7 @@ void connection::finish_connect(auth_step step) {
   pending_connect_.reset();
   // Never the credentials: the client id, the principal's name and where it came from.
   spdlog::debug("{} {}: client '{}' connected as '{}' (MQTT {}, session present {})",
-                listener_.name, io_.remote_address(), client_id_, principal_->name(),
+                listener_.name, io_.remote_address(), client_id(), principal_->name(),
                 version_ == protocol_version::v5 ? "5.0" : "3.1.1", attached.session_present);
   touch(broker_.time().now());
   rearm();
@@ -976,7 +978,7 @@ void connection::handle(mqtt::publish&& packet) {
             broker_.time().now() + seconds(static_cast<std::uint64_t>(remaining));
       }
     }
-    content->publisher_client_id = client_id_;
+    content->publisher_client_id = client_id();
     content->publisher_session = session_->id();
     routed = broker_.publish(content, &feedback);
   }
@@ -997,7 +999,7 @@ void connection::handle(mqtt::publish&& packet) {
       // Recorded before the PUBREC is written (the network layer's persistence barrier), so a
       // retransmission after a restart is still recognised - exactly once (MQTT 5.0 4.3.3).
       if (held->traffic().inbound_qos2.insert(packet.packet_id).second && held->store != nullptr) {
-        held->store->inbound_qos2_added(client_id_, packet.packet_id);
+        held->store->inbound_qos2_added(client_id(), packet.packet_id);
       }
     }
     mqtt::pubrec reply;
@@ -1058,7 +1060,7 @@ void connection::intercept(const mqtt::publish& packet) {
   upload.qos = packet.qos;
   upload.version = version_;
   upload.remote_address = io_.remote_address();
-  upload.client_id = client_id_;
+  upload.client_id = client_id();
   upload.tls = io_.tls();
   const std::uint16_t packet_id = packet.packet_id;
   const std::uint8_t qos = packet.qos;
@@ -1125,7 +1127,7 @@ void connection::on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos,
       // The PUBREL that follows is answered with PUBCOMP like any QoS 2 exchange.
       auto held = session_->lock();
       if (held->traffic().inbound_qos2.insert(packet_id).second && held->store != nullptr) {
-        held->store->inbound_qos2_added(client_id_, packet_id);
+        held->store->inbound_qos2_added(client_id(), packet_id);
       }
     }
     mqtt::pubrec reply;
@@ -1143,7 +1145,7 @@ void connection::handle(const mqtt::pubrel& packet) {
     auto held = session_->lock();
     known = held->traffic().inbound_qos2.erase(packet.packet_id) > 0;
     if (known && held->store != nullptr) {
-      held->store->inbound_qos2_released(client_id_, packet.packet_id);
+      held->store->inbound_qos2_released(client_id(), packet.packet_id);
     }
   }
   mqtt::pubcomp reply;
@@ -1570,7 +1572,7 @@ void connection::send_packet(mqtt::packet packet) {
 void connection::protocol_violation(reason_code reason) {
   if (state_ == state::closed) return;
   spdlog::debug("{} {}: client '{}' closed for {}", listener_.name, io_.remote_address(),
-                client_id_, mqtt::to_string(reason));
+                client_id(), mqtt::to_string(reason));
   if (state_ != state::connected) {
     // Before CONNACK the reason travels in CONNACK (v5) [MQTT-4.13.1-1]; 3.1.1 just closes.
     if (version_ == protocol_version::v5 && state_ == state::authenticating) {
@@ -1609,7 +1611,7 @@ bool connection::check_taken_over() {
     if (held->owner == connection_id_ && !held->ended) return false;
   }
   // [MQTT-3.1.4-3]: another connection took the session; the broker already dealt with our Will.
-  spdlog::debug("{} {}: client '{}' taken over", listener_.name, io_.remote_address(), client_id_);
+  spdlog::debug("{} {}: client '{}' taken over", listener_.name, io_.remote_address(), client_id());
   will_on_close_ = false;
   disconnect_and_close(reason_code::session_taken_over);
   return true;
@@ -1633,6 +1635,7 @@ void connection::on_transport_closed() {
   }
   if (session_) {
     broker_.detach(session_, connection_id_, will_on_close_);
+    client_id_ = session_->client_id();  // for what is logged after the close
     session_.reset();
   }
 }
@@ -1679,7 +1682,7 @@ void connection::on_timer(clock::time_point now) {
   } else {
     if (keep_alive_deadline_ && now >= *keep_alive_deadline_) {
       spdlog::debug("{} {}: client '{}' keep alive expired", listener_.name, io_.remote_address(),
-                    client_id_);
+                    client_id());
       disconnect_and_close(reason_code::keep_alive_timeout);
       return;
     }

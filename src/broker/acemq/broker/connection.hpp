@@ -107,7 +107,9 @@ class connection {
   /// The negotiated protocol version (v5 until CONNECT is read).
   mqtt::protocol_version version() const noexcept { return version_; }
   /// The client identifier (assigned or chosen) once CONNECT was accepted.
-  const std::string& client_id() const noexcept { return client_id_; }
+  const std::string& client_id() const noexcept {
+    return session_ ? session_->client_id() : client_id_;
+  }
 
  private:
   enum class state : std::uint8_t {
@@ -240,6 +242,7 @@ class connection {
   // Held only while the connection authenticates (on the heap: over 1 KB an idle connection
   // would otherwise carry for its lifetime).
   std::unique_ptr<mqtt::connect> pending_connect_;
+  /// Until the session is attached; then the session's own copy serves (client_id()).
   std::string client_id_;
   /// An optional string in 8 bytes instead of std::optional's 40: most connections have neither
   /// a user name nor an Authentication Method, and both are only read again on AUTH.
