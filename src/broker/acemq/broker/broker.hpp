@@ -3,6 +3,7 @@
 // retained store and routing. Thread-safe; see docs/broker-core.md for the locking order.
 
 #include <atomic>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -227,8 +228,10 @@ class broker {
   mutable std::shared_mutex sessions_mutex_;
   /// Keyed by a view of the session's own client identifier (no second copy per session): an
   /// entry never outlives the session it holds, and is erased before a new one takes its key.
-  std::unordered_map<std::string_view, std::shared_ptr<session>> by_client_id_;
-  std::unordered_map<subscriber_id, std::shared_ptr<session>> by_id_;
+  /// Open addressing: entries live in the table, not in a node each (about 40 bytes per session
+  /// less for the two indexes); nothing keeps a reference to an entry across an insertion.
+  boost::unordered_flat_map<std::string_view, std::shared_ptr<session>> by_client_id_;
+  boost::unordered_flat_map<subscriber_id, std::shared_ptr<session>> by_id_;
   std::unordered_set<std::shared_ptr<session>> detached_;
   subscriber_id next_session_id_ = 1;
 

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <csignal>
 #include <mutex>
@@ -16,7 +17,6 @@
 #include <span>
 #include <thread>
 #include <type_traits>
-#include <unordered_set>
 
 #include "acemq/auth/rate_limiter.hpp"
 #include "acemq/net/tls.hpp"
@@ -151,7 +151,8 @@ struct worker {
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
       asio::make_work_guard(io)};
-  std::unordered_set<connection_base*> connections;
+  /// Open addressing: a pointer in the table per connection, no node of its own.
+  boost::unordered_flat_set<connection_base*> connections;
   /// Destroyed before the io_context: the connections it still holds close their sockets while
   /// the reactor they are registered with exists.
   deadline_queue deadlines{io};
