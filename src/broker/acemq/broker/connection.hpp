@@ -107,9 +107,8 @@ class connection {
   /// The negotiated protocol version (v5 until CONNECT is read).
   mqtt::protocol_version version() const noexcept { return version_; }
   /// The client identifier (assigned or chosen) once CONNECT was accepted.
-  const std::string& client_id() const noexcept {
-    return session_ ? session_->client_id() : client_id_;
-  }
+  /// Empty before CONNECT.
+  const std::string& client_id() const noexcept;
 
  private:
   enum class state : std::uint8_t {
@@ -242,8 +241,10 @@ class connection {
   // Held only while the connection authenticates (on the heap: over 1 KB an idle connection
   // would otherwise carry for its lifetime).
   std::unique_ptr<mqtt::connect> pending_connect_;
-  /// Until the session is attached; then the session's own copy serves (client_id()).
-  std::string client_id_;
+  /// From CONNECT until the session is attached, then the session's own copy serves, and again
+  /// once the transport closed (client_id()); on the heap, so the rest of the time it costs 8
+  /// bytes.
+  std::unique_ptr<const std::string> client_id_;
   /// An optional string in 8 bytes instead of std::optional's 40: most connections have neither
   /// a user name nor an Authentication Method, and both are only read again on AUTH.
   class optional_text {
