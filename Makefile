@@ -34,7 +34,7 @@ tsan:
 	cmake --build --preset tsan -j $(JOBS)
 
 test-tsan: tsan
-	ctest --preset tsan -L '^(broker|net|auth|ace|e2e)$$'
+	ctest --preset tsan -L '^(common|broker|net|auth|ace|e2e)$$'
 
 # Only the fuzz targets and what they link (clang 14 cannot assemble some Beast units with -g).
 fuzz:

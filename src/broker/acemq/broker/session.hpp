@@ -20,6 +20,7 @@
 #include "acemq/broker/message.hpp"
 #include "acemq/broker/subscription_tree.hpp"
 #include "acemq/common/clock.hpp"
+#include "acemq/common/small_mutex.hpp"
 
 namespace acemq::broker {
 
@@ -227,7 +228,7 @@ class session {
 
    private:
     session& owner_;
-    std::lock_guard<std::mutex> guard_;
+    std::lock_guard<small_mutex> guard_;
   };
   locked lock() { return locked(*this); }
 
@@ -235,7 +236,7 @@ class session {
   const subscriber_id id_;
   const std::string client_id_;
   std::atomic<bool> connected_{false};
-  std::mutex mutex_;
+  small_mutex mutex_;
   session_state state_;
 };
 
