@@ -9,7 +9,7 @@
 //   into a per-thread buffer, exactly as acemq-broker's TCP transport does. Per connection: the
 //   object, Asio's per-descriptor reactor state, and one pending wait operation.
 // - epoll: what an event loop of its own costs, as Mosquitto has: one epoll set per thread,
-//   each connection a 16-byte record reached from the epoll event.
+//   each connection a 16-byte record in the thread's table, indexed by descriptor.
 //
 //   acemq-idle-floor [--engine asio|epoll] [--address A] [--port P] [--threads N]
 //                    [--port-file F]
@@ -236,41 +236,53 @@ int run_asio(const tcp::endpoint& where, unsigned threads, const std::string& po
 
 // ---- epoll ----
 
-/// One connection of the epoll engine: its descriptor and where its byte stream stands.
-struct epoll_connection {
-  int fd;
-  packet_tracker tracker;
-};
+/// The epoll event data of the eventfd that stops the workers (connections carry their
+/// descriptor, never this value).
+constexpr std::uint64_t stop_mark = ~std::uint64_t{0};
 
-void close_connection(int epoll_fd, epoll_connection* connection) {
-  ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, connection->fd, nullptr);
-  ::close(connection->fd);
-  delete connection;
-}
-
-/// One I/O thread: its epoll set, until `stop_fd` (an eventfd in every set) is readable.
+/// One I/O thread of the epoll engine: its epoll set, and where the byte stream of each of its
+/// connections stands, in a table indexed by descriptor (16 bytes a connection, as an event
+/// loop in C keeps a record per client). Runs until the stop eventfd is readable; closes the
+/// connections still open when it stops.
 void epoll_worker(int epoll_fd) {
+  struct slot {
+    packet_tracker tracker;
+    bool open = false;
+  };
+  std::vector<slot> slots;
   std::array<epoll_event, 256> events{};
-  for (;;) {
+  const auto close_slot = [&](int fd) {
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    slots[static_cast<std::size_t>(fd)].open = false;
+  };
+  for (bool running = true; running;) {
     const int ready = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), -1);
     if (ready < 0) {
       if (errno == EINTR) continue;
-      return;
+      break;
     }
-    for (int i = 0; i < ready; ++i) {
-      if (events[static_cast<std::size_t>(i)].data.ptr == nullptr) return;  // stop_fd
-      auto* connection =
-          static_cast<epoll_connection*>(events[static_cast<std::size_t>(i)].data.ptr);
-      const ssize_t size = ::recv(connection->fd, read_buffer.data(), read_buffer.size(), 0);
+    for (const epoll_event& event : std::span(events.data(), static_cast<std::size_t>(ready))) {
+      if (event.data.u64 == stop_mark) {
+        running = false;
+        break;
+      }
+      const int fd = static_cast<int>(event.data.u64);
+      const auto index = static_cast<std::size_t>(fd);
+      if (index >= slots.size()) slots.resize(index + 1);
+      if (!slots[index].open) slots[index] = slot{{}, true};  // a new connection on this fd
+      const ssize_t size = ::recv(fd, read_buffer.data(), read_buffer.size(), 0);
       if (size < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
-      const int fd = connection->fd;
       if (size <= 0 ||
-          !connection->tracker.consume(
+          !slots[index].tracker.consume(
               std::span<const std::uint8_t>(read_buffer.data(), static_cast<std::size_t>(size)),
               [fd](std::span<const std::uint8_t> bytes) { return send_now(fd, bytes); })) {
-        close_connection(epoll_fd, connection);
+        close_slot(fd);
       }
     }
+  }
+  for (std::size_t fd = 0; fd < slots.size(); ++fd) {
+    if (slots[fd].open) close_slot(static_cast<int>(fd));
   }
 }
 
@@ -289,7 +301,7 @@ int run_epoll(const tcp::endpoint& where, unsigned threads, const std::string& p
     const int set = ::epoll_create1(EPOLL_CLOEXEC);
     epoll_event stop{};
     stop.events = EPOLLIN;
-    stop.data.ptr = nullptr;
+    stop.data.u64 = stop_mark;
     if (set < 0 || ::epoll_ctl(set, EPOLL_CTL_ADD, stop_fd, &stop) != 0) {
       std::perror("acemq-idle-floor: epoll");
       return 1;
@@ -315,14 +327,10 @@ int run_epoll(const tcp::endpoint& where, unsigned threads, const std::string& p
         if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) continue;
         return;  // the listening socket was shut down
       }
-      auto* connection = new epoll_connection{fd, {}};
       epoll_event event{};
       event.events = EPOLLIN | EPOLLRDHUP;
-      event.data.ptr = connection;
-      if (::epoll_ctl(sets[next], EPOLL_CTL_ADD, fd, &event) != 0) {
-        ::close(fd);
-        delete connection;
-      }
+      event.data.u64 = static_cast<std::uint64_t>(fd);
+      if (::epoll_ctl(sets[next], EPOLL_CTL_ADD, fd, &event) != 0) ::close(fd);
       next = (next + 1) % sets.size();
     }
   });
