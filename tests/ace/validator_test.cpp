@@ -96,6 +96,56 @@ TEST(TokenValidator, UnknownKidFetchesTheAsKeysOnceThenRateLimits) {
   ASSERT_TRUE(fourth.value && !*fourth.value);
 }
 
+/// The world's clock, which runs `hook` once at the next read of the wall clock: it puts an
+/// event between a validation's key lookup and its verification, which reads the time.
+class hooked_clock final : public clock {
+ public:
+  explicit hooked_clock(const clock& base) : base_(base) {}
+  time_point now() const override { return base_.now(); }
+  std::int64_t unix_seconds() const override {
+    if (hook) {
+      auto run = std::move(hook);
+      hook = nullptr;
+      run();
+    }
+    return base_.unix_seconds();
+  }
+  mutable std::function<void()> hook;
+
+ private:
+  const clock& base_;
+};
+
+TEST(TokenValidator, AKeySetArrivingDuringTheLookupIsUsedNotRateLimited) {
+  // Two connections present tokens under a rotated AS key. The first starts the key fetch; the
+  // second looks the kid up in the old key set, the fetch completes before it verifies, and its
+  // key is then in the new set: it must be verified against that set, not refused by the
+  // rate limit on fetches (which it would be, the fetch being just done).
+  world w(true);
+  hooked_clock time(w.time);
+  auto validator =
+      std::make_shared<token_validator>(w.settings, time, &w.as, &w.revocations, &w.cnonces);
+  auto rotated = crypto::key::generate_ed25519();
+  rotated.set_kid(to_bytes("as-2"));
+  boost::json::object second_claims = w.claims();
+  second_claims["sub"] = "client-2";  // another token: not in the verification cache
+  const std::string first_token = w.sign(w.claims(), &rotated);
+  const std::string second_token = w.sign(second_claims, &rotated);
+
+  sync_result first;
+  validator->validate(as_bytes(first_token), first.sink());
+  ASSERT_EQ(w.as.calls.size(), 1u);
+  sync_result second;
+  time.hook = [&] { w.as.answer(result<std::string, as_error>(jwks_of(rotated))); };
+  validator->validate(as_bytes(second_token), second.sink());
+  EXPECT_FALSE(time.hook) << "the fetch completed inside the second validation";
+  ASSERT_TRUE(first.value && *first.value);
+  ASSERT_TRUE(second.value);
+  EXPECT_TRUE(*second.value) << "refused: " << static_cast<int>(second.value->error().reason);
+  EXPECT_EQ(validator->jwks_fetches(), 1u);
+  EXPECT_TRUE(w.as.calls.empty());
+}
+
 TEST(TokenValidator, JwksWithPrivateMembersIsRefused) {
   world w;
   jose::jwk_set set({w.as_key});

@@ -239,23 +239,32 @@ void token_validator::validate(byte_view token, completion done) {
                std::move(done));
     return;
   }
+  // The key set before the lookup: verify_locally() reads the same one or a newer one.
+  const auto looked_up_in = keys();
   bool unknown_key = false;
   auto verified = verify_locally(token, hash, hash_text, &unknown_key);
   if (!verified && unknown_key && as_ != nullptr) {
-    refresh_keys_then(byte_vector(token.begin(), token.end()), std::move(done));
+    refresh_keys_then(byte_vector(token.begin(), token.end()), looked_up_in, std::move(done));
     return;
   }
   done(std::move(verified));
 }
 
-void token_validator::refresh_keys_then(byte_vector token, completion done) {
+void token_validator::refresh_keys_then(byte_vector token,
+                                        const std::shared_ptr<const token::trusted_keys>& seen,
+                                        completion done) {
   bool start_fetch = false;
+  bool verify_again = false;
   {
     std::lock_guard lock(mutex_);
     const auto now = clock_.now();
     const bool allowed =
         !last_jwks_fetch_ || now - *last_jwks_fetch_ >= settings_.jwks_min_refresh_interval;
-    if (!jwks_in_flight_ && !allowed) {
+    if (keys_ != seen) {
+      // A fetch completed between the lookup and now: the kid may be in the new key set, so the
+      // token is verified against it rather than refused (the rate limit below would refuse it).
+      verify_again = true;
+    } else if (!jwks_in_flight_ && !allowed) {
       // Rate limit: an unknown kid right after a fetch is a forged or foreign token, not a key
       // rotation; the AS is not asked again for it.
       start_fetch = false;
@@ -271,6 +280,11 @@ void token_validator::refresh_keys_then(byte_vector token, completion done) {
       }
       done = nullptr;
     }
+  }
+  if (verify_again) {
+    const byte_vector hash = token_hash(token);
+    done(verify_locally(token, hash, base64url_encode(hash), nullptr));
+    return;
   }
   if (done) {
     done(unexpected(refused(rejection::invalid_token, token::failure::unknown_key)));

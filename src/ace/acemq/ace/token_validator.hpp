@@ -66,7 +66,11 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
                          bool* unknown_key);
   outcome finish(byte_view token_bytes, token::claims verified, const byte_vector& hash,
                  std::string hash_text, bool introspected);
-  void refresh_keys_then(byte_vector token, completion done);
+  /// After a lookup in the key set `seen` found no key for the token's kid: fetches the AS's
+  /// keys (rate-limited) and verifies again, or verifies again at once against a key set
+  /// installed since `seen`.
+  void refresh_keys_then(byte_vector token, const std::shared_ptr<const token::trusted_keys>& seen,
+                         completion done);
   void on_jwks(result<std::string, as_error> body);
   void introspect(byte_vector token, byte_vector hash, std::string hash_text, completion done);
   std::shared_ptr<const token::trusted_keys> keys() const;
