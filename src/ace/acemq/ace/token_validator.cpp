@@ -71,7 +71,7 @@ void token_validator::set_key_lookup(key_lookup lookup) {
   lookup_ = std::move(lookup);
 }
 
-std::shared_ptr<const token::trusted_keys> token_validator::keys() const {
+token_validator::key_set token_validator::keys() const {
   std::lock_guard lock(mutex_);
   return keys_;
 }
@@ -179,7 +179,8 @@ token_validator::outcome token_validator::finish(byte_view token_bytes, token::c
 }
 
 token_validator::outcome token_validator::verify_locally(byte_view token, const byte_vector& hash,
-                                                         std::string hash_text, bool* unknown_key) {
+                                                         std::string hash_text,
+                                                         key_set* unknown_key_in) {
   const auto trusted = keys();
   {
     std::lock_guard lock(mutex_);
@@ -187,7 +188,9 @@ token_validator::outcome token_validator::verify_locally(byte_view token, const 
   }
   auto verified = token::verify(token, *trusted, expectations_, clock_.unix_seconds());
   if (!verified) {
-    if (unknown_key != nullptr) *unknown_key = verified.error() == token::failure::unknown_key;
+    if (unknown_key_in != nullptr && verified.error() == token::failure::unknown_key) {
+      *unknown_key_in = trusted;
+    }
     return unexpected(from_token_failure(verified.error()));
   }
   return finish(token, std::move(*verified), hash, std::move(hash_text), false);
@@ -239,20 +242,16 @@ void token_validator::validate(byte_view token, completion done) {
                std::move(done));
     return;
   }
-  // The key set before the lookup: verify_locally() reads the same one or a newer one.
-  const auto looked_up_in = keys();
-  bool unknown_key = false;
-  auto verified = verify_locally(token, hash, hash_text, &unknown_key);
-  if (!verified && unknown_key && as_ != nullptr) {
-    refresh_keys_then(byte_vector(token.begin(), token.end()), looked_up_in, std::move(done));
+  key_set unknown_key_in;
+  auto verified = verify_locally(token, hash, hash_text, &unknown_key_in);
+  if (!verified && unknown_key_in && as_ != nullptr) {
+    refresh_keys_then(byte_vector(token.begin(), token.end()), unknown_key_in, std::move(done));
     return;
   }
   done(std::move(verified));
 }
 
-void token_validator::refresh_keys_then(byte_vector token,
-                                        const std::shared_ptr<const token::trusted_keys>& seen,
-                                        completion done) {
+void token_validator::refresh_keys_then(byte_vector token, const key_set& seen, completion done) {
   bool start_fetch = false;
   bool verify_again = false;
   {

@@ -62,18 +62,20 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
   };
 
   outcome cached(const byte_vector& hash, const std::string& hash_text);
+  using key_set = std::shared_ptr<const token::trusted_keys>;
+  /// Verifies against the current key set; when the token's kid is not in it and
+  /// `unknown_key_in` is given, that key set goes there.
   outcome verify_locally(byte_view token, const byte_vector& hash, std::string hash_text,
-                         bool* unknown_key);
+                         key_set* unknown_key_in);
   outcome finish(byte_view token_bytes, token::claims verified, const byte_vector& hash,
                  std::string hash_text, bool introspected);
   /// After a lookup in the key set `seen` found no key for the token's kid: fetches the AS's
   /// keys (rate-limited) and verifies again, or verifies again at once against a key set
   /// installed since `seen`.
-  void refresh_keys_then(byte_vector token, const std::shared_ptr<const token::trusted_keys>& seen,
-                         completion done);
+  void refresh_keys_then(byte_vector token, const key_set& seen, completion done);
   void on_jwks(result<std::string, as_error> body);
   void introspect(byte_vector token, byte_vector hash, std::string hash_text, completion done);
-  std::shared_ptr<const token::trusted_keys> keys() const;
+  key_set keys() const;
 
   const ace_settings& settings_;
   const token::expectations expectations_;
@@ -84,7 +86,7 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
 
   mutable std::mutex mutex_;
   key_lookup lookup_;
-  std::shared_ptr<const token::trusted_keys> keys_;
+  key_set keys_;
   lru_cache<std::string, validated_token_ptr> cache_;
   std::optional<clock::time_point> last_jwks_fetch_;
   bool jwks_in_flight_ = false;
