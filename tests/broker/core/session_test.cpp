@@ -77,6 +77,31 @@ TEST_F(session_test, idle_sessions_hold_no_traffic_state_until_messages_flow) {
   EXPECT_EQ(held->traffic_view().inflight.size(), 1u);
 }
 
+TEST_F(session_test, acknowledgements_for_unknown_identifiers_allocate_no_traffic_state) {
+  // Bad input from an idle client: PUBACK, PUBREC, PUBCOMP and PUBREL for identifiers never
+  // used. Each is answered as for any unknown identifier (MQTT 5.0 3.6.2.1 and 3.7.2.1: PUBREC
+  // gets PUBREL 0x92, PUBREL gets PUBCOMP 0x92, the others are ignored), and the session still
+  // holds no traffic state.
+  client& c = persistent("stray");
+  c.received();
+  c.send(mqtt::puback{7, reason_code::success, {}});
+  c.send(mqtt::pubcomp{9, reason_code::success, {}});
+  c.send(mqtt::pubrec{8, reason_code::success, {}});
+  settle();
+  const auto releases = c.received_of<mqtt::pubrel>();
+  ASSERT_EQ(releases.size(), 1u);
+  EXPECT_EQ(releases[0].packet_id, 8);
+  EXPECT_EQ(releases[0].reason_code, reason_code::packet_identifier_not_found);
+  c.send(mqtt::pubrel{10, reason_code::success, {}});
+  settle();
+  const auto completes = c.received_of<mqtt::pubcomp>();
+  ASSERT_EQ(completes.size(), 1u);
+  EXPECT_EQ(completes[0].packet_id, 10);
+  EXPECT_EQ(completes[0].reason_code, reason_code::packet_identifier_not_found);
+  EXPECT_FALSE(c.io().close_requested);
+  EXPECT_EQ(engine().find_session("stray")->lock()->traffic_if_any(), nullptr);
+}
+
 TEST_F(session_test, session_with_expiry_zero_ends_at_disconnect) {
   client& first = persistent("gone", 0);
   first.send(mqtt::disconnect{});

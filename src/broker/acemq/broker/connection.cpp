@@ -1149,7 +1149,8 @@ void connection::handle(const mqtt::pubrel& packet) {
   bool known = false;
   {
     auto held = session_->lock();
-    known = held->traffic().inbound_qos2.erase(packet.packet_id) > 0;
+    session_traffic* traffic = held->traffic_if_any();
+    known = traffic != nullptr && traffic->inbound_qos2.erase(packet.packet_id) > 0;
     if (known && held->store != nullptr) {
       held->store->inbound_qos2_released(client_id(), packet.packet_id);
     }
@@ -1168,10 +1169,9 @@ void connection::handle(const mqtt::pubrel& packet) {
 void connection::handle(const mqtt::puback& packet) {
   {
     auto held = session_->lock();
-    auto& inflight = held->traffic().inflight;
-    const auto found = inflight.find(packet.packet_id);
     // An acknowledgement for an identifier not in flight (e.g. a late duplicate) is ignored.
-    if (found != inflight.end() && found->second.item.qos == 1) held->erase_inflight(found);
+    const auto found = held->find_inflight(packet.packet_id);
+    if (found && (*found)->second.item.qos == 1) held->erase_inflight(*found);
   }
   pump();
 }
@@ -1180,9 +1180,9 @@ void connection::handle(const mqtt::pubrec& packet) {
   bool release = false;
   {
     auto held = session_->lock();
-    auto& inflight = held->traffic().inflight;
-    const auto found = inflight.find(packet.packet_id);
-    if (found != inflight.end() && found->second.item.qos == 2) {
+    const auto entry = held->find_inflight(packet.packet_id);
+    if (entry && (*entry)->second.item.qos == 2) {
+      const auto found = *entry;
       if (mqtt::is_error(packet.reason_code)) {
         // MQTT 5.0 4.3.3: a PUBREC error ends the exchange; the identifier is free again.
         held->erase_inflight(found);
@@ -1218,10 +1218,9 @@ void connection::handle(const mqtt::pubrec& packet) {
 void connection::handle(const mqtt::pubcomp& packet) {
   {
     auto held = session_->lock();
-    auto& inflight = held->traffic().inflight;
-    const auto found = inflight.find(packet.packet_id);
-    if (found != inflight.end() && found->second.at == inflight_entry::stage::pubrel_sent) {
-      held->erase_inflight(found);
+    const auto found = held->find_inflight(packet.packet_id);
+    if (found && (*found)->second.at == inflight_entry::stage::pubrel_sent) {
+      held->erase_inflight(*found);
     }
   }
   pump();
@@ -1326,9 +1325,13 @@ void connection::pump() {
       // Checked after wake_pending is cleared: routing keeps waking a congested connection, so
       // the transport's slow-consumer clock keeps being consulted.
       if (io_.congested()) break;
-      // An idle session has no traffic state to allocate, and nothing to send.
-      if (held->traffic_view().queue.empty() && held->traffic_view().awaiting_resend == 0) break;
-      session_traffic& traffic = held->traffic();
+      // An idle session has no traffic state (none is allocated for it), and nothing to send.
+      session_traffic* const held_traffic = held->traffic_if_any();
+      if (held_traffic == nullptr ||
+          (held_traffic->queue.empty() && held_traffic->awaiting_resend == 0)) {
+        break;
+      }
+      session_traffic& traffic = *held_traffic;
       if (traffic.awaiting_resend > 0) {
         // [MQTT-4.4.0-1]: a resumed session retransmits unacknowledged PUBLISH (DUP 1) and
         // PUBREL in the original order, within the client's Receive Maximum [MQTT-3.3.4-9].
@@ -1422,10 +1425,7 @@ void connection::pump() {
 
 void connection::drop_inflight(std::uint16_t packet_id) {
   auto held = session_->lock();
-  auto& inflight = held->traffic().inflight;
-  if (const auto found = inflight.find(packet_id); found != inflight.end()) {
-    held->erase_inflight(found);
-  }
+  if (const auto found = held->find_inflight(packet_id)) held->erase_inflight(*found);
 }
 
 // ---- SUBSCRIBE / UNSUBSCRIBE ----

@@ -92,8 +92,9 @@ void session_state::release_if_drained() noexcept {
 }
 
 void session_state::requeue_front(delivery item) {
-  traffic().queue.push_front(std::move(item));
-  remember(traffic_->queue.front());
+  session_traffic& held = traffic();
+  remember(item);
+  held.queue.push_front(std::move(item));
 }
 
 bool session_state::congested(const broker_settings& settings) const noexcept {
@@ -119,7 +120,15 @@ void session_state::unstore(const delivery& item) {
   if (store != nullptr && item.store_key != 0) store->delivery_removed(item.store_key);
 }
 
-void session_state::erase_inflight(std::map<std::uint16_t, inflight_entry>::iterator entry) {
+std::optional<session_state::inflight_iterator> session_state::find_inflight(
+    std::uint16_t packet_id) {
+  if (!traffic_) return std::nullopt;
+  const auto found = traffic_->inflight.find(packet_id);
+  if (found == traffic_->inflight.end()) return std::nullopt;
+  return found;
+}
+
+void session_state::erase_inflight(inflight_iterator entry) {
   // An iterator into the map exists only if traffic_ does.
   if (entry->second.resend) --traffic_->awaiting_resend;
   unstore(entry->second.item);

@@ -161,8 +161,12 @@ struct session_state {
   bool congested(const broker_settings& settings) const noexcept;
   /// A packet identifier not in flight [MQTT-2.2.1-3]; nullopt when all 65535 are in use.
   std::optional<std::uint16_t> allocate_packet_id();
+  using inflight_iterator = std::map<std::uint16_t, inflight_entry>::iterator;
+  /// The in-flight entry of `packet_id`, if there is one; allocates nothing for an idle session
+  /// (an acknowledgement for an unknown identifier must not).
+  std::optional<inflight_iterator> find_inflight(std::uint16_t packet_id);
   /// Removes an in-flight entry (acknowledged, refused or dropped), keeping awaiting_resend exact.
-  void erase_inflight(std::map<std::uint16_t, inflight_entry>::iterator entry);
+  void erase_inflight(inflight_iterator entry);
   /// Marks every in-flight entry for retransmission on a new connection [MQTT-4.4.0-1].
   void mark_inflight_for_resend();
   /// Removes queued deliveries whose message expired; returns how many.
