@@ -458,13 +458,13 @@ reason_code connection::validate_connect(mqtt::connect& packet) {
     // [MQTT-3.1.3-8] (3.1.1: identifier rejected, return code 0x02) when no clean session.
     if (!v5 && !packet.clean_start) return reason_code::client_identifier_not_valid;
     if (!settings.allow_empty_client_id) return reason_code::client_identifier_not_valid;
-    client_id_ = std::make_unique<const std::string>(broker_.assign_client_id());
+    client_id_ = broker_.assign_client_id();
     assigned_client_id_ = true;
   } else {
     if (packet.client_id.size() > settings.max_client_id_length) {
       return reason_code::client_identifier_not_valid;
     }
-    client_id_ = std::make_unique<const std::string>(packet.client_id);
+    client_id_ = packet.client_id;
   }
 
   const mqtt::properties& properties = packet.properties;
@@ -700,7 +700,7 @@ void connection::finish_connect(auth_step step) {
   session_ = std::move(attached.attached);
   if (session_) {
     // The session holds the identifier from here on (client_id()); the copy's storage goes.
-    client_id_.reset();
+    client_id_ = std::nullopt;
     auto held = session_->lock();
     if (held->will) held->will->content.publisher_session = session_->id();
   }
@@ -1642,7 +1642,7 @@ void connection::on_transport_closed() {
   if (session_) {
     broker_.detach(session_, connection_id_, will_on_close_);
     // For what is logged after the close.
-    client_id_ = std::make_unique<const std::string>(session_->client_id());
+    client_id_ = session_->client_id();
     session_.reset();
   }
 }

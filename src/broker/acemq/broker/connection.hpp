@@ -241,19 +241,16 @@ class connection {
   // Held only while the connection authenticates (on the heap: over 1 KB an idle connection
   // would otherwise carry for its lifetime).
   std::unique_ptr<mqtt::connect> pending_connect_;
-  /// From CONNECT until the session is attached, then the session's own copy serves, and again
-  /// once the transport closed (client_id()); on the heap, so the rest of the time it costs 8
-  /// bytes.
-  std::unique_ptr<const std::string> client_id_;
-  /// An optional string in 8 bytes instead of std::optional's 40: most connections have neither
-  /// a user name nor an Authentication Method, and both are only read again on AUTH.
+  /// An optional string in 8 bytes instead of std::optional's 40, for strings a connection holds
+  /// only some of the time.
   class optional_text {
    public:
-    optional_text& operator=(const std::optional<std::string>& value) {
-      text_ = value ? std::make_unique<const std::string>(*value) : nullptr;
+    optional_text& operator=(std::optional<std::string> value) {
+      text_ = value ? std::make_unique<const std::string>(std::move(*value)) : nullptr;
       return *this;
     }
     explicit operator bool() const noexcept { return text_ != nullptr; }
+    const std::string& operator*() const noexcept { return *text_; }
     std::optional<std::string> get() const {
       return text_ ? std::optional<std::string>(*text_) : std::nullopt;
     }
@@ -264,6 +261,10 @@ class connection {
    private:
     std::unique_ptr<const std::string> text_;
   };
+  /// From CONNECT until the session is attached, then the session's own copy serves, and again
+  /// once the transport closed (client_id()).
+  optional_text client_id_;
+  /// Most connections have neither; both are only read again on AUTH.
   optional_text username_;
   optional_text auth_method_;
   std::size_t auth_owner_ = 0;
