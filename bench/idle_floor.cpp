@@ -34,8 +34,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +41,8 @@
 #include <vector>
 
 #include <fmt/core.h>
+
+#include "acemq/net/port_file.hpp"
 
 namespace {
 
@@ -141,19 +141,13 @@ bool send_now(int fd, std::span<const std::uint8_t> bytes) {
   return written == static_cast<ssize_t>(bytes.size());
 }
 
-/// Prints the port, and writes "tcp <port>" to `path` (by rename, so a reader never sees half).
+/// Prints the port, and writes "tcp <port>" to the port file, if one was asked for.
 void announce(const std::string& path, unsigned short port) {
   fmt::print("acemq-idle-floor listening on port {}\n", port);
   std::fflush(stdout);
-  if (path.empty()) return;
-  const std::string partial = path + ".partial";
-  {
-    std::ofstream out(partial, std::ios::trunc);
-    out << "tcp " << port << '\n';
+  if (!path.empty() && !acemq::net::write_port_file(path, {{"tcp", {}, {}, port}})) {
+    fmt::print(stderr, "acemq-idle-floor: cannot write {}\n", path);
   }
-  std::error_code ec;
-  std::filesystem::rename(partial, path, ec);
-  if (ec) fmt::print(stderr, "acemq-idle-floor: cannot write {}: {}\n", path, ec.message());
 }
 
 // ---- asio ----

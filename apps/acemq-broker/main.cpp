@@ -8,7 +8,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -26,6 +25,7 @@
 #include "acemq/net/config.hpp"
 #include "acemq/net/logging.hpp"
 #include "acemq/net/metrics.hpp"
+#include "acemq/net/port_file.hpp"
 #include "acemq/net/server.hpp"
 #include "acemq/persist/sqlite_store.hpp"
 
@@ -51,23 +51,6 @@ std::string settings_table() {
       "var/pki/ca.pem), anonymous access allowed.\n"
       "Example: --set listener.tcp.port=1884 --set broker.maximum_packet_size=65536\n";
   return out;
-}
-
-/// Writes "<listener> <port>" lines via a temporary file and a rename, so a reader never sees a
-/// partial file.
-bool write_port_file(const std::string& path,
-                     const std::vector<acemq::net::bound_listener>& listeners) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    if (!out) return false;
-    for (const auto& listener : listeners)
-      out << listener.name << ' ' << listener.port << '\n';
-    if (!out.flush()) return false;
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  return !ec;
 }
 
 /// The configuration sources, kept so SIGHUP can read them again.
@@ -351,7 +334,7 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << std::flush;
-  if (!config.port_file.empty() && !write_port_file(config.port_file, bound)) {
+  if (!config.port_file.empty() && !acemq::net::write_port_file(config.port_file, bound)) {
     std::cerr << "acemq-broker: cannot write " << config.port_file << '\n';
     return exit_start_error;
   }

@@ -1,0 +1,23 @@
+#include "acemq/net/port_file.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+namespace acemq::net {
+
+bool write_port_file(const std::string& path, const std::vector<bound_listener>& listeners) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    if (!out) return false;
+    for (const auto& listener : listeners)
+      out << listener.name << ' ' << listener.port << '\n';
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  return !ec;
+}
+
+}  // namespace acemq::net
