@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Test of acemq-idle-floor, both engines: mosquitto_pub (MQTT 3.1.1 and 5) completes a publish
-against it, a raw socket gets the CONNACK of its protocol version and a PINGRESP, a malformed
-Remaining Length and a DISCONNECT close the connection, acemq-bench idle-memory opens all its
+against it, a raw socket gets the CONNACK of its protocol version and a PINGRESP (also for a
+Remaining Length in four bytes, the most allowed), a malformed Remaining Length (five bytes) and
+a DISCONNECT close the connection, acemq-bench idle-memory opens all its
 connections, and SIGTERM ends it with status 0. Asserts no figure of memory."""
 
 import argparse
@@ -77,6 +78,10 @@ def check_engine(args, engine, directory):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(connect_packet(4))
             assert receive(sock, 4) == b"\x20\x02\x00\x00", engine
+            # The bound: a Remaining Length in four bytes (the most MQTT allows) is followed,
+            # here a PINGREQ whose length 0 takes all four.
+            sock.sendall(b"\xc0\x80\x80\x80\x00")
+            assert receive(sock, 2) == b"\xd0\x00", f"{engine}: four length bytes"
             sock.sendall(b"\x30\xff\xff\xff\xff\x01")  # five length bytes: malformed
             assert closed(sock), f"{engine}: open after a malformed Remaining Length"
         run = subprocess.run([args.bench, "--json", "-p", str(port), "idle-memory", "-n", "50",
