@@ -454,6 +454,76 @@ TEST_F(server_test, paused_reading_reads_nothing_until_resumed) {
   EXPECT_EQ(read_exactly(socket, 2), "Ta");
 }
 
+TEST_F(server_test, bytes_left_behind_by_a_full_read_are_read_without_new_input) {
+  // Plain TCP sockets are edge-triggered: once reading resumes, nothing new arrives, and every
+  // read fills the 512-byte buffer, so each must lead to the next without waiting for an event.
+  server_config config;
+  config.read_chunk = 512;
+  start(config);
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("~")));
+  const std::string waiting(40 * 1024, 'a');
+  asio::write(socket, asio::buffer(waiting));
+  EXPECT_EQ(read_exactly(socket, waiting.size() + 1), "T" + waiting);
+}
+
+TEST_F(server_test, bursts_and_large_messages_over_tcp_arrive_intact) {
+  start({});
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("m")));
+  std::string burst;
+  for (int i = 0; i < 2000; ++i)
+    burst += "#" + std::to_string(i % 10) + "PAYLOAD";
+  EXPECT_EQ(read_exactly(socket, burst.size()), burst);
+  // Written in several sends while the reader is slow: each resumes inside a queued item.
+  asio::write(socket, asio::buffer(std::string("LL")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string large = "<" + std::string(200 * 1024, 'L') + ">";
+  std::string seen;
+  std::vector<char> chunk(1000);
+  while (seen.size() < 2 * large.size()) {
+    const std::size_t got = socket.read_some(asio::buffer(chunk));
+    seen.append(chunk.data(), got);
+  }
+  EXPECT_EQ(seen, large + large);
+}
+
+TEST_F(server_test, a_tcp_client_leaving_during_a_large_write_is_closed_and_the_server_goes_on) {
+  start({});
+  {
+    auto leaving = connect_tcp();
+    // As over TLS: the client reads none of the congested queue and goes; the write waiting
+    // for room fails with an error, not a signal.
+    asio::write(leaving, asio::buffer(std::string("%")));
+    probe_.wait_for(probe_.created, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  probe_.wait_for(probe_.transport_closed, 1);
+  auto next = connect_tcp();
+  asio::write(next, asio::buffer(std::string("k")));
+  EXPECT_EQ(read_exactly(next, 1), "k");
+}
+
+TEST_F(server_test, many_idle_tcp_connections_are_served_and_closed) {
+  // Each plain TCP connection has a slot in its worker's readiness table, indexed by descriptor:
+  // slots are reused as descriptors are, and a closed connection's slot no longer calls it.
+  start({});
+  for (int round = 0; round < 3; ++round) {
+    std::vector<tcp::socket> sockets;
+    for (int i = 0; i < 50; ++i)
+      sockets.push_back(connect_tcp());
+    for (std::size_t i = 0; i < sockets.size(); ++i) {
+      const std::string byte(1, static_cast<char>('0' + i % 10));
+      asio::write(sockets[i], asio::buffer(byte));
+      EXPECT_EQ(read_exactly(sockets[i], 1), byte);
+    }
+    for (auto& socket : sockets)
+      socket.close();
+    probe_.wait_for(probe_.transport_closed, 50 * (round + 1));
+  }
+  EXPECT_EQ(instance_->counters().accepted.load(), 150u);
+}
+
 TEST_F(server_test, stop_asks_every_connection_to_shut_down) {
   start({});
   auto socket = connect_tcp();

@@ -11,10 +11,18 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
 #include <csignal>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 
@@ -146,6 +154,43 @@ class deadline_queue {
   std::optional<time_point> expiring_at_;
 };
 
+/// The readiness of one worker's plain TCP sockets. The sockets sit in an epoll set of their
+/// own, edge-triggered for input, output and hang-up; that set's descriptor is the only thing
+/// the worker's io_context waits on for them. When it is readable, the ready sockets are fetched
+/// with one epoll_wait and their connections are called. A connection costs one slot in a table
+/// indexed by descriptor (its owning reference, 16 bytes), not an Asio descriptor state and a
+/// pending wait operation (about 300 bytes with the allocator's headers, most of an idle
+/// connection's cost). See docs/adr/0004-plain-tcp-readiness.md.
+///
+/// The table owns the registered connections: a connection that waits for its peer is kept
+/// alive by its slot, as it was by its pending wait before. Touched only on the worker's thread.
+class readiness_set {
+ public:
+  explicit readiness_set(asio::io_context& io);
+  /// Releases the registered connections (their destructors close their sockets), then the set.
+  ~readiness_set();
+  readiness_set(const readiness_set&) = delete;
+  readiness_set& operator=(const readiness_set&) = delete;
+
+  /// Registers `socket` for `who` and starts watching the set if it is not watched yet; false
+  /// (with errno set) if the kernel refused.
+  bool add(int socket, std::shared_ptr<connection_base> who);
+  /// Unregisters `socket` and hands back the reference its slot held (it may be the last one:
+  /// the caller decides when to release it).
+  std::shared_ptr<connection_base> remove(int socket) noexcept;
+
+ private:
+  /// Waits (through the io_context) until a registered socket is ready.
+  void wait();
+  /// Fetches the ready sockets and calls their connections.
+  void dispatch();
+
+  asio::posix::basic_stream_descriptor<io_executor> watch_;
+  std::vector<std::shared_ptr<connection_base>> clients_;
+  std::array<epoll_event, 128> ready_{};
+  bool waiting_ = false;
+};
+
 /// One I/O thread: its io_context and the connections pinned to it (touched only on it).
 struct worker {
   asio::io_context io{1};
@@ -153,6 +198,9 @@ struct worker {
       asio::make_work_guard(io)};
   /// Open addressing: a pointer in the table per connection, no node of its own.
   boost::unordered_flat_set<connection_base*> connections;
+  /// Destroyed before the io_context: the connections it releases close while the io_context
+  /// they post to exists.
+  readiness_set readiness{io};
   /// Destroyed before the io_context: the connections it still holds close their sockets while
   /// the reactor they are registered with exists.
   deadline_queue deadlines{io};
@@ -160,9 +208,9 @@ struct worker {
   /// readable (the machine consumes or copies the bytes before the next read on this thread), so
   /// an idle connection holds no read buffer of its own.
   std::vector<std::uint8_t> read_buffer;
-  /// Scratch for gathering a TCP connection's queued packets into one write (Asio's write
-  /// operation keeps its own copy of the buffer list, so no connection holds one).
-  std::vector<asio::const_buffer> gather;
+  /// Scratch for gathering a TCP connection's queued packets into one sendmsg (gathered again
+  /// after every wait, so no connection holds a buffer list).
+  std::vector<iovec> gather;
 };
 
 }  // namespace
@@ -274,6 +322,10 @@ class connection_base : public broker::connection_io,
       : owner_(owner), home_(home), listener_(listener), remote_(std::move(remote)) {}
 
   virtual void start() = 0;
+
+  /// Called by the worker's readiness set with the epoll events of this connection's socket
+  /// (plain TCP only).
+  virtual void on_ready(std::uint32_t events) { (void)events; }
 
   /// Called by the worker's deadline queue once this connection's deadline has passed (the queue
   /// no longer holds it): the machine's timer once it exists, the handshake deadline before.
@@ -662,80 +714,267 @@ void deadline_queue::expired() {
   arm();
 }
 
-/// Plain TCP: writes are scatter/gather straight from the queued buffers (one writev for many
-/// queued packets and their shared payloads).
+/// Plain TCP on a non-blocking descriptor watched by the worker's readiness set (see
+/// readiness_set). Reads go into the worker's buffer; a read that fills the buffer may have left
+/// bytes behind (the socket is edge-triggered), so the next read is posted instead of awaited,
+/// after the handlers already queued. Writes are scatter/gather straight from the queued buffers
+/// (one sendmsg for many queued packets and their shared payloads); what the socket does not take
+/// at once is sent when it reports room, gathered again from the queue.
 class tcp_connection final : public connection_base {
  public:
   tcp_connection(detail::server_state& owner, worker& home, const listener_config& listener,
                  tcp_socket socket, std::string remote)
-      : connection_base(owner, home, listener, std::move(remote)), socket_(std::move(socket)) {}
+      : connection_base(owner, home, listener, std::move(remote)) {
+    // The descriptor leaves Asio's reactor: the readiness set watches it from now on.
+    boost::system::error_code ec;
+    fd_ = socket.release(ec);
+    if (ec) fd_ = -1;  // the socket closes itself
+  }
+
+  ~tcp_connection() override {
+    // Only reached once the readiness set no longer holds this connection.
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  tcp_connection(const tcp_connection&) = delete;
+  tcp_connection& operator=(const tcp_connection&) = delete;
 
   void start() override {
-    if (!attach()) return;
-    // read_more() reads synchronously once the socket is readable: it must never block.
-    boost::system::error_code ec;
-    socket_.non_blocking(true, ec);
-    if (ec) {
-      spdlog::debug("{}: non-blocking mode: {}", remote_, ec.message());
+    if (fd_ < 0) {
       finish();
       return;
     }
+    if (!home_.readiness.add(fd_, shared_from_this())) {
+      spdlog::warn("{}: cannot watch the socket: {}", remote_,
+                   std::error_code(errno, std::generic_category()).message());
+      finish();
+      return;
+    }
+    if (!attach()) return;
+    // Bytes may have arrived before the socket was registered.
+    readable_ = true;
     read_more();
   }
 
   const broker::tls_facts* tls() const override { return nullptr; }
 
+  void on_ready(std::uint32_t events) override {
+    if (finished_) return;
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+      readable_ = true;
+      if (read_wanted_ && !read_posted_) read_now();
+    }
+    if (finished_) return;
+    if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0 && write_blocked_) send_batch();
+  }
+
  private:
   void read_more() override {
-    // Wait for readability, then read into the worker's buffer: idle connections cost no buffer.
-    socket_.async_wait(
-        tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
-          auto& me = static_cast<tcp_connection&>(*self);
-          if (me.finished_) return;
-          if (ec) {
-            me.on_read_bytes(ec, byte_view{});
-            return;
-          }
-          auto& buffer = me.worker_read_buffer();
-          boost::system::error_code read_ec;
-          const std::size_t size = me.socket_.read_some(asio::buffer(buffer), read_ec);
-          if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
-            me.read_more();  // a spurious wake-up
-            return;
-          }
-          me.on_read_bytes(read_ec, byte_view(buffer.data(), read_ec ? 0 : size));
-        });
+    read_wanted_ = true;
+    if (!readable_ || read_posted_) return;  // the readiness set calls on_ready() when it is
+    read_posted_ = true;
+    asio::post(home_.io, [self = shared_from_this()] {
+      auto& me = static_cast<tcp_connection&>(*self);
+      me.read_posted_ = false;
+      if (!me.finished_ && me.read_wanted_) me.read_now();
+    });
+  }
+
+  void read_now() {
+    read_wanted_ = false;
+    auto& buffer = worker_read_buffer();
+    for (;;) {
+      const ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (got > 0) {
+        const auto size = static_cast<std::size_t>(got);
+        // A short read emptied the socket: the next bytes to arrive raise a new edge.
+        readable_ = size == buffer.size();
+        on_read_bytes({}, byte_view(buffer.data(), size));
+        return;
+      }
+      if (got == 0) {
+        on_read_bytes(asio::error::eof, byte_view{});
+        return;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        readable_ = false;
+        read_wanted_ = true;
+        return;
+      }
+      on_read_bytes(boost::system::error_code(errno, boost::system::system_category()),
+                    byte_view{});
+      return;
+    }
   }
 
   void write_queued() override {
     if (!durable_before_write()) return;
-    // Plain variables, not a structured binding: clang 14 cannot capture those in the lambda.
-    auto& gather = home_.gather;
-    const auto gathered = gather_queued(gather);
-    const std::size_t items = gathered.first;
-    const std::size_t bytes = gathered.second;
+    std::size_t items = 0;
+    std::size_t bytes = 0;
+    for (const auto& queued : queue_.pending()) {
+      if (items == max_items_per_write) break;
+      bytes += queued.item.size();
+      ++items;
+    }
     writing_ = true;
-    asio::async_write(socket_, gather,
-                      [self = shared_from_this(), items, bytes](const boost::system::error_code& ec,
-                                                                std::size_t) {
-                        static_cast<tcp_connection&>(*self).on_written(ec, items, bytes);
-                      });
+    batch_items_ = static_cast<std::uint32_t>(items);
+    batch_bytes_ = bytes;
+    batch_sent_ = 0;
+    send_batch();
+  }
+
+  /// Gathers the unsent rest of the current batch from the queue into the worker's iovec array.
+  void gather_rest(std::vector<iovec>& gather) const {
+    gather.clear();
+    std::size_t skip = batch_sent_;
+    const auto add = [&](const byte_vector& part) {
+      if (part.size() <= skip) {
+        skip -= part.size();
+        return;
+      }
+      // iovec's base is not const; sendmsg only reads it.
+      gather.push_back(iovec{const_cast<std::uint8_t*>(part.data()) + skip, part.size() - skip});
+      skip = 0;
+    };
+    std::size_t items = 0;
+    for (const auto& queued : queue_.pending()) {
+      if (items == batch_items_) break;
+      add(queued.item.bytes);
+      if (queued.item.payload) add(*queued.item.payload);
+      ++items;
+    }
+  }
+
+  /// Sends what the socket takes of the current batch; the completion is posted (it may call the
+  /// machine, which may be the caller), or the rest waits for on_ready() to report room.
+  void send_batch() {
+    write_blocked_ = false;
+    auto& gather = home_.gather;
+    boost::system::error_code ec;
+    while (batch_sent_ < batch_bytes_) {
+      gather_rest(gather);
+      msghdr message{};
+      message.msg_iov = gather.data();
+      message.msg_iovlen = gather.size();
+      const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent > 0) {
+        batch_sent_ += static_cast<std::size_t>(sent);
+        continue;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent == 0 || errno == EAGAIN || errno == EWOULDBLOCK) {
+        write_blocked_ = true;
+        return;
+      }
+      ec = boost::system::error_code(errno, boost::system::system_category());
+      break;
+    }
+    asio::post(home_.io, [self = shared_from_this(), ec, items = std::size_t{batch_items_},
+                          bytes = batch_bytes_] {
+      static_cast<tcp_connection&>(*self).on_written(ec, items, bytes);
+    });
   }
 
   void close_transport() override {
-    boost::system::error_code ignored;
     // FIN after the queued bytes, so the peer reads the final DISCONNECT before the close.
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
     finish();
   }
 
   void close_socket() override {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
+    if (fd_ < 0) return;
+    // The slot's reference may be the last one, and this object is still running: it is
+    // released on a later turn.
+    if (auto held = home_.readiness.remove(fd_)) asio::post(home_.io, [held = std::move(held)] {});
+    ::close(fd_);
+    fd_ = -1;
   }
 
-  tcp_socket socket_;
+  int fd_ = -1;
+  /// The batch being written: its first batch_items_ queued items, batch_bytes_ bytes in all,
+  /// of which batch_sent_ have been sent.
+  std::uint32_t batch_items_ = 0;
+  std::size_t batch_bytes_ = 0;
+  std::size_t batch_sent_ = 0;
+  /// The socket may hold unread bytes (no read since it reported input came up short).
+  bool readable_ = false;
+  /// The connection reads at the socket's next input (read_more() was called since the last
+  /// read).
+  bool read_wanted_ = false;
+  bool read_posted_ = false;
+  /// The current batch waits for room in the socket.
+  bool write_blocked_ = false;
 };
+
+readiness_set::readiness_set(asio::io_context& io) : watch_(io) {
+  const int set = ::epoll_create1(EPOLL_CLOEXEC);
+  if (set < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  watch_.assign(set);
+}
+
+readiness_set::~readiness_set() {
+  // Connections released here remove nothing (their slots are already empty) and close their
+  // sockets; the set's descriptor closes after them, with watch_.
+  std::vector<std::shared_ptr<connection_base>> released;
+  released.swap(clients_);
+  released.clear();
+}
+
+bool readiness_set::add(int socket, std::shared_ptr<connection_base> who) {
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  event.data.fd = socket;
+  if (::epoll_ctl(watch_.native_handle(), EPOLL_CTL_ADD, socket, &event) != 0) return false;
+  const auto slot = static_cast<std::size_t>(socket);
+  if (slot >= clients_.size()) clients_.resize(std::max(slot + 1, clients_.size() * 2));
+  clients_[slot] = std::move(who);
+  if (!waiting_) wait();
+  return true;
+}
+
+std::shared_ptr<connection_base> readiness_set::remove(int socket) noexcept {
+  const auto slot = static_cast<std::size_t>(socket);
+  if (slot >= clients_.size() || !clients_[slot]) return nullptr;
+  // Closing the descriptor would remove it too, unless another process shares it.
+  epoll_event ignored{};
+  ::epoll_ctl(watch_.native_handle(), EPOLL_CTL_DEL, socket, &ignored);
+  return std::move(clients_[slot]);
+}
+
+void readiness_set::wait() {
+  waiting_ = true;
+  watch_.async_wait(asio::posix::descriptor_base::wait_read,
+                    [this](const boost::system::error_code& ec) {
+                      waiting_ = false;
+                      if (!ec) dispatch();
+                    });
+}
+
+void readiness_set::dispatch() {
+  const int count =
+      ::epoll_wait(watch_.native_handle(), ready_.data(), static_cast<int>(ready_.size()), 0);
+  if (count < 0 && errno != EINTR) {
+    spdlog::error("epoll_wait: {}", std::error_code(errno, std::generic_category()).message());
+  }
+  for (int i = 0; i < count; ++i) {
+    const auto slot = static_cast<std::size_t>(ready_[static_cast<std::size_t>(i)].data.fd);
+    // A connection called earlier in this batch may have closed this one (its slot is empty).
+    if (slot >= clients_.size() || !clients_[slot]) continue;
+    std::shared_ptr<connection_base> who = clients_[slot];  // alive until on_ready returns
+    who->on_ready(ready_[static_cast<std::size_t>(i)].events);
+  }
+  if (count == static_cast<int>(ready_.size())) {
+    // More may be ready: fetch them after the handlers already queued, without waiting.
+    waiting_ = true;
+    asio::post(watch_.get_executor(), [this] {
+      waiting_ = false;
+      dispatch();
+    });
+    return;
+  }
+  wait();
+}
 
 /// TLS straight over the socket: OpenSSL reads and writes the non-blocking descriptor itself and
 /// the connection waits for readiness when it asks to (SSL_ERROR_WANT_READ / WANT_WRITE). No
