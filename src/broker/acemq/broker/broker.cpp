@@ -109,7 +109,7 @@ attach_result broker::attach(attach_request request) {
   {
     std::unique_lock registry(sessions_mutex_);
     if (const auto found = by_client_id_.find(request.client_id); found != by_client_id_.end()) {
-      std::shared_ptr<session> existing = found->second;
+      std::shared_ptr<session> existing = by_id_.at((*found)->id());
       {
         auto state = existing->lock();
         if (state->owner != 0) {
@@ -168,7 +168,7 @@ attach_result broker::attach(attach_request request) {
         state.set_connected(true);
         persist_attached(*created, *state);
       }
-      by_client_id_.emplace(created->client_id(), created);
+      by_client_id_.insert(created.get());
       by_id_.emplace(created->id(), created);
       counters_.sessions.store(by_id_.size(), std::memory_order_relaxed);
       result.attached = std::move(created);
@@ -744,7 +744,7 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
           store.subscription_removed(saved.client_id, filter);
         }
       }
-      by_client_id_.emplace(restored->client_id(), restored);
+      by_client_id_.insert(restored.get());
       by_id_.emplace(restored->id(), restored);
       detached_.insert(restored);
       ++summary.sessions;
@@ -782,7 +782,7 @@ std::size_t broker::retained_count() const {
 std::shared_ptr<session> broker::find_session(std::string_view client_id) const {
   std::shared_lock registry(sessions_mutex_);
   const auto found = by_client_id_.find(client_id);
-  return found == by_client_id_.end() ? nullptr : found->second;
+  return found == by_client_id_.end() ? nullptr : by_id_.at((*found)->id());
 }
 
 }  // namespace acemq::broker

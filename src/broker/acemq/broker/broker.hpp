@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -226,11 +227,25 @@ class broker {
 
   // Lock order: sessions_mutex_ -> tree_mutex_ -> a session's mutex; retained_mutex_ alone.
   mutable std::shared_mutex sessions_mutex_;
-  /// Keyed by a view of the session's own client identifier (no second copy per session): an
-  /// entry never outlives the session it holds, and is erased before a new one takes its key.
-  /// Open addressing: entries live in the table, not in a node each (about 40 bytes per session
-  /// less for the two indexes); nothing keeps a reference to an entry across an insertion.
-  boost::unordered_flat_map<std::string_view, std::shared_ptr<session>> by_client_id_;
+  /// Hashes and compares sessions by client identifier, and looks them up by one.
+  struct client_id_key {
+    using is_transparent = void;
+    static std::string_view of(const session* s) noexcept { return s->client_id(); }
+    static std::string_view of(std::string_view id) noexcept { return id; }
+    template <typename T>
+    std::size_t operator()(const T& key) const noexcept {
+      return std::hash<std::string_view>{}(of(key));
+    }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return of(a) == of(b);
+    }
+  };
+  /// by_id_ owns the sessions; by_client_id_ holds a pointer to each (8 bytes a slot), found by
+  /// the session's own client identifier (no second copy). An entry is erased before its session
+  /// ends and before a new session takes its key. Open addressing: entries live in the tables,
+  /// not in a node each; nothing keeps a reference to an entry across an insertion.
+  boost::unordered_flat_set<session*, client_id_key, client_id_key> by_client_id_;
   boost::unordered_flat_map<subscriber_id, std::shared_ptr<session>> by_id_;
   std::unordered_set<std::shared_ptr<session>> detached_;
   subscriber_id next_session_id_ = 1;

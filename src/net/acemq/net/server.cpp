@@ -64,9 +64,10 @@ constexpr std::string_view legacy_mqtt_subprotocol = "mqttv3.1";
 class connection_base;
 
 /// The packets a connection has handed to the transport and not yet written, with when each was
-/// handed over (for the write latency histogram). A vector consumed from a moving head, so an
-/// idle connection allocates nothing (std::deque allocates a block up front), and a burst's
-/// capacity is given back once the queue empties.
+/// handed over (for the write latency histogram). A vector consumed from a moving head (std::deque
+/// allocates a block up front). An emptied queue hands its storage to its worker's spares and the
+/// next queue to need one takes it from there: an idle connection holds no storage, and a busy
+/// one does not allocate per message.
 class write_queue {
  public:
   using clock_type = std::chrono::steady_clock;
@@ -76,24 +77,46 @@ class write_queue {
     clock_type::time_point enqueued_at;
   };
 
+  /// Emptied queues' storage, kept by a worker for reuse. Bounded: at most max_kept vectors of
+  /// at most max_capacity entries each (about 100 KiB); storage beyond that is freed.
+  class spares {
+   public:
+    std::vector<entry> take() {
+      if (kept_.empty()) return {};
+      std::vector<entry> storage = std::move(kept_.back());
+      kept_.pop_back();
+      return storage;
+    }
+    void give(std::vector<entry>&& storage) {
+      storage.clear();
+      if (storage.capacity() == 0 || storage.capacity() > max_capacity) return;
+      if (kept_.size() < max_kept) kept_.push_back(std::move(storage));
+    }
+
+   private:
+    static constexpr std::size_t max_kept = 32;
+    static constexpr std::size_t max_capacity = 64;
+    std::vector<std::vector<entry>> kept_;
+  };
+
   bool empty() const noexcept { return head_ == entries_.size(); }
   std::size_t size() const noexcept { return entries_.size() - head_; }
   const entry& front() const noexcept { return entries_[head_]; }
   /// The queued packets, oldest first.
   std::span<const entry> pending() const noexcept { return std::span(entries_).subspan(head_); }
 
-  void push_back(broker::outgoing item, clock_type::time_point at) {
-    if (head_ > 0 && head_ == entries_.size()) clear_keeping_capacity();
+  void push_back(broker::outgoing item, clock_type::time_point at, spares& from) {
+    if (entries_.capacity() == 0) entries_ = from.take();
     entries_.push_back(entry{std::move(item), at});
   }
 
-  void pop_front() {
+  void pop_front(spares& to) {
     entries_[head_].item = broker::outgoing{};  // release the bytes and the shared payload now
     ++head_;
     if (head_ == entries_.size()) {
-      clear_keeping_capacity();
-      // A burst's capacity is not kept by an idle connection.
-      if (entries_.capacity() > retained_capacity) clear();
+      head_ = 0;
+      to.give(std::move(entries_));
+      entries_ = std::vector<entry>();
     } else if (head_ >= compact_after && head_ * 2 >= entries_.size()) {
       entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
@@ -106,13 +129,7 @@ class write_queue {
   }
 
  private:
-  static constexpr std::size_t retained_capacity = 64;
   static constexpr std::size_t compact_after = 256;
-
-  void clear_keeping_capacity() {
-    entries_.clear();
-    head_ = 0;
-  }
 
   std::vector<entry> entries_;
   std::size_t head_ = 0;
@@ -155,29 +172,25 @@ class deadline_queue {
 };
 
 /// The readiness of one worker's plain TCP sockets. The sockets sit in an epoll set of their
-/// own, edge-triggered for input, output and hang-up; that set's descriptor is the only thing
-/// the worker's io_context waits on for them. When it is readable, the ready sockets are fetched
-/// with one epoll_wait and their connections are called. A connection costs one slot in a table
-/// indexed by descriptor (its owning reference, 16 bytes), not an Asio descriptor state and a
-/// pending wait operation (about 300 bytes with the allocator's headers, most of an idle
-/// connection's cost). See docs/adr/0004-plain-tcp-readiness.md.
+/// own, edge-triggered for input, output and hang-up, each with its connection as the event's
+/// pointer; that set's descriptor is the only thing the worker's io_context waits on for them.
+/// When it is readable, the ready sockets are fetched with one epoll_wait and their connections
+/// are called. A connection costs its kernel registration and nothing here, not an Asio
+/// descriptor state and a pending wait operation (about 300 bytes with the allocator's headers,
+/// most of an idle connection's cost). See docs/adr/0004-plain-tcp-readiness.md.
 ///
-/// The table owns the registered connections: a connection that waits for its peer is kept
-/// alive by its slot, as it was by its pending wait before. Touched only on the worker's thread.
+/// A registered connection holds itself alive and releases itself no earlier than the turn after
+/// its socket left the set, so an event fetched in the same batch never reaches a freed one.
+/// Touched only on the worker's thread.
 class readiness_set {
  public:
   explicit readiness_set(asio::io_context& io);
-  /// Releases the registered connections (their destructors close their sockets), then the set.
-  ~readiness_set();
-  readiness_set(const readiness_set&) = delete;
-  readiness_set& operator=(const readiness_set&) = delete;
 
   /// Registers `socket` for `who` and starts watching the set if it is not watched yet; false
   /// (with errno set) if the kernel refused.
-  bool add(int socket, std::shared_ptr<connection_base> who);
-  /// Unregisters `socket` and hands back the reference its slot held (it may be the last one:
-  /// the caller decides when to release it).
-  std::shared_ptr<connection_base> remove(int socket) noexcept;
+  bool add(int socket, connection_base& who);
+  /// Unregisters `socket`.
+  void remove(int socket) noexcept;
 
  private:
   /// Waits (through the io_context) until a registered socket is ready.
@@ -186,20 +199,24 @@ class readiness_set {
   void dispatch();
 
   asio::posix::basic_stream_descriptor<io_executor> watch_;
-  std::vector<std::shared_ptr<connection_base>> clients_;
   std::array<epoll_event, 128> ready_{};
   bool waiting_ = false;
 };
 
 /// One I/O thread: its io_context and the connections pinned to it (touched only on it).
 struct worker {
+  worker() = default;
+  /// Releases the connections that hold themselves while registered with `readiness`, while
+  /// everything they use exists.
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
       asio::make_work_guard(io)};
   /// Open addressing: a pointer in the table per connection, no node of its own.
   boost::unordered_flat_set<connection_base*> connections;
-  /// Destroyed before the io_context: the connections it releases close while the io_context
-  /// they post to exists.
   readiness_set readiness{io};
   /// Destroyed before the io_context: the connections it still holds close their sockets while
   /// the reactor they are registered with exists.
@@ -211,6 +228,8 @@ struct worker {
   /// Scratch for gathering a TCP connection's queued packets into one sendmsg (gathered again
   /// after every wait, so no connection holds a buffer list).
   std::vector<iovec> gather;
+  /// Storage of emptied write queues (see write_queue).
+  write_queue::spares spare_queues;
 };
 
 }  // namespace
@@ -326,6 +345,9 @@ class connection_base : public broker::connection_io,
   /// Called by the worker's readiness set with the epoll events of this connection's socket
   /// (plain TCP only).
   virtual void on_ready(std::uint32_t events) { (void)events; }
+  /// Hands over the reference a connection registered with the readiness set holds to itself
+  /// (the worker is going away); empty for the others.
+  virtual std::shared_ptr<connection_base> release_self() { return nullptr; }
 
   /// Called by the worker's deadline queue once this connection's deadline has passed (the queue
   /// no longer holds it): the machine's timer once it exists, the handshake deadline before.
@@ -375,7 +397,7 @@ class connection_base : public broker::connection_io,
       return;
     }
     queued_bytes_ += size;
-    queue_.push_back(std::move(message), std::chrono::steady_clock::now());
+    queue_.push_back(std::move(message), std::chrono::steady_clock::now(), home_.spare_queues);
     if (!writing_) write_queued();
   }
 
@@ -548,7 +570,7 @@ class connection_base : public broker::connection_io,
       if (!sent.item.bytes.empty() && (sent.item.bytes.front() >> 4) == 3) {
         owner_.counters.publish_write_latency.observe(written_at - sent.enqueued_at);
       }
-      queue_.pop_front();
+      queue_.pop_front(home_.spare_queues);
     }
     queued_bytes_ -= bytes;
     if (queued_bytes_ < owner_.config.write_high_water) congested_since_.reset();
@@ -732,7 +754,7 @@ class tcp_connection final : public connection_base {
   }
 
   ~tcp_connection() override {
-    // Only reached once the readiness set no longer holds this connection.
+    // Reached registered only when the worker goes away (see worker::~worker).
     if (fd_ >= 0) ::close(fd_);
   }
 
@@ -744,12 +766,13 @@ class tcp_connection final : public connection_base {
       finish();
       return;
     }
-    if (!home_.readiness.add(fd_, shared_from_this())) {
+    if (!home_.readiness.add(fd_, *this)) {
       spdlog::warn("{}: cannot watch the socket: {}", remote_,
                    std::error_code(errno, std::generic_category()).message());
       finish();
       return;
     }
+    self_ = shared_from_this();
     if (!attach()) return;
     // Bytes may have arrived before the socket was registered.
     readable_ = true;
@@ -757,6 +780,8 @@ class tcp_connection final : public connection_base {
   }
 
   const broker::tls_facts* tls() const override { return nullptr; }
+
+  std::shared_ptr<connection_base> release_self() override { return std::move(self_); }
 
   void on_ready(std::uint32_t events) override {
     if (finished_) return;
@@ -884,13 +909,16 @@ class tcp_connection final : public connection_base {
 
   void close_socket() override {
     if (fd_ < 0) return;
-    // The slot's reference may be the last one, and this object is still running: it is
-    // released on a later turn.
-    if (auto held = home_.readiness.remove(fd_)) asio::post(home_.io, [held = std::move(held)] {});
+    home_.readiness.remove(fd_);
     ::close(fd_);
     fd_ = -1;
+    // The reference may be the last one, and this object is still running (perhaps called from
+    // an event batch that holds more events for it): it is released on a later turn.
+    if (self_) asio::post(home_.io, [held = std::move(self_)] {});
   }
 
+  /// While the socket is registered: this connection (see readiness_set).
+  std::shared_ptr<connection_base> self_;
   int fd_ = -1;
   /// The batch being written: its first batch_items_ queued items, batch_bytes_ bytes in all,
   /// of which batch_sent_ have been sent.
@@ -913,33 +941,27 @@ readiness_set::readiness_set(asio::io_context& io) : watch_(io) {
   watch_.assign(set);
 }
 
-readiness_set::~readiness_set() {
-  // Connections released here remove nothing (their slots are already empty) and close their
-  // sockets; the set's descriptor closes after them, with watch_.
-  std::vector<std::shared_ptr<connection_base>> released;
-  released.swap(clients_);
-  released.clear();
-}
-
-bool readiness_set::add(int socket, std::shared_ptr<connection_base> who) {
+bool readiness_set::add(int socket, connection_base& who) {
   epoll_event event{};
   event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  event.data.fd = socket;
+  event.data.ptr = &who;
   if (::epoll_ctl(watch_.native_handle(), EPOLL_CTL_ADD, socket, &event) != 0) return false;
-  const auto slot = static_cast<std::size_t>(socket);
-  if (slot >= clients_.size()) clients_.resize(std::max(slot + 1, clients_.size() * 2));
-  clients_[slot] = std::move(who);
   if (!waiting_) wait();
   return true;
 }
 
-std::shared_ptr<connection_base> readiness_set::remove(int socket) noexcept {
-  const auto slot = static_cast<std::size_t>(socket);
-  if (slot >= clients_.size() || !clients_[slot]) return nullptr;
+void readiness_set::remove(int socket) noexcept {
   // Closing the descriptor would remove it too, unless another process shares it.
   epoll_event ignored{};
   ::epoll_ctl(watch_.native_handle(), EPOLL_CTL_DEL, socket, &ignored);
-  return std::move(clients_[slot]);
+}
+
+worker::~worker() {
+  std::vector<std::shared_ptr<connection_base>> held;
+  for (connection_base* connection : connections) {
+    if (auto self = connection->release_self()) held.push_back(std::move(self));
+  }
+  held.clear();
 }
 
 void readiness_set::wait() {
@@ -958,11 +980,10 @@ void readiness_set::dispatch() {
     spdlog::error("epoll_wait: {}", std::error_code(errno, std::generic_category()).message());
   }
   for (int i = 0; i < count; ++i) {
-    const auto slot = static_cast<std::size_t>(ready_[static_cast<std::size_t>(i)].data.fd);
-    // A connection called earlier in this batch may have closed this one (its slot is empty).
-    if (slot >= clients_.size() || !clients_[slot]) continue;
-    std::shared_ptr<connection_base> who = clients_[slot];  // alive until on_ready returns
-    who->on_ready(ready_[static_cast<std::size_t>(i)].events);
+    // A connection called earlier in this batch may have closed this one: it is still alive
+    // (released on a later turn) and ignores the event.
+    const epoll_event& event = ready_[static_cast<std::size_t>(i)];
+    static_cast<connection_base*>(event.data.ptr)->on_ready(event.events);
   }
   if (count == static_cast<int>(ready_.size())) {
     // More may be ready: fetch them after the handlers already queued, without waiting.
