@@ -3,20 +3,22 @@
 // no session, no client identifier, no queue, no timer: what it costs per idle connection is what
 // its I/O engine costs, the least any broker on that engine can spend. Two engines:
 //
-// - asio: acemq-broker's own arrangement. One io_context per I/O thread, each connection a
-//   heap object (held by shared_ptr, as the broker's transports are) with a socket bound to the
-//   io_context's executor type, waiting for readability with async_wait and reading synchronously
-//   into a per-thread buffer, exactly as acemq-broker's TCP transport does. Per connection: the
-//   object, Asio's per-descriptor reactor state, and one pending wait operation.
-// - epoll: what an event loop of its own costs, as Mosquitto has: one epoll set per thread,
-//   each connection a 16-byte record in the thread's table, indexed by descriptor.
+// - asio: Asio's own reactor, the arrangement acemq-broker's plain TCP transport had before
+//   ADR 0004. One io_context per I/O thread, each connection a heap object (held by shared_ptr)
+//   with a socket bound to the io_context's executor type, waiting for readability with
+//   async_wait and reading synchronously into a per-thread buffer. Per connection: the object,
+//   Asio's per-descriptor reactor state, and one pending wait operation.
+// - epoll: an epoll set per thread, each connection a 16-byte record in the thread's table,
+//   indexed by descriptor, as Mosquitto has. acemq-broker watches its plain TCP sockets the same
+//   way since ADR 0004 (its set is waited on through the thread's io_context; the engine keeps
+//   nothing per connection but the kernel's registration).
 //
 //   acemq-idle-floor [--engine asio|epoll] [--address A] [--port P] [--threads N]
 //                    [--port-file F]
 //
 // bench/compare runs `acemq-bench idle-memory` against both engines in the same invocation as
 // the brokers, so acemq's and Mosquitto's bytes per idle connection stand beside the floor of
-// their engines. Not a broker: it accepts any bytes, answers only CONNECT and PINGREQ, and closes
+// their engine. Not a broker: it accepts any bytes, answers only CONNECT and PINGREQ, and closes
 // on DISCONNECT, end of stream, an error, or a reply the socket cannot take at once.
 
 #include <fcntl.h>
