@@ -237,9 +237,7 @@ connection::connection(broker& shared_broker, connection_io& io, const listener_
       auth_(settings.auth ? settings.auth.get() : &shared_broker.default_auth()),
       connection_id_(shared_broker.open_connection()),
       inbound_maximum_packet_size_(
-          settings.maximum_packet_size.value_or(shared_broker.settings().maximum_packet_size)),
-      limits_{shared_broker.settings().max_topic_length,
-              shared_broker.settings().max_topic_levels} {
+          settings.maximum_packet_size.value_or(shared_broker.settings().maximum_packet_size)) {
   // The connect timeout runs from the accepted transport to the end of authentication.
   connect_deadline_ = broker_.time().now() + broker_.settings().connect_timeout;
   publish_tokens_ = static_cast<double>(broker_.settings().max_publish_rate);
@@ -273,11 +271,10 @@ void connection::consume(byte_view data) {
   consuming_ = true;
   byte_vector replay;
   while (state_ != state::closed) {
-    if (!deferred_.empty() && state_ == state::connected && !awaiting_interceptor_ &&
-        !throttled_until_) {
+    if (deferred_ && state_ == state::connected && !awaiting_interceptor_ && !throttled_until_) {
       // Packets held back during authentication arrived before the rest of `data`.
-      byte_vector combined;
-      combined.swap(deferred_);
+      byte_vector combined = std::move(*deferred_);
+      deferred_.reset();
       combined.insert(combined.end(), data.begin(), data.end());
       replay.swap(combined);
       data = replay;
@@ -345,17 +342,24 @@ void connection::consume(byte_view data) {
   consuming_ = false;
 }
 
+topic_limits connection::limits() const noexcept {
+  return {broker_.settings().max_topic_length, broker_.settings().max_topic_levels};
+}
+
 void connection::defer(byte_view data, std::size_t bound) {
-  if (deferred_.size() + buffer_.size() + data.size() > bound) {
+  const std::size_t held = deferred_ ? deferred_->size() : 0;
+  if (held + buffer_.size() + data.size() > bound) {
     spdlog::info("{} {}: client '{}' sent {} bytes that must wait, beyond {}; closing",
                  listener_.name, io_.remote_address(), client_id(),
-                 deferred_.size() + buffer_.size() + data.size(), bound);
+                 held + buffer_.size() + data.size(), bound);
     close_transport();
     return;
   }
-  deferred_.insert(deferred_.end(), buffer_.begin(), buffer_.end());
+  if (buffer_.empty() && data.empty()) return;
+  if (!deferred_) deferred_ = std::make_unique<byte_vector>();
+  deferred_->insert(deferred_->end(), buffer_.begin(), buffer_.end());
   buffer_.clear();
-  deferred_.insert(deferred_.end(), data.begin(), data.end());
+  deferred_->insert(deferred_->end(), data.begin(), data.end());
 }
 
 void connection::handle_packet(byte_view whole_packet) {
@@ -489,7 +493,7 @@ reason_code connection::validate_connect(mqtt::connect& packet) {
 
   if (packet.will) {
     const mqtt::will_message& will = *packet.will;
-    if (!check_name(will.topic, limits_)) return reason_code::topic_name_invalid;
+    if (!check_name(will.topic, limits())) return reason_code::topic_name_invalid;
     // [MQTT-3.2.2-12], [MQTT-3.2.2-13]: a Will the server cannot honour is refused at CONNECT.
     if (will.qos > settings.maximum_qos) return reason_code::qos_not_supported;
     if (will.retain && !settings.retain_available) return reason_code::retain_not_supported;
@@ -885,7 +889,7 @@ void connection::handle(mqtt::publish&& packet) {
     protocol_violation(v5 ? reason_code::protocol_error : reason_code::malformed_packet);
     return;
   }
-  if (!check_name(packet.topic, limits_)) {
+  if (!check_name(packet.topic, limits())) {
     protocol_violation(reason_code::topic_name_invalid);  // MQTT 5.0 4.13: DISCONNECT 0x90
     return;
   }
@@ -1448,7 +1452,7 @@ void connection::handle(const mqtt::subscribe& packet) {
   std::vector<std::pair<std::string_view, subscription_options>> retained_wanted;
   for (const mqtt::subscription& entry : packet.subscriptions) {
     const std::string_view filter = entry.filter;
-    if (!check_filter(filter, limits_)) {
+    if (!check_filter(filter, limits())) {
       reply.reason_codes.push_back(reason_code::topic_filter_invalid);
       continue;
     }
@@ -1516,7 +1520,7 @@ void connection::handle(const mqtt::unsubscribe& packet) {
   reply.packet_id = packet.packet_id;  // [MQTT-3.10.4-4]
   reply.reason_codes.reserve(packet.filters.size());
   for (const std::string& filter : packet.filters) {
-    if (!check_filter(filter, limits_)) {
+    if (!check_filter(filter, limits())) {
       reply.reason_codes.push_back(reason_code::topic_filter_invalid);
       continue;
     }
@@ -1606,7 +1610,7 @@ void connection::close_transport() {
   if (state_ == state::closed) return;
   state_ = state::closed;
   buffer_.clear();
-  deferred_.clear();
+  deferred_.reset();
   io_.close();
 }
 

@@ -142,6 +142,9 @@ class connection {
   /// that would exceed `bound` bytes (a client that floods before it is authenticated gets
   /// nothing buffered beyond one packet).
   void defer(byte_view data, std::size_t bound);
+  /// The broker's topic name and filter limits (the same for every connection: not copied into
+  /// each).
+  topic_limits limits() const noexcept;
   void handle_packet(byte_view whole_packet);
   void handle_first_packet(byte_view whole_packet);
   void handle(mqtt::publish&& packet);
@@ -230,12 +233,12 @@ class connection {
   std::uint32_t requested_session_expiry_ = 0;
   std::uint32_t client_maximum_packet_size_ = 0;  // 0 = no limit
 
-  const topic_limits limits_;
   /// A partial packet (at most inbound_maximum_packet_size_ bytes: the header was checked first).
   byte_vector buffer_;
-  /// Bytes received after CONNECT while authentication runs (MQTT 5.0 3.1.4): processed after
-  /// CONNACK. Bounded by inbound_maximum_packet_size_.
-  byte_vector deferred_;
+  /// Bytes received after CONNECT while authentication runs (MQTT 5.0 3.1.4), or while the
+  /// client is throttled: processed after CONNACK or the release. Bounded (see defer()); on the
+  /// heap only while there are some.
+  std::unique_ptr<byte_vector> deferred_;
 
   // From CONNECT.
   // Held only while the connection authenticates (on the heap: over 1 KB an idle connection

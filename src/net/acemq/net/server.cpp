@@ -445,16 +445,16 @@ class connection_base : public broker::connection_io,
   bool congested() override {
     if (queued_bytes_ < owner_.config.write_high_water) {
       // The slow-consumer clock measures one uninterrupted stretch above the mark.
-      congested_since_.reset();
+      congested_since_ = not_congested;
       return false;
     }
     // on_written() wakes the machine once the socket has drained to half the mark.
     drain_wanted_ = true;
     const auto now = std::chrono::steady_clock::now();
-    if (!congested_since_) {
+    if (congested_since_ == not_congested) {
       congested_since_ = now;
     } else if (owner_.config.slow_consumer_timeout.count() > 0 &&
-               now - *congested_since_ > owner_.config.slow_consumer_timeout && !close_requested_) {
+               now - congested_since_ > owner_.config.slow_consumer_timeout && !close_requested_) {
       // Deliveries keep waiting and the reader does not catch up: a slow consumer.
       ++owner_.counters.slow_consumers;
       spdlog::warn("{}: slow consumer, {} bytes unread for {} s; disconnecting", remote_,
@@ -573,11 +573,11 @@ class connection_base : public broker::connection_io,
       queue_.pop_front(home_.spare_queues);
     }
     queued_bytes_ -= bytes;
-    if (queued_bytes_ < owner_.config.write_high_water) congested_since_.reset();
+    if (queued_bytes_ < owner_.config.write_high_water) congested_since_ = not_congested;
     if (drain_wanted_ && queued_bytes_ <= owner_.config.write_high_water / 2) {
       // Back-pressure released: the machine moves more deliveries from the session queue.
       drain_wanted_ = false;
-      congested_since_.reset();
+      congested_since_ = not_congested;
       wake();
     }
     if (!queue_.empty()) {
@@ -619,9 +619,11 @@ class connection_base : public broker::connection_io,
   bool finished_ = false;
   // Back-pressure towards the machine (congested) and from it (pause_reading).
   bool drain_wanted_ = false;
-  std::optional<std::chrono::steady_clock::time_point> congested_since_;
   bool reading_paused_ = false;
   bool read_stalled_ = false;
+  /// When the current stretch above the high-water mark began; not_congested when there is none.
+  static constexpr std::chrono::steady_clock::time_point not_congested{};
+  std::chrono::steady_clock::time_point congested_since_ = not_congested;
 
  private:
   friend class deadline_queue;
