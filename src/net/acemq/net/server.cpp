@@ -25,6 +25,7 @@
 #include <system_error>
 #include <thread>
 #include <type_traits>
+#include <utility>
 
 #include "acemq/auth/rate_limiter.hpp"
 #include "acemq/net/tls.hpp"
@@ -62,6 +63,7 @@ constexpr std::string_view mqtt_subprotocol = "mqtt";
 constexpr std::string_view legacy_mqtt_subprotocol = "mqttv3.1";
 
 class connection_base;
+class tcp_connection;
 
 /// The packets a connection has handed to the transport and not yet written, with when each was
 /// handed over (for the write latency histogram). A vector consumed from a moving head (std::deque
@@ -115,8 +117,7 @@ class write_queue {
     ++head_;
     if (head_ == entries_.size()) {
       head_ = 0;
-      to.give(std::move(entries_));
-      entries_ = std::vector<entry>();
+      to.give(std::exchange(entries_, {}));
     } else if (head_ >= compact_after && head_ * 2 >= entries_.size()) {
       entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
@@ -188,7 +189,7 @@ class readiness_set {
 
   /// Registers `socket` for `who` and starts watching the set if it is not watched yet; false
   /// (with errno set) if the kernel refused.
-  bool add(int socket, connection_base& who);
+  bool add(int socket, tcp_connection& who);
   /// Unregisters `socket`.
   void remove(int socket) noexcept;
 
@@ -342,9 +343,6 @@ class connection_base : public broker::connection_io,
 
   virtual void start() = 0;
 
-  /// Called by the worker's readiness set with the epoll events of this connection's socket
-  /// (plain TCP only).
-  virtual void on_ready(std::uint32_t events) { (void)events; }
   /// Hands over the reference a connection registered with the readiness set holds to itself
   /// (the worker is going away); empty for the others.
   virtual std::shared_ptr<connection_base> release_self() { return nullptr; }
@@ -587,21 +585,31 @@ class connection_base : public broker::connection_io,
     }
   }
 
-  /// Fills `gather` with buffers for up to max_items_per_write queued items, payloads by
-  /// reference (fan-out shares them); returns how many items and bytes those buffers cover.
-  std::pair<std::size_t, std::size_t> gather_queued(std::vector<asio::const_buffer>& gather) const {
-    gather.clear();
+  /// Calls `part` with each non-empty buffer of the first `limit` queued items in order (header
+  /// bytes, then the payload by reference: fan-out shares it); returns how many items and bytes
+  /// those buffers cover.
+  template <typename Part>
+  std::pair<std::size_t, std::size_t> for_each_queued(std::size_t limit, Part&& part) const {
     std::size_t items = 0;
     std::size_t bytes = 0;
     for (const auto& queued : queue_.pending()) {
       const broker::outgoing& item = queued.item;
-      if (items == max_items_per_write) break;
-      if (!item.bytes.empty()) gather.emplace_back(asio::buffer(item.bytes));
-      if (item.payload && !item.payload->empty()) gather.emplace_back(asio::buffer(*item.payload));
+      if (items == limit) break;
+      if (!item.bytes.empty()) part(item.bytes);
+      if (item.payload && !item.payload->empty()) part(*item.payload);
       bytes += item.size();
       ++items;
     }
     return {items, bytes};
+  }
+
+  /// Fills `gather` with buffers for up to max_items_per_write queued items; returns how many
+  /// items and bytes those buffers cover.
+  std::pair<std::size_t, std::size_t> gather_queued(std::vector<asio::const_buffer>& gather) const {
+    gather.clear();
+    return for_each_queued(max_items_per_write, [&](const byte_vector& part) {
+      gather.emplace_back(asio::buffer(part));
+    });
   }
 
   detail::server_state& owner_;
@@ -785,7 +793,8 @@ class tcp_connection final : public connection_base {
 
   std::shared_ptr<connection_base> release_self() override { return std::move(self_); }
 
-  void on_ready(std::uint32_t events) override {
+  /// Called by the worker's readiness set with the epoll events of this connection's socket.
+  void on_ready(std::uint32_t events) {
     if (finished_) return;
     if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
       readable_ = true;
@@ -837,25 +846,22 @@ class tcp_connection final : public connection_base {
 
   void write_queued() override {
     if (!durable_before_write()) return;
-    std::size_t items = 0;
-    std::size_t bytes = 0;
-    for (const auto& queued : queue_.pending()) {
-      if (items == max_items_per_write) break;
-      bytes += queued.item.size();
-      ++items;
-    }
     writing_ = true;
+    batch_sent_ = 0;
+    // The batch is what this first gathering covers.
+    const auto [items, bytes] = gather_rest(home_.gather, max_items_per_write);
     batch_items_ = static_cast<std::uint32_t>(items);
     batch_bytes_ = bytes;
-    batch_sent_ = 0;
-    send_batch();
+    send_batch(true);
   }
 
-  /// Gathers the unsent rest of the current batch from the queue into the worker's iovec array.
-  void gather_rest(std::vector<iovec>& gather) const {
+  /// Gathers the unsent rest (past batch_sent_ bytes) of the first `limit` queued items into the
+  /// worker's iovec array; returns how many items and bytes those items hold in all.
+  std::pair<std::size_t, std::size_t> gather_rest(std::vector<iovec>& gather,
+                                                  std::size_t limit) const {
     gather.clear();
     std::size_t skip = batch_sent_;
-    const auto add = [&](const byte_vector& part) {
+    return for_each_queued(limit, [&](const byte_vector& part) {
       if (part.size() <= skip) {
         skip -= part.size();
         return;
@@ -863,24 +869,19 @@ class tcp_connection final : public connection_base {
       // iovec's base is not const; sendmsg only reads it.
       gather.push_back(iovec{const_cast<std::uint8_t*>(part.data()) + skip, part.size() - skip});
       skip = 0;
-    };
-    std::size_t items = 0;
-    for (const auto& queued : queue_.pending()) {
-      if (items == batch_items_) break;
-      add(queued.item.bytes);
-      if (queued.item.payload) add(*queued.item.payload);
-      ++items;
-    }
+    });
   }
 
-  /// Sends what the socket takes of the current batch; the completion is posted (it may call the
-  /// machine, which may be the caller), or the rest waits for on_ready() to report room.
-  void send_batch() {
+  /// Sends what the socket takes of the current batch (`gathered`: the worker's iovec array
+  /// already holds its unsent rest); the completion is posted (it may call the machine, which
+  /// may be the caller), or the rest waits for on_ready() to report room.
+  void send_batch(bool gathered = false) {
     write_blocked_ = false;
     auto& gather = home_.gather;
     boost::system::error_code ec;
     while (batch_sent_ < batch_bytes_) {
-      gather_rest(gather);
+      if (!gathered) gather_rest(gather, batch_items_);
+      gathered = false;
       msghdr message{};
       message.msg_iov = gather.data();
       message.msg_iovlen = gather.size();
@@ -943,7 +944,7 @@ readiness_set::readiness_set(asio::io_context& io) : watch_(io) {
   watch_.assign(set);
 }
 
-bool readiness_set::add(int socket, connection_base& who) {
+bool readiness_set::add(int socket, tcp_connection& who) {
   epoll_event event{};
   event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   event.data.ptr = &who;
@@ -985,7 +986,7 @@ void readiness_set::dispatch() {
     // A connection called earlier in this batch may have closed this one: it is still alive
     // (released on a later turn) and ignores the event.
     const epoll_event& event = ready_[static_cast<std::size_t>(i)];
-    static_cast<connection_base*>(event.data.ptr)->on_ready(event.events);
+    static_cast<tcp_connection*>(event.data.ptr)->on_ready(event.events);
   }
   if (count == static_cast<int>(ready_.size())) {
     // More may be ready: fetch them after the handlers already queued, without waiting.
