@@ -199,33 +199,98 @@ struct connection::topic_aliases {
   std::unordered_map<std::string, std::uint16_t> outbound;
 };
 
-connection::topic_aliases& connection::aliases() {
-  if (!aliases_) aliases_ = std::make_unique<topic_aliases>();
-  return *aliases_;
+struct connection::occasional {
+  /// While an authentication exchange or an intercepted PUBLISH may still complete.
+  std::shared_ptr<auth_relay> relay;
+  /// A packet split across reads, until its last byte arrives (at most
+  /// inbound_maximum_packet_size_ bytes: the header was checked first).
+  byte_vector partial;
+  /// Bytes received after CONNECT while authentication runs (MQTT 5.0 3.1.4), while an
+  /// intercepted PUBLISH awaits its verdict, or while the client is throttled: processed after
+  /// CONNACK, the verdict or the release. Bounded (see defer()).
+  byte_vector deferred;
+  /// The CONNECT packet, while the connection authenticates (over 1 KB: on the heap).
+  std::unique_ptr<mqtt::connect> pending_connect;
+  /// Topic aliases, from the first alias on (most connections never use one).
+  std::unique_ptr<topic_aliases> aliases;
+  /// Reading is paused until then (congested subscribers, max_publish_rate); bytes that arrive
+  /// meanwhile wait in `deferred`.
+  deadline throttled_until;
+  /// Token bucket of broker_settings::max_publish_rate: PUBLISH packets still allowed now, and
+  /// when it was last refilled. Kept for the connection's life while a rate is set.
+  double publish_tokens = 0;
+  clock::time_point publish_tokens_at{};
+
+  bool empty(const broker_settings& settings) const noexcept {
+    return !relay && partial.empty() && deferred.empty() && !pending_connect && !aliases &&
+           !throttled_until && settings.max_publish_rate == 0;
+  }
+};
+
+connection::occasional& connection::more() {
+  if (!occasional_) {
+    occasional_ = std::make_unique<occasional>();
+    occasional_->publish_tokens = static_cast<double>(broker_.settings().max_publish_rate);
+    occasional_->publish_tokens_at = broker_.time().now();
+  }
+  return *occasional_;
 }
 
-connection::auth_relay& connection::ensure_relay() {
-  if (!relay_) {
-    relay_ = std::make_shared<auth_relay>();
-    relay_->io = state_ == state::closed ? nullptr : &io_;
-    relay_->owner = this;
+void connection::trim() noexcept {
+  if (occasional_ && occasional_->empty(broker_.settings())) occasional_.reset();
+}
+
+clock::time_point connection::throttled_until() const noexcept {
+  return occasional_ ? *occasional_->throttled_until : clock::time_point::max();
+}
+
+bool connection::throttled() const noexcept {
+  return occasional_ && occasional_->throttled_until;
+}
+
+bool connection::has_deferred() const noexcept {
+  return occasional_ && !occasional_->deferred.empty();
+}
+
+bool connection::has_partial() const noexcept {
+  return occasional_ && !occasional_->partial.empty();
+}
+
+connection::topic_aliases& connection::aliases() {
+  occasional& extra = more();
+  if (!extra.aliases) extra.aliases = std::make_unique<topic_aliases>();
+  return *extra.aliases;
+}
+
+const auth_chain& connection::auth() const noexcept {
+  return listener_.auth ? *listener_.auth : broker_.default_auth();
+}
+
+std::shared_ptr<connection::auth_relay> connection::ensure_relay() {
+  occasional& extra = more();
+  if (!extra.relay) {
+    extra.relay = std::make_shared<auth_relay>();
+    extra.relay->io = state_ == state::closed ? nullptr : &io_;
+    extra.relay->owner = this;
   }
-  return *relay_;
+  return extra.relay;
 }
 
 void connection::detach_relay() {
-  if (!relay_) return;
+  if (!occasional_ || !occasional_->relay) return;
   {
-    std::lock_guard lock(relay_->mutex);
-    relay_->io = nullptr;
-    relay_->owner = nullptr;
+    auth_relay& relay = *occasional_->relay;
+    std::lock_guard lock(relay.mutex);
+    relay.io = nullptr;
+    relay.owner = nullptr;
   }
-  relay_.reset();
+  occasional_->relay.reset();
+  trim();
 }
 
 void connection::release_relay_if_idle() {
-  if (relay_ && state_ == state::connected && !awaiting_provider_ && !awaiting_interceptor_ &&
-      !reauthenticating_) {
+  if (occasional_ && occasional_->relay && state_ == state::connected && !awaiting_provider_ &&
+      !awaiting_interceptor_ && !reauthenticating_) {
     detach_relay();
   }
 }
@@ -234,14 +299,11 @@ connection::connection(broker& shared_broker, connection_io& io, const listener_
     : broker_(shared_broker),
       io_(io),
       listener_(settings),
-      auth_(settings.auth ? settings.auth.get() : &shared_broker.default_auth()),
       connection_id_(shared_broker.open_connection()),
       inbound_maximum_packet_size_(
           settings.maximum_packet_size.value_or(shared_broker.settings().maximum_packet_size)) {
   // The connect timeout runs from the accepted transport to the end of authentication.
-  connect_deadline_ = broker_.time().now() + broker_.settings().connect_timeout;
-  publish_tokens_ = static_cast<double>(broker_.settings().max_publish_rate);
-  publish_tokens_at_ = broker_.time().now();
+  idle_deadline_ = broker_.time().now() + broker_.settings().connect_timeout;
   rearm();
 }
 
@@ -271,16 +333,16 @@ void connection::consume(byte_view data) {
   consuming_ = true;
   byte_vector replay;
   while (state_ != state::closed) {
-    if (deferred_ && state_ == state::connected && !awaiting_interceptor_ && !throttled_until_) {
+    if (has_deferred() && state_ == state::connected && !awaiting_interceptor_ && !throttled()) {
       // Packets held back during authentication arrived before the rest of `data`.
-      byte_vector combined = std::move(*deferred_);
-      deferred_.reset();
+      byte_vector combined = std::exchange(occasional_->deferred, {});
+      trim();
       combined.insert(combined.end(), data.begin(), data.end());
       replay.swap(combined);
       data = replay;
     }
     if (data.empty()) break;
-    if (state_ == state::connected && throttled_until_) {
+    if (state_ == state::connected && throttled()) {
       // Flow control: what the transport delivered before it paused waits for the release.
       // The transport pauses reading while throttled, so this is at most what it had read
       // already; one that keeps delivering is cut off at a bound, not buffered without one.
@@ -294,14 +356,14 @@ void connection::consume(byte_view data) {
     }
     if (state_ == state::authenticating) {
       // MQTT 5.0 3.1.4: nothing but AUTH is processed before the client is authenticated.
-      const std::uint8_t first = buffer_.empty() ? data[0] : buffer_[0];
+      const std::uint8_t first = has_partial() ? occasional_->partial[0] : data[0];
       if (awaiting_provider_ ||
           (first >> 4) != static_cast<std::uint8_t>(mqtt::packet_type::auth)) {
         defer(data, inbound_maximum_packet_size_);
         break;
       }
     }
-    if (buffer_.empty()) {
+    if (!has_partial()) {
       // Fast path: whole packets straight from the caller's bytes, no copy.
       const auto frame = mqtt::peek_frame(data, inbound_maximum_packet_size_);
       if (!frame) {
@@ -316,27 +378,30 @@ void connection::consume(byte_view data) {
       }
       // A partial packet: its header is known and within the maximum packet size, or it is
       // shorter than a fixed header. Either way the buffer stays bounded [MQTT-3.1.2-24].
-      buffer_.assign(data.begin(), data.end());
+      more().partial.assign(data.begin(), data.end());
       break;
     }
-    const auto frame = mqtt::peek_frame(buffer_, inbound_maximum_packet_size_);
+    byte_vector& partial = occasional_->partial;
+    const auto frame = mqtt::peek_frame(partial, inbound_maximum_packet_size_);
     if (!frame) {
       protocol_violation(frame.error());
       break;
     }
     if (!*frame) {
       // The fixed header is still incomplete: take one byte at a time (at most 5).
-      buffer_.push_back(data[0]);
+      partial.push_back(data[0]);
       data = data.subspan(1);
       continue;
     }
     const std::size_t total = (*frame)->total_size();
-    const std::size_t take = std::min(total - buffer_.size(), data.size());
-    buffer_.insert(buffer_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+    const std::size_t take = std::min(total - partial.size(), data.size());
+    partial.insert(partial.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
     data = data.subspan(take);
-    if (buffer_.size() == total) {
-      handle_packet(buffer_);
-      buffer_.clear();
+    if (partial.size() == total) {
+      // Taken out first: handling may end the connection and drop the occasional state.
+      const byte_vector whole = std::exchange(partial, {});
+      trim();
+      handle_packet(whole);
     }
   }
   consuming_ = false;
@@ -347,19 +412,19 @@ topic_limits connection::limits() const noexcept {
 }
 
 void connection::defer(byte_view data, std::size_t bound) {
-  const std::size_t held = deferred_ ? deferred_->size() : 0;
-  if (held + buffer_.size() + data.size() > bound) {
+  const std::size_t held =
+      occasional_ ? occasional_->deferred.size() + occasional_->partial.size() : 0;
+  if (held + data.size() > bound) {
     spdlog::info("{} {}: client '{}' sent {} bytes that must wait, beyond {}; closing",
-                 listener_.name, io_.remote_address(), client_id(),
-                 held + buffer_.size() + data.size(), bound);
+                 listener_.name, io_.remote_address(), client_id(), held + data.size(), bound);
     close_transport();
     return;
   }
-  if (buffer_.empty() && data.empty()) return;
-  if (!deferred_) deferred_ = std::make_unique<byte_vector>();
-  deferred_->insert(deferred_->end(), buffer_.begin(), buffer_.end());
-  buffer_.clear();
-  deferred_->insert(deferred_->end(), data.begin(), data.end());
+  if (!has_partial() && data.empty()) return;
+  occasional& extra = more();
+  extra.deferred.insert(extra.deferred.end(), extra.partial.begin(), extra.partial.end());
+  extra.partial = byte_vector{};
+  extra.deferred.insert(extra.deferred.end(), data.begin(), data.end());
 }
 
 void connection::handle_packet(byte_view whole_packet) {
@@ -447,12 +512,13 @@ void connection::handle_first_packet(byte_view whole_packet) {
     refuse_connect(refused);
     return;
   }
-  pending_connect_ = std::make_unique<mqtt::connect>(std::move(packet));
+  const mqtt::connect& pending =
+      *(more().pending_connect = std::make_unique<mqtt::connect>(std::move(packet)));
   state_ = state::authenticating;
   awaiting_provider_ = true;
-  username_ = pending_connect_->username;
-  const authentication_request request = make_auth_request(pending_connect_->properties);
-  run_auth([&](auth_chain::completion done) { auth_->start(request, std::move(done)); });
+  username_ = pending.username;
+  const authentication_request request = make_auth_request(pending.properties);
+  run_auth([&](auth_chain::completion done) { auth().start(request, std::move(done)); });
 }
 
 reason_code connection::validate_connect(mqtt::connect& packet) {
@@ -516,23 +582,23 @@ authentication_request connection::make_auth_request(const mqtt::properties& pac
   request.tls = io_.tls();
   request.remote_address = std::string(io_.remote_address());
   request.listener_name = listener_.name;
-  if (pending_connect_) {
+  if (occasional_ && occasional_->pending_connect) {
     // The password is handed over only with the CONNECT; it is not kept for later exchanges.
-    request.password = pending_connect_->password;
-    if (pending_connect_->will) request.will_topic = pending_connect_->will->topic;
+    const mqtt::connect& pending = *occasional_->pending_connect;
+    request.password = pending.password;
+    if (pending.will) request.will_topic = pending.will->topic;
   }
   return request;
 }
 
 void connection::run_auth(const std::function<void(auth_chain::completion)>& call) {
   std::uint64_t generation = 0;
+  const std::shared_ptr<auth_relay> relay = ensure_relay();
   {
-    auth_relay& current = ensure_relay();
-    std::lock_guard lock(current.mutex);
-    generation = ++current.generation;
-    current.in_call = true;
+    std::lock_guard lock(relay->mutex);
+    generation = ++relay->generation;
+    relay->in_call = true;
   }
-  std::shared_ptr<auth_relay> relay = relay_;
   call([relay, generation](auth_step step, std::size_t owner) {
     std::lock_guard lock(relay->mutex);
     if (relay->generation != generation) return;  // a superseded exchange
@@ -568,7 +634,7 @@ void connection::run_auth(const std::function<void(auth_chain::completion)>& cal
 void connection::on_auth_result(auth_step step, std::size_t owner) {
   if (state_ == state::closed) return;
   awaiting_provider_ = false;
-  auth_owner_ = owner;
+  auth_owner_ = static_cast<std::uint32_t>(owner);
   if (reauthenticating_) {
     finish_reauthentication(std::move(step));
     return;
@@ -669,7 +735,7 @@ void connection::finish_connect(auth_step step) {
     return;
   }
   broker_.counters().auth_success.fetch_add(1, std::memory_order_relaxed);
-  mqtt::connect& packet = *pending_connect_;
+  mqtt::connect& packet = *occasional_->pending_connect;
   std::optional<pending_will> will;
   if (packet.will) {
     // The Will topic is authorized like a PUBLISH, at CONNECT time (0x87 in CONNACK).
@@ -709,6 +775,7 @@ void connection::finish_connect(auth_step step) {
     if (held->will) held->will->content.publisher_session = session_->id();
   }
   state_ = state::connected;
+  idle_deadline_.reset();  // the connect timeout ends; the keep alive follows (touch())
 
   const broker_settings& settings = broker_.settings();
   mqtt::connack reply;
@@ -745,7 +812,8 @@ void connection::finish_connect(auth_step step) {
     properties.user_properties = std::move(step.user_properties);
   }
   send_packet(std::move(reply));
-  pending_connect_.reset();
+  occasional_->pending_connect.reset();
+  trim();
   // Never the credentials: the client id, the principal's name and where it came from.
   spdlog::debug("{} {}: client '{}' connected as '{}' (MQTT {}, session present {})",
                 listener_.name, io_.remote_address(), client_id(), principal_->name(),
@@ -807,7 +875,7 @@ void connection::handle(const mqtt::auth& packet) {
     }
     awaiting_provider_ = true;
     run_auth([&](auth_chain::completion done) {
-      auth_->continue_auth(auth_owner_, request, std::move(done));
+      auth().continue_auth(auth_owner_, request, std::move(done));
     });
     return;
   }
@@ -815,14 +883,14 @@ void connection::handle(const mqtt::auth& packet) {
     reauthenticating_ = true;
     awaiting_provider_ = true;
     run_auth([&](auth_chain::completion done) {
-      auth_->reauthenticate(auth_owner_, request, std::move(done));
+      auth().reauthenticate(auth_owner_, request, std::move(done));
     });
     return;
   }
   if (packet.reason_code == reason_code::continue_authentication && reauthenticating_) {
     awaiting_provider_ = true;
     run_auth([&](auth_chain::completion done) {
-      auth_->continue_auth(auth_owner_, request, std::move(done));
+      auth().continue_auth(auth_owner_, request, std::move(done));
     });
     return;
   }
@@ -1033,13 +1101,14 @@ void connection::after_publish(bool congested) {
   if (settings.max_publish_rate > 0) {
     // Token bucket holding one second's worth of PUBLISH packets.
     const double rate = static_cast<double>(settings.max_publish_rate);
-    const double elapsed = std::chrono::duration<double>(now - publish_tokens_at_).count();
-    publish_tokens_ = std::min(rate, publish_tokens_ + elapsed * rate) - 1.0;
-    publish_tokens_at_ = now;
-    if (publish_tokens_ < 0) {
+    occasional& bucket = more();
+    const double elapsed = std::chrono::duration<double>(now - bucket.publish_tokens_at).count();
+    bucket.publish_tokens = std::min(rate, bucket.publish_tokens + elapsed * rate) - 1.0;
+    bucket.publish_tokens_at = now;
+    if (bucket.publish_tokens < 0) {
       // Read nothing more until the bucket holds one token again (nothing is refused).
       const auto wait = std::chrono::duration_cast<clock::duration>(
-          std::chrono::duration<double>((1.0 - publish_tokens_) / rate));
+          std::chrono::duration<double>((1.0 - bucket.publish_tokens) / rate));
       if (!until || now + wait > *until) until = now + wait;
       broker_.counters().publish_rate_limited.fetch_add(1, std::memory_order_relaxed);
     }
@@ -1049,18 +1118,21 @@ void connection::after_publish(bool congested) {
 
 void connection::throttle_until(clock::time_point until) {
   if (state_ != state::connected) return;
-  if (!throttled_until_) io_.pause_reading();
-  if (!throttled_until_ || until > *throttled_until_) throttled_until_ = until;
+  if (!throttled()) io_.pause_reading();
+  if (!throttled() || until > throttled_until()) more().throttled_until = until;
   rearm();
 }
 
 void connection::release_throttle() {
-  throttled_until_.reset();
+  if (occasional_) {
+    occasional_->throttled_until.reset();
+    trim();
+  }
   // The bytes held while paused come first; reading resumes only once they are all processed
   // (a replay that throttles again keeps the transport paused, so what is held stays bounded
   // by what the transport had already read).
   consume(byte_view{});
-  if (state_ != state::closed && !throttled_until_) io_.resume_reading();
+  if (state_ != state::closed && !throttled()) io_.resume_reading();
 }
 
 void connection::intercept(const mqtt::publish& packet) {
@@ -1075,12 +1147,11 @@ void connection::intercept(const mqtt::publish& packet) {
   const std::uint16_t packet_id = packet.packet_id;
   const std::uint8_t qos = packet.qos;
   awaiting_interceptor_ = true;
+  const std::shared_ptr<auth_relay> relay = ensure_relay();
   {
-    auth_relay& current = ensure_relay();
-    std::lock_guard lock(current.mutex);
-    current.intercept_in_call = true;
+    std::lock_guard lock(relay->mutex);
+    relay->intercept_in_call = true;
   }
-  std::shared_ptr<auth_relay> relay = relay_;
   listener_.interceptor->on_publish(upload, [relay, packet_id, qos](intercept_verdict verdict) {
     std::lock_guard lock(relay->mutex);
     if (relay->intercept_in_call) {
@@ -1280,7 +1351,7 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
     broker_.counters().messages_dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  if (new_alias) aliases_->outbound.emplace(item.msg->topic, *new_alias);
+  if (new_alias) aliases().outbound.emplace(item.msg->topic, *new_alias);
   broker_.counters().messages_out.fetch_add(1, std::memory_order_relaxed);
   broker_.counters().bytes_out.fetch_add(total, std::memory_order_relaxed);
   io_.send(outgoing{std::move(header), item.msg->payload});
@@ -1609,8 +1680,11 @@ void connection::disconnect_and_close(reason_code reason) {
 void connection::close_transport() {
   if (state_ == state::closed) return;
   state_ = state::closed;
-  buffer_.clear();
-  deferred_.reset();
+  if (occasional_) {
+    occasional_->partial = byte_vector{};
+    occasional_->deferred = byte_vector{};
+    trim();
+  }
   io_.close();
 }
 
@@ -1639,9 +1713,9 @@ void connection::on_wake() {
 
 void connection::on_transport_closed() {
   state_ = state::closed;
-  if (relay_) {
-    std::lock_guard lock(relay_->mutex);
-    relay_->io = nullptr;
+  if (occasional_ && occasional_->relay) {
+    std::lock_guard lock(occasional_->relay->mutex);
+    occasional_->relay->io = nullptr;
   }
   if (session_) {
     broker_.detach(session_, connection_id_, will_on_close_);
@@ -1660,8 +1734,8 @@ void connection::shutdown(reason_code reason) {
 void connection::touch(clock::time_point now) {
   // [MQTT-3.1.2-22]: one and a half times the Keep Alive without a packet ends the connection.
   if (keep_alive_ > 0 && state_ == state::connected) {
-    keep_alive_deadline_ = now + std::chrono::duration_cast<clock::duration>(
-                                     std::chrono::milliseconds(std::uint64_t{keep_alive_} * 1500));
+    idle_deadline_ = now + std::chrono::duration_cast<clock::duration>(
+                               std::chrono::milliseconds(std::uint64_t{keep_alive_} * 1500));
   }
 }
 
@@ -1670,9 +1744,9 @@ void connection::rearm() {
   // An unset deadline reads as the clock's maximum, so the earliest set one is the minimum.
   deadline next;
   if (state_ != state::connected) {
-    next = connect_deadline_;
+    next = idle_deadline_;
   } else {
-    next = std::min({*keep_alive_deadline_, *credential_deadline_, *throttled_until_});
+    next = std::min({*idle_deadline_, *credential_deadline_, throttled_until()});
   }
   // Re-arm only when the deadline moves earlier: keep-alive activity moves it later, which is
   // handled when the earlier timer fires (one timer operation per period, not per packet).
@@ -1686,12 +1760,12 @@ void connection::on_timer(clock::time_point now) {
   if (state_ == state::closed) return;
   armed_.reset();
   if (state_ != state::connected) {
-    if (now >= connect_deadline_) {
+    if (idle_deadline_ && now >= *idle_deadline_) {
       close_transport();
       return;
     }
   } else {
-    if (keep_alive_deadline_ && now >= *keep_alive_deadline_) {
+    if (idle_deadline_ && now >= *idle_deadline_) {
       spdlog::debug("{} {}: client '{}' keep alive expired", listener_.name, io_.remote_address(),
                     client_id());
       disconnect_and_close(reason_code::keep_alive_timeout);
@@ -1702,7 +1776,7 @@ void connection::on_timer(clock::time_point now) {
       end_for_credentials();
       return;
     }
-    if (throttled_until_ && now >= *throttled_until_) {
+    if (throttled() && now >= throttled_until()) {
       release_throttle();
       if (state_ == state::closed) return;
     }

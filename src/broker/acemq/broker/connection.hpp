@@ -119,6 +119,7 @@ class connection {
   };
   struct auth_relay;
   struct topic_aliases;
+  struct occasional;
 
   /// A deadline that may be unset, in 8 bytes (std::optional takes 16): unset is the clock's
   /// maximum, which no deadline reaches, and what operator* returns for it.
@@ -138,8 +139,8 @@ class connection {
 
   // Framing and dispatch.
   void consume(byte_view data);
-  /// Keeps `data` (and a partial packet) in deferred_ for later, or closes the transport when
-  /// that would exceed `bound` bytes (a client that floods before it is authenticated gets
+  /// Keeps `data` (and a partial packet) in the deferred bytes for later, or closes the transport
+  /// when that would exceed `bound` bytes (a client that floods before it is authenticated gets
   /// nothing buffered beyond one packet).
   void defer(byte_view data, std::size_t bound);
   /// The broker's topic name and filter limits (the same for every connection: not copied into
@@ -161,8 +162,10 @@ class connection {
   mqtt::reason_code validate_connect(mqtt::connect& packet);
   authentication_request make_auth_request(const mqtt::properties& packet) const;
   void run_auth(const std::function<void(auth_chain::completion)>& call);
+  /// The authentication providers of this connection's listener.
+  const auth_chain& auth() const noexcept;
   /// The relay for the exchange about to start (created when there is none).
-  auth_relay& ensure_relay();
+  std::shared_ptr<auth_relay> ensure_relay();
   /// Drops the relay once nothing awaits a completion: an idle connection carries none, and a
   /// completion still held by a provider finds it detached and is ignored.
   void release_relay_if_idle();
@@ -203,11 +206,20 @@ class connection {
   void touch(clock::time_point now);
   void rearm();
 
+  // What a connection holds only some of the time, together on the heap (occasional_).
+  /// Creates the occasional state when there is none.
+  occasional& more();
+  /// Drops the occasional state once it holds nothing: an idle connection carries none.
+  void trim() noexcept;
+  /// When reading resumes; the clock's maximum when not throttled.
+  clock::time_point throttled_until() const noexcept;
+  bool throttled() const noexcept;
+  bool has_deferred() const noexcept;
+  bool has_partial() const noexcept;
+
   broker& broker_;
   connection_io& io_;
   const listener_settings& listener_;
-  const auth_chain* auth_;
-  std::shared_ptr<auth_relay> relay_;
   const std::uint64_t connection_id_;
 
   // Small fields together (no padding between them).
@@ -232,18 +244,15 @@ class connection {
   /// granted one when they differ.
   std::uint32_t requested_session_expiry_ = 0;
   std::uint32_t client_maximum_packet_size_ = 0;  // 0 = no limit
+  /// The provider of the chain that authenticated the client (for AUTH re-authentication).
+  std::uint32_t auth_owner_ = 0;
 
-  /// A partial packet (at most inbound_maximum_packet_size_ bytes: the header was checked first).
-  byte_vector buffer_;
-  /// Bytes received after CONNECT while authentication runs (MQTT 5.0 3.1.4), or while the
-  /// client is throttled: processed after CONNACK or the release. Bounded (see defer()); on the
-  /// heap only while there are some.
-  std::unique_ptr<byte_vector> deferred_;
+  /// The authentication relay, a packet split across reads, held-back bytes, the CONNECT being
+  /// authenticated, topic aliases, the throttle and the publish rate's token bucket: null while
+  /// there is none of them, as on an idle connection.
+  std::unique_ptr<occasional> occasional_;
 
   // From CONNECT.
-  // Held only while the connection authenticates (on the heap: over 1 KB an idle connection
-  // would otherwise carry for its lifetime).
-  std::unique_ptr<mqtt::connect> pending_connect_;
   /// An optional string in 8 bytes instead of std::optional's 40, for strings a connection holds
   /// only some of the time.
   class optional_text {
@@ -270,7 +279,6 @@ class connection {
   /// Most connections have neither; both are only read again on AUTH.
   optional_text username_;
   optional_text auth_method_;
-  std::size_t auth_owner_ = 0;
   std::shared_ptr<const principal> principal_;
 
   // Session.
@@ -278,22 +286,14 @@ class connection {
 
   // Topic aliases: client -> server (inbound) and server -> client (outbound), per connection
   // [MQTT-3.3.2-10]; both bounded by the negotiated Topic Alias Maximum. Created at the first
-  // alias (most connections never use one).
+  // alias (most connections never use one), in the occasional state.
   topic_aliases& aliases();
-  std::unique_ptr<topic_aliases> aliases_;
 
   // Deadlines (steady clock).
-  clock::time_point connect_deadline_;
-  deadline keep_alive_deadline_;
+  /// Until CONNACK: the connect timeout. Then: the keep alive (unset when Keep Alive is 0).
+  deadline idle_deadline_;
   deadline credential_deadline_;
   deadline armed_;
-  /// Reading is paused until then (congested subscribers, max_publish_rate); bytes that arrive
-  /// meanwhile wait in deferred_.
-  deadline throttled_until_;
-  /// Token bucket of broker_settings::max_publish_rate: PUBLISH packets still allowed now, and
-  /// when it was last refilled.
-  double publish_tokens_ = 0;
-  clock::time_point publish_tokens_at_{};
 };
 
 }  // namespace acemq::broker

@@ -1,5 +1,6 @@
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "acemq/net/server.hpp"
 
@@ -10,8 +11,8 @@ namespace {
 class broker_handler final : public connection_handler {
  public:
   broker_handler(broker::broker& shared_broker, broker::connection_io& io,
-                 std::shared_ptr<const broker::listener_settings> settings)
-      : settings_(std::move(settings)), machine_(shared_broker, io, *settings_) {}
+                 const broker::listener_settings& settings)
+      : machine_(shared_broker, io, settings) {}
 
   void on_bytes(byte_view data) override { machine_.on_bytes(data); }
   void on_timer(clock::time_point now) override { machine_.on_timer(now); }
@@ -20,8 +21,8 @@ class broker_handler final : public connection_handler {
   void shutdown() override { machine_.shutdown(mqtt::reason_code::server_shutting_down); }
 
  private:
-  // The machine keeps a reference to its listener's settings: hold them as long as it lives.
-  std::shared_ptr<const broker::listener_settings> settings_;
+  // The machine keeps a reference to its listener's settings, which the factory owns: the
+  // server destroys every handler before its factory (see handler_factory).
   broker::connection machine_;
 };
 
@@ -42,17 +43,28 @@ handler_factory make_broker_handler_factory(broker::broker& shared_broker,
                                             const std::vector<listener_config>& listeners,
                                             const chain_selector& chains,
                                             const interceptor_selector& interceptors) {
-  // Built once and only read afterwards, so the I/O threads may share it without a lock.
-  std::map<std::string, std::shared_ptr<const broker::listener_settings>, std::less<>> by_name;
+  // One settings object per listener name, owned here and referred to by every connection of
+  // that listener. The ones known now are only read afterwards, so the I/O threads share them
+  // without a lock; a listener added later (a reload) gets its own once, under the lock.
+  struct registry {
+    using by_name_map =
+        std::map<std::string, std::shared_ptr<const broker::listener_settings>, std::less<>>;
+    by_name_map known;
+    std::mutex later_mutex;
+    by_name_map later;
+  };
+  auto settings = std::make_shared<registry>();
   for (const auto& listener : listeners)
-    by_name[listener.name] = settings_of(listener, chains, interceptors);
-  return [&shared_broker, by_name = std::move(by_name), chains, interceptors](
+    settings->known[listener.name] = settings_of(listener, chains, interceptors);
+  return [&shared_broker, settings, chains, interceptors](
              broker::connection_io& io,
              const listener_config& listener) -> std::unique_ptr<connection_handler> {
-    const auto found = by_name.find(listener.name);
-    auto settings =
-        found != by_name.end() ? found->second : settings_of(listener, chains, interceptors);
-    return std::make_unique<broker_handler>(shared_broker, io, std::move(settings));
+    if (const auto found = settings->known.find(listener.name); found != settings->known.end())
+      return std::make_unique<broker_handler>(shared_broker, io, *found->second);
+    std::lock_guard lock(settings->later_mutex);
+    auto& each = settings->later[listener.name];
+    if (!each) each = settings_of(listener, chains, interceptors);
+    return std::make_unique<broker_handler>(shared_broker, io, *each);
   };
 }
 

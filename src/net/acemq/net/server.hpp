@@ -49,7 +49,8 @@ class connection_handler {
 };
 
 /// Creates the machine for a new connection once its transport is ready (after the TLS
-/// handshake). `io` outlives the handler.
+/// handshake). `io` outlives the handler, and so does the factory: the server destroys every
+/// handler before the factory it holds, so a handler may refer to what the factory owns.
 using handler_factory = std::function<std::unique_ptr<connection_handler>(
     broker::connection_io& io, const listener_config& listener)>;
 
