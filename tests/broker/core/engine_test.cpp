@@ -31,7 +31,9 @@ class counting_io final : public connection_io {
   void close() override {}
   void arm_timer(clock::time_point) override {}
   const tls_facts* tls() const override { return nullptr; }
-  std::string_view remote_address() const override { return "192.0.2.9:1"; }
+  acemq::broker::address_text remote_address() const override {
+    return acemq::broker::address_text("192.0.2.9:1");
+  }
   void wake() override { wakes.fetch_add(1); }
   void post(std::function<void()>) override {}
   std::atomic<int> wakes{0};

@@ -40,7 +40,9 @@ class fake_io final : public connection_io {
   void close() override { close_requested = true; }
   void arm_timer(clock::time_point deadline) override { armed = deadline; }
   const tls_facts* tls() const override { return tls_facts_of; }
-  std::string_view remote_address() const override { return "192.0.2.1:50000"; }
+  acemq::broker::address_text remote_address() const override {
+    return acemq::broker::address_text("192.0.2.1:50000");
+  }
   void wake() override { ++wakes; }
   void post(std::function<void()> task) override { tasks.push_back(std::move(task)); }
   bool congested() override {

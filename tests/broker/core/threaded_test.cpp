@@ -39,7 +39,9 @@ class threaded_io final : public connection_io {
   void close() override { close_requested = true; }
   void arm_timer(clock::time_point) override {}
   const tls_facts* tls() const override { return nullptr; }
-  std::string_view remote_address() const override { return "192.0.2.3:3"; }
+  acemq::broker::address_text remote_address() const override {
+    return acemq::broker::address_text("192.0.2.3:3");
+  }
   void wake() override { woken.store(true); }
   void post(std::function<void()> task) override {
     std::lock_guard lock(mutex);

@@ -416,7 +416,8 @@ void connection::defer(byte_view data, std::size_t bound) {
       occasional_ ? occasional_->deferred.size() + occasional_->partial.size() : 0;
   if (held + data.size() > bound) {
     spdlog::info("{} {}: client '{}' sent {} bytes that must wait, beyond {}; closing",
-                 listener_.name, io_.remote_address(), client_id(), held + data.size(), bound);
+                 listener_.name, io_.remote_address().view(), client_id(), held + data.size(),
+                 bound);
     close_transport();
     return;
   }
@@ -580,7 +581,7 @@ authentication_request connection::make_auth_request(const mqtt::properties& pac
   request.data = packet.authentication_data;
   request.user_properties = packet.user_properties;
   request.tls = io_.tls();
-  request.remote_address = std::string(io_.remote_address());
+  request.remote_address = std::string(io_.remote_address().view());
   request.listener_name = listener_.name;
   if (occasional_ && occasional_->pending_connect) {
     // The password is handed over only with the CONNECT; it is not kept for later exchanges.
@@ -695,7 +696,7 @@ bool connection::credentials_valid() {
 void connection::end_for_credentials() {
   // RFC 9431 4 / 6.2: the grant ended (token expired or revoked): v5 DISCONNECT 0x87, 3.1.1
   // closes. A re-authentication completed before this point has replaced the principal.
-  spdlog::debug("{} {}: client '{}' credentials ended", listener_.name, io_.remote_address(),
+  spdlog::debug("{} {}: client '{}' credentials ended", listener_.name, io_.remote_address().view(),
                 client_id());
   disconnect_and_close(reason_code::not_authorized);
 }
@@ -816,7 +817,7 @@ void connection::finish_connect(auth_step step) {
   trim();
   // Never the credentials: the client id, the principal's name and where it came from.
   spdlog::debug("{} {}: client '{}' connected as '{}' (MQTT {}, session present {})",
-                listener_.name, io_.remote_address(), client_id(), principal_->name(),
+                listener_.name, io_.remote_address().view(), client_id(), principal_->name(),
                 version_ == protocol_version::v5 ? "5.0" : "3.1.1", attached.session_present);
   touch(broker_.time().now());
   rearm();
@@ -833,7 +834,7 @@ void connection::finish_connect(auth_step step) {
 void connection::refuse_connect(reason_code reason,
                                 std::vector<std::pair<std::string, std::string>> user_properties) {
   if (state_ == state::closed) return;
-  spdlog::debug("{} {}: CONNECT refused: {}", listener_.name, io_.remote_address(),
+  spdlog::debug("{} {}: CONNECT refused: {}", listener_.name, io_.remote_address().view(),
                 mqtt::to_string(reason));
   mqtt::connack reply;
   // [MQTT-3.2.2-6] / [MQTT-3.2.2-7]: an error CONNACK has Session Present 0 and closes.
@@ -1136,12 +1137,13 @@ void connection::release_throttle() {
 }
 
 void connection::intercept(const mqtt::publish& packet) {
+  const address_text remote = io_.remote_address();  // outlives the call below
   intercepted_publish upload;
   upload.topic = packet.topic;
   upload.payload = packet.payload_view();
   upload.qos = packet.qos;
   upload.version = version_;
-  upload.remote_address = io_.remote_address();
+  upload.remote_address = remote.view();
   upload.client_id = client_id();
   upload.tls = io_.tls();
   const std::uint16_t packet_id = packet.packet_id;
@@ -1652,7 +1654,7 @@ void connection::send_packet(mqtt::packet packet) {
 
 void connection::protocol_violation(reason_code reason) {
   if (state_ == state::closed) return;
-  spdlog::debug("{} {}: client '{}' closed for {}", listener_.name, io_.remote_address(),
+  spdlog::debug("{} {}: client '{}' closed for {}", listener_.name, io_.remote_address().view(),
                 client_id(), mqtt::to_string(reason));
   if (state_ != state::connected) {
     // Before CONNACK the reason travels in CONNACK (v5) [MQTT-4.13.1-1]; 3.1.1 just closes.
@@ -1695,7 +1697,8 @@ bool connection::check_taken_over() {
     if (held->owner == connection_id_ && !held->ended) return false;
   }
   // [MQTT-3.1.4-3]: another connection took the session; the broker already dealt with our Will.
-  spdlog::debug("{} {}: client '{}' taken over", listener_.name, io_.remote_address(), client_id());
+  spdlog::debug("{} {}: client '{}' taken over", listener_.name, io_.remote_address().view(),
+                client_id());
   will_on_close_ = false;
   disconnect_and_close(reason_code::session_taken_over);
   return true;
@@ -1766,8 +1769,8 @@ void connection::on_timer(clock::time_point now) {
     }
   } else {
     if (idle_deadline_ && now >= *idle_deadline_) {
-      spdlog::debug("{} {}: client '{}' keep alive expired", listener_.name, io_.remote_address(),
-                    client_id());
+      spdlog::debug("{} {}: client '{}' keep alive expired", listener_.name,
+                    io_.remote_address().view(), client_id());
       disconnect_and_close(reason_code::keep_alive_timeout);
       return;
     }

@@ -3,6 +3,8 @@
 // network layer feeds it bytes and timer events through the methods of `connection`, and it acts
 // through the small `connection_io` interface the network layer implements.
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +32,27 @@ namespace acemq::broker {
 class broker;
 class session;
 
+/// A peer's address and port as text ("192.0.2.1:50000", "[2001:db8::1]:8883") in a buffer of
+/// its own, handed out by value: a transport keeps the address in binary and writes it out when
+/// asked, so no connection carries the text.
+class address_text {
+ public:
+  /// Room for "[", the longest IPv6 text with a zone, "]:" and a port.
+  static constexpr std::size_t capacity = 80;
+
+  address_text() noexcept = default;
+  /// Keeps at most `capacity` characters of `text`.
+  explicit address_text(std::string_view text) noexcept : size_(std::min(text.size(), capacity)) {
+    text.copy(data_.data(), size_);
+  }
+  std::string_view view() const noexcept { return {data_.data(), size_}; }
+  operator std::string_view() const noexcept { return view(); }
+
+ private:
+  std::array<char, capacity> data_{};
+  std::size_t size_ = 0;
+};
+
 /// One write: `bytes` then, if set, `*payload` (PUBLISH fan-out shares one payload buffer).
 struct outgoing {
   byte_vector bytes;
@@ -55,7 +78,7 @@ class connection_io {
   /// TLS facts of the transport, or nullptr on plain TCP.
   virtual const tls_facts* tls() const = 0;
   /// "ip:port" of the peer, for logs and rate limits.
-  virtual std::string_view remote_address() const = 0;
+  virtual address_text remote_address() const = 0;
   /// THREAD-SAFE: the session has new deliveries (or was taken over); post connection::on_wake()
   /// to the connection's thread. Repeated calls before on_wake() runs may be coalesced. Must
   /// never run on_wake() inline (the caller may hold a session lock): always queue it.

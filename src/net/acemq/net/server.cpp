@@ -51,6 +51,9 @@ using tls_stream = ssl::stream<tcp_socket>;
 
 /// Most queued items gathered into one write; bounds the iovec array (IOV_MAX is 1024 on Linux).
 constexpr std::size_t max_items_per_write = 256;
+/// Bytes past which no further queued item joins a write. One item (a packet, at most 256 MiB
+/// and its header) always goes: a write covers less than 1.3 GiB, so 32 bits count it.
+constexpr std::size_t max_bytes_per_write = 1024 * 1024 * 1024;
 /// TLS records are at most 16 KiB of plaintext; stage up to four records per SSL_write batch.
 constexpr std::size_t tls_staging_limit = 64 * 1024;
 /// How long close() waits for queued writes to drain before dropping the connection.
@@ -64,6 +67,17 @@ constexpr std::string_view legacy_mqtt_subprotocol = "mqttv3.1";
 
 class connection_base;
 class tcp_connection;
+
+/// "192.0.2.1:50000", "[2001:db8::1]:8883".
+broker::address_text endpoint_text(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  const std::string host = address.to_string();  // IPv4: within the string's own storage
+  std::array<char, broker::address_text::capacity> text{};
+  const auto written =
+      address.is_v6() ? fmt::format_to_n(text.data(), text.size(), "[{}]:{}", host, endpoint.port())
+                      : fmt::format_to_n(text.data(), text.size(), "{}:{}", host, endpoint.port());
+  return broker::address_text(std::string_view(text.data(), std::min(written.size, text.size())));
+}
 
 /// The packets a connection has handed to the transport and not yet written, with when each was
 /// handed over (for the write latency histogram). A vector consumed from a moving head (std::deque
@@ -206,13 +220,15 @@ class readiness_set {
 
 /// One I/O thread: its io_context and the connections pinned to it (touched only on it).
 struct worker {
-  worker() = default;
+  explicit worker(detail::server_state& owner_in) : owner(owner_in) {}
   /// Releases the connections that hold themselves while registered with `readiness`, while
   /// everything they use exists.
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
+  /// The server this thread belongs to.
+  detail::server_state& owner;
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
       asio::make_work_guard(io)};
@@ -241,7 +257,7 @@ struct detail::server_state {
       : config(std::move(config_in)), factory(std::move(factory_in)), tick(std::move(tick_in)) {
     const unsigned threads = std::max(1u, config.threads);
     for (unsigned i = 0; i < threads; ++i)
-      workers.push_back(std::make_unique<worker>());
+      workers.push_back(std::make_unique<worker>(*this));
   }
 
   // Explicit order: Asio objects go before their io_context, and the connections (destroyed
@@ -337,9 +353,8 @@ namespace {
 class connection_base : public broker::connection_io,
                         public std::enable_shared_from_this<connection_base> {
  public:
-  connection_base(detail::server_state& owner, worker& home, const listener_config& listener,
-                  std::string remote)
-      : owner_(owner), home_(home), listener_(listener), remote_(std::move(remote)) {}
+  connection_base(worker& home, const listener_config& listener, const tcp::endpoint& remote)
+      : home_(home), listener_(listener), remote_(remote) {}
 
   virtual void start() = 0;
 
@@ -351,7 +366,9 @@ class connection_base : public broker::connection_io,
   /// no longer holds it): the machine's timer once it exists, the handshake deadline before.
   void deadline_passed(clock::time_point now) {
     if (finished_) return;
-    if (handler_) {
+    if (close_requested_) {
+      finish();  // the linger of close() ended with bytes still unwritten
+    } else if (handler_) {
       handler_->on_timer(now);
     } else {
       handshake_timed_out();
@@ -372,13 +389,12 @@ class connection_base : public broker::connection_io,
     if (finished_) return;
     finished_ = true;
     clear_deadline();
-    if (linger_) linger_->cancel();
     close_socket();
     home_.connections.erase(this);
     if (handler_) handler_->on_transport_closed();
     queue_.clear();
     queued_bytes_ = 0;
-    owner_.connection_finished();
+    owner().connection_finished();
   }
 
   // broker::connection_io
@@ -387,9 +403,10 @@ class connection_base : public broker::connection_io,
     const std::size_t size = message.size();
     // The socket queue only absorbs bursts; the session queue in the engine holds the backlog.
     // A reader that lets this queue grow past the limit is disconnected as a slow consumer.
-    if (!queue_.empty() && queued_bytes_ + size > owner_.config.write_queue_limit) {
-      ++owner_.counters.slow_consumers;
-      spdlog::warn("{}: slow consumer, {} bytes queued; disconnecting", remote_, queued_bytes_);
+    if (!queue_.empty() && queued_bytes_ + size > owner().config.write_queue_limit) {
+      ++owner().counters.slow_consumers;
+      spdlog::warn("{}: slow consumer, {} bytes queued; disconnecting", remote_address().view(),
+                   queued_bytes_);
       close_requested_ = true;
       post_finish();
       return;
@@ -407,20 +424,17 @@ class connection_base : public broker::connection_io,
       asio::post(home_.io, [self = shared_from_this()] { self->close_transport(); });
       return;
     }
-    // A peer that stops reading must not keep a closing connection alive forever.
-    linger_ = std::make_unique<steady_timer>(home_.io);
-    linger_->expires_after(close_linger);
-    linger_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) self->finish();
-    });
+    // A peer that stops reading must not keep a closing connection alive forever: the
+    // connection's deadline becomes the end of the linger (the machine, closed, sets no more).
+    home_.deadlines.schedule(*this, std::chrono::steady_clock::now() + close_linger);
   }
 
   void arm_timer(clock::time_point deadline) override {
-    if (finished_) return;
+    if (finished_ || close_requested_) return;
     home_.deadlines.schedule(*this, deadline);
   }
 
-  std::string_view remote_address() const override { return remote_; }
+  broker::address_text remote_address() const override { return endpoint_text(remote_); }
 
   void wake() override {
     // Coalesced: a fan-out that queues many deliveries for this session posts one on_wake().
@@ -441,7 +455,7 @@ class connection_base : public broker::connection_io,
   }
 
   bool congested() override {
-    if (queued_bytes_ < owner_.config.write_high_water) {
+    if (queued_bytes_ < owner().config.write_high_water) {
       // The slow-consumer clock measures one uninterrupted stretch above the mark.
       congested_since_ = not_congested;
       return false;
@@ -451,12 +465,13 @@ class connection_base : public broker::connection_io,
     const auto now = std::chrono::steady_clock::now();
     if (congested_since_ == not_congested) {
       congested_since_ = now;
-    } else if (owner_.config.slow_consumer_timeout.count() > 0 &&
-               now - congested_since_ > owner_.config.slow_consumer_timeout && !close_requested_) {
+    } else if (owner().config.slow_consumer_timeout.count() > 0 &&
+               now - congested_since_ > owner().config.slow_consumer_timeout && !close_requested_) {
       // Deliveries keep waiting and the reader does not catch up: a slow consumer.
-      ++owner_.counters.slow_consumers;
-      spdlog::warn("{}: slow consumer, {} bytes unread for {} s; disconnecting", remote_,
-                   queued_bytes_, owner_.config.slow_consumer_timeout.count());
+      ++owner().counters.slow_consumers;
+      spdlog::warn("{}: slow consumer, {} bytes unread for {} s; disconnecting",
+                   remote_address().view(), queued_bytes_,
+                   owner().config.slow_consumer_timeout.count());
       close_requested_ = true;
       post_finish();
     }
@@ -497,19 +512,19 @@ class connection_base : public broker::connection_io,
 
   /// Registers the connection and creates the machine; false if the server is stopping.
   bool attach() {
-    if (owner_.stopping) {
+    if (owner().stopping) {
       finish();
       return false;
     }
     home_.connections.insert(this);
-    handler_ = owner_.factory(*this, listener_);
+    handler_ = owner().factory(*this, listener_);
     return true;
   }
 
   /// The worker's read buffer (see worker::read_buffer), sized to read_chunk.
   std::vector<std::uint8_t>& worker_read_buffer() {
     auto& buffer = home_.read_buffer;
-    if (buffer.size() != owner_.config.read_chunk) buffer.resize(owner_.config.read_chunk);
+    if (buffer.size() != owner().config.read_chunk) buffer.resize(owner().config.read_chunk);
     return buffer;
   }
 
@@ -518,7 +533,7 @@ class connection_base : public broker::connection_io,
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
           ec != ssl::error::stream_truncated) {
-        spdlog::debug("{}: read: {}", remote_, ec.message());
+        spdlog::debug("{}: read: {}", remote_address().view(), ec.message());
       }
       finish();
       return;
@@ -540,10 +555,10 @@ class connection_base : public broker::connection_io,
   /// written - one group commit covers every connection waiting. False when the store failed:
   /// the connection closes without acknowledging, so the client retransmits later.
   bool durable_before_write() {
-    broker::persistence* store = owner_.config.persistence;
+    broker::persistence* store = owner().config.persistence;
     if (store == nullptr || !store->barrier_needed()) return true;
     if (auto done = store->barrier(); !done) {
-      spdlog::error("{}: persistence: {}; closing without acknowledging", remote_,
+      spdlog::error("{}: persistence: {}; closing without acknowledging", remote_address().view(),
                     done.error().message);
       close_requested_ = true;
       post_finish();
@@ -557,7 +572,7 @@ class connection_base : public broker::connection_io,
     writing_ = false;
     if (finished_) return;
     if (ec) {
-      spdlog::debug("{}: write: {}", remote_, ec.message());
+      spdlog::debug("{}: write: {}", remote_address().view(), ec.message());
       finish();
       return;
     }
@@ -566,13 +581,13 @@ class connection_base : public broker::connection_io,
       // [MQTT-2.1.1] packet type 3 (PUBLISH) in the high nibble of the first byte.
       const auto& sent = queue_.front();
       if (!sent.item.bytes.empty() && (sent.item.bytes.front() >> 4) == 3) {
-        owner_.counters.publish_write_latency.observe(written_at - sent.enqueued_at);
+        owner().counters.publish_write_latency.observe(written_at - sent.enqueued_at);
       }
       queue_.pop_front(home_.spare_queues);
     }
     queued_bytes_ -= bytes;
-    if (queued_bytes_ < owner_.config.write_high_water) congested_since_ = not_congested;
-    if (drain_wanted_ && queued_bytes_ <= owner_.config.write_high_water / 2) {
+    if (queued_bytes_ < owner().config.write_high_water) congested_since_ = not_congested;
+    if (drain_wanted_ && queued_bytes_ <= owner().config.write_high_water / 2) {
       // Back-pressure released: the machine moves more deliveries from the session queue.
       drain_wanted_ = false;
       congested_since_ = not_congested;
@@ -586,15 +601,16 @@ class connection_base : public broker::connection_io,
   }
 
   /// Calls `part` with each non-empty buffer of the first `limit` queued items in order (header
-  /// bytes, then the payload by reference: fan-out shares it); returns how many items and bytes
-  /// those buffers cover.
+  /// bytes, then the payload by reference: fan-out shares it), stopping before an item that
+  /// would take the bytes past max_bytes_per_write; returns how many items and bytes those
+  /// buffers cover.
   template <typename Part>
   std::pair<std::size_t, std::size_t> for_each_queued(std::size_t limit, Part&& part) const {
     std::size_t items = 0;
     std::size_t bytes = 0;
     for (const auto& queued : queue_.pending()) {
       const broker::outgoing& item = queued.item;
-      if (items == limit) break;
+      if (items == limit || (items > 0 && bytes + item.size() > max_bytes_per_write)) break;
       if (!item.bytes.empty()) part(item.bytes);
       if (item.payload && !item.payload->empty()) part(*item.payload);
       bytes += item.size();
@@ -612,12 +628,22 @@ class connection_base : public broker::connection_io,
     });
   }
 
-  detail::server_state& owner_;
+  detail::server_state& owner() const noexcept { return home_.owner; }
+
   worker& home_;
   const listener_config& listener_;
-  std::string remote_;
-  /// Bounds how long close() waits for queued writes; created only then.
-  std::unique_ptr<steady_timer> linger_;
+  /// The peer, in binary (28 bytes; remote_address() writes it out).
+  tcp::endpoint remote_;
+
+ private:
+  friend class deadline_queue;
+  static constexpr std::uint32_t no_deadline_slot = ~std::uint32_t{0};
+  /// This connection's place in home_.deadlines (no_deadline_slot: none) and its deadline. A
+  /// worker holds at most broker.max_connections (at most 10,000,000) of them: 32 bits suffice.
+  std::uint32_t deadline_slot_ = no_deadline_slot;
+  clock::time_point deadline_{};
+
+ protected:
   std::unique_ptr<connection_handler> handler_;
   write_queue queue_;
   std::size_t queued_bytes_ = 0;
@@ -632,14 +658,6 @@ class connection_base : public broker::connection_io,
   /// When the current stretch above the high-water mark began; not_congested when there is none.
   static constexpr std::chrono::steady_clock::time_point not_congested{};
   std::chrono::steady_clock::time_point congested_since_ = not_congested;
-
- private:
-  friend class deadline_queue;
-  static constexpr std::uint32_t no_deadline_slot = ~std::uint32_t{0};
-  /// This connection's place in home_.deadlines (no_deadline_slot: none) and its deadline. A
-  /// worker holds at most broker.max_connections (at most 10,000,000) of them: 32 bits suffice.
-  std::uint32_t deadline_slot_ = no_deadline_slot;
-  clock::time_point deadline_{};
 };
 
 void deadline_queue::schedule(connection_base& who, time_point at) {
@@ -754,9 +772,9 @@ void deadline_queue::expired() {
 /// at once is sent when it reports room, gathered again from the queue.
 class tcp_connection final : public connection_base {
  public:
-  tcp_connection(detail::server_state& owner, worker& home, const listener_config& listener,
-                 tcp_socket socket, std::string remote)
-      : connection_base(owner, home, listener, std::move(remote)) {
+  tcp_connection(worker& home, const listener_config& listener, tcp_socket socket,
+                 const tcp::endpoint& remote)
+      : connection_base(home, listener, remote) {
     // The descriptor leaves Asio's reactor: the readiness set watches it from now on.
     boost::system::error_code ec;
     fd_ = socket.release(ec);
@@ -777,7 +795,7 @@ class tcp_connection final : public connection_base {
       return;
     }
     if (!home_.readiness.add(fd_, *this)) {
-      spdlog::warn("{}: cannot watch the socket: {}", remote_,
+      spdlog::warn("{}: cannot watch the socket: {}", remote_address().view(),
                    std::error_code(errno, std::generic_category()).message());
       finish();
       return;
@@ -851,7 +869,7 @@ class tcp_connection final : public connection_base {
     // The batch is what this first gathering covers.
     const auto [items, bytes] = gather_rest(home_.gather, max_items_per_write);
     batch_items_ = static_cast<std::uint32_t>(items);
-    batch_bytes_ = bytes;
+    batch_bytes_ = static_cast<std::uint32_t>(bytes);
     send_batch(true);
   }
 
@@ -887,7 +905,7 @@ class tcp_connection final : public connection_base {
       message.msg_iovlen = gather.size();
       const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (sent > 0) {
-        batch_sent_ += static_cast<std::size_t>(sent);
+        batch_sent_ += static_cast<std::uint32_t>(sent);
         continue;
       }
       if (sent < 0 && errno == EINTR) continue;
@@ -899,7 +917,7 @@ class tcp_connection final : public connection_base {
       break;
     }
     asio::post(home_.io, [self = shared_from_this(), ec, items = std::size_t{batch_items_},
-                          bytes = batch_bytes_] {
+                          bytes = std::size_t{batch_bytes_}] {
       static_cast<tcp_connection&>(*self).on_written(ec, items, bytes);
     });
   }
@@ -924,10 +942,10 @@ class tcp_connection final : public connection_base {
   std::shared_ptr<connection_base> self_;
   int fd_ = -1;
   /// The batch being written: its first batch_items_ queued items, batch_bytes_ bytes in all,
-  /// of which batch_sent_ have been sent.
+  /// of which batch_sent_ have been sent (max_bytes_per_write keeps them within 32 bits).
   std::uint32_t batch_items_ = 0;
-  std::size_t batch_bytes_ = 0;
-  std::size_t batch_sent_ = 0;
+  std::uint32_t batch_bytes_ = 0;
+  std::uint32_t batch_sent_ = 0;
   /// The socket may hold unread bytes (no read since it reported input came up short).
   bool readable_ = false;
   /// The connection reads at the socket's next input (read_more() was called since the last
@@ -1009,14 +1027,15 @@ void readiness_set::dispatch() {
 /// are first staged into one contiguous buffer (a few records per write, not one per packet).
 class tls_connection final : public connection_base {
  public:
-  tls_connection(detail::server_state& owner, worker& home, const listener_config& listener,
-                 std::shared_ptr<ssl::context> context, tcp_socket socket, std::string remote)
-      : connection_base(owner, home, listener, std::move(remote)),
+  tls_connection(worker& home, const listener_config& listener,
+                 std::shared_ptr<ssl::context> context, tcp_socket socket,
+                 const tcp::endpoint& remote)
+      : connection_base(home, listener, remote),
         context_(std::move(context)),
         socket_(std::move(socket)) {}
 
   void start() override {
-    if (owner_.stopping) {
+    if (owner().stopping) {
       finish();
       return;
     }
@@ -1024,8 +1043,8 @@ class tls_connection final : public connection_base {
     socket_.non_blocking(true, mode);
     ssl_.reset(SSL_new(context_->native_handle()));
     if (mode || !ssl_ || !attach_socket(ssl_.get(), socket_.native_handle())) {
-      spdlog::warn("{}: TLS session could not be created", remote_);
-      ++owner_.counters.tls_handshake_failures;
+      spdlog::warn("{}: TLS session could not be created", remote_address().view());
+      ++owner().counters.tls_handshake_failures;
       finish();
       return;
     }
@@ -1040,8 +1059,8 @@ class tls_connection final : public connection_base {
   const broker::tls_facts* tls() const override { return facts_.get(); }
 
   void handshake_timed_out() override {
-    spdlog::info("{}: TLS handshake timed out", remote_);
-    ++owner_.counters.tls_handshake_failures;
+    spdlog::info("{}: TLS handshake timed out", remote_address().view());
+    ++owner().counters.tls_handshake_failures;
     finish();
   }
 
@@ -1100,16 +1119,16 @@ class tls_connection final : public connection_base {
       wait_for(next, &tls_connection::continue_handshake);
       return;
     }
-    ++owner_.counters.tls_handshake_failures;
-    spdlog::info("{}: TLS handshake failed: {}", remote_, ssl_error_text());
+    ++owner().counters.tls_handshake_failures;
+    spdlog::info("{}: TLS handshake failed: {}", remote_address().view(), ssl_error_text());
     finish();
   }
 
   void on_handshake() {
     clear_deadline();
     if (auto reason = refusal_reason(ssl_.get())) {
-      ++owner_.counters.tls_refused_no_ems;
-      spdlog::warn("{}: TLS session refused: {}", remote_, *reason);
+      ++owner().counters.tls_refused_no_ems;
+      spdlog::warn("{}: TLS session refused: {}", remote_address().view(), *reason);
       finish();
       return;
     }
@@ -1151,7 +1170,8 @@ class tls_connection final : public connection_base {
       if (next == outcome::want_read || next == outcome::want_write) {
         wait_for(next, &tls_connection::read_more);
       } else {
-        if (next == outcome::failed) spdlog::debug("{}: read: {}", remote_, ssl_error_text());
+        if (next == outcome::failed)
+          spdlog::debug("{}: read: {}", remote_address().view(), ssl_error_text());
         finish();
       }
       break;
@@ -1236,7 +1256,7 @@ class tls_connection final : public connection_base {
         wait_for(next, &tls_connection::flush_staged);
         return false;
       }
-      spdlog::debug("{}: write: {}", remote_, ssl_error_text());
+      spdlog::debug("{}: write: {}", remote_address().view(), ssl_error_text());
       on_written(asio::error::connection_reset, 0, 0);
       return false;
     }
@@ -1301,16 +1321,16 @@ class websocket_connection final : public connection_base {
 
  public:
   template <typename... NextArguments>
-  websocket_connection(detail::server_state& owner, worker& home, const listener_config& listener,
-                       std::shared_ptr<ssl::context> context, std::string remote,
+  websocket_connection(worker& home, const listener_config& listener,
+                       std::shared_ptr<ssl::context> context, const tcp::endpoint& remote,
                        NextArguments&&... next)
-      : connection_base(owner, home, listener, std::move(remote)),
+      : connection_base(home, listener, remote),
         context_(std::move(context)),
         ws_(std::forward<NextArguments>(next)...),
-        http_buffer_(owner.config.max_http_header) {}
+        http_buffer_(home.owner.config.max_http_header) {}
 
   void start() override {
-    if (owner_.stopping) {
+    if (owner().stopping) {
       finish();
       return;
     }
@@ -1331,13 +1351,13 @@ class websocket_connection final : public connection_base {
   const broker::tls_facts* tls() const override { return facts_.get(); }
 
   void handshake_timed_out() override {
-    spdlog::info("{}: WebSocket handshake timed out", remote_);
+    spdlog::info("{}: WebSocket handshake timed out", remote_address().view());
     finish();
   }
 
  private:
   std::vector<std::uint8_t>& own_read_buffer() {
-    if (read_buffer_.empty()) read_buffer_.resize(owner_.config.read_chunk);
+    if (read_buffer_.empty()) read_buffer_.resize(owner().config.read_chunk);
     return read_buffer_;
   }
 
@@ -1348,15 +1368,15 @@ class websocket_connection final : public connection_base {
   void on_tls_handshake(const boost::system::error_code& ec) {
     if (finished_) return;
     if (ec) {
-      ++owner_.counters.tls_handshake_failures;
-      spdlog::info("{}: TLS handshake failed: {}", remote_, ec.message());
+      ++owner().counters.tls_handshake_failures;
+      spdlog::info("{}: TLS handshake failed: {}", remote_address().view(), ec.message());
       finish();
       return;
     }
     if constexpr (secure) {
       if (auto reason = refusal_reason(ws_.next_layer().native_handle())) {
-        ++owner_.counters.tls_refused_no_ems;
-        spdlog::warn("{}: TLS session refused: {}", remote_, *reason);
+        ++owner().counters.tls_refused_no_ems;
+        spdlog::warn("{}: TLS session refused: {}", remote_address().view(), *reason);
         finish();
         return;
       }
@@ -1367,7 +1387,7 @@ class websocket_connection final : public connection_base {
 
   void read_upgrade() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(owner_.config.max_http_header));
+    parser_->header_limit(static_cast<std::uint32_t>(owner().config.max_http_header));
     parser_->body_limit(0);  // an upgrade request has no body
     http::async_read(ws_.next_layer(), http_buffer_, *parser_,
                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
@@ -1378,7 +1398,7 @@ class websocket_connection final : public connection_base {
   void on_upgrade_request(const boost::system::error_code& ec) {
     if (finished_) return;
     if (ec) {
-      spdlog::debug("{}: WebSocket upgrade request: {}", remote_, ec.message());
+      spdlog::debug("{}: WebSocket upgrade request: {}", remote_address().view(), ec.message());
       finish();
       return;
     }
@@ -1411,7 +1431,7 @@ class websocket_connection final : public connection_base {
             listener_.handshake_timeout),
         websocket::stream_base::none(), false});
     // No message larger than the largest MQTT packet is ever buffered whole.
-    ws_.read_message_max(owner_.config.max_websocket_message);
+    ws_.read_message_max(owner().config.max_websocket_message);
     ws_.binary(true);
     ws_.async_accept(request,
                      [self = shared_from_this()](const boost::system::error_code& accept_error) {
@@ -1420,8 +1440,9 @@ class websocket_connection final : public connection_base {
   }
 
   void refuse(http::status status, std::string body) {
-    ++owner_.counters.websocket_refused;
-    spdlog::info("{}: WebSocket upgrade refused: {}", remote_, static_cast<unsigned>(status));
+    ++owner().counters.websocket_refused;
+    spdlog::info("{}: WebSocket upgrade refused: {}", remote_address().view(),
+                 static_cast<unsigned>(status));
     auto response = std::make_shared<http::response<http::string_body>>(status, 11);
     response->set(http::field::server, "acemq");
     response->set(http::field::content_type, "text/plain");
@@ -1439,7 +1460,7 @@ class websocket_connection final : public connection_base {
     if (finished_) return;
     clear_deadline();
     if (ec) {
-      spdlog::info("{}: WebSocket handshake failed: {}", remote_, ec.message());
+      spdlog::info("{}: WebSocket handshake failed: {}", remote_address().view(), ec.message());
       finish();
       return;
     }
@@ -1456,7 +1477,8 @@ class websocket_connection final : public connection_base {
           auto& me = static_cast<websocket_connection&>(*self);
           // [MQTT-6.0.0-1] MQTT travels in binary frames; any other data frame closes.
           if (!ec && size > 0 && !me.ws_.got_binary()) {
-            spdlog::info("{}: WebSocket text frame; closing [MQTT-6.0.0-1]", me.remote_);
+            spdlog::info("{}: WebSocket text frame; closing [MQTT-6.0.0-1]",
+                         me.remote_address().view());
             me.finish();
             return;
           }
@@ -1583,12 +1605,6 @@ class http_connection final : public std::enable_shared_from_this<http_connectio
   std::optional<http::request_parser<http::empty_body>> parser_;
 };
 
-std::string endpoint_text(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(endpoint.port());
-  return address.to_string() + ":" + std::to_string(endpoint.port());
-}
-
 }  // namespace
 
 void detail::server_state::accept(listener_state& listener) {
@@ -1635,7 +1651,7 @@ void detail::server_state::on_accepted(listener_state& listener, worker& home, t
   if (counters.active.load() >= config.max_connections) {
     ++counters.refused_over_limit;
     spdlog::warn("listener {}: {} refused: {} connections is the limit", listener.settings.name,
-                 endpoint_text(remote), config.max_connections);
+                 endpoint_text(remote).view(), config.max_connections);
     socket.close(ec);
     return;
   }
@@ -1645,24 +1661,23 @@ void detail::server_state::on_accepted(listener_state& listener, worker& home, t
   std::shared_ptr<connection_base> connection;
   switch (listener.settings.type) {
     case transport::tls:
-      connection = std::make_shared<tls_connection>(*this, home, listener.settings, listener.tls(),
-                                                    std::move(socket), endpoint_text(remote));
+      connection = std::make_shared<tls_connection>(home, listener.settings, listener.tls(),
+                                                    std::move(socket), remote);
       break;
     case transport::ws:
       connection = std::make_shared<websocket_connection<tcp_socket>>(
-          *this, home, listener.settings, nullptr, endpoint_text(remote), std::move(socket));
+          home, listener.settings, nullptr, remote, std::move(socket));
       break;
     case transport::wss: {
       auto context = listener.tls();
       connection = std::make_shared<websocket_connection<tls_stream>>(
-          *this, home, listener.settings, context, endpoint_text(remote), std::move(socket),
-          *context);
+          home, listener.settings, context, remote, std::move(socket), *context);
       break;
     }
     case transport::tcp:
     case transport::http:
-      connection = std::make_shared<tcp_connection>(*this, home, listener.settings,
-                                                    std::move(socket), endpoint_text(remote));
+      connection =
+          std::make_shared<tcp_connection>(home, listener.settings, std::move(socket), remote);
       break;
   }
   // From here on the connection is only touched on its own thread.
@@ -1812,7 +1827,7 @@ result<void, std::string> server::start() {
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return unexpected("listener " + settings.name + ": cannot listen on " +
-                        endpoint_text(endpoint) + ": " + ec.message());
+                        std::string(endpoint_text(endpoint).view()) + ": " + ec.message());
     }
     const auto local = acceptor->local_endpoint(ec);
     state->bound = {settings.name, settings.type, settings.address, local.port()};
