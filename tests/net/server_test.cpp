@@ -73,6 +73,18 @@ class echo_handler final : public connection_handler {
           io_.send({to_bytes("bye"), nullptr});
           io_.close();
           return;
+        case '!': {  // 32 MiB, more than the kernel holds for a peer not reading, then close
+          auto chunk = std::make_shared<const byte_vector>(1024 * 1024, std::uint8_t{'x'});
+          for (int i = 0; i < 32; ++i)
+            io_.send({byte_vector{}, chunk});
+          io_.close();
+          return;
+        }
+        case '@': {  // the peer's address as the transport tells it, then a newline
+          const std::string text(io_.remote_address().view());
+          io_.send({to_bytes(text + "\n"), nullptr});
+          break;
+        }
         case 'm': {  // a burst of small messages sharing one payload
           auto payload = std::make_shared<const byte_vector>(to_bytes("PAYLOAD"));
           for (int i = 0; i < 2000; ++i) {
@@ -506,6 +518,61 @@ TEST_F(server_test, a_tcp_client_leaving_during_a_large_write_is_closed_and_the_
   auto next = connect_tcp();
   asio::write(next, asio::buffer(std::string("k")));
   EXPECT_EQ(read_exactly(next, 1), "k");
+}
+
+TEST_F(server_test, a_closing_connection_whose_peer_reads_nothing_is_dropped_after_the_linger) {
+  // close() waits for the queued bytes; a peer that never reads them does not keep the
+  // connection open past close_linger.
+  server_config config;
+  config.listeners = {tcp_listener()};
+  config.write_queue_limit = 64 * 1024 * 1024;
+  config.close_linger = std::chrono::milliseconds(200);
+  start(config);
+  auto silent = connect_tcp();
+  asio::write(silent, asio::buffer(std::string("!")));
+  probe_.wait_for(probe_.created, 1);
+  {
+    std::unique_lock lock(probe_.mutex);
+    EXPECT_TRUE(probe_.changed.wait_for(lock, std::chrono::seconds(5), [&] {
+      return probe_.transport_closed >= 1;
+    })) << "still open 5 s after a close with a linger of 200 ms";
+  }
+  // Dropped with bytes unwritten: the client reads what the kernel took, then the end, short of
+  // the 32 MiB the machine queued.
+  boost::system::error_code ec;
+  std::vector<char> sink(1 << 20);
+  std::size_t received = 0;
+  while (!ec)
+    received += silent.read_some(asio::buffer(sink), ec);
+  EXPECT_LT(received, std::size_t{32} * 1024 * 1024);
+}
+
+TEST_F(server_test, the_remote_address_is_the_peers_address_and_port) {
+  server_config config;
+  listener_config v6 = tcp_listener();
+  v6.name = "tcp6";
+  v6.address = "::1";
+  config.listeners = {tcp_listener(), v6};
+  config.threads = 1;
+  start(config);
+  auto socket = connect_tcp();
+  asio::write(socket, asio::buffer(std::string("@")));
+  asio::streambuf line;
+  asio::read_until(socket, line, '\n');
+  EXPECT_EQ(std::string(asio::buffers_begin(line.data()), asio::buffers_end(line.data())),
+            "127.0.0.1:" + std::to_string(socket.local_endpoint().port()) + "\n");
+
+  std::uint16_t v6_port = 0;
+  for (const auto& listener : instance_->listeners())
+    if (listener.name == "tcp6") v6_port = listener.port;
+  ASSERT_NE(v6_port, 0);
+  tcp::socket over_v6(client_io_);
+  over_v6.connect({asio::ip::make_address("::1"), v6_port});
+  asio::write(over_v6, asio::buffer(std::string("@")));
+  asio::streambuf line6;
+  asio::read_until(over_v6, line6, '\n');
+  EXPECT_EQ(std::string(asio::buffers_begin(line6.data()), asio::buffers_end(line6.data())),
+            "[::1]:" + std::to_string(over_v6.local_endpoint().port()) + "\n");
 }
 
 TEST_F(server_test, more_ready_sockets_than_one_readiness_batch_are_all_served) {

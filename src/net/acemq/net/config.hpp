@@ -85,6 +85,9 @@ struct server_config {
   /// disconnected as a slow consumer; zero = never.
   std::chrono::seconds slow_consumer_timeout{10};
   std::size_t read_chunk = 16 * 1024;  ///< bytes read per system call
+  /// How long a connection the machine closed waits for its queued bytes to be written before
+  /// it is dropped (a peer that stops reading must not keep it open).
+  std::chrono::milliseconds close_linger{10'000};
   /// Largest WebSocket message read (copied from broker.maximum_packet_size by finalize()).
   std::size_t max_websocket_message = 1024 * 1024;
   /// Remote addresses tracked by the per-address connection rate limits (least recently seen

@@ -56,8 +56,6 @@ constexpr std::size_t max_items_per_write = 256;
 constexpr std::size_t max_bytes_per_write = 1024 * 1024 * 1024;
 /// TLS records are at most 16 KiB of plaintext; stage up to four records per SSL_write batch.
 constexpr std::size_t tls_staging_limit = 64 * 1024;
-/// How long close() waits for queued writes to drain before dropping the connection.
-constexpr std::chrono::seconds close_linger{10};
 /// Connections served at once by all http listeners together (a scrape needs one); more are
 /// closed at accept.
 constexpr std::size_t max_http_connections = 64;
@@ -426,7 +424,7 @@ class connection_base : public broker::connection_io,
     }
     // A peer that stops reading must not keep a closing connection alive forever: the
     // connection's deadline becomes the end of the linger (the machine, closed, sets no more).
-    home_.deadlines.schedule(*this, std::chrono::steady_clock::now() + close_linger);
+    home_.deadlines.schedule(*this, std::chrono::steady_clock::now() + owner().config.close_linger);
   }
 
   void arm_timer(clock::time_point deadline) override {
