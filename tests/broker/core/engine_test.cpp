@@ -167,7 +167,7 @@ TEST(session_queue, qos0_dropped_at_the_bound) {
             enqueue_result::queued);
   EXPECT_EQ(state.enqueue({make_message("t", "2"), 0, false, {}}, settings, now),
             enqueue_result::dropped_full);
-  EXPECT_EQ(state.dropped, 1u);
+  EXPECT_EQ(state.dropped(), 1u);
 }
 
 TEST(session_queue, qos1_evicts_oldest_qos0) {

@@ -109,7 +109,7 @@ attach_result broker::attach(attach_request request) {
   {
     std::unique_lock registry(sessions_mutex_);
     if (const auto found = by_client_id_.find(request.client_id); found != by_client_id_.end()) {
-      std::shared_ptr<session> existing = by_id_.at((*found)->id());
+      std::shared_ptr<session> existing = *by_id_.find((*found)->id());
       {
         auto state = existing->lock();
         if (state->owner != 0) {
@@ -159,7 +159,7 @@ attach_result broker::attach(attach_request request) {
       auto created = std::make_shared<session>(next_session_id_++, request.client_id);
       {
         auto state = created->lock();
-        state->total_queued_bytes = &counters_.queued_bytes;
+        state->context = &session_context_;
         state->owner = request.connection_id;
         state->io = request.io;
         state->who = std::move(request.who);
@@ -169,7 +169,7 @@ attach_result broker::attach(attach_request request) {
         persist_attached(*created, *state);
       }
       by_client_id_.insert(created.get());
-      by_id_.emplace(created->id(), created);
+      by_id_.insert(created);
       counters_.sessions.store(by_id_.size(), std::memory_order_relaxed);
       result.attached = std::move(created);
     }
@@ -186,12 +186,12 @@ void broker::persist_attached(session& subject, session_state& state) {
   // MQTT 5.0 3.1.2.11.2 / MQTT 3.1.1 3.1.2.4: only a session that outlives its connection is
   // kept (the connection maps clean session 0 to a non-zero expiry).
   if (state.expiry_interval == 0) {
-    if (state.store != nullptr) state.store->session_ended(subject.client_id());
-    state.store = nullptr;
+    if (state.store() != nullptr) state.store()->session_ended(subject.client_id());
+    state.durable = false;
     return;
   }
-  const bool known = state.store != nullptr;
-  state.store = persistence_;
+  const bool known = state.store() != nullptr;
+  state.durable = true;
   persistence_->session_saved(subject.client_id(), state.expiry_interval, std::nullopt);
   store_will(*persistence_, subject.client_id(), state.will.get());
   if (known) return;
@@ -237,7 +237,7 @@ void broker::persist_subscriptions() {
     if (found == by_id_.end()) continue;
     tree_.for_each_subscription_of(
         id, [&](std::string_view filter, const subscription_options& options) {
-          persistence_->subscription_added(found->second->client_id(), filter, options);
+          persistence_->subscription_added((*found)->client_id(), filter, options);
         });
   }
 }
@@ -245,8 +245,8 @@ void broker::persist_subscriptions() {
 void broker::end_session_locked(const std::shared_ptr<session>& ended) {
   {
     auto state = ended->lock();
-    if (state->store != nullptr) state->store->session_ended(ended->client_id());
-    state->store = nullptr;
+    if (state->store() != nullptr) state->store()->session_ended(ended->client_id());
+    state->durable = false;
   }
   by_client_id_.erase(ended->client_id());
   by_id_.erase(ended->id());
@@ -297,9 +297,9 @@ void broker::detach(const std::shared_ptr<session>& subject, std::uint64_t conne
       } else if (!settings_.queue_qos0_when_offline) {
         state->drop_queued_qos0();
       }
-      if (!ends && state->store != nullptr) {
-        state->store->session_saved(subject->client_id(), state->expiry_interval, now);
-        store_will(*state->store, subject->client_id(), state->will.get());
+      if (!ends && state->store() != nullptr) {
+        state->store()->session_saved(subject->client_id(), state->expiry_interval, now);
+        store_will(*state->store(), subject->client_id(), state->will.get());
       }
     }
     if (ends) {
@@ -370,7 +370,7 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now,
           // MQTT 5.0 4.8.2: prefer a member that is connected.
           [&](subscriber_id id) {
             const auto found = by_id_.find(id);
-            return found != by_id_.end() && found->second->connected();
+            return found != by_id_.end() && (*found)->connected();
           },
           // No member connected: queue in one offline member's session, in turn, so the group
           // does not lose the message. A QoS 0 delivery is then dropped by enqueue() unless
@@ -402,7 +402,7 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now,
     targets.resize(kept);
     for (route_target& entry : targets) {
       const auto found = by_id_.find(entry.id);
-      if (found != by_id_.end()) entry.destination = found->second;
+      if (found != by_id_.end()) entry.destination = *found;
     }
   }
 
@@ -445,17 +445,17 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now,
     return false;
   }
   if (state->owner == 0 && item.qos == 0 && !settings_.queue_qos0_when_offline) return false;
-  const std::uint64_t dropped_before = state->dropped;
+  const std::uint64_t dropped_before = state->dropped();
   // QoS 0 is never stored (MQTT 5.0 4.3.1: at most once).
-  const bool stored = state->store != nullptr && item.qos > 0 && item.message_id != 0;
-  if (stored) item.store_key = state->store->allocate_id();
+  const bool stored = state->store() != nullptr && item.qos > 0 && item.message_id != 0;
+  if (stored) item.store_key = state->store()->allocate_id();
   const enqueue_result outcome = state->enqueue(std::move(item), settings_, now);
   if (stored && outcome == enqueue_result::queued) {
-    state->store->delivery_queued(destination.client_id(),
-                                  stored_of(state->traffic().queue.back()));
+    state->store()->delivery_queued(destination.client_id(),
+                                    stored_of(state->traffic().queue.back()));
   }
   // Evicted QoS 0 deliveries and a refused new one both count as dropped.
-  if (const std::uint64_t dropped = state->dropped - dropped_before; dropped > 0) {
+  if (const std::uint64_t dropped = state->dropped() - dropped_before; dropped > 0) {
     counters_.messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
   }
   if (outcome == enqueue_result::dropped_expired) {
@@ -489,7 +489,7 @@ subscribe_result broker::subscribe(session& subject, std::string_view filter,
   {
     auto state = subject.lock();
     if (state->ended) return {mqtt::reason_code::unspecified_error, false};
-    store = state->store;
+    store = state->store();
   }
   const bool exists = tree_.find(filter, subject.id()) != nullptr;
   if (!exists && tree_.count_for(subject.id()) >= settings_.max_subscriptions_per_client) {
@@ -540,7 +540,7 @@ std::size_t broker::wake_all() {
 std::size_t broker::wake_if(const std::function<bool(const principal&)>& holds) {
   std::size_t woken = 0;
   std::shared_lock registry(sessions_mutex_);
-  for (const auto& [id, candidate] : by_id_) {
+  for (const auto& candidate : by_id_) {
     auto state = candidate->lock();
     if (state->owner == 0 || state->io == nullptr || !state->who || !holds(*state->who)) continue;
     if (!state->wake_pending) {
@@ -593,7 +593,7 @@ void broker::tick(clock::time_point now) {
       if (state->will && state->will->publish_at && *state->will->publish_at <= now) {
         wills.push_back(std::move(*state->will));
         state->will.reset();
-        if (state->store != nullptr) state->store->will_cleared(candidate->client_id());
+        if (state->store() != nullptr) state->store()->will_cleared(candidate->client_id());
       }
       if (state->expiry_interval != never_expires &&
           after_seconds(state->detached_at, state->expiry_interval) <= now) {
@@ -677,11 +677,12 @@ void broker::publish_sys(clock::time_point now) {
 
 persistence* broker::store_of(session& subject) {
   auto state = subject.lock();
-  return state->store;
+  return state->store();
 }
 
 restore_summary broker::restore(persistence& store, persistence_snapshot snapshot) {
   const clock::time_point now = clock_.now();
+  session_context_.store = &store;  // the restored sessions' store() from here on
   restore_summary summary;
   {
     std::unique_lock registry(sessions_mutex_);
@@ -691,8 +692,8 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
       auto restored = std::make_shared<session>(next_session_id_++, saved.client_id);
       {
         auto state = restored->lock();
-        state->total_queued_bytes = &counters_.queued_bytes;
-        state->store = &store;
+        state->context = &session_context_;
+        state->durable = true;
         state->expiry_interval = saved.expiry_interval;
         // A connection attached at the crash is gone: its session is detached from now on.
         state->detached_at = saved.detached_at.value_or(now);
@@ -706,9 +707,10 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
                         sent.item.message_id};
           // Retransmitted with the same packet identifier when the client is back
           // [MQTT-4.4.0-1]; the connection marks them on resumption.
-          state->traffic().inflight.emplace(
-              sent.packet_id, inflight_entry{std::move(item), sent.at, sent.sequence});
-          state->next_sequence = std::max(state->next_sequence, sent.sequence + 1);
+          session_traffic& traffic = state->traffic();
+          traffic.inflight.emplace(sent.packet_id,
+                                   inflight_entry{std::move(item), sent.at, sent.sequence});
+          traffic.next_sequence = std::max(traffic.next_sequence, sent.sequence + 1);
         }
         for (stored_delivery& queued : saved.queued) {
           const std::uint64_t key = queued.key;
@@ -745,7 +747,7 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
         }
       }
       by_client_id_.insert(restored.get());
-      by_id_.emplace(restored->id(), restored);
+      by_id_.insert(restored);
       detached_.insert(restored);
       ++summary.sessions;
     }
@@ -782,7 +784,7 @@ std::size_t broker::retained_count() const {
 std::shared_ptr<session> broker::find_session(std::string_view client_id) const {
   std::shared_lock registry(sessions_mutex_);
   const auto found = by_client_id_.find(client_id);
-  return found == by_client_id_.end() ? nullptr : by_id_.at((*found)->id());
+  return found == by_client_id_.end() ? nullptr : *by_id_.find((*found)->id());
 }
 
 }  // namespace acemq::broker

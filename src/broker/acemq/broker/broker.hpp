@@ -241,12 +241,27 @@ class broker {
       return of(a) == of(b);
     }
   };
-  /// by_id_ owns the sessions; by_client_id_ holds a pointer to each (8 bytes a slot), found by
-  /// the session's own client identifier (no second copy). An entry is erased before its session
+  /// Hashes and compares sessions by subscriber identifier, and looks them up by one.
+  struct session_id_key {
+    using is_transparent = void;
+    static subscriber_id of(const std::shared_ptr<session>& s) noexcept { return s->id(); }
+    static subscriber_id of(subscriber_id id) noexcept { return id; }
+    template <typename T>
+    std::size_t operator()(const T& key) const noexcept {
+      return std::hash<subscriber_id>{}(of(key));
+    }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return of(a) == of(b);
+    }
+  };
+  /// by_id_ owns the sessions (16 bytes a slot), found by the session's own subscriber
+  /// identifier; by_client_id_ holds a pointer to each (8 bytes a slot), found by the session's
+  /// own client identifier (no second copy of either key). An entry is erased before its session
   /// ends and before a new session takes its key. Open addressing: entries live in the tables,
   /// not in a node each; nothing keeps a reference to an entry across an insertion.
   boost::unordered_flat_set<session*, client_id_key, client_id_key> by_client_id_;
-  boost::unordered_flat_map<subscriber_id, std::shared_ptr<session>> by_id_;
+  boost::unordered_flat_set<std::shared_ptr<session>, session_id_key, session_id_key> by_id_;
   std::unordered_set<std::shared_ptr<session>> detached_;
   subscriber_id next_session_id_ = 1;
 
@@ -260,6 +275,9 @@ class broker {
 
   // Set once by restore(), before any connection; read without a lock afterwards.
   persistence* persistence_ = nullptr;
+  /// What every session refers to instead of holding a copy: the queued-bytes total and the
+  /// store (set by restore()).
+  session_context session_context_{&counters_.queued_bytes, nullptr};
   std::mutex newly_persistent_mutex_;
   std::vector<subscriber_id> newly_persistent_;
 

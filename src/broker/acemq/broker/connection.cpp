@@ -1077,8 +1077,9 @@ void connection::handle(mqtt::publish&& packet) {
       auto held = session_->lock();
       // Recorded before the PUBREC is written (the network layer's persistence barrier), so a
       // retransmission after a restart is still recognised - exactly once (MQTT 5.0 4.3.3).
-      if (held->traffic().inbound_qos2.insert(packet.packet_id).second && held->store != nullptr) {
-        held->store->inbound_qos2_added(client_id(), packet.packet_id);
+      if (held->traffic().inbound_qos2.insert(packet.packet_id).second &&
+          held->store() != nullptr) {
+        held->store()->inbound_qos2_added(client_id(), packet.packet_id);
       }
     }
     mqtt::pubrec reply;
@@ -1209,8 +1210,8 @@ void connection::on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos,
     if (!mqtt::is_error(ack) && session_) {
       // The PUBREL that follows is answered with PUBCOMP like any QoS 2 exchange.
       auto held = session_->lock();
-      if (held->traffic().inbound_qos2.insert(packet_id).second && held->store != nullptr) {
-        held->store->inbound_qos2_added(client_id(), packet_id);
+      if (held->traffic().inbound_qos2.insert(packet_id).second && held->store() != nullptr) {
+        held->store()->inbound_qos2_added(client_id(), packet_id);
       }
     }
     mqtt::pubrec reply;
@@ -1228,8 +1229,8 @@ void connection::handle(const mqtt::pubrel& packet) {
     auto held = session_->lock();
     session_traffic* traffic = held->traffic_if_any();
     known = traffic != nullptr && traffic->inbound_qos2.erase(packet.packet_id) > 0;
-    if (known && held->store != nullptr) {
-      held->store->inbound_qos2_released(client_id(), packet.packet_id);
+    if (known && held->store() != nullptr) {
+      held->store()->inbound_qos2_released(client_id(), packet.packet_id);
     }
   }
   mqtt::pubcomp reply;
@@ -1271,8 +1272,8 @@ void connection::handle(const mqtt::pubrec& packet) {
           --held->traffic().awaiting_resend;
         }
         found->second.at = inflight_entry::stage::pubrel_sent;
-        if (held->store != nullptr && found->second.item.store_key != 0) {
-          held->store->delivery_released(found->second.item.store_key);
+        if (held->store() != nullptr && found->second.item.store_key != 0) {
+          held->store()->delivery_released(found->second.item.store_key);
         }
         release = true;
       }
@@ -1438,15 +1439,15 @@ void connection::pump() {
         if (item.msg->expired(now)) {
           // [MQTT-3.3.2-5]: an expired message is not delivered.
           broker_.counters().messages_expired.fetch_add(1, std::memory_order_relaxed);
-          if (held->store != nullptr && item.store_key != 0) {
-            held->store->delivery_removed(item.store_key);
+          if (held->store() != nullptr && item.store_key != 0) {
+            held->store()->delivery_removed(item.store_key);
           }
           continue;
         }
         if (principal_ && !principal_->may_receive(item.msg->topic)) {
           broker_.counters().deliveries_denied.fetch_add(1, std::memory_order_relaxed);
-          if (held->store != nullptr && item.store_key != 0) {
-            held->store->delivery_removed(item.store_key);
+          if (held->store() != nullptr && item.store_key != 0) {
+            held->store()->delivery_removed(item.store_key);
           }
           if (principal_->disconnect_on_denied_delivery()) {
             // RFC 9431 3.2 / 6.2: never forward, and close the connection (0x87 in v5).
@@ -1463,11 +1464,11 @@ void connection::pump() {
             break;
           }
           packet_id = *allocated;
-          const std::uint64_t sequence = held->next_sequence++;
+          const std::uint64_t sequence = traffic.next_sequence++;
           traffic.inflight.emplace(
               packet_id, inflight_entry{item, inflight_entry::stage::publish_sent, sequence});
-          if (held->store != nullptr && item.store_key != 0) {
-            held->store->delivery_sent(item.store_key, packet_id, sequence);
+          if (held->store() != nullptr && item.store_key != 0) {
+            held->store()->delivery_sent(item.store_key, packet_id, sequence);
           }
         }
         bytes += item.msg->payload_size() + item.msg->topic.size();

@@ -14,8 +14,9 @@ const session_traffic no_traffic;
 }  // namespace
 
 session_state::~session_state() {
-  if (total_queued_bytes != nullptr && traffic_ && traffic_->queued_bytes > 0) {
-    total_queued_bytes->fetch_sub(traffic_->queued_bytes, std::memory_order_relaxed);
+  if (context != nullptr && context->total_queued_bytes != nullptr && traffic_ &&
+      traffic_->queued_bytes > 0) {
+    context->total_queued_bytes->fetch_sub(traffic_->queued_bytes, std::memory_order_relaxed);
   }
 }
 
@@ -33,14 +34,16 @@ void session_state::remember(const delivery& item) noexcept {
   const std::size_t size = item.msg->payload_size();
   traffic_->queued_bytes += size;
   if (item.qos == 0) ++traffic_->queued_qos0;
-  if (total_queued_bytes != nullptr) total_queued_bytes->fetch_add(size, std::memory_order_relaxed);
+  if (context != nullptr && context->total_queued_bytes != nullptr)
+    context->total_queued_bytes->fetch_add(size, std::memory_order_relaxed);
 }
 
 void session_state::forget(const delivery& item) noexcept {
   const std::size_t size = item.msg->payload_size();
   traffic_->queued_bytes -= size;
   if (item.qos == 0) --traffic_->queued_qos0;
-  if (total_queued_bytes != nullptr) total_queued_bytes->fetch_sub(size, std::memory_order_relaxed);
+  if (context != nullptr && context->total_queued_bytes != nullptr)
+    context->total_queued_bytes->fetch_sub(size, std::memory_order_relaxed);
 }
 
 enqueue_result session_state::enqueue(delivery item, const broker_settings& settings,
@@ -49,25 +52,25 @@ enqueue_result session_state::enqueue(delivery item, const broker_settings& sett
   session_traffic& held = traffic();
   auto& queue = held.queue;
   const std::size_t size = item.msg->payload_size();
+  const std::atomic<std::size_t>* total = context ? context->total_queued_bytes : nullptr;
   const auto over = [&] {
     return queue.size() >= settings.max_queued_messages ||
            held.queued_bytes + size > settings.max_queued_bytes ||
-           (total_queued_bytes != nullptr &&
-            total_queued_bytes->load(std::memory_order_relaxed) + size >
-                settings.max_queued_memory);
+           (total != nullptr &&
+            total->load(std::memory_order_relaxed) + size > settings.max_queued_memory);
   };
   // Documented policy (docs/broker-core.md): QoS 0 is the first to go. A QoS 1/2 message evicts
   // queued QoS 0 messages, oldest first, until it fits; otherwise the new message is dropped.
   while (over()) {
     if (item.qos == 0 || held.queued_qos0 == 0) {
-      ++dropped;
+      ++held.dropped;
       return enqueue_result::dropped_full;
     }
     const auto oldest_qos0 =
         std::find_if(queue.begin(), queue.end(), [](const delivery& d) { return d.qos == 0; });
     forget(*oldest_qos0);
     queue.erase(oldest_qos0);
-    ++dropped;
+    ++held.dropped;
   }
   remember(item);
   queue.push_back(std::move(item));
@@ -117,7 +120,8 @@ std::optional<std::uint16_t> session_state::allocate_packet_id() {
 }
 
 void session_state::unstore(const delivery& item) {
-  if (store != nullptr && item.store_key != 0) store->delivery_removed(item.store_key);
+  if (persistence* const to = store(); to != nullptr && item.store_key != 0)
+    to->delivery_removed(item.store_key);
 }
 
 std::optional<session_state::inflight_iterator> session_state::find_inflight(

@@ -75,9 +75,16 @@ enum class enqueue_result : std::uint8_t {
   denied = 0x04,           // principal.may_receive() refused the topic
 };
 
+/// What all sessions of one broker share: the broker-wide total of queued payload bytes
+/// (broker_settings::max_queued_memory) and the broker's store (null in memory-only mode).
+struct session_context {
+  std::atomic<std::size_t>* total_queued_bytes = nullptr;
+  persistence* store = nullptr;
+};
+
 /// What a session holds once messages flow: its queue, its outbound messages in flight and its
 /// inbound QoS 2 identifiers. Allocated at the first message in either direction and kept until
-/// the session ends, so an idle session carries a pointer instead of these 136 bytes.
+/// the session ends, so an idle session carries a pointer instead of these 144 bytes.
 struct session_traffic {
   /// Deliveries not yet sent (beyond the in-flight window), oldest first.
   // A devector: one contiguous block used from both ends, allocated at the first delivery, in 32
@@ -95,6 +102,11 @@ struct session_traffic {
   /// the message was routed on PUBLISH, the identifier makes a retransmission a no-op). A sorted
   /// vector: at most the broker's Receive Maximum identifiers (256 by default), no node each.
   boost::container::flat_set<std::uint16_t> inbound_qos2;
+
+  /// Send order of the next in-flight entry.
+  std::uint64_t next_sequence = 0;
+  /// Drops counted for this session (queue bounds), for diagnostics.
+  std::uint64_t dropped = 0;
 };
 
 /// Mutable session state; only touched with the session's mutex held.
@@ -102,36 +114,37 @@ struct session_state {
   /// Connection currently attached (0 = none) and its transport, for wake().
   std::uint64_t owner = 0;
   connection_io* io = nullptr;
-  bool wake_pending = false;
+  /// Session Expiry Interval in seconds; 0xFFFFFFFF = never.
+  std::uint32_t expiry_interval = 0;
+  std::uint16_t next_packet_id = 1;
+  // Flags in one byte.
+  bool wake_pending : 1 = false;
   /// Set when the session was discarded (expiry, clean start of a new connection).
-  bool ended = false;
+  bool ended : 1 = false;
   /// Set by routing when `who` refused a delivery and asks to be disconnected for it
   /// (principal::disconnect_on_denied_delivery, RFC 9431 3.2); the attached connection sees it on
   /// its next wake and closes. Cleared when a connection attaches.
-  bool delivery_refused = false;
-  std::uint16_t next_packet_id = 1;
-  /// Session Expiry Interval in seconds; 0xFFFFFFFF = never.
-  std::uint32_t expiry_interval = 0;
+  bool delivery_refused : 1 = false;
+  /// Durable changes go to the broker's store (store()) while this session outlives its
+  /// connection (Session Expiry Interval non-zero); not otherwise, and not once the session
+  /// ended (docs/broker-core.md, "Persistence").
+  bool durable : 1 = false;
   /// Who the last authenticated client is; deliveries are authorized against it.
   std::shared_ptr<const principal> who;
   clock::time_point detached_at{};
 
-  /// The broker-wide total of queued payload bytes (broker_settings::max_queued_memory), kept in
-  /// step with the queued bytes by every method below; null in tests that use a session alone.
-  std::atomic<std::size_t>* total_queued_bytes = nullptr;
-  /// Send order of the next in-flight entry.
-  std::uint64_t next_sequence = 0;
+  /// The broker's shared counters and store; null in tests that use a session alone. The
+  /// broker-wide total of queued bytes is kept in step with the queued bytes by every method
+  /// below.
+  const session_context* context = nullptr;
 
   // On the heap: most sessions hold no Will, and a pending_will is about 600 bytes.
   std::unique_ptr<pending_will> will;
 
-  /// The store durable changes go to while this session outlives its connection (Session Expiry
-  /// Interval non-zero); null otherwise, and once the session ended (docs/broker-core.md,
-  /// "Persistence").
-  persistence* store = nullptr;
-
+  /// The store durable changes of this session go to; null when it is not durable.
+  persistence* store() const noexcept { return durable && context ? context->store : nullptr; }
   /// Drops counted for this session (queue bounds), for diagnostics.
-  std::uint64_t dropped = 0;
+  std::uint64_t dropped() const noexcept { return traffic_ ? traffic_->dropped : 0; }
 
   /// The queue, in-flight and inbound QoS 2 state, allocated here if the session has none yet:
   /// for changing them.
