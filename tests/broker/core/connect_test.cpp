@@ -206,6 +206,48 @@ TEST_F(connect_test, connect_split_into_single_bytes) {
   EXPECT_EQ(c.received_of<mqtt::connack>().size(), 1u);
 }
 
+TEST_F(connect_test, a_stream_split_at_every_position_is_handled_as_when_whole) {
+  // CONNECT, SUBSCRIBE, three QoS 1 PUBLISH (one larger than the rest) and PINGREQ, delivered
+  // in two reads split at each position in turn: a packet split across reads waits for its last
+  // byte, then the rest of the read goes on, and the answers are the same as for one read.
+  const auto stream_for = [](const std::string& client_id) {
+    byte_vector bytes;
+    mqtt::encode(connect_packet(client_id), protocol_version::v5, bytes);
+    // Topics of its own: no client receives another's messages (or is slowed by them).
+    mqtt::encode(subscribe_packet(1, client_id + "/#", 1), protocol_version::v5, bytes);
+    mqtt::encode(publish_packet(client_id + "/a", "one", 1, 10), protocol_version::v5, bytes);
+    mqtt::encode(publish_packet(client_id + "/b", std::string(300, 'x'), 1, 11),
+                 protocol_version::v5, bytes);
+    mqtt::encode(publish_packet(client_id + "/c", "three", 1, 12), protocol_version::v5, bytes);
+    mqtt::encode(mqtt::pingreq{}, protocol_version::v5, bytes);
+    return bytes;
+  };
+  const auto kinds_of = [](std::vector<mqtt::packet> packets) {
+    std::vector<std::size_t> kinds;
+    for (const auto& packet : packets)
+      kinds.push_back(packet.index());
+    return kinds;
+  };
+  client& whole = make_client();
+  whole.send_bytes(stream_for("split-000"));
+  settle();
+  const std::vector<std::size_t> expected = kinds_of(whole.received());
+  ASSERT_EQ(expected.size(), 9u);  // CONNACK, SUBACK, 3 PUBACK, 3 deliveries, PINGRESP
+  const std::size_t length = stream_for("split-000").size();
+  for (std::size_t at = 1; at < length; ++at) {
+    const std::string id = "split-" + std::string(3 - std::to_string(at % 1000).size(), '0') +
+                           std::to_string(at % 1000);
+    const byte_vector bytes = stream_for(id);
+    ASSERT_EQ(bytes.size(), length);
+    client& c = make_client();
+    c.send_bytes(byte_view(bytes).first(at));
+    c.send_bytes(byte_view(bytes).subspan(at));
+    settle();
+    EXPECT_EQ(kinds_of(c.received()), expected) << "split at byte " << at;
+    EXPECT_FALSE(c.io().close_requested) << "split at byte " << at;
+  }
+}
+
 TEST_F(connect_test, two_packets_in_one_read) {
   byte_vector bytes;
   mqtt::encode(connect_packet("batch"), protocol_version::v5, bytes);

@@ -382,17 +382,19 @@ void connection::consume(byte_view data) {
       break;
     }
     byte_vector& partial = occasional_->partial;
-    const auto frame = mqtt::peek_frame(partial, inbound_maximum_packet_size_);
+    auto frame = mqtt::peek_frame(partial, inbound_maximum_packet_size_);
+    while (frame && !*frame && !data.empty()) {
+      // The fixed header is still incomplete: take one byte at a time (at most 5). The byte
+      // that completes it may complete the packet too (PINGREQ, DISCONNECT: two bytes).
+      partial.push_back(data[0]);
+      data = data.subspan(1);
+      frame = mqtt::peek_frame(partial, inbound_maximum_packet_size_);
+    }
     if (!frame) {
       protocol_violation(frame.error());
       break;
     }
-    if (!*frame) {
-      // The fixed header is still incomplete: take one byte at a time (at most 5).
-      partial.push_back(data[0]);
-      data = data.subspan(1);
-      continue;
-    }
+    if (!*frame) break;  // the read ended inside the fixed header
     const std::size_t total = (*frame)->total_size();
     const std::size_t take = std::min(total - partial.size(), data.size());
     partial.insert(partial.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
