@@ -12,9 +12,12 @@
 namespace acemq::net {
 namespace {
 
-/// A JWK Set with one symmetric AS key, written to the test's scratch directory.
+/// A JWK Set with one symmetric AS key, written to the scratch directory under the running
+/// test's name: the tests run as parallel processes, and one must not read a file another is
+/// rewriting.
 std::string write_key_set() {
-  const auto path = std::filesystem::path(ACEMQ_TEST_SCRATCH_DIR) / "as-keys.jwks";
+  const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const auto path = std::filesystem::path(ACEMQ_TEST_SCRATCH_DIR) / ("as-keys-" + test + ".jwks");
   std::ofstream(path) << R"({"keys":[{"kty":"oct","kid":"as-1",)"
                       << R"("k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg"}]})";
   return path.string();
