@@ -326,6 +326,16 @@ void connection::on_bytes(byte_view data) {
   consume(data);
 }
 
+namespace {
+/// Room for a split packet of `total` bytes in one allocation, so its later parts are appended
+/// without the copies of a growing vector; beyond 256 KiB it grows with the bytes received (a
+/// header announcing a large packet must not reserve memory the client never sends).
+void reserve_partial(byte_vector& partial, std::size_t total) {
+  constexpr std::size_t reserve_limit = 256 * 1024;
+  if (partial.capacity() < total) partial.reserve(std::min(total, reserve_limit));
+}
+}  // namespace
+
 void connection::consume(byte_view data) {
   // Not re-entrant: when a handler finishes authentication, the packets held back meanwhile are
   // replayed by this loop before the rest of `data`.
@@ -378,7 +388,9 @@ void connection::consume(byte_view data) {
       }
       // A partial packet: its header is known and within the maximum packet size, or it is
       // shorter than a fixed header. Either way the buffer stays bounded [MQTT-3.1.2-24].
-      more().partial.assign(data.begin(), data.end());
+      byte_vector& partial = more().partial;
+      if (*frame) reserve_partial(partial, (*frame)->total_size());
+      partial.assign(data.begin(), data.end());
       break;
     }
     byte_vector& partial = occasional_->partial;
@@ -396,6 +408,7 @@ void connection::consume(byte_view data) {
     }
     if (!*frame) break;  // the read ended inside the fixed header
     const std::size_t total = (*frame)->total_size();
+    reserve_partial(partial, total);
     const std::size_t take = std::min(total - partial.size(), data.size());
     partial.insert(partial.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
     data = data.subspan(take);
