@@ -334,6 +334,23 @@ void reserve_partial(byte_vector& partial, std::size_t total) {
   constexpr std::size_t reserve_limit = 256 * 1024;
   if (partial.capacity() < total) partial.reserve(std::min(total, reserve_limit));
 }
+
+/// The storage of the last split packet this thread handled, for the next one to start in: a
+/// stream of large packets, each split across reads, reuses one block instead of allocating
+/// and freeing one per packet. Bounded: one block of at most 1 MiB per thread.
+thread_local byte_vector spare_partial;
+
+byte_vector take_partial_storage() noexcept {
+  return std::exchange(spare_partial, {});
+}
+
+void give_partial_storage(byte_vector&& storage) noexcept {
+  constexpr std::size_t kept_limit = 1024 * 1024;
+  storage.clear();
+  if (storage.capacity() <= kept_limit && storage.capacity() > spare_partial.capacity()) {
+    spare_partial = std::move(storage);
+  }
+}
 }  // namespace
 
 void connection::consume(byte_view data) {
@@ -389,6 +406,7 @@ void connection::consume(byte_view data) {
       // A partial packet: its header is known and within the maximum packet size, or it is
       // shorter than a fixed header. Either way the buffer stays bounded [MQTT-3.1.2-24].
       byte_vector& partial = more().partial;
+      partial = take_partial_storage();
       if (*frame) reserve_partial(partial, (*frame)->total_size());
       partial.assign(data.begin(), data.end());
       break;
@@ -414,9 +432,10 @@ void connection::consume(byte_view data) {
     data = data.subspan(take);
     if (partial.size() == total) {
       // Taken out first: handling may end the connection and drop the occasional state.
-      const byte_vector whole = std::exchange(partial, {});
+      byte_vector whole = std::exchange(partial, {});
       trim();
       handle_packet(whole);
+      give_partial_storage(std::move(whole));
     }
   }
   consuming_ = false;
