@@ -37,7 +37,9 @@ class recording_io final : public broker::connection_io {
   void close() override { close_requested = true; }
   void arm_timer(clock::time_point deadline) override { armed = deadline; }
   const broker::tls_facts* tls() const override { return nullptr; }
-  std::string_view remote_address() const override { return "192.0.2.7:1"; }
+  broker::address_text remote_address() const override {
+    return broker::address_text("192.0.2.7:1");
+  }
   void wake() override { ++wakes; }
   void post(std::function<void()> task) override { tasks.push_back(std::move(task)); }
 
