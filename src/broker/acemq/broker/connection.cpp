@@ -327,27 +327,40 @@ void connection::on_bytes(byte_view data) {
 }
 
 namespace {
-/// Room for a split packet of `total` bytes in one allocation, so its later parts are appended
-/// without the copies of a growing vector; beyond 256 KiB it grows with the bytes received (a
-/// header announcing a large packet must not reserve memory the client never sends).
-void reserve_partial(byte_vector& partial, std::size_t total) {
-  constexpr std::size_t reserve_limit = 256 * 1024;
-  if (partial.capacity() < total) partial.reserve(std::min(total, reserve_limit));
+/// The most room reserved for a split packet when its header is read; beyond it the buffer grows
+/// with the bytes received (a header announcing a large packet must not reserve memory the
+/// client never sends).
+constexpr std::size_t partial_reserve_limit = 256 * 1024;
+
+/// The room a split packet of `total` bytes gets at once, so its later parts are appended
+/// without the copies of a growing vector.
+std::size_t partial_room(std::size_t total) noexcept {
+  return std::min(total, partial_reserve_limit);
 }
 
-/// The storage of the last split packet this thread handled, for the next one to start in: a
-/// stream of large packets, each split across reads, reuses one block instead of allocating
-/// and freeing one per packet. Bounded: one block of at most 1 MiB per thread.
+/// The storage of the last split packet this thread handled, for the next one of about its
+/// size: a stream of large packets, each split across reads, reuses one block instead of
+/// allocating and freeing one per packet. Bounded: one block per thread, of at most twice the
+/// reserve limit.
 thread_local byte_vector spare_partial;
 
-byte_vector take_partial_storage() noexcept {
-  return std::exchange(spare_partial, {});
+/// Storage for a split packet of `total` bytes: the thread's spare block when it holds the
+/// packet's room and no more than twice it (a client announcing a small packet is not handed a
+/// large block), else a new block of that room.
+byte_vector partial_storage(std::size_t total) {
+  const std::size_t room = partial_room(total);
+  if (spare_partial.capacity() >= room && spare_partial.capacity() <= 2 * room) {
+    return std::exchange(spare_partial, {});
+  }
+  byte_vector storage;
+  storage.reserve(room);
+  return storage;
 }
 
 void give_partial_storage(byte_vector&& storage) noexcept {
-  constexpr std::size_t kept_limit = 1024 * 1024;
   storage.clear();
-  if (storage.capacity() <= kept_limit && storage.capacity() > spare_partial.capacity()) {
+  if (storage.capacity() <= 2 * partial_reserve_limit &&
+      storage.capacity() > spare_partial.capacity()) {
     spare_partial = std::move(storage);
   }
 }
@@ -406,8 +419,7 @@ void connection::consume(byte_view data) {
       // A partial packet: its header is known and within the maximum packet size, or it is
       // shorter than a fixed header. Either way the buffer stays bounded [MQTT-3.1.2-24].
       byte_vector& partial = more().partial;
-      partial = take_partial_storage();
-      if (*frame) reserve_partial(partial, (*frame)->total_size());
+      if (*frame) partial = partial_storage((*frame)->total_size());
       partial.assign(data.begin(), data.end());
       break;
     }
@@ -426,7 +438,7 @@ void connection::consume(byte_view data) {
     }
     if (!*frame) break;  // the read ended inside the fixed header
     const std::size_t total = (*frame)->total_size();
-    reserve_partial(partial, total);
+    if (partial.capacity() < partial_room(total)) partial.reserve(partial_room(total));
     const std::size_t take = std::min(total - partial.size(), data.size());
     partial.insert(partial.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
     data = data.subspan(take);
