@@ -186,7 +186,7 @@ void broker::persist_attached(session& subject, session_state& state) {
   // MQTT 5.0 3.1.2.11.2 / MQTT 3.1.1 3.1.2.4: only a session that outlives its connection is
   // kept (the connection maps clean session 0 to a non-zero expiry).
   if (state.expiry_interval == 0) {
-    if (state.store() != nullptr) state.store()->session_ended(subject.client_id());
+    if (persistence* const store = state.store()) store->session_ended(subject.client_id());
     state.durable = false;
     return;
   }
@@ -245,7 +245,7 @@ void broker::persist_subscriptions() {
 void broker::end_session_locked(const std::shared_ptr<session>& ended) {
   {
     auto state = ended->lock();
-    if (state->store() != nullptr) state->store()->session_ended(ended->client_id());
+    if (persistence* const store = state->store()) store->session_ended(ended->client_id());
     state->durable = false;
   }
   by_client_id_.erase(ended->client_id());
@@ -297,9 +297,9 @@ void broker::detach(const std::shared_ptr<session>& subject, std::uint64_t conne
       } else if (!settings_.queue_qos0_when_offline) {
         state->drop_queued_qos0();
       }
-      if (!ends && state->store() != nullptr) {
-        state->store()->session_saved(subject->client_id(), state->expiry_interval, now);
-        store_will(*state->store(), subject->client_id(), state->will.get());
+      if (persistence* const store = state->store(); !ends && store != nullptr) {
+        store->session_saved(subject->client_id(), state->expiry_interval, now);
+        store_will(*store, subject->client_id(), state->will.get());
       }
     }
     if (ends) {
@@ -447,12 +447,12 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now,
   if (state->owner == 0 && item.qos == 0 && !settings_.queue_qos0_when_offline) return false;
   const std::uint64_t dropped_before = state->dropped();
   // QoS 0 is never stored (MQTT 5.0 4.3.1: at most once).
-  const bool stored = state->store() != nullptr && item.qos > 0 && item.message_id != 0;
-  if (stored) item.store_key = state->store()->allocate_id();
+  persistence* const store = state->store();
+  const bool stored = store != nullptr && item.qos > 0 && item.message_id != 0;
+  if (stored) item.store_key = store->allocate_id();
   const enqueue_result outcome = state->enqueue(std::move(item), settings_, now);
   if (stored && outcome == enqueue_result::queued) {
-    state->store()->delivery_queued(destination.client_id(),
-                                    stored_of(state->traffic().queue.back()));
+    store->delivery_queued(destination.client_id(), stored_of(state->traffic().queue.back()));
   }
   // Evicted QoS 0 deliveries and a refused new one both count as dropped.
   if (const std::uint64_t dropped = state->dropped() - dropped_before; dropped > 0) {
@@ -593,7 +593,7 @@ void broker::tick(clock::time_point now) {
       if (state->will && state->will->publish_at && *state->will->publish_at <= now) {
         wills.push_back(std::move(*state->will));
         state->will.reset();
-        if (state->store() != nullptr) state->store()->will_cleared(candidate->client_id());
+        if (persistence* const store = state->store()) store->will_cleared(candidate->client_id());
       }
       if (state->expiry_interval != never_expires &&
           after_seconds(state->detached_at, state->expiry_interval) <= now) {

@@ -1123,9 +1123,9 @@ void connection::handle(mqtt::publish&& packet) {
       auto held = session_->lock();
       // Recorded before the PUBREC is written (the network layer's persistence barrier), so a
       // retransmission after a restart is still recognised - exactly once (MQTT 5.0 4.3.3).
-      if (held->traffic().inbound_qos2.insert(packet.packet_id).second &&
-          held->store() != nullptr) {
-        held->store()->inbound_qos2_added(client_id(), packet.packet_id);
+      persistence* const store = held->store();
+      if (held->traffic().inbound_qos2.insert(packet.packet_id).second && store != nullptr) {
+        store->inbound_qos2_added(client_id(), packet.packet_id);
       }
     }
     mqtt::pubrec reply;
@@ -1256,8 +1256,9 @@ void connection::on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos,
     if (!mqtt::is_error(ack) && session_) {
       // The PUBREL that follows is answered with PUBCOMP like any QoS 2 exchange.
       auto held = session_->lock();
-      if (held->traffic().inbound_qos2.insert(packet_id).second && held->store() != nullptr) {
-        held->store()->inbound_qos2_added(client_id(), packet_id);
+      persistence* const store = held->store();
+      if (held->traffic().inbound_qos2.insert(packet_id).second && store != nullptr) {
+        store->inbound_qos2_added(client_id(), packet_id);
       }
     }
     mqtt::pubrec reply;
@@ -1275,8 +1276,8 @@ void connection::handle(const mqtt::pubrel& packet) {
     auto held = session_->lock();
     session_traffic* traffic = held->traffic_if_any();
     known = traffic != nullptr && traffic->inbound_qos2.erase(packet.packet_id) > 0;
-    if (known && held->store() != nullptr) {
-      held->store()->inbound_qos2_released(client_id(), packet.packet_id);
+    if (persistence* const store = held->store(); known && store != nullptr) {
+      store->inbound_qos2_released(client_id(), packet.packet_id);
     }
   }
   mqtt::pubcomp reply;
@@ -1318,8 +1319,9 @@ void connection::handle(const mqtt::pubrec& packet) {
           --held->traffic().awaiting_resend;
         }
         found->second.at = inflight_entry::stage::pubrel_sent;
-        if (held->store() != nullptr && found->second.item.store_key != 0) {
-          held->store()->delivery_released(found->second.item.store_key);
+        if (persistence* const store = held->store();
+            store != nullptr && found->second.item.store_key != 0) {
+          store->delivery_released(found->second.item.store_key);
         }
         release = true;
       }
@@ -1485,15 +1487,15 @@ void connection::pump() {
         if (item.msg->expired(now)) {
           // [MQTT-3.3.2-5]: an expired message is not delivered.
           broker_.counters().messages_expired.fetch_add(1, std::memory_order_relaxed);
-          if (held->store() != nullptr && item.store_key != 0) {
-            held->store()->delivery_removed(item.store_key);
+          if (persistence* const store = held->store(); store != nullptr && item.store_key != 0) {
+            store->delivery_removed(item.store_key);
           }
           continue;
         }
         if (principal_ && !principal_->may_receive(item.msg->topic)) {
           broker_.counters().deliveries_denied.fetch_add(1, std::memory_order_relaxed);
-          if (held->store() != nullptr && item.store_key != 0) {
-            held->store()->delivery_removed(item.store_key);
+          if (persistence* const store = held->store(); store != nullptr && item.store_key != 0) {
+            store->delivery_removed(item.store_key);
           }
           if (principal_->disconnect_on_denied_delivery()) {
             // RFC 9431 3.2 / 6.2: never forward, and close the connection (0x87 in v5).
@@ -1513,8 +1515,8 @@ void connection::pump() {
           const std::uint64_t sequence = traffic.next_sequence++;
           traffic.inflight.emplace(
               packet_id, inflight_entry{item, inflight_entry::stage::publish_sent, sequence});
-          if (held->store() != nullptr && item.store_key != 0) {
-            held->store()->delivery_sent(item.store_key, packet_id, sequence);
+          if (persistence* const store = held->store(); store != nullptr && item.store_key != 0) {
+            store->delivery_sent(item.store_key, packet_id, sequence);
           }
         }
         bytes += item.msg->payload_size() + item.msg->topic.size();

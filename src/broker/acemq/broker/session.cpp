@@ -14,10 +14,9 @@ const session_traffic no_traffic;
 }  // namespace
 
 session_state::~session_state() {
-  if (context != nullptr && context->total_queued_bytes != nullptr && traffic_ &&
-      traffic_->queued_bytes > 0) {
-    context->total_queued_bytes->fetch_sub(traffic_->queued_bytes, std::memory_order_relaxed);
-  }
+  if (auto* total = total_queued_bytes();
+      total != nullptr && traffic_ && traffic_->queued_bytes > 0)
+    total->fetch_sub(traffic_->queued_bytes, std::memory_order_relaxed);
 }
 
 session_traffic& session_state::traffic() {
@@ -34,16 +33,14 @@ void session_state::remember(const delivery& item) noexcept {
   const std::size_t size = item.msg->payload_size();
   traffic_->queued_bytes += size;
   if (item.qos == 0) ++traffic_->queued_qos0;
-  if (context != nullptr && context->total_queued_bytes != nullptr)
-    context->total_queued_bytes->fetch_add(size, std::memory_order_relaxed);
+  if (auto* total = total_queued_bytes()) total->fetch_add(size, std::memory_order_relaxed);
 }
 
 void session_state::forget(const delivery& item) noexcept {
   const std::size_t size = item.msg->payload_size();
   traffic_->queued_bytes -= size;
   if (item.qos == 0) --traffic_->queued_qos0;
-  if (context != nullptr && context->total_queued_bytes != nullptr)
-    context->total_queued_bytes->fetch_sub(size, std::memory_order_relaxed);
+  if (auto* total = total_queued_bytes()) total->fetch_sub(size, std::memory_order_relaxed);
 }
 
 enqueue_result session_state::enqueue(delivery item, const broker_settings& settings,
@@ -52,7 +49,7 @@ enqueue_result session_state::enqueue(delivery item, const broker_settings& sett
   session_traffic& held = traffic();
   auto& queue = held.queue;
   const std::size_t size = item.msg->payload_size();
-  const std::atomic<std::size_t>* total = context ? context->total_queued_bytes : nullptr;
+  const std::atomic<std::size_t>* total = total_queued_bytes();
   const auto over = [&] {
     return queue.size() >= settings.max_queued_messages ||
            held.queued_bytes + size > settings.max_queued_bytes ||

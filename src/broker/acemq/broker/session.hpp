@@ -213,6 +213,10 @@ struct session_state {
   static constexpr std::size_t retained_queue_capacity = 32;
 
   void release_if_drained() noexcept;
+  /// The broker-wide total of queued bytes; null for a session used alone (tests).
+  std::atomic<std::size_t>* total_queued_bytes() const noexcept {
+    return context ? context->total_queued_bytes : nullptr;
+  }
   /// Accounting for a delivery entering / leaving `queue`.
   void remember(const delivery& item) noexcept;
   void forget(const delivery& item) noexcept;
