@@ -158,6 +158,17 @@ TEST(engine, concurrent_publishers_lose_nothing_within_bounds) {
   EXPECT_EQ(io_a.wakes.load(), 1);
 }
 
+TEST(address_text, holds_the_longest_address_and_cuts_longer_text_at_its_capacity) {
+  // "[" + the longest IPv6 text + "%" + a 15-character interface name + "]:" + port.
+  const std::string longest =
+      "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255%interface-name1]:65535";
+  ASSERT_LE(longest.size(), address_text::capacity);
+  EXPECT_EQ(address_text(longest).view(), longest);
+  const std::string over(address_text::capacity + 1, 'a');
+  EXPECT_EQ(address_text(over).view(), over.substr(0, address_text::capacity));
+  EXPECT_EQ(address_text().view(), "");
+}
+
 TEST(session_queue, qos0_dropped_at_the_bound) {
   broker_settings settings;
   settings.max_queued_messages = 1;
