@@ -43,28 +43,27 @@ handler_factory make_broker_handler_factory(broker::broker& shared_broker,
                                             const std::vector<listener_config>& listeners,
                                             const chain_selector& chains,
                                             const interceptor_selector& interceptors) {
-  // One settings object per listener name, owned here and referred to by every connection of
-  // that listener. The ones known now are only read afterwards, so the I/O threads share them
-  // without a lock; a listener added later (a reload) gets its own once, under the lock.
+  // One settings object per listener name, owned here (the server destroys every handler before
+  // its factory) and referred to by every connection of that listener. A listener the factory
+  // was not given gets its own at its first connection.
   struct registry {
-    using by_name_map =
-        std::map<std::string, std::shared_ptr<const broker::listener_settings>, std::less<>>;
-    by_name_map known;
-    std::mutex later_mutex;
-    by_name_map later;
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<const broker::listener_settings>, std::less<>> by_name;
   };
   auto settings = std::make_shared<registry>();
   for (const auto& listener : listeners)
-    settings->known[listener.name] = settings_of(listener, chains, interceptors);
+    settings->by_name[listener.name] = settings_of(listener, chains, interceptors);
   return [&shared_broker, settings, chains, interceptors](
              broker::connection_io& io,
              const listener_config& listener) -> std::unique_ptr<connection_handler> {
-    if (const auto found = settings->known.find(listener.name); found != settings->known.end())
-      return std::make_unique<broker_handler>(shared_broker, io, *found->second);
-    std::lock_guard lock(settings->later_mutex);
-    auto& each = settings->later[listener.name];
-    if (!each) each = settings_of(listener, chains, interceptors);
-    return std::make_unique<broker_handler>(shared_broker, io, *each);
+    const broker::listener_settings* chosen = nullptr;
+    {
+      std::lock_guard lock(settings->mutex);
+      auto& each = settings->by_name[listener.name];
+      if (!each) each = settings_of(listener, chains, interceptors);
+      chosen = each.get();
+    }
+    return std::make_unique<broker_handler>(shared_broker, io, *chosen);
   };
 }
 
