@@ -185,6 +185,8 @@ int main(int argc, char** argv) {
     if (!listen_address.empty()) ctx.config.https.address = listen_address;
     if (port >= 0) ctx.config.https.port = static_cast<std::uint16_t>(port);
     if (!acemq::log::set_level(ctx.config.log_level)) throw std::runtime_error("bad log_level");
+    // Client ids, owner ids and scopes in messages come from requests.
+    acemq::log::use_escaping_text_format();
     ctx.open();
     auto& random = acemq::system_random::instance();
     const auto now = acemq::system_clock::instance().unix_seconds();

@@ -90,7 +90,8 @@ bool configure_logging(std::string_view level, log_format format) {
   if (format == log_format::json) {
     spdlog::set_formatter(std::make_unique<json_formatter>());
   } else {
-    spdlog::set_pattern("%+");
+    // Client identifiers, user names and topics in messages come from the network.
+    acemq::log::use_escaping_text_format();
   }
   return true;
 }
