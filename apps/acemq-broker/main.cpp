@@ -217,6 +217,12 @@ int main(int argc, char** argv) {
     std::cout << "acemq-broker: persistence: restored " << restored.sessions << " sessions and "
               << restored.retained << " retained messages from " << config.persistence.path
               << " (durability " << config.persistence.durability << ")" << std::endl;
+    if (restored.discarded > 0) {
+      std::cout << "acemq-broker: persistence: ended " << restored.discarded
+                << " sessions stored without an owner by an earlier release (their clients start "
+                   "new sessions)"
+                << std::endl;
+    }
     store->start_flusher();
     config.server.persistence = store.get();
   }

@@ -39,6 +39,40 @@ TEST(AuthzInfo, ValidTokenIsStoredAndAcknowledged) {
   EXPECT_NE(w.store.find_for_client("client-1"), nullptr) << "indexed by sub too";
 }
 
+TEST(AuthzInfo, AnotherClientsTokenIsNeitherDisplacedNorRepointed) {
+  world w;
+  authz_info_handler handler(*w.validator, w.store);
+  // client-1's token, uploaded from a connection named "uploader".
+  ASSERT_EQ(upload(w, handler, w.token(), 1).reason, reason_code::success);
+  const auto held = w.store.find_for_client("uploader");
+  ASSERT_NE(held, nullptr);
+
+  // mallory's token for the same PoP key (the public key is no secret): refused, nothing changes.
+  auto same_key = w.claims();
+  same_key["sub"] = "mallory";
+  const auto refused = upload(w, handler, w.sign(same_key), 1, "198.51.100.8:4000");
+  EXPECT_EQ(refused.reason, reason_code::not_authorized);
+  EXPECT_EQ(refused.why, rejection::key_held_by_another);
+  EXPECT_EQ(w.store.find_for_client("uploader"), held);
+  EXPECT_EQ(w.store.find_for_client("client-1"), held);
+  EXPECT_EQ(w.store.find_for_client("mallory"), nullptr);
+
+  // mallory's token for her own key, uploaded from a connection named "uploader": stored under
+  // her own name only; "uploader" and "client-1" still denote client-1's token.
+  auto own_key = w.claims(pop_kind::p256);
+  own_key["sub"] = "mallory";
+  EXPECT_EQ(upload(w, handler, w.sign(own_key), 1, "198.51.100.9:4000").reason,
+            reason_code::success);
+  EXPECT_NE(w.store.find_for_client("mallory"), nullptr);
+  EXPECT_EQ(w.store.find_for_client("uploader"), held);
+  EXPECT_EQ(w.store.find_for_client("client-1"), held);
+
+  // client-1 itself replaces its token (RFC 9431 2.2.2: one token per key).
+  ASSERT_EQ(upload(w, handler, w.token(pop_kind::ed25519, R"([["x",["pub"]]])"), 1).reason,
+            reason_code::success);
+  EXPECT_NE(w.store.find_for_client("uploader"), held);
+}
+
 TEST(AuthzInfo, InvalidTokenIs0x87AndDisconnectAtQos0) {
   world w;
   authz_info_handler handler(*w.validator, w.store);

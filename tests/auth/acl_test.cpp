@@ -35,7 +35,7 @@ TEST(acl_parse, accepts_the_documented_grammar) {
 
 TEST(acl_parse, access_defaults_to_readwrite) {
   auto store = store_of("topic a/b\n");
-  acl_principal who("x", "c1", std::nullopt, store);
+  acl_principal who("test", "x", "c1", std::nullopt, store);
   EXPECT_EQ(who.may_publish("a/b"), mqtt::reason_code::success);
   EXPECT_TRUE(who.may_receive("a/b"));
 }
@@ -76,8 +76,8 @@ TEST(acl_parse, enforces_bounds) {
 
 TEST(acl_principal, user_rules_apply_only_to_that_user) {
   auto store = store_of(example_acl);
-  acl_principal alice("alice", "a-1", std::string("alice"), store);
-  acl_principal bob("bob", "b-1", std::string("bob"), store);
+  acl_principal alice("test", "alice", "a-1", std::string("alice"), store);
+  acl_principal bob("test", "bob", "b-1", std::string("bob"), store);
   EXPECT_EQ(alice.may_subscribe("sensors/#"), mqtt::reason_code::success);
   EXPECT_EQ(bob.may_subscribe("sensors/#"), mqtt::reason_code::not_authorized);
   EXPECT_EQ(bob.may_publish("bob/out"), mqtt::reason_code::success);
@@ -90,7 +90,7 @@ TEST(acl_principal, user_rules_apply_only_to_that_user) {
 
 TEST(acl_principal, client_id_and_user_substitution) {
   auto store = store_of(example_acl);
-  acl_principal alice("alice", "a-1", std::string("alice"), store);
+  acl_principal alice("test", "alice", "a-1", std::string("alice"), store);
   EXPECT_EQ(alice.may_publish("sensors/a-1/temp"), mqtt::reason_code::success);
   EXPECT_EQ(alice.may_publish("sensors/a-2/temp"), mqtt::reason_code::not_authorized);
   EXPECT_EQ(alice.may_publish("devices/alice/x"), mqtt::reason_code::success);
@@ -102,7 +102,7 @@ TEST(acl_principal, client_id_and_user_substitution) {
 TEST(acl_principal, substituted_wildcards_and_separators_do_not_widen_access) {
   auto store = store_of("pattern readwrite devices/%c/#\npattern readwrite users/%u/#\n");
   for (std::string_view hostile : {"+", "#", "a/b", "x+", "#y"}) {
-    acl_principal who("mallory", std::string(hostile), std::string(hostile), store);
+    acl_principal who("test", "mallory", std::string(hostile), std::string(hostile), store);
     EXPECT_EQ(who.may_publish("devices/other/x"), mqtt::reason_code::not_authorized) << hostile;
     EXPECT_EQ(who.may_subscribe("devices/+/x"), mqtt::reason_code::not_authorized) << hostile;
     EXPECT_EQ(who.may_subscribe("devices/#"), mqtt::reason_code::not_authorized) << hostile;
@@ -110,17 +110,17 @@ TEST(acl_principal, substituted_wildcards_and_separators_do_not_widen_access) {
     EXPECT_FALSE(who.may_receive("devices/a/b/x")) << hostile;
   }
   // An empty client id cannot stand for a level either.
-  acl_principal empty("e", "", std::nullopt, store);
+  acl_principal empty("test", "e", "", std::nullopt, store);
   EXPECT_FALSE(empty.may_receive("devices//x"));
   // Without a user name, %u rules grant nothing.
-  acl_principal anonymous("anon", "c1", std::nullopt, store);
+  acl_principal anonymous("test", "anon", "c1", std::nullopt, store);
   EXPECT_EQ(anonymous.may_publish("users/c1/x"), mqtt::reason_code::not_authorized);
   EXPECT_EQ(anonymous.may_publish("devices/c1/x"), mqtt::reason_code::success);
 }
 
 TEST(acl_principal, subscription_must_be_covered_by_a_read_rule) {
   auto store = store_of("topic read a/+/c\ntopic read b/#\ntopic write w/#\n");
-  acl_principal who("x", "c", std::nullopt, store);
+  acl_principal who("test", "x", "c", std::nullopt, store);
   EXPECT_EQ(who.may_subscribe("a/b/c"), mqtt::reason_code::success);
   EXPECT_EQ(who.may_subscribe("a/+/c"), mqtt::reason_code::success);
   EXPECT_EQ(who.may_subscribe("a/#"), mqtt::reason_code::not_authorized);
@@ -150,12 +150,12 @@ TEST(filter_covers, table) {
 
 TEST(acl_principal, default_deny_and_allow_all) {
   auto empty = store_of("");
-  acl_principal nobody("n", "c", std::string("n"), empty);
+  acl_principal nobody("test", "n", "c", std::string("n"), empty);
   EXPECT_EQ(nobody.may_publish("a"), mqtt::reason_code::not_authorized);
   EXPECT_EQ(nobody.may_subscribe("a"), mqtt::reason_code::not_authorized);
   EXPECT_FALSE(nobody.may_receive("a"));
   auto open = std::make_shared<acl_store>(acl::allow_all());
-  acl_principal anyone("n", "c", std::nullopt, open);
+  acl_principal anyone("test", "n", "c", std::nullopt, open);
   EXPECT_EQ(anyone.may_publish("a"), mqtt::reason_code::success);
   EXPECT_EQ(anyone.may_subscribe("#"), mqtt::reason_code::success);
   EXPECT_TRUE(anyone.may_receive("a"));
@@ -163,7 +163,7 @@ TEST(acl_principal, default_deny_and_allow_all) {
 
 TEST(acl_store, replace_applies_to_connected_principals) {
   auto store = store_of("topic read a\n");
-  acl_principal who("x", "c", std::nullopt, store);
+  acl_principal who("test", "x", "c", std::nullopt, store);
   EXPECT_TRUE(who.may_receive("a"));
   EXPECT_FALSE(who.may_receive("b"));
   const auto before = store->current()->generation;
@@ -176,13 +176,13 @@ TEST(acl_store, replace_applies_to_connected_principals) {
 TEST(acl_store, reload_without_a_file_keeps_the_acl) {
   auto store = store_of("topic read a\n");
   EXPECT_FALSE(store->reload());
-  acl_principal who("x", "c", std::nullopt, store);
+  acl_principal who("test", "x", "c", std::nullopt, store);
   EXPECT_TRUE(who.may_receive("a"));
 }
 
 TEST(acl_principal, reports_its_expiry) {
   auto store = store_of("");
-  acl_principal who("x", "c", std::nullopt, store, 1234);
+  acl_principal who("test", "x", "c", std::nullopt, store, 1234);
   EXPECT_EQ(who.expires_at_unix(), 1234);
   EXPECT_EQ(who.name(), "x");
 }

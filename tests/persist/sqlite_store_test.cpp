@@ -22,6 +22,9 @@ using broker::stored_delivery;
 using broker::subscription_options;
 using namespace std::chrono_literals;
 
+/// The principal every stored session of these tests belongs to.
+const broker::principal_identity test_owner{"password", "", "alice"};
+
 /// A fresh directory per test, removed at the end.
 class temporary_directory {
  public:
@@ -104,8 +107,8 @@ TEST(sqlite_store, round_trip_of_every_kind_of_state) {
     ASSERT_TRUE(loaded.has_value());
     EXPECT_TRUE(loaded->sessions.empty());
 
-    store->session_saved("alice", 3600, std::nullopt);
-    store->session_saved("bob", 0xFFFFFFFF, time.now());
+    store->session_saved("alice", test_owner, 3600, std::nullopt);
+    store->session_saved("bob", test_owner, 0xFFFFFFFF, time.now());
     subscription_options options;
     options.maximum_qos = 2;
     options.no_local = true;
@@ -178,6 +181,9 @@ TEST(sqlite_store, round_trip_of_every_kind_of_state) {
 
   EXPECT_EQ(alice.expiry_interval, 3600U);
   EXPECT_FALSE(alice.detached_at.has_value());
+  // The owner comes back as it was written (broker::attach binds the session to it).
+  ASSERT_TRUE(alice.owner.has_value());
+  EXPECT_EQ(alice.owner->view(), test_owner);
   ASSERT_EQ(alice.subscriptions.size(), 1U);
   EXPECT_EQ(alice.subscriptions[0].first, "sensors/+/temp");
   EXPECT_EQ(alice.subscriptions[0].second.maximum_qos, 2);
@@ -242,7 +248,7 @@ TEST(sqlite_store, ending_a_session_removes_its_rows_and_unreferenced_messages) 
   auto msg = make_message("a/b", "x", 1);
   const auto message_id = store->allocate_id();
   for (const char* client : {"one", "two"}) {
-    store->session_saved(client, 60, std::nullopt);
+    store->session_saved(client, test_owner, 60, std::nullopt);
     store->subscription_added(client, "a/#", {});
     store->delivery_queued(client, make_delivery(*store, message_id, msg, 1));
     store->inbound_qos2_added(client, 3);
@@ -267,7 +273,7 @@ TEST(sqlite_store, acknowledged_delivery_drops_the_message_row) {
   auto store = open_store(path, time);
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->load().has_value());
-  store->session_saved("s", 60, std::nullopt);
+  store->session_saved("s", test_owner, 60, std::nullopt);
   const auto item = make_delivery(*store, store->allocate_id(), make_message("t", "p", 1), 1);
   store->delivery_queued("s", item);
   ASSERT_TRUE(store->commit().has_value());
@@ -286,7 +292,7 @@ TEST(sqlite_store, delivery_queued_and_acknowledged_in_one_batch_never_reaches_t
   auto store = open_store(path, time);
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->load().has_value());
-  store->session_saved("s", 60, std::nullopt);
+  store->session_saved("s", test_owner, 60, std::nullopt);
   const auto item = make_delivery(*store, store->allocate_id(), make_message("t", "p", 2), 2);
   store->delivery_queued("s", item);
   store->delivery_sent(item.key, 1, 0);
@@ -305,8 +311,8 @@ TEST(sqlite_store, sync_barrier_commits_everyones_pending_operations_together) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->load().has_value());
   EXPECT_FALSE(store->barrier_needed());
-  store->session_saved("a", 60, std::nullopt);
-  store->session_saved("b", 60, std::nullopt);
+  store->session_saved("a", test_owner, 60, std::nullopt);
+  store->session_saved("b", test_owner, 60, std::nullopt);
   EXPECT_TRUE(store->barrier_needed());
   ASSERT_TRUE(store->barrier().has_value());
   EXPECT_FALSE(store->barrier_needed());
@@ -349,7 +355,7 @@ TEST(sqlite_store, interval_mode_acknowledges_at_once_and_the_flusher_commits) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->load().has_value());
   store->start_flusher();
-  store->session_saved("a", 60, std::nullopt);
+  store->session_saved("a", test_owner, 60, std::nullopt);
   EXPECT_FALSE(store->barrier_needed());
   ASSERT_TRUE(store->barrier().has_value());
   // The flusher's commit wakes the waiter; the bound only guards against a hang.
@@ -373,6 +379,26 @@ TEST(sqlite_store, a_full_batch_is_committed_by_the_thread_that_fills_it) {
   EXPECT_EQ(count_rows(dir.file("broker.db"), "inbound_qos2"), 8);
 }
 
+TEST(sqlite_store, a_session_of_schema_1_loads_without_an_owner) {
+  temporary_directory dir;
+  const std::string path = dir.file("broker.db");
+  manual_clock time;
+  {
+    auto store = open_store(path, time);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->load().has_value());
+  }
+  // What an earlier release left: a session row without the owner columns' values.
+  execute(path,
+          "INSERT INTO sessions(client_id, expiry_interval, detached_at) VALUES ('old', 60, 0)");
+  auto store = open_store(path, time);
+  ASSERT_TRUE(store);
+  auto loaded = store->load();
+  ASSERT_TRUE(loaded.has_value());
+  ASSERT_EQ(loaded->sessions.size(), 1U);
+  EXPECT_FALSE(loaded->sessions[0].owner.has_value());
+}
+
 TEST(sqlite_store, newer_schema_version_is_refused_and_the_file_left_alone) {
   temporary_directory dir;
   const std::string path = dir.file("broker.db");
@@ -383,7 +409,7 @@ TEST(sqlite_store, newer_schema_version_is_refused_and_the_file_left_alone) {
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().reason, persistence_error::code::schema_too_new);
   EXPECT_NE(opened.error().message.find("99"), std::string::npos);
-  EXPECT_EQ(count_rows(path, "schema_version"), 2);
+  EXPECT_EQ(count_rows(path, "schema_version"), 3);  // versions 1, 2 and 99
 }
 
 TEST(sqlite_store, a_file_that_is_not_a_database_is_refused_and_not_overwritten) {
@@ -419,7 +445,7 @@ TEST(sqlite_store, a_row_with_impossible_values_is_a_load_error) {
   manual_clock time;
   { ASSERT_TRUE(open_store(path, time)); }
   execute(path,
-          "INSERT INTO sessions VALUES ('s', 60, NULL);"
+          "INSERT INTO sessions VALUES ('s', 60, NULL, 'password', '', 'alice');"
           "INSERT INTO messages VALUES (1, 't', x'', 1, 0, x'00', NULL, 'p');"
           "INSERT INTO deliveries VALUES (2, 's', 1, 7, 0, x'00', 0, 0, 0);");
   auto store = open_store(path, time);
@@ -436,14 +462,14 @@ TEST(sqlite_store, a_failed_commit_stops_acknowledgements) {
   auto store = open_store(path, time);
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->load().has_value());
-  store->session_saved("s", 60, std::nullopt);
+  store->session_saved("s", test_owner, 60, std::nullopt);
   ASSERT_TRUE(store->barrier().has_value());
   // Another writer breaks the schema under the store: the next commit cannot succeed.
   execute(path, "DROP TABLE inbound_qos2");
   store->inbound_qos2_added("s", 1);
   EXPECT_FALSE(store->barrier().has_value());
   EXPECT_TRUE(store->failed());
-  store->session_saved("t", 60, std::nullopt);
+  store->session_saved("t", test_owner, 60, std::nullopt);
   EXPECT_FALSE(store->barrier().has_value());
   EXPECT_EQ(count_rows(path, "sessions"), 1);
 }

@@ -221,6 +221,19 @@ TEST_F(auth_test, unknown_method_is_0x8c) {
             reason_code::bad_authentication_method);
 }
 
+TEST_F(auth_test, unknown_method_is_0x8c_in_a_chain_that_ends_in_deny_all) {
+  // [MQTT-4.12.0-1]: the broker's chains always end in deny_all; it must not turn an
+  // unsupported method into 0x87.
+  providers = {std::make_shared<allow_anonymous>(), std::make_shared<deny_all>()};
+  client& c = make_client();
+  mqtt::connect packet = connect_packet("x");
+  packet.properties.authentication_method = "SCRAM-SHA-1";
+  c.send(packet);
+  EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code,
+            reason_code::bad_authentication_method);
+  EXPECT_TRUE(c.io().close_requested);
+}
+
 TEST(allow_anonymous_provider, clients_without_a_user_name_share_one_principal) {
   allow_anonymous provider;
   std::vector<auth_step> steps;

@@ -113,6 +113,91 @@ TEST(engine, expired_message_is_not_routed) {
   EXPECT_EQ(engine.counters().messages_expired.load(), 1u);
 }
 
+/// A principal of `subject`, as proved by the test provider.
+std::shared_ptr<const principal> principal_of(std::string subject) {
+  auto who = std::make_shared<test_principal>();
+  who->subject = std::move(subject);
+  return who;
+}
+
+TEST(engine, a_session_belongs_to_the_principal_that_created_it) {
+  manual_clock time;
+  deterministic_random random(1);
+  broker engine(broker_settings{}, anonymous_chain(), time, random);
+  counting_io alice_io;
+  attach_request alice;
+  alice.client_id = "device-1";
+  alice.clean_start = false;
+  alice.expiry_interval = 300;
+  alice.connection_id = engine.open_connection();
+  alice.io = &alice_io;
+  alice.who = principal_of("alice");
+  pending_will will;
+  will.content.topic = "alice/will";
+  alice.will = std::move(will);
+  const std::uint64_t alice_connection = alice.connection_id;
+  auto owned = engine.attach(std::move(alice)).attached;
+  ASSERT_TRUE(owned);
+  subscription_options options;
+  options.maximum_qos = 1;
+  ASSERT_EQ(engine.subscribe(*owned, "alice/#", options).reason, reason_code::success);
+
+  for (const bool clean_start : {false, true}) {
+    counting_io mallory_io;
+    attach_request mallory;
+    mallory.client_id = "device-1";
+    mallory.clean_start = clean_start;
+    mallory.connection_id = engine.open_connection();
+    mallory.io = &mallory_io;
+    mallory.who = principal_of("mallory");
+    const attach_result result = engine.attach(std::move(mallory));
+    EXPECT_TRUE(result.refused);
+    EXPECT_FALSE(result.attached);
+    // Nothing changed: the session, its connection, its Will, its subscription.
+    EXPECT_EQ(engine.find_session("device-1"), owned);
+    auto held = owned->lock();
+    EXPECT_EQ(held->owner, alice_connection);
+    EXPECT_FALSE(held->ended);
+    EXPECT_TRUE(held->will);
+    EXPECT_EQ(alice_io.wakes.load(), 0);
+  }
+  EXPECT_EQ(engine.publish(make_message("alice/x", "m", 1)), 1U);
+  const int woken = alice_io.wakes.load();
+
+  // The same identity with another credential (a new token) takes the session over.
+  counting_io again_io;
+  attach_request again;
+  again.client_id = "device-1";
+  again.clean_start = false;
+  again.expiry_interval = 300;
+  again.connection_id = engine.open_connection();
+  again.io = &again_io;
+  again.who = principal_of("alice");
+  const attach_result resumed = engine.attach(std::move(again));
+  EXPECT_FALSE(resumed.refused);
+  EXPECT_TRUE(resumed.session_present);
+  EXPECT_EQ(alice_io.wakes.load(), woken + 1);
+}
+
+TEST(engine, an_anonymous_client_is_not_the_user_whose_name_it_sends) {
+  manual_clock time;
+  deterministic_random random(1);
+  broker engine(broker_settings{}, anonymous_chain(), time, random);
+  counting_io io;
+  attach_request alice;
+  alice.client_id = "alice";
+  alice.connection_id = engine.open_connection();
+  alice.io = &io;
+  alice.who = std::make_shared<acemq::broker::testing::test_principal>();
+  ASSERT_TRUE(engine.attach(std::move(alice)).attached);
+  attach_request anonymous;
+  anonymous.client_id = "alice";
+  anonymous.connection_id = engine.open_connection();
+  anonymous.io = &io;
+  anonymous.who = std::make_shared<unrestricted_principal>("tester");
+  EXPECT_TRUE(engine.attach(std::move(anonymous)).refused);
+}
+
 TEST(engine, concurrent_publishers_lose_nothing_within_bounds) {
   manual_clock time;
   deterministic_random random(1);

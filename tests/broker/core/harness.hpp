@@ -91,6 +91,7 @@ class anonymous_tls final : public tls_facts {
 class test_principal final : public principal {
  public:
   std::string_view name() const override { return "test"; }
+  principal_identity identity() const override { return {"test", {}, subject}; }
   mqtt::reason_code may_publish(std::string_view topic) const override {
     return topic.starts_with(denied_prefix) ? mqtt::reason_code::not_authorized
                                             : mqtt::reason_code::success;
@@ -105,9 +106,11 @@ class test_principal final : public principal {
   std::optional<std::int64_t> expires_at_unix() const override { return expires_at; }
   bool revoked() const override { return is_revoked; }
   bool disconnect_on_denied_delivery() const override { return strict; }
-  bool disconnect_on_denied_publish_v311() const override { return strict; }
+  bool disconnect_on_unacknowledged_refusal() const override { return strict; }
 
   std::optional<std::int64_t> expires_at;
+  /// The identity's subject: sessions are bound to it.
+  std::string subject = "tester";
   std::string denied_prefix = "denied/";
   std::string hidden_prefix = "hidden/";
   bool is_revoked = false;

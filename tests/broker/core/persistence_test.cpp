@@ -148,6 +148,8 @@ class persistence_test : public ::testing::Test {
   deterministic_random random{42};
   restore_summary restored_;
 
+  persist::sqlite_store& store() { return *store_; }
+
  private:
   std::filesystem::path directory_;
   std::unique_ptr<persist::sqlite_store> store_;
@@ -297,6 +299,30 @@ TEST_F(persistence_test, ended_and_non_persistent_sessions_are_not_restored) {
   EXPECT_EQ(restored_.sessions, 0U);
   client& back = connect("ending");
   EXPECT_FALSE(back.received_of<mqtt::connack>().at(0).session_present);
+}
+
+TEST_F(persistence_test, a_session_stored_without_an_owner_is_ended_at_restore) {
+  // A row of an earlier schema names no owner: nobody can prove the session is theirs.
+  auto chain = std::make_shared<const auth_chain>(
+      std::vector<std::shared_ptr<authenticator>>{std::make_shared<allow_anonymous>()});
+  broker fresh(settings, chain, time, random);
+  persistence_snapshot snapshot;
+  stored_session unowned;
+  unowned.client_id = "unowned";
+  unowned.expiry_interval = 60;
+  stored_session owned = unowned;
+  owned.client_id = "owned";
+  owned.owner = owned_identity(principal_identity{"anonymous", "", ""});
+  snapshot.sessions.push_back(std::move(unowned));
+  snapshot.sessions.push_back(std::move(owned));
+  const restore_summary summary = fresh.restore(store(), std::move(snapshot));
+  EXPECT_EQ(summary.sessions, 1U);
+  EXPECT_EQ(summary.discarded, 1U);
+  EXPECT_FALSE(fresh.find_session("unowned"));
+  ASSERT_TRUE(fresh.find_session("owned"));
+  auto held = fresh.find_session("owned")->lock();
+  ASSERT_TRUE(held->who);
+  EXPECT_EQ(held->who->identity(), (principal_identity{"anonymous", "", ""}));
 }
 
 TEST_F(persistence_test, a_delayed_will_fires_after_the_restart) {

@@ -55,8 +55,13 @@ void authz_info_handler::on_publish(const authz_info_upload& upload, completion 
       done(verdict_for(outcome.error().reason, qos, version));
       return;
     }
-    // RFC 9431 2.2.2: stored and indexed; one token per PoP key.
-    store.put(*outcome, client_id);
+    // RFC 9431 2.2.2: stored and indexed; one token per PoP key, and never in place of another
+    // client's token (0x87).
+    if (!store.put(*outcome, client_id)) {
+      spdlog::info("ace: authz-info upload refused: {}", to_string(rejection::key_held_by_another));
+      done(verdict_for(rejection::key_held_by_another, qos, version));
+      return;
+    }
     spdlog::debug("ace: authz-info stored token {}", log::redact((*outcome)->hash));
     done(verdict_for(std::nullopt, qos, version));
   });

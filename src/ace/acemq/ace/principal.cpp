@@ -12,6 +12,17 @@ ace_principal::ace_principal(validated_token_ptr token, std::string client_id,
   name_ = "ace:" + client_id + ":" + log::redact(token_->hash);
 }
 
+broker::principal_identity holder_of(const validated_token& token) noexcept {
+  const token::claims& claims = token.claims;
+  std::string_view subject = token.hash_text;
+  if (claims.client_id) {
+    subject = *claims.client_id;
+  } else if (claims.subject) {
+    subject = *claims.subject;
+  }
+  return {"ace", claims.issuer ? std::string_view(*claims.issuer) : std::string_view{}, subject};
+}
+
 mqtt::reason_code ace_principal::refusal() const noexcept {
   // RFC 9431 3.1 / 3.3: 0x80 Unspecified error MAY replace 0x87 so topic names do not leak.
   return hide_topic_names_ ? mqtt::reason_code::unspecified_error

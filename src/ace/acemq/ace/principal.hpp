@@ -14,6 +14,11 @@
 
 namespace acemq::ace {
 
+/// Who a token was issued to: {"ace", its issuer, its `client_id` claim, else its `sub`, else
+/// (a token that names no client) its own hash}. Never the PoP key: a client that rotates its key
+/// with a new token stays the same holder. Views into `token`.
+broker::principal_identity holder_of(const validated_token& token) noexcept;
+
 class ace_principal final : public broker::principal {
  public:
   /// `hide_topic_names`: answer refusals with 0x80 instead of 0x87 (RFC 9431 3.1, 3.3 MAY).
@@ -24,6 +29,8 @@ class ace_principal final : public broker::principal {
 
   /// "ace:" + client id + the redacted token hash; never the token.
   std::string_view name() const override { return name_; }
+  /// The token's holder (holder_of).
+  broker::principal_identity identity() const override { return holder_of(*token_); }
   /// RFC 9431 3.1: the topic name must match a "pub" filter of the scope.
   mqtt::reason_code may_publish(std::string_view topic) const override;
   /// RFC 9431 3.3: the filter must equal or be a subset of a "sub" filter.
@@ -39,8 +46,9 @@ class ace_principal final : public broker::principal {
   bool revoked() const noexcept override { return token_->revoked(); }
   /// RFC 9431 3.2 / 6.2: a delivery the token does not allow closes the connection (0x87).
   bool disconnect_on_denied_delivery() const override { return true; }
-  /// RFC 9431 6.2: an unauthorized MQTT 3.1.1 PUBLISH is ignored and the client disconnected.
-  bool disconnect_on_denied_publish_v311() const override { return true; }
+  /// RFC 9431 3.1 / 6.2: an unauthorized MQTT 5 QoS 0 PUBLISH gets DISCONNECT 0x87 (0x80 with
+  /// hide_topic_names); an unauthorized MQTT 3.1.1 PUBLISH is ignored and the client disconnected.
+  bool disconnect_on_unacknowledged_refusal() const override { return true; }
   const validated_token& token() const noexcept { return *token_; }
   const validated_token_ptr& shared_token() const noexcept { return token_; }
 

@@ -80,10 +80,17 @@ void token_store::make_room_locked() {
   }
 }
 
-void token_store::put(const validated_token_ptr& token, std::string_view client_id) {
+bool token_store::may_take_locked(const std::string& current,
+                                  const broker::principal_identity& holder) {
+  const validated_token_ptr there = usable_locked(current);
+  return !there || holder_of(*there) == holder;
+}
+
+bool token_store::put(const validated_token_ptr& token, std::string_view client_id) {
   // Without a key identity the token could not be told apart from others for the same key.
   const std::string& identity = token->key_identity;
-  if (identity.empty()) return;
+  if (identity.empty()) return false;
+  const broker::principal_identity holder = holder_of(*token);
   entry item;
   item.token = token;
   if (!client_id.empty()) item.names.emplace_back(client_id);
@@ -96,6 +103,17 @@ void token_store::put(const validated_token_ptr& token, std::string_view client_
   }
 
   std::lock_guard lock(mutex_);
+  // One client's upload never displaces another's token, nor re-points a name or a key id that
+  // denotes another holder's live token (RFC 9431 2.2.2 replaces a token of the same client).
+  if (!may_take_locked(identity, holder)) return false;
+  std::erase_if(item.names, [&](const std::string& name) {
+    const auto bound = by_client_.find(name);
+    return bound != by_client_.end() && !may_take_locked(bound->second, holder);
+  });
+  if (item.kid) {
+    const auto bound = by_kid_.find(*item.kid);
+    if (bound != by_kid_.end() && !may_take_locked(bound->second, holder)) item.kid.reset();
+  }
   // A reconnect with the token already held changes nothing worth recording.
   bool changed = true;
   if (entry* existing = by_key_.find(identity)) {
@@ -128,6 +146,7 @@ void token_store::put(const validated_token_ptr& token, std::string_view client_
   if (item.kid) by_kid_[*item.kid] = identity;
   if (journal_ != nullptr && changed) journal_->saved(identity, *token, item.names);
   by_key_.put(identity, std::move(item));
+  return true;
 }
 
 void token_store::set_journal(token_journal* journal) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "acemq/ace/lru_cache.hpp"
+#include "acemq/ace/principal.hpp"
 #include "acemq/ace/settings.hpp"
 #include "acemq/ace/validation.hpp"
 #include "acemq/common/bytes.hpp"
@@ -64,7 +65,10 @@ class token_store {
   /// indexes it by `client_id` (when not empty), by the token's client_id/sub claims and by its
   /// PoP key id. A token is known by at most max_token_names client names, the most recently
   /// used ones: a client connecting under an older name must present the token again.
-  void put(const validated_token_ptr& token, std::string_view client_id);
+  /// Every slot belongs to the holder of the live token in it (holder_of): a token of another
+  /// holder neither replaces that token (put returns false, nothing changes) nor takes over a
+  /// client name or a key id that points at it (those names are left out of its index).
+  bool put(const validated_token_ptr& token, std::string_view client_id);
 
   /// The token held for an MQTT client identifier (RFC 9431 2.2.4.2.2: a CONNECT without a
   /// token), or null. Expired and revoked tokens are not returned.
@@ -92,6 +96,9 @@ class token_store {
   };
 
   validated_token_ptr usable_locked(const std::string& identity);
+  /// Whether an index entry pointing at key identity `current` may be pointed at a token of
+  /// `holder`: the token there is gone or ended, or has the same holder.
+  bool may_take_locked(const std::string& current, const broker::principal_identity& holder);
   void forget_locked(const std::string& identity, const entry& gone);
   void make_room_locked();
 

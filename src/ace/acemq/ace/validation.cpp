@@ -38,6 +38,8 @@ std::string_view to_string(rejection reason) noexcept {
       return "will_not_allowed";
     case rejection::exporter_unavailable:
       return "exporter_unavailable";
+    case rejection::key_held_by_another:
+      return "key_held_by_another";
   }
   return "unknown";
 }

@@ -35,6 +35,7 @@ enum class rejection : std::uint8_t {
   challenge_unknown = 0x0C,     // an AUTH answer with no outstanding challenge (or a replay)
   will_not_allowed = 0x0D,      // the scope does not allow the Will topic (RFC 9431 2.2.4.1)
   exporter_unavailable = 0x0E,  // no TLS, or the TLS exporter failed
+  key_held_by_another = 0x0F,   // the PoP key holds a live token of another client
 };
 
 /// A stable lower-case name for logs ("bad_pop").

@@ -267,11 +267,12 @@ bool filter_covers(std::string_view rule, std::string_view filter) noexcept {
   }
 }
 
-acl_principal::acl_principal(std::string name, std::string client_id,
+acl_principal::acl_principal(std::string_view provider, std::string name, std::string client_id,
                              std::optional<std::string> username,
                              std::shared_ptr<const acl_store> store,
                              std::optional<std::int64_t> expires_at)
-    : name_(std::move(name)),
+    : provider_(provider),
+      name_(std::move(name)),
       client_id_(std::move(client_id)),
       username_(std::move(username)),
       store_(std::move(store)),

@@ -117,11 +117,14 @@ bool filter_covers(std::string_view rule, std::string_view filter) noexcept;
 /// applies to connected clients at their next PUBLISH, SUBSCRIBE or delivery).
 class acl_principal final : public broker::principal {
  public:
-  acl_principal(std::string name, std::string client_id, std::optional<std::string> username,
-                std::shared_ptr<const acl_store> store,
+  /// `provider` names the provider that proved `name` (a string literal, e.g. "password"): the
+  /// principal's identity is {provider, "", name}.
+  acl_principal(std::string_view provider, std::string name, std::string client_id,
+                std::optional<std::string> username, std::shared_ptr<const acl_store> store,
                 std::optional<std::int64_t> expires_at = std::nullopt);
 
   std::string_view name() const override { return name_; }
+  broker::principal_identity identity() const override { return {provider_, {}, name_}; }
   mqtt::reason_code may_publish(std::string_view topic) const override;
   mqtt::reason_code may_subscribe(std::string_view filter) const override;
   bool may_receive(std::string_view topic) const override;
@@ -137,6 +140,7 @@ class acl_principal final : public broker::principal {
   };
   std::shared_ptr<const resolved> rules() const;
 
+  std::string_view provider_;
   std::string name_;
   std::string client_id_;
   std::optional<std::string> username_;

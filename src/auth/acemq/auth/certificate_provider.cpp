@@ -232,8 +232,8 @@ void certificate_provider::start(const broker::authentication_request& request, 
     return;
   }
   // The certificate identity acts as the user name for the ACL (%u).
-  done(broker::auth_step::succeed(
-      std::make_shared<acl_principal>(*identity, request.client_id, *identity, acl_)));
+  done(broker::auth_step::succeed(std::make_shared<acl_principal>(
+      "certificate", *identity, request.client_id, *identity, acl_)));
 }
 
 void certificate_provider::continue_auth(const broker::authentication_request&, completion done) {

@@ -299,7 +299,7 @@ broker::auth_step device_jwt_provider::check(const broker::authentication_reques
   }
   // The principal expires with the JWT, so the broker closes the connection at exp.
   return broker::auth_step::succeed(std::make_shared<acl_principal>(
-      device.id, request.client_id, device.id, acl_, verified->expires_at));
+      "device-jwt", device.id, request.client_id, device.id, acl_, verified->expires_at));
 }
 
 void device_jwt_provider::start(const broker::authentication_request& request, completion done) {

@@ -91,7 +91,7 @@ void password_provider::start(const broker::authentication_request& request, com
     if (known && check == password_check::match) {
       state->by_client_id.record_success(client_key);
       done(broker::auth_step::succeed(
-          std::make_shared<acl_principal>(username, client_id, username, state->acl)));
+          std::make_shared<acl_principal>("password", username, client_id, username, state->acl)));
       return;
     }
     if (known && check == password_check::bad_hash) {

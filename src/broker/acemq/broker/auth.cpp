@@ -88,8 +88,11 @@ void public_topics_only::reauthenticate(const authentication_request&, completio
   done(auth_step::fail(mqtt::reason_code::not_authorized));
 }
 
-void deny_all::start(const authentication_request&, completion done) {
-  done(auth_step::fail(mqtt::reason_code::not_authorized));
+void deny_all::start(const authentication_request& request, completion done) {
+  // [MQTT-4.12.0-1]: every provider before this one passed, so none supports the client's
+  // Authentication Method: 0x8C, as when the chain runs out.
+  done(auth_step::fail(request.method ? mqtt::reason_code::bad_authentication_method
+                                      : mqtt::reason_code::not_authorized));
 }
 
 void deny_all::continue_auth(const authentication_request&, completion done) {

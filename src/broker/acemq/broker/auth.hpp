@@ -59,6 +59,35 @@ struct authentication_request {
   std::vector<std::pair<std::string, std::string>> user_properties;
 };
 
+/// Who a principal is: the provider that checked the credential and the identity it proved
+/// (docs/authentication.md, "Principals"). A session and its client identifier belong to the
+/// identity that created them; another identity is refused (broker::attach). Views into the
+/// principal: valid while it lives.
+struct principal_identity {
+  /// The provider: "password", "certificate", "device-jwt", "ace", "anonymous" or "public".
+  std::string_view provider;
+  /// Who vouches for `subject` besides the provider: an ACE token's issuer; empty otherwise.
+  std::string_view issuer;
+  /// The identity proved: the user name, the certificate's mapped identity, the device id, the
+  /// client an ACE token was issued to; empty for "anonymous" and "public", which are one
+  /// principal each whatever the client claims.
+  std::string_view subject;
+
+  friend bool operator==(const principal_identity&, const principal_identity&) = default;
+};
+
+/// A principal_identity that owns its text: what a stored session records of its owner.
+struct owned_identity {
+  std::string provider;
+  std::string issuer;
+  std::string subject;
+
+  owned_identity() = default;
+  explicit owned_identity(const principal_identity& of)
+      : provider(of.provider), issuer(of.issuer), subject(of.subject) {}
+  principal_identity view() const noexcept { return {provider, issuer, subject}; }
+};
+
 /// What an authenticated client may do. Created by an authenticator, held by the connection (and
 /// its session, for offline deliveries) and consulted on every PUBLISH, every SUBSCRIBE filter and
 /// every delivery, so it must be cheap and thread-safe (const methods, no locks on the hot path).
@@ -67,6 +96,9 @@ class principal {
   virtual ~principal() = default;
   /// A name for logs (never a secret).
   virtual std::string_view name() const = 0;
+  /// Who proved themselves: sessions are bound to it (broker::attach), a re-authentication must
+  /// prove the same identity.
+  virtual principal_identity identity() const = 0;
   /// success, or the reason code to return (typically not_authorized 0x87).
   virtual mqtt::reason_code may_publish(std::string_view topic) const = 0;
   /// success, or the reason code for this SUBSCRIBE filter (typically 0x87).
@@ -84,9 +116,11 @@ class principal {
   /// DISCONNECT 0x87, 3.1.1 close) instead of being dropped silently (the ACL behaviour of
   /// mosquitto, the default).
   virtual bool disconnect_on_denied_delivery() const { return false; }
-  /// Whether an MQTT 3.1.1 PUBLISH refused by may_publish() closes the connection (RFC 9431 6.2:
-  /// "MUST ignore and disconnect") whatever the broker's v311_denied_publish policy says.
-  virtual bool disconnect_on_denied_publish_v311() const { return false; }
+  /// Whether a PUBLISH refused by may_publish() that no acknowledgement can report ends the
+  /// connection: RFC 9431 3.1 (an MQTT 5 QoS 0 PUBLISH: DISCONNECT with the refusal's reason,
+  /// 0x87 or 0x80) and 6.2 (MQTT 3.1.1, any QoS: "MUST ignore and disconnect"), whatever the
+  /// broker's v311_denied_publish policy says. False: such a PUBLISH is dropped silently.
+  virtual bool disconnect_on_unacknowledged_refusal() const { return false; }
 };
 
 /// The outcome of one authentication step.
@@ -129,11 +163,13 @@ class authenticator {
   virtual void reauthenticate(const authentication_request& request, completion done) = 0;
 };
 
-/// A principal that may do everything; used by allow_anonymous.
+/// A principal that may do everything; used by allow_anonymous. Every one is the identity
+/// {"anonymous"}: a user name an anonymous client sends is a name for logs, not a proof.
 class unrestricted_principal final : public principal {
  public:
   explicit unrestricted_principal(std::string name) : name_(std::move(name)) {}
   std::string_view name() const override { return name_; }
+  principal_identity identity() const override { return {"anonymous", {}, {}}; }
   mqtt::reason_code may_publish(std::string_view) const override;
   mqtt::reason_code may_subscribe(std::string_view) const override;
   bool may_receive(std::string_view) const override { return true; }
@@ -159,6 +195,7 @@ class allow_anonymous final : public authenticator {
 class public_only_principal final : public principal {
  public:
   std::string_view name() const override { return "public-only"; }
+  principal_identity identity() const override { return {"public", {}, {}}; }
   mqtt::reason_code may_publish(std::string_view) const override {
     return mqtt::reason_code::not_authorized;
   }
@@ -167,6 +204,28 @@ class public_only_principal final : public principal {
   }
   bool may_receive(std::string_view) const override { return false; }
   std::optional<std::int64_t> expires_at_unix() const override { return std::nullopt; }
+};
+
+/// The owner of a session restored from the store, until that owner connects again: only its
+/// identity is known, so it may not publish or subscribe. Deliveries are queued for it as they
+/// were before the restart and checked against the owner's new principal when it resumes the
+/// session (connection::narrow_to_principal).
+class restored_principal final : public principal {
+ public:
+  explicit restored_principal(owned_identity owner) : owner_(std::move(owner)) {}
+  std::string_view name() const override { return owner_.subject; }
+  principal_identity identity() const override { return owner_.view(); }
+  mqtt::reason_code may_publish(std::string_view) const override {
+    return mqtt::reason_code::not_authorized;
+  }
+  mqtt::reason_code may_subscribe(std::string_view) const override {
+    return mqtt::reason_code::not_authorized;
+  }
+  bool may_receive(std::string_view) const override { return true; }
+  std::optional<std::int64_t> expires_at_unix() const override { return std::nullopt; }
+
+ private:
+  owned_identity owner_;
 };
 
 /// RFC 9431 2.2.1 "TLS:Anon,MQTT:None": accepts a client that presents no credentials at all (no
@@ -186,7 +245,8 @@ class public_topics_only final : public authenticator {
   bool require_tls_;
 };
 
-/// Refuses everything: the last resort of a chain (0x87 in v5, return code 5 in 3.1.1).
+/// Refuses everything: the last resort of a chain (0x87 in v5, return code 5 in 3.1.1; 0x8C
+/// Bad authentication method for a CONNECT naming a method no provider before it supports).
 class deny_all final : public authenticator {
  public:
   std::string_view name() const override { return "deny_all"; }

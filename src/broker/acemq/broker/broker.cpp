@@ -44,6 +44,12 @@ void store_will(persistence& store, std::string_view client_id, const pending_wi
   }
 }
 
+/// The identity a session's state records as its owner; empty for a session without principal
+/// (tests that drive the engine alone).
+principal_identity owner_of(const session_state& state) noexcept {
+  return state.who ? state.who->identity() : principal_identity{};
+}
+
 }  // namespace
 
 bool is_sys_topic(std::string_view topic) noexcept {
@@ -112,6 +118,14 @@ attach_result broker::attach(attach_request request) {
       std::shared_ptr<session> existing = *by_id_.find((*found)->id());
       {
         auto state = existing->lock();
+        // A session and its client identifier belong to the principal that created it: another
+        // one may neither take it over nor end it, and nothing of it changes.
+        const principal_identity claimant =
+            request.who ? request.who->identity() : principal_identity{};
+        if (owner_of(*state) != claimant) {
+          result.refused = true;
+          return result;
+        }
         if (state->owner != 0) {
           // [MQTT-3.1.4-3]: take-over. The older connection learns it on wake().
           if (state->io) state->io->wake();
@@ -192,7 +206,8 @@ void broker::persist_attached(session& subject, session_state& state) {
   }
   const bool known = state.store() != nullptr;
   state.durable = true;
-  persistence_->session_saved(subject.client_id(), state.expiry_interval, std::nullopt);
+  persistence_->session_saved(subject.client_id(), owner_of(state), state.expiry_interval,
+                              std::nullopt);
   store_will(*persistence_, subject.client_id(), state.will.get());
   if (known) return;
   // A session kept in memory only (expiry 0) taken over by a connection that makes it
@@ -298,7 +313,7 @@ void broker::detach(const std::shared_ptr<session>& subject, std::uint64_t conne
         state->drop_queued_qos0();
       }
       if (persistence* const store = state->store(); !ends && store != nullptr) {
-        store->session_saved(subject->client_id(), state->expiry_interval, now);
+        store->session_saved(subject->client_id(), owner_of(*state), state->expiry_interval, now);
         store_will(*store, subject->client_id(), state->will.get());
       }
     }
@@ -689,15 +704,25 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
     std::unique_lock tree(tree_mutex_);
     for (stored_session& saved : snapshot.sessions) {
       if (saved.expiry_interval == 0 || by_client_id_.contains(saved.client_id)) continue;
+      if (!saved.owner) {
+        // Written before sessions recorded their owner: nobody can prove it is theirs, so it
+        // ends (its client starts a new session, Session Present 0).
+        store.session_ended(saved.client_id);
+        ++summary.discarded;
+        continue;
+      }
       auto restored = std::make_shared<session>(next_session_id_++, saved.client_id);
       {
         auto state = restored->lock();
         state->context = &session_context_;
         state->durable = true;
         state->expiry_interval = saved.expiry_interval;
+        state->who = std::make_shared<restored_principal>(std::move(*saved.owner));
         // A connection attached at the crash is gone: its session is detached from now on.
         state->detached_at = saved.detached_at.value_or(now);
-        if (!saved.detached_at) store.session_saved(saved.client_id, saved.expiry_interval, now);
+        if (!saved.detached_at) {
+          store.session_saved(saved.client_id, owner_of(*state), saved.expiry_interval, now);
+        }
         for (stored_inflight& sent : saved.inflight) {
           delivery item{std::move(sent.item.msg),
                         sent.item.qos,

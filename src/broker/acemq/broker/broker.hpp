@@ -37,6 +37,8 @@ struct persistence_snapshot;
 /// What broker::restore() rebuilt.
 struct restore_summary {
   std::size_t sessions = 0;
+  /// Sessions stored without an owner (by a release before owners were recorded), ended.
+  std::size_t discarded = 0;
   std::size_t retained = 0;
 };
 
@@ -97,6 +99,9 @@ struct attach_request {
 struct attach_result {
   std::shared_ptr<session> attached;
   bool session_present = false;
+  /// The client identifier's session belongs to another principal: nothing was attached and
+  /// nothing changed (the connection refuses the CONNECT with 0x87).
+  bool refused = false;
 };
 
 /// The outcome of one SUBSCRIBE filter.
@@ -133,10 +138,13 @@ class broker {
   std::string assign_client_id();
 
   /// Attaches a connection to the session of its client identifier, creating, resuming or
-  /// discarding (clean start) it. An attached older connection is taken over [MQTT-3.1.4-3]: its
-  /// transport is woken and it finds itself no longer the owner (it then sends DISCONNECT 0x8E).
-  /// The Will of the older connection is published unless this request resumes the session and
-  /// the Will Delay Interval is non-zero (MQTT 5.0 3.1.3.2.2).
+  /// discarding (clean start) it. A session belongs to the principal identity that created it
+  /// (principal::identity): a request by another identity is refused (attach_result::refused)
+  /// and changes nothing, neither the session nor its connection nor its Will. An attached older
+  /// connection is taken over [MQTT-3.1.4-3]: its transport is woken and it finds itself no longer
+  /// the owner (it then sends DISCONNECT 0x8E). The Will of the older connection is published
+  /// unless this request resumes the session and the Will Delay Interval is non-zero
+  /// (MQTT 5.0 3.1.3.2.2).
   attach_result attach(attach_request request);
 
   /// Detaches connection `connection_id` from `subject` (no-op when it is no longer the owner).

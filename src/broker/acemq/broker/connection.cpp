@@ -749,8 +749,9 @@ void connection::end_for_credentials() {
 
 void connection::narrow_to_principal() {
   if (!session_) return;
-  // RFC 9431 4: after re-authentication the new scope applies at once: subscriptions it no
-  // longer allows are removed, and queued deliveries it may not receive are dropped.
+  // RFC 9431 4: after re-authentication (or a resumption with new credentials) the new scope
+  // applies at once: subscriptions it no longer allows are removed, and queued and in-flight
+  // deliveries it may not receive are dropped.
   const principal& who = *principal_;
   broker_.unsubscribe_if(*session_, [&who](std::string_view filter) {
     return who.may_subscribe(filter) != reason_code::success;
@@ -760,8 +761,11 @@ void connection::narrow_to_principal() {
     auto held = session_->lock();
     held->who = principal_;
     held->delivery_refused = false;
-    refused = held->drop_queued_if(
-        [&who](const delivery& item) { return !who.may_receive(item.msg->topic); });
+    const auto undeliverable = [&who](const delivery& item) {
+      return !who.may_receive(item.msg->topic);
+    };
+    refused =
+        held->drop_queued_if(undeliverable) + held->drop_unreceived_inflight_if(undeliverable);
   }
   if (refused > 0) {
     broker_.counters().deliveries_denied.fetch_add(refused, std::memory_order_relaxed);
@@ -781,13 +785,28 @@ void connection::finish_connect(auth_step step) {
     refuse_connect(reason_code::not_authorized);
     return;
   }
-  broker_.counters().auth_success.fetch_add(1, std::memory_order_relaxed);
+  if (broker_.settings().client_id_must_match_identity &&
+      client_id() != step.who->identity().subject) {
+    // The optional policy of cloud IoT brokers: a client may only use its own identity as its
+    // client identifier.
+    broker_.counters().auth_failure.fetch_add(1, std::memory_order_relaxed);
+    refuse_connect(reason_code::client_identifier_not_valid);
+    return;
+  }
   mqtt::connect& packet = *occasional_->pending_connect;
   std::optional<pending_will> will;
   if (packet.will) {
-    // The Will topic is authorized like a PUBLISH, at CONNECT time (0x87 in CONNACK).
-    const reason_code allowed = step.who->may_publish(packet.will->topic);
+    // The Will topic passes the checks a PUBLISH to it would, at CONNECT time (0x87 in CONNACK):
+    // an interceptor's topic (its PUBLISH is consumed, never routed), the broker's own $SYS
+    // tree (MQTT 5.0 4.7.2), and the principal.
+    const std::string_view topic = packet.will->topic;
+    reason_code allowed = reason_code::not_authorized;
+    if (!is_sys_topic(topic) &&
+        !(listener_.interceptor && listener_.interceptor->intercepts(topic))) {
+      allowed = step.who->may_publish(topic);
+    }
     if (allowed != reason_code::success) {
+      broker_.counters().auth_failure.fetch_add(1, std::memory_order_relaxed);
       refuse_connect(mqtt::is_error(allowed) ? allowed : reason_code::not_authorized);
       return;
     }
@@ -814,6 +833,16 @@ void connection::finish_connect(auth_step step) {
   request.who = principal_;
   request.will = std::move(will);
   attach_result attached = broker_.attach(std::move(request));
+  if (attached.refused) {
+    // The client identifier's session belongs to another principal (docs/authentication.md,
+    // "Principals"): refused, and the session and its connection are left as they were.
+    broker_.counters().auth_failure.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("{} {}: CONNECT refused: client '{}' belongs to another principal than '{}'",
+                 listener_.name, io_.remote_address().view(), client_id(), principal_->name());
+    refuse_connect(reason_code::not_authorized);
+    return;
+  }
+  broker_.counters().auth_success.fetch_add(1, std::memory_order_relaxed);
   session_ = std::move(attached.attached);
   if (session_) {
     // The session holds the identifier from here on (client_id()); the copy's storage goes.
@@ -869,6 +898,9 @@ void connection::finish_connect(auth_step step) {
   rearm();
 
   if (attached.session_present) {
+    // The same principal may come back with narrower rights (a new token, a changed ACL): what
+    // it may no longer receive is not sent again, before anything is.
+    narrow_to_principal();
     auto held = session_->lock();
     held->mark_inflight_for_resend();
   }
@@ -948,7 +980,9 @@ void connection::finish_reauthentication(auth_step step) {
   if (state_ != state::connected) return;
   switch (step.what) {
     case auth_step::kind::success:
-      if (!step.who) break;
+      // A re-authentication proves the same principal again; new credentials of another one
+      // would hand it this session (docs/authentication.md, "Principals").
+      if (!step.who || step.who->identity() != principal_->identity()) break;
       reauthenticating_ = false;
       // The new grant takes effect at once (RFC 9431 4): its expiry re-arms the timer, and a
       // token already ended is a failed re-authentication.
@@ -1072,8 +1106,14 @@ void connection::handle(mqtt::publish&& packet) {
       verdict = refusal_for(allowed, allowed_in_puback);
       // RFC 9431 6.2: an ACE client's unauthorized 3.1.1 PUBLISH is ignored and disconnects.
       if (!v5 && (settings.v311_denied_publish == v311_denied_publish_policy::disconnect ||
-                  principal_->disconnect_on_denied_publish_v311())) {
+                  principal_->disconnect_on_unacknowledged_refusal())) {
         close_transport();
+        return;
+      }
+      // RFC 9431 3.1: an ACE client's unauthorized QoS 0 PUBLISH has no PUBACK to carry the
+      // refusal: DISCONNECT with it (0x87, or 0x80 when topic names are hidden).
+      if (v5 && packet.qos == 0 && principal_->disconnect_on_unacknowledged_refusal()) {
+        disconnect_and_close(refusal_for(allowed, allowed_in_disconnect));
         return;
       }
     }

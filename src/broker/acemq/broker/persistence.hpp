@@ -50,6 +50,9 @@ struct stored_inflight {
 /// A persistent session as read back at start-up.
 struct stored_session {
   std::string client_id;
+  /// The identity of the principal that owns the session (broker::attach); nullopt for a row
+  /// written before owners were recorded (restore() discards such a session).
+  std::optional<owned_identity> owner;
   std::uint32_t expiry_interval = 0;
   /// When its connection went away; nullopt when one was attached at the time of the crash or
   /// shutdown (the session then counts as detached at restore time).
@@ -94,9 +97,10 @@ class persistence {
   /// (stored_delivery::key): unique in the store, increasing, never reused while a row holds it.
   virtual std::uint64_t allocate_id() = 0;
 
-  /// Creates or updates a persistent session row. `detached_at` nullopt = a connection is
-  /// attached.
-  virtual void session_saved(std::string_view client_id, std::uint32_t expiry_interval,
+  /// Creates or updates a persistent session row, owned by `owner`. `detached_at` nullopt = a
+  /// connection is attached.
+  virtual void session_saved(std::string_view client_id, const principal_identity& owner,
+                             std::uint32_t expiry_interval,
                              std::optional<clock::time_point> detached_at) = 0;
   /// Deletes a session and everything it owns (subscriptions, deliveries, inbound ids, Will).
   virtual void session_ended(std::string_view client_id) = 0;

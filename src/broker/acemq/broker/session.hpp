@@ -204,6 +204,24 @@ struct session_state {
     release_if_drained();
     return removed;
   }
+  /// Removes the in-flight deliveries the client has not received for sure (PUBLISH sent, no
+  /// PUBACK or PUBREC yet) for which `remove(const delivery&)` is true, freeing their packet
+  /// identifiers; returns how many. Entries past PUBREC carry no content any more and stay.
+  template <typename Predicate>
+  std::size_t drop_unreceived_inflight_if(Predicate&& remove) {
+    if (!traffic_) return 0;
+    auto& inflight = traffic_->inflight;
+    std::size_t removed = 0;
+    for (auto it = inflight.begin(); it != inflight.end();) {
+      const auto current = it++;
+      if (current->second.at == inflight_entry::stage::publish_sent &&
+          remove(current->second.item)) {
+        erase_inflight(current);
+        ++removed;
+      }
+    }
+    return removed;
+  }
   /// Removes queued QoS 0 deliveries (when the connection goes away and they are not kept).
   void drop_queued_qos0();
 

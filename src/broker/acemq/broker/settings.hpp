@@ -85,6 +85,11 @@ struct broker_settings {
   std::size_t max_client_id_length = 256;
   /// Whether an empty client identifier gets a server-assigned one [MQTT-3.1.3-6].
   bool allow_empty_client_id = true;
+  /// Whether a client's identifier must equal the identity it proved (principal_identity's
+  /// subject: the user name, certificate identity, device id, ACE client), as cloud IoT brokers
+  /// offer; other identifiers are refused with 0x85 (3.1.1: return code 2). Anonymous clients,
+  /// whose identity has no subject, and assigned identifiers then never match.
+  bool client_id_must_match_identity = false;
   /// Response Information (0x1A) prefix returned when requested; the client id is appended.
   /// Empty = never return Response Information.
   std::string response_information_prefix = "response/";

@@ -327,6 +327,10 @@ void append_broker_settings(std::vector<entry<app_config>>& r) {
   r.push_back(boolean<C>("broker.allow_empty_client_id",
                          "assign an identifier to clients that send an empty one [MQTT-3.1.3-6]",
                          [](C& c) -> bool& { return c.broker.allow_empty_client_id; }));
+  r.push_back(boolean<C>("broker.client_id_must_match_identity",
+                         "refuse (0x85) a client identifier other than the identity the client "
+                         "proved (user name, certificate identity, device id, ACE client)",
+                         [](C& c) -> bool& { return c.broker.client_id_must_match_identity; }));
   r.push_back(text<C>("broker.response_information_prefix",
                       "Response Information prefix (client id appended; empty: never sent)",
                       [](C& c) -> std::string& { return c.broker.response_information_prefix; }));

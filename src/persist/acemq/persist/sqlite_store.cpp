@@ -30,6 +30,7 @@ namespace {
 
 struct session_saved_op {
   std::string client_id;
+  broker::owned_identity owner;
   std::uint32_t expiry_interval;
   std::optional<clock::time_point> detached_at;
 };
@@ -321,6 +322,13 @@ CREATE TABLE tokens(
   value BLOB NOT NULL,
   expires_at INTEGER NOT NULL) WITHOUT ROWID;
 )sql",
+    // 1 -> 2: the principal that owns each session (docs/authentication.md, "Principals"). Rows
+    // written before have none; the broker discards those sessions at restore.
+    R"sql(
+ALTER TABLE sessions ADD COLUMN owner_provider TEXT;
+ALTER TABLE sessions ADD COLUMN owner_issuer TEXT;
+ALTER TABLE sessions ADD COLUMN owner_subject TEXT;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version,
               "one migration per schema version");
@@ -436,8 +444,10 @@ struct sqlite_store::database {
   result<void, persistence_error> prepare_all() {
     const std::pair<statement**, const char*> all[] = {
         {&session_upsert,
-         "INSERT INTO sessions(client_id, expiry_interval, detached_at) VALUES (?1, ?2, ?3) "
-         "ON CONFLICT(client_id) DO UPDATE SET expiry_interval = ?2, detached_at = ?3"},
+         "INSERT INTO sessions(client_id, expiry_interval, detached_at, owner_provider, "
+         "owner_issuer, owner_subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+         "ON CONFLICT(client_id) DO UPDATE SET expiry_interval = ?2, detached_at = ?3, "
+         "owner_provider = ?4, owner_issuer = ?5, owner_subject = ?6"},
         {&session_delete, "DELETE FROM sessions WHERE client_id = ?1"},
         {&subscriptions_delete_all, "DELETE FROM subscriptions WHERE client_id = ?1"},
         {&inbound_delete_all, "DELETE FROM inbound_qos2 WHERE client_id = ?1"},
@@ -721,7 +731,10 @@ result<void, persistence_error> sqlite_store::commit_locked() {
           if constexpr (std::is_same_v<type, session_saved_op>) {
             d.session_upsert->bind(1, change.client_id)
                 .bind(2, std::int64_t{change.expiry_interval})
-                .bind(3, anchor.to_unix(change.detached_at));
+                .bind(3, anchor.to_unix(change.detached_at))
+                .bind(4, change.owner.provider)
+                .bind(5, change.owner.issuer)
+                .bind(6, change.owner.subject);
             return run(*d.session_upsert, "save session");
           } else if constexpr (std::is_same_v<type, session_ended_op>) {
             d.messages_of_client->bind(1, change.client_id);
@@ -868,9 +881,12 @@ std::uint64_t sqlite_store::allocate_id() {
   return next_id_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void sqlite_store::session_saved(std::string_view client_id, std::uint32_t expiry_interval,
+void sqlite_store::session_saved(std::string_view client_id,
+                                 const broker::principal_identity& owner,
+                                 std::uint32_t expiry_interval,
                                  std::optional<clock::time_point> detached_at) {
-  record({session_saved_op{std::string(client_id), expiry_interval, detached_at}});
+  record({session_saved_op{std::string(client_id), broker::owned_identity(owner), expiry_interval,
+                           detached_at}});
 }
 void sqlite_store::session_ended(std::string_view client_id) {
   record({session_ended_op{std::string(client_id)}});
@@ -955,7 +971,9 @@ result<broker::persistence_snapshot, persistence_error> sqlite_store::load() {
   std::unordered_map<std::string, std::size_t> index;
   std::uint64_t highest_id = 0;
 
-  statement sessions(db, "SELECT client_id, expiry_interval, detached_at FROM sessions");
+  statement sessions(db,
+                     "SELECT client_id, expiry_interval, detached_at, owner_provider, "
+                     "owner_issuer, owner_subject FROM sessions");
   while (sessions.step()) {
     broker::stored_session entry;
     entry.client_id = sessions.text(0);
@@ -963,6 +981,13 @@ result<broker::persistence_snapshot, persistence_error> sqlite_store::load() {
     if (expiry < 0 || expiry > 0xFFFFFFFF) return unexpected(corrupt_row("sessions"));
     entry.expiry_interval = static_cast<std::uint32_t>(expiry);
     if (!sessions.is_null(2)) entry.detached_at = anchor.from_unix(sessions.integer(2));
+    if (!sessions.is_null(3)) {
+      broker::owned_identity owner;
+      owner.provider = sessions.text(3);
+      owner.issuer = sessions.text(4);
+      owner.subject = sessions.text(5);
+      entry.owner = std::move(owner);
+    }
     index.emplace(entry.client_id, snapshot.sessions.size());
     snapshot.sessions.push_back(std::move(entry));
   }

@@ -73,7 +73,7 @@ struct store_statistics {
 class sqlite_store final : public broker::persistence {
  public:
   /// The schema version this build writes and understands (see migrations in the .cpp).
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
   /// PRAGMA application_id of an acemq-broker database ("AMQB").
   static constexpr std::int32_t application_id = 0x414D5142;
 
@@ -114,7 +114,8 @@ class sqlite_store final : public broker::persistence {
 
   // broker::persistence
   std::uint64_t allocate_id() override;
-  void session_saved(std::string_view client_id, std::uint32_t expiry_interval,
+  void session_saved(std::string_view client_id, const broker::principal_identity& owner,
+                     std::uint32_t expiry_interval,
                      std::optional<clock::time_point> detached_at) override;
   void session_ended(std::string_view client_id) override;
   void subscription_added(std::string_view client_id, std::string_view filter,
