@@ -127,8 +127,8 @@ int main(int argc, char** argv) {
   auto keys = key_ring::load(*store, acemq::token::crypto::algorithm::eddsa, clock.unix_seconds());
   memory_audit_sink audit(16);
   service_options options;
-  options.per_client = {0, 0};  // no rate limits while measuring
-  options.per_address = {0, 0};
+  options.per_client.refill_per_second = 0;  // no rate limits while measuring
+  options.per_address.refill_per_second = 0;
   authorization_service service(options, *store, keys, clock, random, audit);
   grant_record g;
   g.owner_id = "owner";

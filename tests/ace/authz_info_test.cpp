@@ -200,12 +200,5 @@ TEST(AuthzInfo, UploadedTokenThenTokenlessConnect) {
   EXPECT_EQ(done->what, broker::auth_step::kind::success);
 }
 
-TEST(HostOf, StripsThePort) {
-  EXPECT_EQ(host_of("192.0.2.1:80"), "192.0.2.1");
-  EXPECT_EQ(host_of("[2001:db8::1]:443"), "2001:db8::1");
-  EXPECT_EQ(host_of("2001:db8::1"), "2001:db8::1");
-  EXPECT_EQ(host_of("local"), "local");
-}
-
 }  // namespace
 }  // namespace acemq::ace::testing

@@ -7,9 +7,11 @@
 #include "acemq/as/secret_hash.hpp"
 #include "acemq/as/service.hpp"
 #include "acemq/as/sqlite_storage.hpp"
+#include "acemq/as/token_minter.hpp"
 #include "acemq/common/base64.hpp"
 #include "acemq/token/cbor/codec.hpp"
 #include "acemq/token/cose/cwt.hpp"
+#include "acemq/token/cose/key.hpp"
 #include "acemq/token/crypto/aead.hpp"
 #include "acemq/token/jose/jwk.hpp"
 #include "acemq/token/jose/jwt.hpp"
@@ -68,8 +70,8 @@ class ServiceTest : public ::testing::Test {
     keys_.emplace(key_ring::load(*store_, token::crypto::algorithm::eddsa, clock_.unix_seconds()));
     service_options options;
     options.issuer = "https://as.example";
-    options.per_client = {100.0, 100.0};
-    options.per_address = {100.0, 100.0};
+    options.per_client = {.burst = 100.0, .refill_per_second = 100.0};
+    options.per_address = {.burst = 100.0, .refill_per_second = 100.0};
     service_.emplace(options, *store_, *keys_, clock_, random_, audit_);
     for (const char* audience : {"broker", "broker-cwt", "broker-ref"}) {
       grant(audience, "home/alice/#", 0x02);
@@ -121,6 +123,29 @@ class ServiceTest : public ::testing::Test {
   static json::object body_of(const http_response& response) {
     auto value = json::parse(response.body);
     return value.as_object();
+  }
+
+  /// POST /token (application/ace+json, client_credentials) with `req_cnf`.
+  http_response token_with_req_cnf(json::object req_cnf, std::string client = "sensor",
+                                   std::string audience = "broker") {
+    json::object request{{"grant_type", "client_credentials"},
+                         {"audience", std::move(audience)},
+                         {"req_cnf", std::move(req_cnf)}};
+    return post("/token", "application/ace+json", json::serialize(request),
+                basic(client, client_secret));
+  }
+
+  /// POST /token (application/ace+cbor, client_credentials) with req_cnf {3: kid}.
+  http_response token_with_cbor_kid(std::string_view kid, std::string client = "sensor") {
+    auto map = cbor::value::map();
+    map.insert(33, cbor::value::unsigned_integer(2));
+    map.insert(5, cbor::value::text("broker-cwt"));
+    auto req_cnf = cbor::value::map();
+    req_cnf.insert(3, cbor::value::bytes(as_bytes(kid)));
+    map.insert(4, req_cnf);
+    auto bytes = cbor::encode(map);
+    return post("/token", "application/ace+cbor", std::string(bytes.begin(), bytes.end()),
+                basic(client, client_secret));
   }
 
   json::object introspect(const std::string& token, const std::string& audience = "broker") {
@@ -499,7 +524,7 @@ TEST_F(ServiceTest, KeyRotationKeepsOldKeysPublishedUntilTheirTokensExpire) {
 
 TEST_F(ServiceTest, RateLimitPerClient) {
   service_options options;
-  options.per_client = {1.0, 2.0};
+  options.per_client = {.burst = 2.0, .refill_per_second = 1.0};
   authorization_service limited(options, *store_, *keys_, clock_, random_, audit_);
   http_request request;
   request.method = "POST";
@@ -566,6 +591,199 @@ TEST_F(ServiceTest, MetadataAndAudit) {
   }
   EXPECT_TRUE(issued);
   EXPECT_TRUE(refused);
+}
+
+// --- req_cnf: which key a token may be bound to (RFC 9201 3.1) ---
+
+json::object jwt_claims(const json::object& token_response) {
+  const std::string token(token_response.at("access_token").as_string());
+  auto claims = jose::parse_claims(jose::parse_jws(token)->payload);
+  EXPECT_TRUE(claims);
+  return claims ? *claims : json::object{};
+}
+
+std::string thumbprint_of(const token::crypto::key& k) {
+  return *jose::thumbprint_base64url(k);
+}
+
+/// The thumbprint as a JSON value, to compare with a member of a token or a response.
+json::value json_thumbprint_of(const token::crypto::key& k) {
+  return json::value(thumbprint_of(k));
+}
+
+json::object public_jwk_with_kid(const token::crypto::key& k, std::string_view kid) {
+  auto jwk = *jose::to_jwk(k, jose::jwk_content::public_only);
+  jwk["kid"] = kid;
+  return jwk;
+}
+
+TEST_F(ServiceTest, ReqCnfKeyIsNamedByItsThumbprintNotByTheClientsKid) {
+  // mallory's key sent under alice's kid: the token names it by mallory's thumbprint, so the
+  // broker can never take it for alice's key.
+  auto mallory_key = token::crypto::key::generate_ed25519();
+  auto response =
+      token_with_req_cnf(json::object{{"jwk", public_jwk_with_kid(mallory_key, "alice-kid")}});
+  ASSERT_EQ(response.status, 200u) << response.body;
+  auto body = body_of(response);
+  EXPECT_FALSE(body.contains("cnf"));
+  auto claims = jwt_claims(body);
+  const auto& jwk = claims["cnf"].at("jwk").as_object();
+  EXPECT_EQ(jwk.at("kid"), json_thumbprint_of(mallory_key));
+  EXPECT_EQ(jwk.at("x"), jose::to_jwk(mallory_key, jose::jwk_content::public_only)->at("x"));
+  auto info = introspect(std::string(body["access_token"].as_string()));
+  EXPECT_EQ(info["cnf"].at("jwk").at("kid"), json_thumbprint_of(mallory_key));
+
+  // The same for a P-256 key without a kid, and for a COSE_Key (kid, label 2) in a CWT.
+  auto p256 = token::crypto::key::generate_p256();
+  auto p256_response = token_with_req_cnf(
+      json::object{{"jwk", *jose::to_jwk(p256, jose::jwk_content::public_only)}});
+  ASSERT_EQ(p256_response.status, 200u) << p256_response.body;
+  EXPECT_EQ(jwt_claims(body_of(p256_response))["cnf"].at("jwk").at("kid"),
+            json_thumbprint_of(p256));
+
+  auto cose_public = *mallory_key.public_key();
+  cose_public.set_kid(to_bytes("alice-kid"));
+  auto map = cbor::value::map();
+  map.insert(33, cbor::value::unsigned_integer(2));
+  map.insert(5, cbor::value::text("broker-cwt"));
+  auto req_cnf = cbor::value::map();
+  req_cnf.insert(1, *token::cose::key_to_cose(cose_public));
+  map.insert(4, req_cnf);
+  auto bytes = cbor::encode(map);
+  auto cbor_response =
+      post("/token", "application/ace+cbor", std::string(bytes.begin(), bytes.end()),
+           basic("sensor", client_secret));
+  ASSERT_EQ(cbor_response.status, 200u);
+  auto cbor_body = cbor::decode(as_bytes(cbor_response.body));
+  ASSERT_TRUE(cbor_body);
+  auto signer = keys_->current().key.public_key();
+  auto verified = token::cose::verify_cwt(
+      cbor_body->find(1)->byte_content(),
+      [&](const token::cose::message&) -> result<token::crypto::key, token::failure> {
+        return *signer;
+      });
+  ASSERT_TRUE(verified);
+  ASSERT_TRUE(verified->claims_set.cnf && verified->claims_set.cnf->cose_key);
+  auto bound = token::cose::key_from_cose(*verified->claims_set.cnf->cose_key);
+  ASSERT_TRUE(bound && bound->kid());
+  EXPECT_EQ(as_string_view(*bound->kid()), thumbprint_of(mallory_key));
+}
+
+TEST_F(ServiceTest, KidOnlyReqCnfNamesOnlyAKeyBoundToThisClient) {
+  grant("broker", "home/alice/#", 0x02, "device");
+  grant("broker-cwt", "home/alice/#", 0x02, "device");
+  auto alice_key = token::crypto::key::generate_ed25519();
+  const auto alice_kid = thumbprint_of(alice_key);
+
+  // Before any token carries the key, not even its owner can name it.
+  expect_error(token_with_req_cnf(json::object{{"kid", alice_kid}}), 400, "invalid_request");
+  expect_error(token_with_req_cnf(json::object{{"kid", "anything"}}), 400, "invalid_request");
+
+  auto first =
+      token_with_req_cnf(json::object{{"jwk", public_jwk_with_kid(alice_key, "alice-kid")}});
+  ASSERT_EQ(first.status, 200u) << first.body;
+
+  // Now "sensor" may name its key by thumbprint; the token's cnf is that kid.
+  auto by_kid = token_with_req_cnf(json::object{{"kid", alice_kid}});
+  ASSERT_EQ(by_kid.status, 200u) << by_kid.body;
+  auto claims = jwt_claims(body_of(by_kid));
+  EXPECT_EQ(claims["cnf"].as_object(), (json::object{{"kid", alice_kid}}));
+  EXPECT_FALSE(body_of(by_kid).contains("cnf"));
+  auto cbor_by_kid = token_with_cbor_kid(alice_kid);
+  EXPECT_EQ(cbor_by_kid.status, 200u);
+
+  // The kid the client chose is not a name of the key: it was replaced by the thumbprint.
+  expect_error(token_with_req_cnf(json::object{{"kid", "alice-kid"}}), 400, "invalid_request");
+
+  // Client B ("device") can never name client A's key, in any content format.
+  expect_error(token_with_req_cnf(json::object{{"kid", alice_kid}}, "device"), 400,
+               "invalid_request");
+  auto cbor_refused = token_with_cbor_kid(alice_kid, "device");
+  EXPECT_EQ(cbor_refused.status, 400u);
+  auto cbor_error = cbor::decode(as_bytes(cbor_refused.body));
+  ASSERT_TRUE(cbor_error);
+  EXPECT_EQ(cbor_error->find(30)->as_int64(), 1);  // invalid_request (RFC 9200 Table 3)
+  // Not even after B sends the same public key under its own name: B's binding is B's.
+  auto device_jwk = token_with_req_cnf(
+      json::object{{"jwk", *jose::to_jwk(alice_key, jose::jwk_content::public_only)}}, "device");
+  ASSERT_EQ(device_jwk.status, 200u) << device_jwk.body;
+  EXPECT_EQ(token_with_req_cnf(json::object{{"kid", alice_kid}}, "device").status, 200u);
+  bool refusal_audited = false;
+  for (const auto& event : audit_.events()) {
+    refusal_audited = refusal_audited || (event.kind == audit_kind::token_refused &&
+                                          event.detail.find("req_cnf kid") != std::string::npos);
+  }
+  EXPECT_TRUE(refusal_audited);
+}
+
+TEST_F(ServiceTest, KidOnlyReqCnfEndsWithTheLastTokenCarryingTheKey) {
+  // "nogrant" gets client_credentials and no refresh token: the key lives as long as its token.
+  client_record plain = **store_->find_client("nogrant");
+  plain.allow_client_credentials = true;
+  ASSERT_TRUE(store_->update_client(plain));
+  grant("broker", "home/alice/#", 0x02, "nogrant");
+  auto key = token::crypto::key::generate_ed25519();
+  const auto kid = thumbprint_of(key);
+  ASSERT_EQ(
+      token_with_req_cnf(json::object{{"jwk", *jose::to_jwk(key, jose::jwk_content::public_only)}},
+                         "nogrant")
+          .status,
+      200u);
+  clock_.advance(std::chrono::seconds(599));
+  // A token naming the key by kid does not extend the binding: only tokens carrying the key do.
+  ASSERT_EQ(token_with_req_cnf(json::object{{"kid", kid}}, "nogrant").status, 200u);
+  clock_.advance(std::chrono::seconds(1));
+  expect_error(token_with_req_cnf(json::object{{"kid", kid}}, "nogrant"), 400, "invalid_request");
+  EXPECT_FALSE(store_->find_client_pop_key("nogrant", kid, clock_.unix_seconds())->has_value());
+
+  // With a refresh token ("sensor", 30 days) the key stays nameable after its access token ends.
+  auto sensor_key = token::crypto::key::generate_ed25519();
+  ASSERT_EQ(token_with_req_cnf(
+                json::object{{"jwk", *jose::to_jwk(sensor_key, jose::jwk_content::public_only)}})
+                .status,
+            200u);
+  clock_.advance(std::chrono::seconds(3600));
+  EXPECT_EQ(token_with_req_cnf(json::object{{"kid", thumbprint_of(sensor_key)}}).status, 200u);
+}
+
+TEST_F(ServiceTest, GeneratedSymmetricKeysKeepARandomKid) {
+  auto body = body_of(token_form("grant_type=client_credentials&audience=broker"));
+  const auto& jwk = body["cnf"].at("jwk").as_object();
+  auto key = jose::parse_jwk(jwk);
+  ASSERT_TRUE(key && key->kid());
+  const auto kid = std::string(jwk.at("kid").as_string());
+  EXPECT_EQ(kid.size(), 11u);  // base64url of 8 random bytes
+  EXPECT_NE(kid, thumbprint_of(*key));
+  // A secret key is not a public key bound to the client: it is not nameable by kid.
+  expect_error(token_with_req_cnf(json::object{{"kid", kid}}), 400, "invalid_request");
+}
+
+TEST_F(ServiceTest, RefreshKeepsTheThumbprintAndTheKidRule) {
+  auto key = token::crypto::key::generate_ed25519();
+  auto first = token_with_req_cnf(json::object{{"jwk", public_jwk_with_kid(key, "chosen")}});
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string refresh(body_of(first)["refresh_token"].as_string());
+  auto refreshed = token_form("grant_type=refresh_token&refresh_token=" + refresh);
+  ASSERT_EQ(refreshed.status, 200u) << refreshed.body;
+  EXPECT_EQ(jwt_claims(body_of(refreshed))["cnf"].at("jwk").at("kid"), json_thumbprint_of(key));
+
+  // A refresh token stored before the rule, holding a client-chosen kid in its key: the new
+  // token names the key by its thumbprint.
+  const auto now = clock_.unix_seconds();
+  const auto legacy_jwk = json::serialize(public_jwk_with_kid(key, "alice-kid"));
+  ASSERT_TRUE(store_->insert_refresh_token({"legacy-jwk", token_hash(as_bytes("legacy-jwk-token")),
+                                            "sensor", "broker", "", R"({"jwk":)" + legacy_jwk + "}",
+                                            now, now + 3600, 0}));
+  auto from_legacy = token_form("grant_type=refresh_token&refresh_token=legacy-jwk-token");
+  ASSERT_EQ(from_legacy.status, 200u) << from_legacy.body;
+  EXPECT_EQ(jwt_claims(body_of(from_legacy))["cnf"].at("jwk").at("kid"), json_thumbprint_of(key));
+
+  // One holding a kid-only binding to a key this client was never issued: refused.
+  ASSERT_TRUE(store_->insert_refresh_token({"legacy-kid", token_hash(as_bytes("legacy-kid-token")),
+                                            "sensor", "broker", "", R"({"kid":"alice-kid"})", now,
+                                            now + 3600, 0}));
+  expect_error(token_form("grant_type=refresh_token&refresh_token=legacy-kid-token"), 400,
+               "invalid_grant");
 }
 
 }  // namespace

@@ -138,6 +138,65 @@ TEST(SqliteStorage, RefreshTokensAndSigningKeys) {
   EXPECT_EQ(store->list_signing_keys()->size(), 1u);
 }
 
+TEST(SqliteStorage, ClientPopKeysBelongToOneClientAndExpire) {
+  auto store = open_memory();
+  seed(*store);
+  ASSERT_TRUE(store->insert_client(
+      {"sensor-2", "$argon2id$x", "", true, refresh_mode::none, 0, "", 10, false}));
+  ASSERT_TRUE(store->bind_client_pop_key({"sensor-1", "thumb-a", 100}));
+  // A later expiry extends the binding; an earlier one never shortens it.
+  ASSERT_TRUE(store->bind_client_pop_key({"sensor-1", "thumb-a", 200}));
+  ASSERT_TRUE(store->bind_client_pop_key({"sensor-1", "thumb-a", 150}));
+  auto found = store->find_client_pop_key("sensor-1", "thumb-a", 199);
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->bound_until, 200);
+  EXPECT_FALSE(store->find_client_pop_key("sensor-1", "thumb-a", 200)->has_value());
+  // Another client's binding of the same kid is its own row, never the first client's.
+  EXPECT_FALSE(store->find_client_pop_key("sensor-2", "thumb-a", 0)->has_value());
+  ASSERT_TRUE(store->bind_client_pop_key({"sensor-2", "thumb-a", 50}));
+  EXPECT_EQ((*store->find_client_pop_key("sensor-2", "thumb-a", 0))->bound_until, 50);
+  EXPECT_EQ((*store->find_client_pop_key("sensor-1", "thumb-a", 0))->bound_until, 200);
+  // Only registered clients hold keys.
+  EXPECT_FALSE(store->bind_client_pop_key({"ghost", "thumb-a", 50}));
+  // Purged with the last token that carried them.
+  ASSERT_TRUE(store->purge_expired(50));
+  EXPECT_FALSE(store->find_client_pop_key("sensor-2", "thumb-a", 0)->has_value());
+  EXPECT_TRUE(store->find_client_pop_key("sensor-1", "thumb-a", 0)->has_value());
+}
+
+TEST(SqliteStorage, MigratesASchemaVersion1Database) {
+  const auto path = temp_path("v1");
+  {
+    auto store = sqlite_storage::open(path.string());
+    ASSERT_TRUE(store);
+    seed(**store);
+  }
+  // What acemq-as wrote before schema version 2.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.string().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "DROP TABLE client_pop_keys; DELETE FROM schema_version WHERE version=2",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto store = sqlite_storage::open(path.string());
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->list_clients()->size(), 1u);
+  ASSERT_TRUE((*store)->bind_client_pop_key({"sensor-1", "thumb", 100}));
+  EXPECT_TRUE((*store)->find_client_pop_key("sensor-1", "thumb", 0)->has_value());
+  store->reset();
+  ASSERT_EQ(sqlite3_open(path.string().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* version = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &version, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(version), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(version, 0), sqlite_storage::schema_version);
+  sqlite3_finalize(version);
+  sqlite3_close(db);
+  std::filesystem::remove(path);
+}
+
 TEST(SqliteStorage, OwnerSubtrees) {
   auto store = open_memory();
   seed(*store);

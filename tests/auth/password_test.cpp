@@ -10,7 +10,6 @@
 #include "acemq/auth/commands.hpp"
 #include "acemq/auth/password_file.hpp"
 #include "acemq/auth/password_provider.hpp"
-#include "acemq/auth/rate_limiter.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"
 #include "fakes.hpp"
@@ -108,43 +107,6 @@ TEST(password_file, save_is_private_and_round_trips) {
   EXPECT_FALSE(password_file::load((dir / "missing").string()));
 }
 
-TEST(rate_limiter, bucket_empties_and_refills_in_virtual_time) {
-  manual_clock time;
-  rate_limiter limiter(time, {.burst = 3, .refill_per_second = 0.5, .max_entries = 10});
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(limiter.allowed("k"));
-    limiter.record_failure("k");
-  }
-  EXPECT_FALSE(limiter.allowed("k"));
-  EXPECT_TRUE(limiter.allowed("other"));
-  time.advance(1s);
-  EXPECT_FALSE(limiter.allowed("k"));
-  time.advance(1s);
-  EXPECT_TRUE(limiter.allowed("k"));
-  limiter.record_success("k");
-  EXPECT_EQ(limiter.size(), 0u);
-}
-
-TEST(rate_limiter, table_is_bounded_and_evicts_the_least_recent) {
-  manual_clock time;
-  rate_limiter limiter(time, {.burst = 1, .refill_per_second = 0.001, .max_entries = 2});
-  limiter.record_failure("a");
-  limiter.record_failure("b");
-  EXPECT_FALSE(limiter.allowed("a"));
-  limiter.record_failure("c");  // evicts "a", the least recently touched
-  EXPECT_EQ(limiter.size(), 2u);
-  EXPECT_TRUE(limiter.allowed("a"));
-  EXPECT_FALSE(limiter.allowed("b"));
-  EXPECT_FALSE(limiter.allowed("c"));
-}
-
-TEST(address_without_port, forms) {
-  EXPECT_EQ(address_without_port("192.0.2.1:5555"), "192.0.2.1");
-  EXPECT_EQ(address_without_port("[2001:db8::1]:5555"), "2001:db8::1");
-  EXPECT_EQ(address_without_port("2001:db8::1"), "2001:db8::1");
-  EXPECT_EQ(address_without_port("host"), "host");
-}
-
 class password_provider_test : public ::testing::Test {
  protected:
   password_provider_test() {
@@ -223,30 +185,79 @@ TEST_F(password_provider_test, requests_it_does_not_own_are_passed_on) {
             mqtt::reason_code::bad_authentication_method);
 }
 
-TEST_F(password_provider_test, failures_are_rate_limited_per_client_id) {
+TEST_F(password_provider_test, a_stranger_cannot_lock_a_device_out_with_its_client_id) {
+  // Before, failures were counted per client identifier, which the guesser chooses: five wrong
+  // passwords under alice's client id locked alice out.
+  auto provider = make();
+  for (int i = 0; i < 10; ++i) {
+    (void)run_step([&](auto done) {
+      provider.start(request("alice", "guess", "alice-dev", "203.0.113.66:4000"), done);
+    });
+  }
+  auto guesser = run_step([&](auto done) {
+    provider.start(request("alice", "wonderland", "alice-dev", "203.0.113.66:4001"), done);
+  });
+  EXPECT_EQ(guesser.reason, mqtt::reason_code::connection_rate_exceeded);
+  auto device = run_step([&](auto done) {
+    provider.start(request("alice", "wonderland", "alice-dev", "192.0.2.1:1000"), done);
+  });
+  EXPECT_EQ(device.what, broker::auth_step::kind::success);
+}
+
+TEST_F(password_provider_test, failures_are_rate_limited_per_user_name_except_from_trusted_hosts) {
   password_provider_settings settings;
-  settings.per_client_id = {.burst = 3, .refill_per_second = 0.1, .max_entries = 100};
+  settings.per_user = {.burst = 3, .refill_per_second = 0.1, .max_entries = 100};
   settings.per_address = {.burst = 100, .refill_per_second = 1, .max_entries = 100};
   auto provider = make(settings);
+  // alice logs in from her usual host once: it is trusted for her from now on.
+  ASSERT_EQ(run_step([&](auto done) {
+              provider.start(request("alice", "wonderland", "c1", "192.0.2.1:1000"), done);
+            }).what,
+            broker::auth_step::kind::success);
+  // Guesses for alice from three other hosts empty her per-user bucket.
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(run_step([&](auto done) { provider.start(request("alice", "guess"), done); }).reason,
+    const std::string address = "198.51.100." + std::to_string(i + 1) + ":4000";
+    EXPECT_EQ(run_step([&](auto done) {
+                provider.start(request("alice", "guess", "x", address), done);
+              }).reason,
               mqtt::reason_code::bad_user_name_or_password);
   }
-  // Even the right password is refused while the bucket is empty: 0x9F, no argon2 work.
-  auto limited = run_step([&](auto done) { provider.start(request("alice", "wonderland"), done); });
-  EXPECT_EQ(limited.reason, mqtt::reason_code::connection_rate_exceeded);
-  // Another client id from the same address is not limited by the client-id bucket.
-  auto other =
-      run_step([&](auto done) { provider.start(request("alice", "wonderland", "c2"), done); });
-  EXPECT_EQ(other.what, broker::auth_step::kind::success);
+  // A new host is refused before any hashing, even with the right password ...
+  auto fresh = run_step([&](auto done) {
+    provider.start(request("alice", "wonderland", "c1", "198.51.100.9:4000"), done);
+  });
+  EXPECT_EQ(fresh.reason, mqtt::reason_code::connection_rate_exceeded);
+  // ... alice's own host is not.
+  auto home = run_step([&](auto done) {
+    provider.start(request("alice", "wonderland", "c1", "192.0.2.1:1001"), done);
+  });
+  EXPECT_EQ(home.what, broker::auth_step::kind::success);
   time.advance(10s);  // one token back
-  auto later = run_step([&](auto done) { provider.start(request("alice", "wonderland"), done); });
+  auto later = run_step([&](auto done) {
+    provider.start(request("alice", "wonderland", "c1", "198.51.100.9:4000"), done);
+  });
   EXPECT_EQ(later.what, broker::auth_step::kind::success);
+}
+
+TEST_F(password_provider_test, trust_in_a_host_ends) {
+  password_provider_settings settings;
+  settings.per_user = {.burst = 1, .refill_per_second = 0.0001, .max_entries = 100};
+  settings.trusted_for = std::chrono::seconds(60);
+  auto provider = make(settings);
+  ASSERT_EQ(run_step([&](auto done) { provider.start(request("alice", "wonderland"), done); }).what,
+            broker::auth_step::kind::success);
+  (void)run_step([&](auto done) {
+    provider.start(request("alice", "guess", "x", "198.51.100.1:4000"), done);
+  });
+  time.advance(61s);
+  EXPECT_EQ(
+      run_step([&](auto done) { provider.start(request("alice", "wonderland"), done); }).reason,
+      mqtt::reason_code::connection_rate_exceeded);
 }
 
 TEST_F(password_provider_test, failures_are_rate_limited_per_address) {
   password_provider_settings settings;
-  settings.per_client_id = {.burst = 100, .refill_per_second = 1, .max_entries = 100};
+  settings.per_user = {.burst = 100, .refill_per_second = 1, .max_entries = 100};
   settings.per_address = {.burst = 2, .refill_per_second = 0.01, .max_entries = 100};
   auto provider = make(settings);
   for (int i = 0; i < 2; ++i) {

@@ -32,8 +32,8 @@ TEST(apply_setting, known_keys_values_and_relative_paths) {
   EXPECT_EQ(settings.device_jwt.audience, "mqtts://b");
   EXPECT_TRUE(*apply_setting(settings, "auth.device_jwt.clock_skew", "30"));
   EXPECT_EQ(settings.device_jwt.clock_skew.count(), 30);
-  EXPECT_TRUE(*apply_setting(settings, "auth.password.client_refill_per_second", "0.5"));
-  EXPECT_DOUBLE_EQ(settings.password.per_client_id.refill_per_second, 0.5);
+  EXPECT_TRUE(*apply_setting(settings, "auth.password.user_refill_per_second", "0.5"));
+  EXPECT_DOUBLE_EQ(settings.password.per_user.refill_per_second, 0.5);
   // Keys owned elsewhere are not claimed.
   EXPECT_FALSE(*apply_setting(settings, "auth.allow_anonymous", "true"));
   // Bad values are errors naming the key.
@@ -43,7 +43,7 @@ TEST(apply_setting, known_keys_values_and_relative_paths) {
   EXPECT_FALSE(apply_setting(settings, "auth.certificate.identity", "serial"));
   EXPECT_FALSE(apply_setting(settings, "auth.device_jwt.clock_skew", "-1"));
   EXPECT_FALSE(apply_setting(settings, "auth.device_jwt.max_lifetime", "1y"));
-  EXPECT_FALSE(apply_setting(settings, "auth.password.client_burst", "0"));
+  EXPECT_FALSE(apply_setting(settings, "auth.password.user_burst", "0"));
 }
 
 TEST(make_providers, builds_the_chain_in_order_and_reloads) {

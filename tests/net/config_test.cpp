@@ -379,13 +379,13 @@ certificates = true
 [auth.certificate]
 identity = "san_uri"
 [auth.password]
-client_refill_per_second = 0.5
+user_refill_per_second = 0.5
 )",
                                   "test.toml");
   ASSERT_TRUE(applied) << applied.error().message;
   EXPECT_FALSE(config.allow_anonymous);
   EXPECT_TRUE(config.auth.certificates);
-  EXPECT_DOUBLE_EQ(config.auth.password.per_client_id.refill_per_second, 0.5);
+  EXPECT_DOUBLE_EQ(config.auth.password.per_user.refill_per_second, 0.5);
   auto unknown = apply_toml(config, "[auth]\nkerberos = true\n", "x.toml");
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().message, "x.toml:2: auth.kerberos: unknown setting");

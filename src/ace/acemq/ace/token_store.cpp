@@ -6,39 +6,15 @@
 
 namespace acemq::ace {
 
-std::string_view host_of(std::string_view remote_address) noexcept {
-  if (!remote_address.empty() && remote_address.front() == '[') {
-    const auto close = remote_address.find(']');
-    return close == std::string_view::npos ? remote_address : remote_address.substr(1, close - 1);
-  }
-  const auto colon = remote_address.rfind(':');
-  // More than one colon without brackets is a bare IPv6 address: no port to strip.
-  if (colon == std::string_view::npos || remote_address.find(':') != colon) return remote_address;
-  return remote_address.substr(0, colon);
-}
-
 token_store::token_store(const token_store_limits& limits, const clock& time)
     : limits_(limits),
       clock_(time),
       by_key_(limits.max_tokens),
-      buckets_(limits.max_tracked_addresses) {}
+      uploads_(time, rate_limit_settings{limits.uploads_burst, limits.uploads_per_second,
+                                         limits.max_tracked_addresses}) {}
 
 bool token_store::allow_upload(std::string_view remote_address) {
-  const std::string host(host_of(remote_address));
-  std::lock_guard lock(mutex_);
-  const auto now = clock_.now();
-  bucket* found = buckets_.find(host);
-  if (found == nullptr) {
-    buckets_.put(host, bucket{limits_.uploads_burst, now});
-    found = buckets_.find(host);
-  }
-  const double elapsed = std::chrono::duration<double>(now - found->updated).count();
-  found->level =
-      std::min(limits_.uploads_burst, found->level + elapsed * limits_.uploads_per_second);
-  found->updated = now;
-  if (found->level < 1.0) return false;
-  found->level -= 1.0;
-  return true;
+  return uploads_.try_take(host_of(remote_address));
 }
 
 void token_store::forget_locked(const std::string& identity, const entry& gone) {

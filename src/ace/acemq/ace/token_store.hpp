@@ -18,12 +18,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "acemq/ace/lru_cache.hpp"
 #include "acemq/ace/principal.hpp"
 #include "acemq/ace/settings.hpp"
 #include "acemq/ace/validation.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"
+#include "acemq/common/lru_cache.hpp"
+#include "acemq/common/rate_limiter.hpp"
 
 namespace acemq::ace {
 
@@ -85,10 +86,6 @@ class token_store {
   std::uint64_t replacements() const;
 
  private:
-  struct bucket {
-    double level = 0.0;
-    clock::time_point updated{};
-  };
   struct entry {
     validated_token_ptr token;
     std::vector<std::string> names;  // client index keys pointing here
@@ -108,13 +105,10 @@ class token_store {
   lru_cache<std::string, entry> by_key_;
   std::unordered_map<std::string, std::string> by_client_;  // client id -> key identity
   std::unordered_map<std::string, std::string> by_kid_;     // kid bytes -> key identity
-  lru_cache<std::string, bucket> buckets_;
+  rate_limiter uploads_;                                    // by host
   token_journal* journal_ = nullptr;
   std::uint64_t evictions_ = 0;
   std::uint64_t replacements_ = 0;
 };
-
-/// The address part of "ip:port" or "[v6]:port" (the rate limit is per host, not per socket).
-std::string_view host_of(std::string_view remote_address) noexcept;
 
 }  // namespace acemq::ace

@@ -16,11 +16,11 @@
 
 #include "acemq/ace/as_client.hpp"
 #include "acemq/ace/discovery.hpp"
-#include "acemq/ace/lru_cache.hpp"
 #include "acemq/ace/revocation.hpp"
 #include "acemq/ace/settings.hpp"
 #include "acemq/ace/validation.hpp"
 #include "acemq/common/clock.hpp"
+#include "acemq/common/lru_cache.hpp"
 #include "acemq/common/result.hpp"
 #include "acemq/token/verify.hpp"
 

@@ -70,12 +70,12 @@ server_config load_config(const std::string& path) {
         tokens["key_rotation_interval"].value_or(config.service.key_rotation_interval);
   }
   if (auto limits = table["rate_limits"]) {
-    config.service.per_client.per_second =
-        limits["per_client_per_second"].value_or(config.service.per_client.per_second);
+    config.service.per_client.refill_per_second =
+        limits["per_client_per_second"].value_or(config.service.per_client.refill_per_second);
     config.service.per_client.burst =
         limits["per_client_burst"].value_or(config.service.per_client.burst);
-    config.service.per_address.per_second =
-        limits["per_address_per_second"].value_or(config.service.per_address.per_second);
+    config.service.per_address.refill_per_second =
+        limits["per_address_per_second"].value_or(config.service.per_address.refill_per_second);
     config.service.per_address.burst =
         limits["per_address_burst"].value_or(config.service.per_address.burst);
   }

@@ -129,6 +129,20 @@ struct refresh_token_record {
   bool active_at(std::int64_t now) const noexcept { return revoked_at == 0 && now < expires_at; }
 };
 
+/// A client's public proof-of-possession key, named by its RFC 7638 thumbprint: the AS bound it
+/// to a token of this client (req_cnf with the key, RFC 9201 3.1). Later requests of the same
+/// client may name it by kid alone; no other client can (see docs/authorization-server.md,
+/// "Proof-of-possession keys").
+struct client_pop_key_record {
+  std::string client_id;
+  std::string kid;  // base64url RFC 7638 thumbprint of the public key
+  /// The latest expiry of a token or refresh token that carries the key itself; the record is
+  /// purged after it.
+  std::int64_t bound_until = 0;
+
+  bool active_at(std::int64_t now) const noexcept { return now < bound_until; }
+};
+
 /// One entry of the token revocation list the broker polls (GET /trl).
 struct revocation_entry {
   std::int64_t sequence = 0;  // the cursor

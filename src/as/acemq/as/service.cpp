@@ -190,14 +190,25 @@ std::optional<std::uint8_t> permissions_from_json(const json::value* value) {
   return bits;
 }
 
-/// The client's PoP key from req_cnf (RFC 9201 3.1). Only public Ed25519 / P-256 keys: the
-/// MQTT-TLS profile's broker verifies Ed25519 and ES256 proofs (RFC 9431 2.2.4.1).
-result<pop_key, request_error> pop_from_request(const requested_cnf& cnf) {
+/// A client's public PoP key as the AS binds it: named by its RFC 7638 thumbprint, whatever kid
+/// the client sent. A kid the AS derives cannot be chosen, so no client can have a key of its own
+/// bound under the name of another client's key (the broker resolves a cnf that names its key by
+/// kid alone with the keys it already holds, RFC 9431 2.2.5).
+std::optional<pop_key> named_by_thumbprint(crypto::key public_key) {
+  auto thumbprint = jose::thumbprint_base64url(public_key);
+  if (!thumbprint) return std::nullopt;
   pop_key pop;
-  if (cnf.kid) {
-    pop.kid = *cnf.kid;
-    return pop;
-  }
+  pop.kid = to_bytes(*thumbprint);
+  public_key.set_kid(pop.kid);
+  pop.key = std::move(public_key);
+  return pop;
+}
+
+/// The client's PoP key from a req_cnf that carries the key (RFC 9201 3.1: a JWK or a COSE_Key).
+/// Only public Ed25519 / P-256 keys: the MQTT-TLS profile's broker verifies Ed25519 and ES256
+/// proofs (RFC 9431 2.2.4.1). A req_cnf naming a key by kid alone is resolved by the service,
+/// which knows the client.
+result<pop_key, request_error> pop_from_request(const requested_cnf& cnf) {
   result<crypto::key, token::failure> parsed = unexpected(token::failure::bad_key);
   if (!cnf.jwk_json.empty()) {
     jose::jwk_options options;
@@ -217,30 +228,43 @@ result<pop_key, request_error> pop_from_request(const requested_cnf& cnf) {
     return unexpected(request_error{oauth_error::unsupported_pop_key,
                                     "req_cnf must be a public Ed25519 or P-256 key"});
   }
-  if (parsed->kid()) pop.kid = *parsed->kid();
-  pop.key = std::move(*parsed);
-  return pop;
+  // A kid the client put in the key is replaced by the thumbprint, never copied.
+  auto pop = named_by_thumbprint(std::move(*parsed));
+  if (!pop) {
+    return unexpected(request_error{oauth_error::unsupported_pop_key, "req_cnf key not usable"});
+  }
+  return std::move(*pop);
 }
 
-/// Restores a PoP key stored with a refresh token.
+/// Restores a PoP key stored with a refresh token. A stored key is named by its thumbprint again:
+/// a refresh token from before that rule must not carry a client-chosen kid into new tokens.
 std::optional<pop_key> pop_from_stored(const std::string& cnf_json) {
   boost::system::error_code ec;
   auto parsed = json::parse(cnf_json, ec);
   if (ec || !parsed.is_object()) return std::nullopt;
-  pop_key pop;
   const auto& object = parsed.get_object();
   if (const auto* jwk = object.if_contains("jwk"); jwk != nullptr && jwk->is_object()) {
-    auto k = jose::parse_jwk(jwk->get_object());
+    jose::jwk_options options;
+    options.public_only = true;
+    auto k = jose::parse_jwk(jwk->get_object(), options);
     if (!k) return std::nullopt;
-    if (k->kid()) pop.kid = *k->kid();
-    pop.key = std::move(*k);
-    return pop;
+    return named_by_thumbprint(std::move(*k));
   }
   if (const auto* kid = object.if_contains("kid"); kid != nullptr && kid->is_string()) {
+    pop_key pop;
     pop.kid = to_bytes(std::string_view(kid->get_string().data(), kid->get_string().size()));
     return pop;
   }
   return std::nullopt;
+}
+
+/// Takes one request from `key`'s bucket: 0 when it may go on, else the whole seconds until it
+/// may (Retry-After). A limit without a refill rate is off.
+std::int64_t acquire(rate_limiter& limiter, const rate_limit_settings& limit,
+                     std::string_view key) {
+  if (limit.refill_per_second <= 0) return 0;
+  if (limiter.try_take(key)) return 0;
+  return limiter.seconds_until_allowed(key);
 }
 
 /// A fresh symmetric PoP key for HS256 (RFC 9431 2.2.4.1: HMAC-SHA256 is mandatory).
@@ -453,7 +477,9 @@ http_response authorization_service::token_endpoint(const http_request& request)
     return error_response(content_format::json, oauth_error::invalid_request,
                           "unsupported content type");
   }
-  if (const auto wait = address_limiter_.acquire(request.peer_address); wait > 0) {
+  if (const auto wait =
+          acquire(address_limiter_, options_.per_address, host_of(request.peer_address));
+      wait > 0) {
     audit(audit_kind::token_refused, &request, "", "", "", "rate limited (address)");
     return too_many_requests(*format, wait);
   }
@@ -471,7 +497,7 @@ http_response authorization_service::token_endpoint(const http_request& request)
     return error_response(*format, client.error().code, client.error().description);
   }
   const auto& client_id = client->client.client_id;
-  if (const auto wait = client_limiter_.acquire(client_id); wait > 0) {
+  if (const auto wait = acquire(client_limiter_, options_.per_client, client_id); wait > 0) {
     audit(audit_kind::token_refused, &request, client_id, "", "", "rate limited (client)");
     return too_many_requests(*format, wait);
   }
@@ -547,6 +573,16 @@ http_response authorization_service::token_endpoint(const http_request& request)
       auto stored = pop_from_stored(refresh->req_cnf);
       if (!stored) return server_error(*format);
       pop = std::move(*stored);
+      if (!pop.key) {
+        // The kid rule of the request below holds for every token the refresh token mints.
+        auto bound =
+            store_.find_client_pop_key(client_id, std::string(as_string_view(pop.kid)), now);
+        if (!bound) return server_error(*format);
+        if (!bound->has_value()) {
+          return refuse(oauth_error::invalid_grant,
+                        "the refresh token's req_cnf kid no longer names a key of this client");
+        }
+      }
     } else {
       pop = generate_symmetric_pop(random_);
       pop_generated = true;
@@ -556,7 +592,21 @@ http_response authorization_service::token_endpoint(const http_request& request)
       return refuse(oauth_error::invalid_request, "audience is missing");
     }
     audience = *token_request.audience;
-    if (token_request.req_cnf) {
+    if (token_request.req_cnf && token_request.req_cnf->kid) {
+      // RFC 9201 3.1: a kid names a key the client already holds. Only a key this same client
+      // sent and the AS bound to one of its tokens (by its RFC 7638 thumbprint) may be named, so
+      // no client can name another's. RFC 9200 5.8.3 keeps
+      // unsupported_pop_key for keys the RS cannot process; an unknown kid is a bad parameter
+      // value (RFC 6749 5.2 invalid_request).
+      const std::string kid(as_string_view(*token_request.req_cnf->kid));
+      auto bound = store_.find_client_pop_key(client_id, kid, now);
+      if (!bound) return server_error(*format);
+      if (!bound->has_value()) {
+        return refuse(oauth_error::invalid_request,
+                      "req_cnf kid does not name a key bound to this client's tokens");
+      }
+      pop.kid = *token_request.req_cnf->kid;
+    } else if (token_request.req_cnf) {
       auto requested_pop = pop_from_request(*token_request.req_cnf);
       if (!requested_pop) {
         return refuse(requested_pop.error().code, requested_pop.error().description);
@@ -612,6 +662,7 @@ http_response authorization_service::token_endpoint(const http_request& request)
   // Refresh token: a new one for client_credentials; on refresh, rotate or keep constant.
   std::optional<std::string> refresh_text;
   std::string refresh_id = refresh ? refresh->refresh_id : std::string();
+  std::int64_t key_bound_until = mint.expires_at;
   const bool issue_refresh = client->client.refresh != refresh_mode::none &&
                              (!refreshing || client->client.refresh == refresh_mode::rotating);
   if (issue_refresh) {
@@ -638,6 +689,18 @@ http_response authorization_service::token_endpoint(const http_request& request)
     }
     if (auto stored = store_.insert_refresh_token(record); !stored) return server_error(*format);
     refresh_id = record.refresh_id;
+    key_bound_until = std::max(key_bound_until, record.expires_at);
+  }
+  if (pop.key && !pop.symmetric()) {
+    // The client's public key, by its thumbprint: later requests of this client may name it by
+    // kid while a token or refresh token carrying it lives.
+    client_pop_key_record bound_key;
+    bound_key.client_id = client_id;
+    bound_key.kid = std::string(as_string_view(pop.kid));
+    bound_key.bound_until = key_bound_until;
+    if (auto stored = store_.bind_client_pop_key(bound_key); !stored) {
+      return server_error(*format);
+    }
   }
 
   issued_token_record record;

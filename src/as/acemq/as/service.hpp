@@ -16,11 +16,11 @@
 #include "acemq/as/audit.hpp"
 #include "acemq/as/http.hpp"
 #include "acemq/as/key_ring.hpp"
-#include "acemq/as/rate_limiter.hpp"
 #include "acemq/as/request.hpp"
 #include "acemq/as/storage.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"
+#include "acemq/common/rate_limiter.hpp"
 
 namespace acemq::as {
 
@@ -32,8 +32,9 @@ struct service_options {
   /// Rotate the signing key automatically after this many seconds; 0 = only on demand.
   std::int64_t key_rotation_interval = 0;
   request_limits limits;
-  rate_limit per_client{5.0, 20.0};
-  rate_limit per_address{20.0, 60.0};
+  /// /token requests per client and per remote host (a refill rate of 0 turns a limit off).
+  rate_limit_settings per_client{.burst = 20.0, .refill_per_second = 5.0, .max_entries = 10'000};
+  rate_limit_settings per_address{.burst = 60.0, .refill_per_second = 20.0, .max_entries = 10'000};
   std::size_t max_trl_page = 500;
   std::size_t max_grant_listing = 1000;
   /// How long a successful secret verification is remembered (argon2id is deliberately slow);

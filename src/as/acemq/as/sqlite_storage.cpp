@@ -201,6 +201,19 @@ CREATE TABLE signing_keys(
   publish_until INTEGER NOT NULL);
 )sql";
 
+// Schema version 2: the public PoP keys bound to each client's tokens, so that a req_cnf naming a
+// key by kid alone is accepted only for a key of the same client (RFC 9201 3.1). One row per
+// (client, key), removed by purge_expired with the last token or refresh token carrying the key:
+// never more rows than the tokens table holds.
+constexpr const char* schema_v2 = R"sql(
+CREATE TABLE client_pop_keys(
+  client_id TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+  kid TEXT NOT NULL,
+  bound_until INTEGER NOT NULL,
+  PRIMARY KEY(client_id, kid));
+CREATE INDEX client_pop_keys_by_expiry ON client_pop_keys(bound_until);
+)sql";
+
 constexpr const char* client_columns =
     "client_id, secret_hash, certificate_thumbprint, allow_client_credentials, refresh_mode, "
     "refresh_lifetime, description, created_at, disabled";
@@ -372,6 +385,12 @@ storage_result<void> sqlite_storage::migrate() {
     }
     if (auto outcome = exec(schema_v1); !outcome) return outcome;
     if (auto outcome = exec("INSERT INTO schema_version(version) VALUES (1);"); !outcome) {
+      return outcome;
+    }
+  }
+  if (current < 2) {
+    if (auto outcome = exec(schema_v2); !outcome) return outcome;
+    if (auto outcome = exec("INSERT INTO schema_version(version) VALUES (2);"); !outcome) {
       return outcome;
     }
   }
@@ -735,6 +754,32 @@ storage_result<void> sqlite_storage::revoke_refresh_token(const std::string& ref
   return run(stmt, "revoke refresh token");
 }
 
+// --- client PoP keys ---
+
+storage_result<void> sqlite_storage::bind_client_pop_key(const client_pop_key_record& k) {
+  statement stmt(db_,
+                 "INSERT INTO client_pop_keys(client_id, kid, bound_until) VALUES (?,?,?) "
+                 "ON CONFLICT(client_id, kid) DO UPDATE SET "
+                 "bound_until=max(bound_until, excluded.bound_until)");
+  stmt.bind(1, k.client_id).bind(2, k.kid).bind(3, k.bound_until);
+  return run(stmt, "bind client PoP key");
+}
+
+storage_result<std::optional<client_pop_key_record>> sqlite_storage::find_client_pop_key(
+    const std::string& client_id, const std::string& kid, std::int64_t now) {
+  statement stmt(db_,
+                 "SELECT client_id, kid, bound_until FROM client_pop_keys "
+                 "WHERE client_id=? AND kid=? AND bound_until>?");
+  stmt.bind(1, client_id).bind(2, kid).bind(3, now);
+  if (!stmt.prepared()) return unexpected(stmt.error("find client PoP key"));
+  if (stmt.step()) {
+    return std::optional<client_pop_key_record>(
+        client_pop_key_record{stmt.text(0), stmt.text(1), stmt.integer(2)});
+  }
+  if (!stmt.ok()) return unexpected(stmt.error("find client PoP key"));
+  return std::optional<client_pop_key_record>();
+}
+
 // --- signing keys ---
 
 storage_result<void> sqlite_storage::insert_signing_key(const signing_key_record& k) {
@@ -779,6 +824,7 @@ storage_result<std::int64_t> sqlite_storage::purge_expired(std::int64_t now) {
       "DELETE FROM refresh_tokens WHERE expires_at<=?",
       "DELETE FROM revocations WHERE expires_at<=?",
       "DELETE FROM grants WHERE not_after<=?",
+      "DELETE FROM client_pop_keys WHERE bound_until<=?",
       // Retired keys whose last token has expired are no longer published or needed.
       "DELETE FROM signing_keys WHERE retired_at<>0 AND publish_until<=?",
   };

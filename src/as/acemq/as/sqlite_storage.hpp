@@ -15,7 +15,7 @@ namespace acemq::as {
 class sqlite_storage final : public storage {
  public:
   /// The schema version this build writes and understands.
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   /// Opens (creating if needed) and migrates the database at `path` (":memory:" for tests).
   static storage_result<std::unique_ptr<sqlite_storage>> open(const std::string& path);
@@ -65,6 +65,10 @@ class sqlite_storage final : public storage {
       const std::string& token_hash) override;
   storage_result<void> revoke_refresh_token(const std::string& refresh_id,
                                             std::int64_t now) override;
+
+  storage_result<void> bind_client_pop_key(const client_pop_key_record& key) override;
+  storage_result<std::optional<client_pop_key_record>> find_client_pop_key(
+      const std::string& client_id, const std::string& kid, std::int64_t now) override;
 
   storage_result<void> insert_signing_key(const signing_key_record& key) override;
   storage_result<void> update_signing_key(const signing_key_record& key) override;

@@ -101,13 +101,22 @@ class storage {
   virtual storage_result<void> revoke_refresh_token(const std::string& refresh_id,
                                                     std::int64_t now) = 0;
 
+  // Public PoP keys bound to a client's tokens (RFC 9201 3.1 req_cnf by kid)
+  /// Records that `key.client_id` was issued a token carrying the key `key.kid`. When the pair is
+  /// already recorded, the later `bound_until` is kept.
+  virtual storage_result<void> bind_client_pop_key(const client_pop_key_record& key) = 0;
+  /// The record of `kid` for `client_id` when it is still bound at `now`; another client's key of
+  /// the same kid is never returned.
+  virtual storage_result<std::optional<client_pop_key_record>> find_client_pop_key(
+      const std::string& client_id, const std::string& kid, std::int64_t now) = 0;
+
   // Signing keys
   virtual storage_result<void> insert_signing_key(const signing_key_record& key) = 0;
   virtual storage_result<void> update_signing_key(const signing_key_record& key) = 0;
   virtual storage_result<std::vector<signing_key_record>> list_signing_keys() = 0;
 
-  /// Deletes tokens, refresh tokens and revocation entries that expired before `now`, and grants
-  /// that ended before `now`. Returns the number of rows removed.
+  /// Deletes tokens, refresh tokens, revocation entries and client PoP keys that expired before
+  /// `now`, and grants that ended before `now`. Returns the number of rows removed.
   virtual storage_result<std::int64_t> purge_expired(std::int64_t now) = 0;
 };
 

@@ -22,7 +22,8 @@ struct pop_key {
   /// A public key from the client's req_cnf, or the symmetric key the AS generated. Unset when
   /// the client named its key by `kid` only.
   std::optional<token::crypto::key> key;
-  /// Key id (the symmetric key's kid, or the kid the client sent).
+  /// Key id: the RFC 7638 thumbprint (base64url, as UTF-8 bytes) of a client's public key, also
+  /// when the client named the key by kid; the random kid of a symmetric key the AS generated.
   byte_vector kid;
   bool symmetric() const noexcept {
     return key && key->type() == token::crypto::key_type::symmetric;

@@ -1,9 +1,11 @@
 #include "acemq/auth/password_provider.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <utility>
 
 #include "acemq/common/log.hpp"
+#include "acemq/common/lru_cache.hpp"
 #include "acemq/common/random.hpp"
 
 namespace acemq::auth {
@@ -22,30 +24,34 @@ const std::string& dummy_hash() {
 
 }  // namespace
 
-std::string address_without_port(std::string_view remote_address) {
-  if (!remote_address.empty() && remote_address.front() == '[') {
-    const std::size_t close = remote_address.find(']');
-    if (close != std::string_view::npos) return std::string(remote_address.substr(1, close - 1));
-    return std::string(remote_address);
-  }
-  const std::size_t colon = remote_address.find(':');
-  if (colon != std::string_view::npos && remote_address.find(':', colon + 1) == std::string::npos)
-    return std::string(remote_address.substr(0, colon));
-  return std::string(remote_address);  // a bare IPv6 address or no port
-}
-
 struct password_provider::shared_state {
   shared_state(std::shared_ptr<const acl_store> acl_rules, const clock& time,
                password_provider_settings config)
       : acl(std::move(acl_rules)),
         settings(config),
-        by_client_id(time, config.per_client_id),
-        by_address(time, config.per_address) {}
+        clock_(time),
+        by_address(time, config.per_address),
+        by_user(time, config.per_user),
+        trusted(config.max_trusted) {}
+
+  /// Whether `user` authenticated from `host` within settings.trusted_for.
+  bool trusts(const std::string& pair) {
+    std::lock_guard lock(trusted_mutex);
+    const clock::time_point* until = trusted.find(pair);
+    return until != nullptr && *until > clock_.now();
+  }
+  void trust(const std::string& pair) {
+    std::lock_guard lock(trusted_mutex);
+    trusted.put(pair, clock_.now() + settings.trusted_for);
+  }
 
   std::shared_ptr<const acl_store> acl;
   password_provider_settings settings;
-  rate_limiter by_client_id;
+  const clock& clock_;
   rate_limiter by_address;
+  rate_limiter by_user;
+  std::mutex trusted_mutex;
+  lru_cache<std::string, clock::time_point> trusted;  // "user\nhost" -> until
 };
 
 password_provider::password_provider(std::shared_ptr<const password_file> users,
@@ -72,24 +78,31 @@ void password_provider::start(const broker::authentication_request& request, com
     done(broker::auth_step::pass());
     return;
   }
-  const std::string client_key = "client:" + request.client_id;
-  const std::string address_key = "address:" + address_without_port(request.remote_address);
-  // Refuse before hashing while either bucket is empty: no argon2 work for a limited client.
-  if (!state_->by_client_id.allowed(client_key) || !state_->by_address.allowed(address_key)) {
-    spdlog::info("password: {} from {} rate limited", request.client_id, request.remote_address);
+  const std::string host(host_of(request.remote_address));
+  const std::string& user = *request.username;
+  std::string pair = user;
+  pair += '\n';
+  pair += host;
+  // Refuse before hashing while a bucket is empty: no argon2 work for a limited guesser. The
+  // per-user bucket does not bind a host the user proved itself from: a stranger's guesses
+  // cannot lock the user's own devices out. Nothing is keyed by the client identifier, which
+  // the stranger chooses.
+  const bool address_limited = !state_->by_address.allowed(host);
+  if (address_limited || (!state_->by_user.allowed(user) && !state_->trusts(pair))) {
+    spdlog::info("password: {} from {} rate limited ({})", request.client_id,
+                 request.remote_address, address_limited ? "address" : "user name");
     done(broker::auth_step::fail(mqtt::reason_code::connection_rate_exceeded));
     return;
   }
   // Copy what the job needs: `request` is valid only during this call.
   auto job = [state = state_, known = stored != nullptr, encoded = stored ? *stored : dummy_hash(),
-              username = *request.username, client_id = request.client_id,
-              password = *request.password, client_key, address_key,
-              done = std::move(done)]() mutable {
+              username = user, client_id = request.client_id, password = *request.password, host,
+              pair = std::move(pair), done = std::move(done)]() mutable {
     const auto check = verify_password(encoded, as_string_view(password), state->settings.bounds);
     // Overwrite the copy of the secret as soon as it is no longer needed.
     std::fill(password.begin(), password.end(), std::uint8_t{0});
     if (known && check == password_check::match) {
-      state->by_client_id.record_success(client_key);
+      state->trust(pair);
       done(broker::auth_step::succeed(
           std::make_shared<acl_principal>("password", username, client_id, username, state->acl)));
       return;
@@ -97,8 +110,9 @@ void password_provider::start(const broker::authentication_request& request, com
     if (known && check == password_check::bad_hash) {
       spdlog::warn("password: stored hash of user {} is unusable", username);
     }
-    state->by_client_id.record_failure(client_key);
-    state->by_address.record_failure(address_key);
+    // Unknown user names are charged like known ones: the limits do not reveal which exist.
+    state->by_address.take(host);
+    state->by_user.take(username);
     spdlog::info("password: authentication of {} failed", client_id);
     // MQTT 5.0 3.2.2.2: 0x86 Bad User Name or Password (3.1.1 return code 4).
     done(broker::auth_step::fail(mqtt::reason_code::bad_user_name_or_password));

@@ -1,7 +1,8 @@
 #pragma once
 // Username/password authentication against the argon2id password file (MQTT 5.0 3.1.3.5 and
-// 3.1.3.6: the User Name and Password of CONNECT). Failed attempts are rate limited per client
-// identifier and per remote address (see rate_limiter.hpp).
+// 3.1.3.6: the User Name and Password of CONNECT). Guessing is throttled per remote address and
+// per user name, without letting a stranger lock a legitimate device out (docs/authentication.md,
+// "Rate limiting").
 
 #include <atomic>
 #include <functional>
@@ -10,9 +11,9 @@
 
 #include "acemq/auth/acl.hpp"
 #include "acemq/auth/password_file.hpp"
-#include "acemq/auth/rate_limiter.hpp"
 #include "acemq/broker/auth.hpp"
 #include "acemq/common/clock.hpp"
+#include "acemq/common/rate_limiter.hpp"
 
 namespace acemq::auth {
 
@@ -22,17 +23,22 @@ using executor = std::function<void(std::function<void()>)>;
 
 struct password_provider_settings {
   argon2_bounds bounds;
-  rate_limit_settings per_client_id;
+  /// Failures from one host: 5 back to back, then one every 12 s.
   rate_limit_settings per_address;
+  /// Failures for one user name from anywhere: 20 back to back, then one a minute. Not applied to
+  /// a host the user authenticated from within `trusted_for`, so guessing from elsewhere cannot
+  /// lock the user's own devices out.
+  rate_limit_settings per_user{.burst = 20, .refill_per_second = 1.0 / 60, .max_entries = 65'536};
+  /// How long a successful authentication exempts its (user name, host) from the per-user limit.
+  std::chrono::seconds trusted_for{std::chrono::hours(24 * 30)};
+  /// (user name, host) pairs remembered; beyond it the least recently used is forgotten.
+  std::size_t max_trusted = 65'536;
   /// false (default): an unknown user name is refused with 0x86 after a dummy argon2 check, so
   /// neither the reason code nor the timing reveals which user names exist. true: unknown users
   /// are left to the next provider (for chains where another provider also reads CONNECT's
   /// User Name / Password, e.g. ACE over MQTT 3.1.1).
   bool pass_unknown_users = false;
 };
-
-/// The address part of "ip:port" or "[ipv6]:port" (what the rate limiter keys on).
-std::string address_without_port(std::string_view remote_address);
 
 class password_provider final : public broker::authenticator {
  public:

@@ -94,9 +94,9 @@ result<bool, std::string> apply_setting(provider_settings& settings, std::string
   if (key == "auth.acl_file") return path(settings.acl_file);
   if (key == "auth.password_file") return path(settings.password_file);
   if (key == "auth.password.pass_unknown_users") return flag(settings.password.pass_unknown_users);
-  if (key == "auth.password.client_burst") return rate(settings.password.per_client_id.burst);
-  if (key == "auth.password.client_refill_per_second")
-    return rate(settings.password.per_client_id.refill_per_second);
+  if (key == "auth.password.user_burst") return rate(settings.password.per_user.burst);
+  if (key == "auth.password.user_refill_per_second")
+    return rate(settings.password.per_user.refill_per_second);
   if (key == "auth.password.address_burst") return rate(settings.password.per_address.burst);
   if (key == "auth.password.address_refill_per_second")
     return rate(settings.password.per_address.refill_per_second);

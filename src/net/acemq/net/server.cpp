@@ -27,7 +27,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "acemq/auth/rate_limiter.hpp"
+#include "acemq/common/rate_limiter.hpp"
 #include "acemq/net/tls.hpp"
 
 namespace acemq::net {
@@ -281,8 +281,8 @@ struct detail::server_state {
     bound_listener bound;
     std::unique_ptr<steady_timer> retry;
     /// Token buckets of listener.connection_rate (one key) and address_connection_rate.
-    std::unique_ptr<auth::rate_limiter> connection_rate;
-    std::unique_ptr<auth::rate_limiter> address_rate;
+    std::unique_ptr<rate_limiter> connection_rate;
+    std::unique_ptr<rate_limiter> address_rate;
 
     /// The TLS context for new connections; replaced by a reload. Each connection holds the
     /// context it was created with.
@@ -1697,8 +1697,8 @@ bool detail::server_state::admit(listener_state& listener, const tcp::endpoint& 
                   address);
     return false;
   }
-  if (listener.connection_rate) listener.connection_rate->record_failure("");
-  if (listener.address_rate) listener.address_rate->record_failure(address);
+  if (listener.connection_rate) listener.connection_rate->take("");
+  if (listener.address_rate) listener.address_rate->take(address);
   return true;
 }
 
@@ -1799,11 +1799,11 @@ result<void, std::string> server::start() {
       state->set_tls(std::move(*context));
     }
     auto limiter = [](double rate, double burst, std::size_t entries) {
-      auth::rate_limit_settings bucket;
+      rate_limit_settings bucket;
       bucket.refill_per_second = rate;
       bucket.burst = burst > 0 ? burst : std::max(1.0, rate);
       bucket.max_entries = entries;
-      return std::make_unique<auth::rate_limiter>(system_clock::instance(), bucket);
+      return std::make_unique<rate_limiter>(system_clock::instance(), bucket);
     };
     if (settings.connection_rate > 0) {
       state->connection_rate = limiter(settings.connection_rate, settings.connection_burst, 1);

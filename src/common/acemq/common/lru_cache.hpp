@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace acemq::ace {
+namespace acemq {
 
 template <typename Key, typename Value>
 class lru_cache {
@@ -77,4 +77,4 @@ class lru_cache {
   std::unordered_map<Key, typename std::list<std::pair<Key, Value>>::iterator> index_;
 };
 
-}  // namespace acemq::ace
+}  // namespace acemq
