@@ -171,6 +171,12 @@ TEST(AceAuthenticator, ContinueWithoutChallengeIsRefused) {
   expect_refused(run_continue(w, connect_request(&tls, byte_vector(40, 1))));
 }
 
+broker::authentication_request from(broker::authentication_request request,
+                                    std::string remote_address) {
+  request.remote_address = std::move(remote_address);
+  return request;
+}
+
 TEST(AceAuthenticator, PendingChallengesAreBounded) {
   ace_settings base;
   base.max_pending_challenges = 2;
@@ -178,10 +184,47 @@ TEST(AceAuthenticator, PendingChallengesAreBounded) {
   fake_tls tls(10);
   const byte_vector data = *pop::build_connect_challenge(as_bytes(w.token()));
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(run_start(w, connect_request(&tls, data, "c" + std::to_string(i))).what,
-              kind::continue_with);
+    const std::string host = "192.0.2." + std::to_string(i + 1) + ":5000";
+    EXPECT_EQ(run_start(w, from(connect_request(&tls, data), host)).what, kind::continue_with);
   }
-  expect_refused(run_start(w, connect_request(&tls, data, "c3")), reason_code::server_busy);
+  expect_refused(run_start(w, from(connect_request(&tls, data), "192.0.2.9:5000")),
+                 reason_code::server_busy);
+  EXPECT_EQ(w.provider->pending_challenges(), 2U);
+}
+
+TEST(AceAuthenticator, OneHostHoldsAtMostHalfTheChallenges) {
+  ace_settings base;
+  base.max_pending_challenges = 8;
+  base.max_pending_challenges_per_address = 100;  // capped at half the table
+  world w(false, base);
+  fake_tls tls(12);
+  const byte_vector data = *pop::build_connect_challenge(as_bytes(w.token()));
+  for (int port = 0; port < 4; ++port) {
+    const std::string socket = "198.51.100.7:" + std::to_string(4000 + port);
+    EXPECT_EQ(run_start(w, from(connect_request(&tls, data), socket)).what, kind::continue_with);
+  }
+  expect_refused(run_start(w, from(connect_request(&tls, data), "198.51.100.7:4999")),
+                 reason_code::server_busy);
+  EXPECT_EQ(run_start(w, from(connect_request(&tls, data), "203.0.113.1:4000")).what,
+            kind::continue_with);
+}
+
+TEST(AceAuthenticator, AChallengeGoesWithItsConnection) {
+  ace_settings base;
+  base.max_pending_challenges = 2;
+  world w(false, base);
+  fake_tls tls(13);
+  const byte_vector data = *pop::build_connect_challenge(as_bytes(w.token()));
+  const auto request = from(connect_request(&tls, data), "192.0.2.1:5000");
+  ASSERT_EQ(run_start(w, request).what, kind::continue_with);
+  // One challenge per connection: a second one replaces the first.
+  ASSERT_EQ(run_start(w, request).what, kind::continue_with);
+  EXPECT_EQ(w.provider->pending_challenges(), 1U);
+  w.provider->connection_closed(request.listener_name, request.remote_address);
+  EXPECT_EQ(w.provider->pending_challenges(), 0U);
+  // The answer of a closed connection's challenge finds nothing.
+  expect_refused(
+      run_continue(w, from(connect_request(&tls, byte_vector(40, 1)), "192.0.2.1:5000")));
 }
 
 TEST(AceAuthenticator, DraftSixClientNonceLengthPrefix) {

@@ -474,13 +474,31 @@ TEST_F(device_jwt_test, pending_challenges_are_bounded) {
   settings.max_pending_challenges = 2;
   provider = std::make_unique<device_jwt_provider>(registry, acl, settings, time, random);
   register_device(replay_policy::nonce);
+  for (const char* address : {"a:1", "b:1"}) {
+    EXPECT_EQ(run_step([&](auto done) { provider->start(method_request(address), done); }).what,
+              broker::auth_step::kind::continue_with);
+  }
+  auto busy = run_step([&](auto done) { provider->start(method_request("c:1"), done); });
+  EXPECT_EQ(busy.reason, mqtt::reason_code::server_busy);
+  time.advance(settings.challenge_timeout + 1s);  // expired ones make room
+  EXPECT_EQ(run_step([&](auto done) { provider->start(method_request("c:1"), done); }).what,
+            broker::auth_step::kind::continue_with);
+}
+
+TEST_F(device_jwt_test, one_host_holds_at_most_half_the_challenges_and_a_closed_connection_none) {
+  settings.max_pending_challenges = 4;
+  provider = std::make_unique<device_jwt_provider>(registry, acl, settings, time, random);
+  register_device(replay_policy::nonce);
   for (const char* address : {"a:1", "a:2"}) {
     EXPECT_EQ(run_step([&](auto done) { provider->start(method_request(address), done); }).what,
               broker::auth_step::kind::continue_with);
   }
-  auto busy = run_step([&](auto done) { provider->start(method_request("a:3"), done); });
-  EXPECT_EQ(busy.reason, mqtt::reason_code::server_busy);
-  time.advance(settings.challenge_timeout + 1s);  // expired ones make room
+  EXPECT_EQ(run_step([&](auto done) { provider->start(method_request("a:3"), done); }).reason,
+            mqtt::reason_code::server_busy);
+  // The connection a:1 closes: its challenge goes, and a:3 gets one.
+  const auto closing = method_request("a:1");
+  provider->connection_closed(closing.listener_name, closing.remote_address);
+  EXPECT_EQ(provider->pending_challenges(), 1u);
   EXPECT_EQ(run_step([&](auto done) { provider->start(method_request("a:3"), done); }).what,
             broker::auth_step::kind::continue_with);
 }

@@ -22,22 +22,19 @@ ace_authenticator::ace_authenticator(const ace_settings& settings,
       store_(store),
       cnonces_(cnonces),
       clock_(time),
-      random_(random) {}
-
-std::string ace_authenticator::challenge_key(const broker::authentication_request& request) {
-  // One exchange per connection: the remote address carries the source port, the listener
-  // separates sockets that could share it.
-  std::string key = request.listener_name;
-  key += '\n';
-  key += request.remote_address;
-  key += '\n';
-  key += request.client_id;
-  return key;
-}
+      random_(random),
+      challenges_(broker::challenge_limits{settings.max_pending_challenges,
+                                           settings.max_pending_challenges_per_address,
+                                           settings.challenge_timeout},
+                  time) {}
 
 std::size_t ace_authenticator::pending_challenges() const {
-  std::lock_guard lock(mutex_);
-  return pending_.size();
+  return challenges_.size();
+}
+
+void ace_authenticator::connection_closed(std::string_view listener_name,
+                                          std::string_view remote_address) {
+  challenges_.release(broker::challenge_owner(listener_name, remote_address));
 }
 
 broker::auth_step ace_authenticator::refuse(rejection why, bool tokenless,
@@ -82,19 +79,15 @@ broker::auth_step ace_authenticator::issue_challenge(const std::string& key,
   pending.reauthentication = reauthentication;
   pending.will_topic = std::move(will_topic);
   {
-    std::lock_guard lock(mutex_);
-    const auto now = clock_.now();
-    std::erase_if(pending_, [now](const auto& item) { return item.second.deadline <= now; });
-    if (pending_.size() >= settings_.max_pending_challenges && !pending_.contains(key)) {
-      return refuse(rejection::busy, false, mqtt::reason_code::server_busy);
-    }
     // RFC 9431 2.2.4.2.2: an 8-byte nonce from the CSPRNG.
+    std::lock_guard lock(random_mutex_);
     random_.fill(pending.rs_nonce);
-    pending.deadline = now + settings_.challenge_timeout;
-    const pop::nonce rs_nonce = pending.rs_nonce;
-    pending_[key] = std::move(pending);
-    return broker::auth_step::continue_exchange(pop::build_broker_challenge(rs_nonce));
   }
+  const pop::nonce rs_nonce = pending.rs_nonce;
+  if (!challenges_.hold(key, std::move(pending))) {
+    return refuse(rejection::busy, false, mqtt::reason_code::server_busy);
+  }
+  return broker::auth_step::continue_exchange(pop::build_broker_challenge(rs_nonce));
 }
 
 void ace_authenticator::start(const broker::authentication_request& request, completion done) {
@@ -143,7 +136,7 @@ void ace_authenticator::start_v311(const broker::authentication_request& request
 void ace_authenticator::start_v5(const broker::authentication_request& request, completion done) {
   const byte_view data = request.data ? byte_view(*request.data) : byte_view();
   std::optional<std::string> will_topic = request.will_topic;
-  const std::string key = challenge_key(request);
+  const std::string key = broker::challenge_owner(request);
 
   if (data.empty()) {
     // RFC 9431 2.2.4.2.2: no token in CONNECT, but one held for the client -> challenge.
@@ -226,17 +219,8 @@ void ace_authenticator::validate_exporter_pop(const broker::authentication_reque
 
 void ace_authenticator::continue_auth(const broker::authentication_request& request,
                                       completion done) {
-  std::optional<challenge> pending;
-  {
-    std::lock_guard lock(mutex_);
-    const auto it = pending_.find(challenge_key(request));
-    // A challenge is single use: taken out whatever the outcome, so an answer cannot be
-    // replayed.
-    if (it != pending_.end()) {
-      if (it->second.deadline > clock_.now()) pending = std::move(it->second);
-      pending_.erase(it);
-    }
-  }
+  // A challenge is single use: taken out whatever the outcome, so an answer cannot be replayed.
+  std::optional<challenge> pending = challenges_.take(broker::challenge_owner(request));
   if (!pending) {
     done(refuse(rejection::challenge_unknown, false));
     return;
@@ -278,7 +262,7 @@ void ace_authenticator::reauthenticate(const broker::authentication_request& req
     return;
   }
   std::weak_ptr<ace_authenticator> self = weak_from_this();
-  validator_->validate(*token_bytes, [self, key = challenge_key(request),
+  validator_->validate(*token_bytes, [self, key = broker::challenge_owner(request),
                                       done = std::move(done)](token_validator::outcome outcome) {
     auto alive = self.lock();
     if (!alive) {

@@ -27,6 +27,7 @@
 #include "acemq/ace/token_store.hpp"
 #include "acemq/ace/token_validator.hpp"
 #include "acemq/broker/auth.hpp"
+#include "acemq/broker/challenge_table.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"
 #include "acemq/token/pop/auth_data.hpp"
@@ -56,19 +57,19 @@ class ace_authenticator final : public broker::authenticator,
   /// nullopt when the identity names no valid token with a symmetric PoP key.
   std::optional<byte_vector> psk_for_identity(std::string_view identity);
 
-  /// Outstanding broker challenges (bounded by max_pending_challenges).
+  /// Outstanding broker challenges (bounded by max_pending_challenges, in total and per host).
   std::size_t pending_challenges() const;
+  /// Releases the challenge of a closed connection.
+  void connection_closed(std::string_view listener_name, std::string_view remote_address) override;
 
  private:
   struct challenge {
     validated_token_ptr token;
     token::pop::nonce rs_nonce{};
-    clock::time_point deadline{};
     bool reauthentication = false;
     std::optional<std::string> will_topic;
   };
 
-  static std::string challenge_key(const broker::authentication_request& request);
   broker::auth_step refuse(rejection why, bool tokenless,
                            mqtt::reason_code reason = mqtt::reason_code::not_authorized) const;
   broker::auth_step accept(const validated_token_ptr& token, const std::string& client_id,
@@ -91,8 +92,8 @@ class ace_authenticator final : public broker::authenticator,
   const clock& clock_;
   random_source& random_;
 
-  mutable std::mutex mutex_;  // also serialises random_
-  std::unordered_map<std::string, challenge> pending_;
+  std::mutex random_mutex_;
+  broker::challenge_table<challenge> challenges_;
 };
 
 }  // namespace acemq::ace

@@ -72,8 +72,10 @@ struct ace_settings {
   bool require_cnonce = false;
   /// How long a broker challenge (AUTH 0x18 rs_nonce) waits for the client's answer.
   std::chrono::seconds challenge_timeout{30};
-  /// Challenges outstanding at once; beyond, new ones are refused with 0x89 Server busy.
+  /// Challenges outstanding at once, and from one remote host; beyond, new ones are refused with
+  /// 0x89 Server busy (broker::challenge_table).
   std::size_t max_pending_challenges = 10'000;
+  std::size_t max_pending_challenges_per_address = 100;
   /// Verified tokens remembered by hash (LRU), so a reconnect costs only the PoP check.
   std::size_t verified_cache_size = 10'000;
   /// How long an introspection result is trusted before the AS is asked again (RFC 9431 2.4.2

@@ -247,38 +247,32 @@ device_jwt_provider::device_jwt_provider(std::shared_ptr<device_registry> regist
       acl_(std::move(acl)),
       settings_(std::move(settings)),
       clock_(time),
-      random_(random) {}
-
-std::string device_jwt_provider::challenge_key(const broker::authentication_request& request) {
-  // One challenge per connection: the remote address includes the source port.
-  std::string key = request.listener_name;
-  key += '\n';
-  key += request.remote_address;
-  key += '\n';
-  key += request.client_id;
-  return key;
-}
+      random_(random),
+      challenges_(broker::challenge_limits{settings_.max_pending_challenges,
+                                           settings_.max_pending_challenges_per_address,
+                                           settings_.challenge_timeout},
+                  time) {}
 
 std::size_t device_jwt_provider::pending_challenges() const {
-  std::lock_guard lock(mutex_);
-  return pending_.size();
+  return challenges_.size();
+}
+
+void device_jwt_provider::connection_closed(std::string_view listener_name,
+                                            std::string_view remote_address) {
+  challenges_.release(broker::challenge_owner(listener_name, remote_address));
 }
 
 broker::auth_step device_jwt_provider::issue_challenge(
     const broker::authentication_request& request) {
-  std::lock_guard lock(mutex_);
-  const auto now = clock_.now();
-  if (pending_.size() >= settings_.max_pending_challenges) {
-    std::erase_if(pending_, [now](const auto& item) { return item.second.deadline <= now; });
+  byte_vector random_bytes(device_jwt_nonce_size);
+  {
+    std::lock_guard lock(random_mutex_);
+    random_.fill(random_bytes);
   }
-  const std::string key = challenge_key(request);
-  if (pending_.size() >= settings_.max_pending_challenges && !pending_.contains(key)) {
+  std::string nonce = base64url_encode(random_bytes);
+  if (!challenges_.hold(broker::challenge_owner(request), nonce)) {
     return broker::auth_step::fail(mqtt::reason_code::server_busy);
   }
-  byte_vector random_bytes(device_jwt_nonce_size);
-  random_.fill(random_bytes);
-  std::string nonce = base64url_encode(random_bytes);
-  pending_[key] = challenge{nonce, now + settings_.challenge_timeout};
   return broker::auth_step::continue_exchange(to_bytes(nonce));
 }
 
@@ -337,16 +331,8 @@ void device_jwt_provider::start(const broker::authentication_request& request, c
 
 void device_jwt_provider::continue_auth(const broker::authentication_request& request,
                                         completion done) {
-  std::optional<std::string> nonce;
-  {
-    std::lock_guard lock(mutex_);
-    const auto it = pending_.find(challenge_key(request));
-    // A nonce is single use: taken out whatever the outcome.
-    if (it != pending_.end()) {
-      if (it->second.deadline > clock_.now()) nonce = std::move(it->second.nonce);
-      pending_.erase(it);
-    }
-  }
+  // A nonce is single use: taken out whatever the outcome.
+  std::optional<std::string> nonce = challenges_.take(broker::challenge_owner(request));
   if (!nonce || !request.data) {
     done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
     return;

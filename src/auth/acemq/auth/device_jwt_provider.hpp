@@ -28,6 +28,7 @@
 #include "acemq/auth/acl.hpp"
 #include "acemq/auth/device_registry.hpp"
 #include "acemq/broker/auth.hpp"
+#include "acemq/broker/challenge_table.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"
 #include "acemq/common/result.hpp"
@@ -51,8 +52,10 @@ struct device_jwt_settings {
   std::chrono::seconds max_lifetime{std::chrono::hours(24)};
   /// How long a nonce challenge waits for the device's AUTH reply.
   std::chrono::seconds challenge_timeout{30};
-  /// Challenges outstanding at once; beyond it new challenges are refused with 0x89 Server busy.
+  /// Challenges outstanding at once, and from one remote host; beyond, new challenges are
+  /// refused with 0x89 Server busy (broker::challenge_table).
   std::size_t max_pending_challenges = 10'000;
+  std::size_t max_pending_challenges_per_address = 100;
   std::size_t max_token_size = 8 * 1024;
 };
 
@@ -112,24 +115,22 @@ class device_jwt_provider final : public broker::authenticator {
   void reauthenticate(const broker::authentication_request& request, completion done) override;
 
   std::size_t pending_challenges() const;
+  /// Releases the challenge of a closed connection.
+  void connection_closed(std::string_view listener_name, std::string_view remote_address) override;
 
  private:
-  struct challenge {
-    std::string nonce;
-    clock::time_point deadline;
-  };
   broker::auth_step issue_challenge(const broker::authentication_request& request);
   broker::auth_step check(const broker::authentication_request& request, std::string_view token,
                           const device_record& device, std::optional<std::string> nonce);
-  static std::string challenge_key(const broker::authentication_request& request);
 
   std::shared_ptr<device_registry> registry_;
   std::shared_ptr<const acl_store> acl_;
   device_jwt_settings settings_;
   const clock& clock_;
   random_source& random_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, challenge> pending_;
+  std::mutex random_mutex_;
+  /// The nonce sent to each connection.
+  broker::challenge_table<std::string> challenges_;
 };
 
 }  // namespace acemq::auth

@@ -128,6 +128,12 @@ result<bool, std::string> apply_setting(provider_settings& settings, std::string
     settings.device_jwt.max_pending_challenges = static_cast<std::size_t>(*parsed);
     return true;
   }
+  if (key == "auth.device_jwt.max_pending_challenges_per_address") {
+    auto parsed = parse_count(key, value, 1, 10'000'000);
+    if (!parsed) return unexpected(parsed.error());
+    settings.device_jwt.max_pending_challenges_per_address = static_cast<std::size_t>(*parsed);
+    return true;
+  }
   return false;
 }
 

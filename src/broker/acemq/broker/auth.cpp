@@ -159,6 +159,13 @@ void auth_chain::continue_auth(std::size_t owner, const authentication_request& 
       });
 }
 
+void auth_chain::connection_closed(std::size_t owner, std::string_view listener_name,
+                                   std::string_view remote_address) const {
+  if (owner < providers_->size()) {
+    (*providers_)[owner]->connection_closed(listener_name, remote_address);
+  }
+}
+
 void auth_chain::reauthenticate(std::size_t owner, const authentication_request& request,
                                 completion done) const {
   if (owner >= providers_->size()) {

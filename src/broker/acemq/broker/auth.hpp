@@ -161,6 +161,14 @@ class authenticator {
   virtual void continue_auth(const authentication_request& request, completion done) = 0;
   /// AUTH 0x19 from the client: re-authenticate within the connection (MQTT 5 section 4.12.1).
   virtual void reauthenticate(const authentication_request& request, completion done) = 0;
+  /// The connection (listener, remote address and port) whose exchange this provider owns
+  /// closed: what the provider holds for it (an outstanding challenge) goes now, not at a
+  /// timeout. May come more than once, and after a step that completed late. A provider that
+  /// wraps another forwards it.
+  virtual void connection_closed(std::string_view listener_name, std::string_view remote_address) {
+    (void)listener_name;
+    (void)remote_address;
+  }
 };
 
 /// A principal that may do everything; used by allow_anonymous. Every one is the identity
@@ -275,6 +283,10 @@ class auth_chain {
   /// Hands AUTH 0x19 to the provider that owns the connection's authentication.
   void reauthenticate(std::size_t owner, const authentication_request& request,
                       completion done) const;
+
+  /// Tells the provider that owns a connection's exchange that the connection closed.
+  void connection_closed(std::size_t owner, std::string_view listener_name,
+                         std::string_view remote_address) const;
 
   std::size_t size() const { return providers_->size(); }
 

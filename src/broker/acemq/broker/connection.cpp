@@ -679,7 +679,14 @@ void connection::run_auth(const std::function<void(auth_chain::completion)>& cal
 }
 
 void connection::on_auth_result(auth_step step, std::size_t owner) {
-  if (state_ == state::closed) return;
+  if (state_ == state::closed) {
+    // A challenge issued after the connection closed (the provider completed late) is released
+    // at once, not at its timeout.
+    if (step.what == auth_step::kind::continue_with) {
+      auth().connection_closed(owner, listener_.name, io_.remote_address().view());
+    }
+    return;
+  }
   awaiting_provider_ = false;
   auth_owner_ = static_cast<std::uint32_t>(owner);
   if (reauthenticating_) {
@@ -1804,6 +1811,11 @@ void connection::on_wake() {
 }
 
 void connection::on_transport_closed() {
+  // An enhanced-authentication exchange may hold a challenge for this connection (also when the
+  // connection closed itself first: close_transport()).
+  if (auth_method_) {
+    auth().connection_closed(auth_owner_, listener_.name, io_.remote_address().view());
+  }
   state_ = state::closed;
   if (occasional_ && occasional_->relay) {
     std::lock_guard lock(occasional_->relay->mutex);

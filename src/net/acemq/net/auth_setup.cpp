@@ -84,6 +84,9 @@ class counted_provider final : public broker::authenticator {
   void reauthenticate(const broker::authentication_request& request, completion done) override {
     inner_->reauthenticate(request, counting(std::move(done)));
   }
+  void connection_closed(std::string_view listener_name, std::string_view remote_address) override {
+    inner_->connection_closed(listener_name, remote_address);
+  }
 
  private:
   completion counting(completion done) const {

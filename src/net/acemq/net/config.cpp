@@ -393,6 +393,11 @@ void append_ace_settings(std::vector<entry<app_config>>& r) {
       "ace.max_pending_challenges", "challenges outstanding; beyond, 0x89 Server busy",
       [](C& c) -> std::size_t& { return c.ace.settings.max_pending_challenges; }, 1, 10'000'000));
   r.push_back(integer<C, std::size_t>(
+      "ace.max_pending_challenges_per_address",
+      "challenges outstanding from one remote host; beyond, 0x89 Server busy",
+      [](C& c) -> std::size_t& { return c.ace.settings.max_pending_challenges_per_address; }, 1,
+      10'000'000));
+  r.push_back(integer<C, std::size_t>(
       "ace.verified_cache_size", "verified tokens remembered by hash (LRU)",
       [](C& c) -> std::size_t& { return c.ace.settings.verified_cache_size; }, 1, 10'000'000));
   r.push_back(seconds<C>(
