@@ -557,6 +557,34 @@ TEST(AceAuthenticator, PskIdentityTokenOrKid) {
   EXPECT_FALSE(w.provider->psk_for_identity(w.token(pop_kind::ed25519)));
 }
 
+// Point 6 of the identity-binding issue: the PSK lookup runs in the handshake, before the binder
+// proves the client holds the key.
+TEST(AceAuthenticator, PskLookupStoresNothingAndRemembersRefusals) {
+  world w;
+  const std::string token = w.token(pop_kind::hs256);
+  ASSERT_TRUE(w.provider->psk_for_identity(token).has_value());
+  // Not stored before the handshake completes: the kid form does not find it yet.
+  EXPECT_EQ(w.store.size(), 0U);
+  EXPECT_FALSE(w.provider->psk_for_identity(R"({"cnf":{"kid":"pop-hs"}})"));
+  // The CONNECT on the finished handshake stores it.
+  fake_tls tls(34, token);
+  broker::authentication_request r;
+  r.version = mqtt::protocol_version::v311;
+  r.client_id = "psk-client";
+  r.tls = &tls;
+  ASSERT_EQ(run_start(w, r).what, kind::success);
+  EXPECT_EQ(w.store.size(), 1U);
+
+  // A token that fails (signed by an unknown key) is validated once, then refused from memory.
+  const std::uint64_t before = w.validator->verifications();
+  auto forged = w.claims(pop_kind::hs256);
+  forged["sub"] = "forged";
+  const std::string bad = w.sign(forged, &w.pop_ed25519);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_FALSE(w.provider->psk_for_identity(bad));
+  EXPECT_EQ(w.validator->verifications() - before, 1U);
+}
+
 TEST(AceAuthenticator, ReconnectWithSameTokenHitsTheCache) {
   world w;
   const std::string token = w.token();

@@ -23,6 +23,7 @@ ace_authenticator::ace_authenticator(const ace_settings& settings,
       cnonces_(cnonces),
       clock_(time),
       random_(random),
+      refused_psk_identities_(settings.verified_cache_size),
       challenges_(broker::challenge_limits{settings.max_pending_challenges,
                                            settings.max_pending_challenges_per_address,
                                            settings.challenge_timeout},
@@ -280,13 +281,30 @@ void ace_authenticator::reauthenticate(const broker::authentication_request& req
 }
 
 validated_token_ptr ace_authenticator::token_for_psk(std::string_view identity) {
+  // Cheap checks first: every ClientHello of anyone may carry identities.
   if (identity.empty() || identity.size() > settings_.max_token_size) return nullptr;
   // The identity is a token (RFC 9431 2.2.3.2: "the most recent access token ... as a PSK
-  // identity") ...
+  // identity") ... Nothing is stored here: the handshake has not proved the key yet (the binder
+  // is checked after this lookup). The CONNECT on the finished handshake validates it again, from
+  // the validator's cache, and accept() stores it then.
   if (token::detect_format(as_bytes(identity))) {
+    const std::string hash(as_string_view(token_hash(as_bytes(identity))));
+    const auto now = clock_.now();
+    {
+      std::lock_guard lock(refused_mutex_);
+      if (const clock::time_point* until = refused_psk_identities_.find(hash);
+          until != nullptr && *until > now) {
+        return nullptr;
+      }
+    }
     auto outcome = validator_->validate_local(as_bytes(identity));
-    if (outcome) store_.put(*outcome, {});
-    return outcome ? std::move(*outcome) : nullptr;
+    if (!outcome) {
+      // Failures are remembered for a while, so a repeated bad identity costs one lookup.
+      std::lock_guard lock(refused_mutex_);
+      refused_psk_identities_.put(hash, now + refused_psk_identity_ttl);
+      return nullptr;
+    }
+    return std::move(*outcome);
   }
   // ... or a cnf structure naming the kid from the token response's rs_cnf.
   boost::system::error_code ec;

@@ -29,6 +29,7 @@
 #include "acemq/broker/auth.hpp"
 #include "acemq/broker/challenge_table.hpp"
 #include "acemq/common/clock.hpp"
+#include "acemq/common/lru_cache.hpp"
 #include "acemq/common/random.hpp"
 #include "acemq/token/pop/auth_data.hpp"
 
@@ -93,6 +94,11 @@ class ace_authenticator final : public broker::authenticator,
   random_source& random_;
 
   std::mutex random_mutex_;
+  /// PSK identities that named no valid token, by hash, until when they are refused without a
+  /// second validation (bounded like the validator's cache; least recently used dropped first).
+  static constexpr std::chrono::seconds refused_psk_identity_ttl{60};
+  std::mutex refused_mutex_;
+  lru_cache<std::string, clock::time_point> refused_psk_identities_;
   broker::challenge_table<challenge> challenges_;
 };
 
