@@ -155,9 +155,8 @@ int main(int argc, char** argv) {
   acemq::net::app_config config = std::move(*loaded);
 
   acemq::net::configure_logging(config.log_level, config.log_output);
-  if (config.allow_anonymous) {
-    spdlog::warn("anonymous access is allowed (auth.allow_anonymous = true): development only");
-  }
+  for (const std::string& warning : acemq::net::insecure_settings(config))
+    spdlog::warn("insecure: {}", warning);
 
   auto assembled = acemq::net::authentication::assemble(config, acemq::system_clock::instance(),
                                                         acemq::system_random::instance());

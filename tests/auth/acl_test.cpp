@@ -133,21 +133,6 @@ TEST(acl_principal, subscription_must_be_covered_by_a_read_rule) {
   EXPECT_EQ(who.may_subscribe("$share/g/a/#"), mqtt::reason_code::not_authorized);
 }
 
-TEST(filter_covers, table) {
-  EXPECT_TRUE(filter_covers("#", "a/b"));
-  EXPECT_TRUE(filter_covers("#", "#"));
-  EXPECT_FALSE(filter_covers("#", "$SYS/x"));
-  EXPECT_FALSE(filter_covers("+/x", "$SYS/x"));
-  EXPECT_TRUE(filter_covers("$SYS/#", "$SYS/x"));
-  EXPECT_TRUE(filter_covers("a/#", "a"));
-  EXPECT_FALSE(filter_covers("a/+", "a"));
-  EXPECT_FALSE(filter_covers("a", "a/b"));
-  EXPECT_FALSE(filter_covers("a/b", "a"));
-  EXPECT_TRUE(filter_covers("a//c", "a//c"));
-  EXPECT_FALSE(filter_covers("a/b", "+/b"));
-  EXPECT_TRUE(filter_covers("+/+", "+/b"));
-}
-
 TEST(acl_principal, default_deny_and_allow_all) {
   auto empty = store_of("");
   acl_principal nobody("test", "n", "c", std::string("n"), empty);

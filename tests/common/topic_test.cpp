@@ -73,5 +73,20 @@ TEST(TopicRules, LevelCount) {
   EXPECT_EQ(level_count("a/b/c"), 3u);
 }
 
+TEST(Topic, CoversTable) {
+  EXPECT_TRUE(covers("#", "a/b"));
+  EXPECT_TRUE(covers("#", "#"));
+  EXPECT_FALSE(covers("#", "$SYS/x"));
+  EXPECT_FALSE(covers("+/x", "$SYS/x"));
+  EXPECT_TRUE(covers("$SYS/#", "$SYS/x"));
+  EXPECT_TRUE(covers("a/#", "a"));
+  EXPECT_FALSE(covers("a/+", "a"));
+  EXPECT_FALSE(covers("a", "a/b"));
+  EXPECT_FALSE(covers("a/b", "a"));
+  EXPECT_TRUE(covers("a//c", "a//c"));
+  EXPECT_FALSE(covers("a/b", "+/b"));
+  EXPECT_TRUE(covers("+/+", "+/b"));
+}
+
 }  // namespace
 }  // namespace acemq::topic

@@ -22,9 +22,11 @@ START_TIMEOUT = 30
 class Broker:
     """One broker process with its own data directory and development PKI, on free ports."""
 
-    def __init__(self, *overrides, data_dir=None):
+    def __init__(self, *overrides, data_dir=None, embedded_defaults=False):
         """With `data_dir`, the broker runs on that existing directory (e.g. to restart on the
-        same database) and close() leaves it; otherwise on a new one that close() removes."""
+        same database) and close() leaves it; otherwise on a new one that close() removes. With
+        `embedded_defaults`, only the ports (0) and the threads are set: the listener addresses
+        and the anonymous topics are the broker's own defaults."""
         self.owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="acemq-e2e-")
         self.pki = os.path.join(self.data_dir, "var", "pki")
@@ -34,10 +36,15 @@ class Broker:
         self.ca = os.path.join(self.pki, "ca.pem")
         command = [
             os.environ["ACEMQ_BROKER"], "--data-dir", self.data_dir,
-            "--set", "listener.tcp.address=127.0.0.1", "--set", "listener.tcp.port=0",
-            "--set", "listener.tls.address=127.0.0.1", "--set", "listener.tls.port=0",
+            "--set", "listener.tcp.port=0", "--set", "listener.tls.port=0",
             "--set", "server.threads=2",
         ]
+        if not embedded_defaults:
+            command += [
+                "--set", "listener.tcp.address=127.0.0.1", "--set", "listener.tls.address=127.0.0.1",
+                # These tests are about MQTT, not authentication: anonymous clients get every topic.
+                "--set", 'auth.anonymous_topics=["#", "$SYS/#", "$e2e/#"]',
+            ]
         for override in overrides:
             command += ["--set", override]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -47,6 +54,7 @@ class Broker:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.ports = {}
+        self.addresses = {}
         self.signalled = False
         deadline = time.monotonic() + START_TIMEOUT
         while len(self.ports) < 2:
@@ -54,6 +62,7 @@ class Broker:
             match = LISTENING.match(line)
             if match:
                 self.ports[match.group(1)] = int(match.group(4))
+                self.addresses[match.group(1)] = match.group(3)
         self.tcp_port = self.ports["tcp"]
         self.tls_port = self.ports["tls"]
 

@@ -44,9 +44,9 @@ class Broker(harness.Broker):
     only: the text pipe of harness.Broker translates a lone "\\r" into a line break, which would
     hide exactly what a log-injection test looks for."""
 
-    def __init__(self, *overrides, data_dir=None):
+    def __init__(self, *overrides, data_dir=None, embedded_defaults=False):
         self.raw_output = []
-        super().__init__(*overrides, data_dir=data_dir)
+        super().__init__(*overrides, data_dir=data_dir, embedded_defaults=embedded_defaults)
 
     def _read(self):
         # The text wrapper is never read: its binary buffer is, by this thread only.

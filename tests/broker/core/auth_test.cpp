@@ -234,7 +234,7 @@ TEST_F(auth_test, unknown_method_is_0x8c_in_a_chain_that_ends_in_deny_all) {
   EXPECT_TRUE(c.io().close_requested);
 }
 
-TEST(allow_anonymous_provider, clients_without_a_user_name_share_one_principal) {
+TEST(allow_anonymous_provider, every_anonymous_client_is_one_principal_whatever_its_user_name) {
   allow_anonymous provider;
   std::vector<auth_step> steps;
   const auto keep = [&steps](auth_step step) { steps.push_back(std::move(step)); };
@@ -253,8 +253,27 @@ TEST(allow_anonymous_provider, clients_without_a_user_name_share_one_principal) 
   }
   EXPECT_EQ(steps[0].who->name(), "anonymous");
   EXPECT_EQ(steps[0].who, steps[1].who);
-  EXPECT_EQ(steps[2].who->name(), "alice");
-  EXPECT_NE(steps[2].who, steps[0].who);
+  // A user name without a password proves nothing: not the password-checked alice.
+  EXPECT_EQ(steps[2].who, steps[0].who);
+  EXPECT_EQ(steps[2].who->identity(), (principal_identity{"anonymous", {}, {}}));
+}
+
+TEST(allow_anonymous_provider, confines_anonymous_clients_to_their_topics) {
+  allow_anonymous provider(std::vector<std::string>{"public/#"});
+  std::optional<auth_step> step;
+  provider.start(authentication_request{}, [&step](auth_step s) { step = std::move(s); });
+  ASSERT_TRUE(step && step->who);
+  const principal& who = *step->who;
+  EXPECT_EQ(who.may_publish("public/hello"), reason_code::success);
+  EXPECT_EQ(who.may_publish("demo/hello"), reason_code::not_authorized);
+  EXPECT_EQ(who.may_subscribe("public/#"), reason_code::success);
+  EXPECT_EQ(who.may_subscribe("public/+/x"), reason_code::success);
+  EXPECT_EQ(who.may_subscribe("$share/g/public/x"), reason_code::success);
+  EXPECT_EQ(who.may_subscribe("#"), reason_code::not_authorized);
+  EXPECT_EQ(who.may_subscribe("$share/g/#"), reason_code::not_authorized);
+  EXPECT_TRUE(who.may_receive("public/a/b"));
+  EXPECT_FALSE(who.may_receive("private/a"));
+  EXPECT_FALSE(who.may_receive("$SYS/broker/uptime"));
 }
 
 TEST_F(auth_test, empty_chain_refuses) {

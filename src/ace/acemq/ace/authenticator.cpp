@@ -99,6 +99,11 @@ void ace_authenticator::start(const broker::authentication_request& request, com
       done(broker::auth_step::pass());
       return;
     }
+    // RFC 9431 2.2.1: MUST mutually authenticate, which takes TLS (2.2).
+    if (request.tls == nullptr && !settings_.allow_plain_tcp) {
+      done(refuse(rejection::tls_required, false));
+      return;
+    }
     start_v5(request, std::move(done));
     return;
   }
@@ -254,6 +259,10 @@ void ace_authenticator::reauthenticate(const broker::authentication_request& req
   // exporter layout) does not parse as `u16 len || token` and is refused.
   if (!request.method || *request.method != ace_method) {
     done(broker::auth_step::fail(mqtt::reason_code::bad_authentication_method));
+    return;
+  }
+  if (request.tls == nullptr && !settings_.allow_plain_tcp) {
+    done(refuse(rejection::tls_required, false));
     return;
   }
   const byte_view data = request.data ? byte_view(*request.data) : byte_view();

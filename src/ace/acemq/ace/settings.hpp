@@ -63,6 +63,10 @@ struct ace_settings {
   bool allow_v311 = true;
   /// RFC 9431 2.2.3.2: accept a token (or a cnf kid of an uploaded token) as TLS-PSK identity.
   bool allow_psk_identity = true;
+  /// RFC 9431 2.2.1 / 2.2: the client and the broker MUST mutually authenticate, over TLS. The
+  /// `ace` method over plain TCP sends the token in clear and binds the proof to no channel, so
+  /// it is refused (0x87) unless this is set (insecure; a warning is printed at start).
+  bool allow_plain_tcp = false;
   /// AS discovery; absent = no hint.
   std::optional<discovery_settings> discovery;
   /// Lifetime of an issued cnonce, and how many may be outstanding (oldest dropped beyond).

@@ -40,6 +40,8 @@ std::string_view to_string(rejection reason) noexcept {
       return "exporter_unavailable";
     case rejection::key_held_by_another:
       return "key_held_by_another";
+    case rejection::tls_required:
+      return "tls_required";
   }
   return "unknown";
 }

@@ -36,6 +36,7 @@ enum class rejection : std::uint8_t {
   will_not_allowed = 0x0D,      // the scope does not allow the Will topic (RFC 9431 2.2.4.1)
   exporter_unavailable = 0x0E,  // no TLS, or the TLS exporter failed
   key_held_by_another = 0x0F,   // the PoP key holds a live token of another client
+  tls_required = 0x10,          // the `ace` method over plain TCP (ace.allow_plain_tcp off)
 };
 
 /// A stable lower-case name for logs ("bad_pop").

@@ -109,10 +109,6 @@ class acl_store {
 /// Reads an ACL file from disk (bounded by `bounds.max_size`).
 result<acl, acl_error> load_acl_file(const std::string& path, const acl_limits& bounds = {});
 
-/// Whether every topic matched by `filter` is also matched by `rule` (both valid filters), so a
-/// SUBSCRIBE to `filter` cannot receive anything the rule does not grant.
-bool filter_covers(std::string_view rule, std::string_view filter) noexcept;
-
 /// A principal whose rights come from the ACL in force at the time of each check (so a reload
 /// applies to connected clients at their next PUBLISH, SUBSCRIBE or delivery).
 class acl_principal final : public broker::principal {

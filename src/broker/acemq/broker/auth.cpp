@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "acemq/common/topic.hpp"
+
 namespace acemq::broker {
 
 auth_step auth_step::succeed(std::shared_ptr<const principal> who,
@@ -44,6 +46,34 @@ mqtt::reason_code unrestricted_principal::may_subscribe(std::string_view) const 
   return mqtt::reason_code::success;
 }
 
+mqtt::reason_code anonymous_principal::may_publish(std::string_view topic) const {
+  if (!topics_) return mqtt::reason_code::success;
+  for (const std::string& filter : *topics_) {
+    if (topic::matches(filter, topic)) return mqtt::reason_code::success;
+  }
+  return mqtt::reason_code::not_authorized;
+}
+
+mqtt::reason_code anonymous_principal::may_subscribe(std::string_view filter) const {
+  if (!topics_) return mqtt::reason_code::success;
+  // MQTT 5.0 4.8.2: a shared subscription is authorised on its inner filter.
+  if (const auto shared = topic::parse_shared(filter); shared.is_shared) {
+    if (!shared.valid) return mqtt::reason_code::topic_filter_invalid;
+    filter = shared.parts.filter;
+  }
+  for (const std::string& rule : *topics_) {
+    if (topic::covers(rule, filter)) return mqtt::reason_code::success;
+  }
+  return mqtt::reason_code::not_authorized;
+}
+
+bool anonymous_principal::may_receive(std::string_view topic) const {
+  return may_publish(topic) == mqtt::reason_code::success;
+}
+
+allow_anonymous::allow_anonymous(std::optional<std::vector<std::string>> topics)
+    : anonymous_(std::make_shared<anonymous_principal>(std::move(topics))) {}
+
 void allow_anonymous::start(const authentication_request& request, completion done) {
   // A client asking for enhanced authentication (MQTT 5.0 4.12) names a method this provider
   // does not implement: leave it to a provider that does.
@@ -51,14 +81,9 @@ void allow_anonymous::start(const authentication_request& request, completion do
     done(auth_step::pass());
     return;
   }
-  if (request.username) {
-    done(auth_step::succeed(std::make_shared<unrestricted_principal>(*request.username)));
-    return;
-  }
-  // Immutable and the same for every client without a user name: one shared instance.
-  static const std::shared_ptr<const principal> anonymous =
-      std::make_shared<unrestricted_principal>("anonymous");
-  done(auth_step::succeed(anonymous));
+  // A user name sent without a password proves nothing: every anonymous client is the one
+  // anonymous principal (docs/authentication.md, "Principals").
+  done(auth_step::succeed(anonymous_));
 }
 
 void allow_anonymous::continue_auth(const authentication_request&, completion done) {

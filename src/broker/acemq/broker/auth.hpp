@@ -187,14 +187,40 @@ class unrestricted_principal final : public principal {
   std::string name_;
 };
 
+/// What an anonymous client may do: publish to, subscribe to and receive the topics that one of
+/// `topics` (topic filters) matches, nothing else; every topic when `topics` is nullopt. Its
+/// identity is {"anonymous"}.
+class anonymous_principal final : public principal {
+ public:
+  explicit anonymous_principal(std::optional<std::vector<std::string>> topics)
+      : topics_(std::move(topics)) {}
+  std::string_view name() const override { return "anonymous"; }
+  principal_identity identity() const override { return {"anonymous", {}, {}}; }
+  mqtt::reason_code may_publish(std::string_view topic) const override;
+  mqtt::reason_code may_subscribe(std::string_view filter) const override;
+  bool may_receive(std::string_view topic) const override;
+  std::optional<std::int64_t> expires_at_unix() const override { return std::nullopt; }
+
+ private:
+  std::optional<std::vector<std::string>> topics_;
+};
+
 /// Accepts any client that does not ask for enhanced authentication (no Authentication Method)
-/// with an unrestricted principal. Enabled by configuration (development default).
+/// with one anonymous_principal. Enabled by configuration (`auth.allow_anonymous`), confined to
+/// `auth.anonymous_topics` (by default the public subtree "public/#").
 class allow_anonymous final : public authenticator {
  public:
+  /// `topics`: the topic filters anonymous clients may use (a `$` topic only through a filter
+  /// that names it [MQTT-4.7.2-1]); nullopt: every topic.
+  explicit allow_anonymous(std::optional<std::vector<std::string>> topics = std::nullopt);
   std::string_view name() const override { return "allow_anonymous"; }
   void start(const authentication_request& request, completion done) override;
   void continue_auth(const authentication_request& request, completion done) override;
   void reauthenticate(const authentication_request& request, completion done) override;
+
+ private:
+  // Immutable and the same for every anonymous client: one shared instance.
+  std::shared_ptr<const principal> anonymous_;
 };
 
 /// A principal that may do nothing: no PUBLISH (0x87), no SUBSCRIBE (0x87), no delivery. A

@@ -76,4 +76,47 @@ std::size_t level_count(std::string_view topic) noexcept {
   return levels;
 }
 
+namespace {
+
+/// Walks the levels of a topic or filter without allocating.
+struct level_cursor {
+  std::string_view text;
+  std::size_t position = 0;
+  bool done = false;
+
+  std::string_view next() noexcept {
+    const std::size_t end = text.find('/', position);
+    if (end == std::string_view::npos) {
+      done = true;
+      return text.substr(position);
+    }
+    const std::string_view level = text.substr(position, end - position);
+    position = end + 1;
+    return level;
+  }
+};
+
+}  // namespace
+
+bool covers(std::string_view rule, std::string_view filter) noexcept {
+  // MQTT 5.0 4.7.2: a rule starting with a wildcard does not cover a `$` topic filter.
+  if (!filter.empty() && filter.front() == '$' && !rule.empty() &&
+      (rule.front() == '+' || rule.front() == '#')) {
+    return false;
+  }
+  level_cursor rule_levels{rule};
+  level_cursor filter_levels{filter};
+  while (true) {
+    if (rule_levels.done) return filter_levels.done;  // the filter must not be deeper
+    const std::string_view rule_level = rule_levels.next();
+    if (rule_level == "#") return true;  // [MQTT-4.7.1-2]: the parent and every child
+    if (filter_levels.done) return false;
+    const std::string_view filter_level = filter_levels.next();
+    if (filter_level == "#") return false;  // only a rule `#` covers a multi-level wildcard
+    // `+` in the rule covers any single level, including a `+` in the filter; a literal rule
+    // level covers only the same literal.
+    if (rule_level != "+" && (filter_level == "+" || filter_level != rule_level)) return false;
+  }
+}
+
 }  // namespace acemq::topic

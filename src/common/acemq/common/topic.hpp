@@ -39,6 +39,11 @@ shared_parse parse_shared(std::string_view filter) noexcept;
 /// not match a topic starting with `$` [MQTT-4.7.2-1]; `a/#` matches `a` [MQTT-4.7.1-2].
 bool matches(std::string_view filter, std::string_view topic) noexcept;
 
+/// Whether every topic matched by `filter` is also matched by `rule` (both valid filters), so a
+/// SUBSCRIBE to `filter` cannot receive anything `rule` does not grant. A rule starting with a
+/// wildcard does not cover a `$` filter (MQTT 5.0 4.7.2).
+bool covers(std::string_view rule, std::string_view filter) noexcept;
+
 /// Number of levels: count of '/' plus one.
 std::size_t level_count(std::string_view topic) noexcept;
 

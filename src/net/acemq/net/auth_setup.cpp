@@ -189,7 +189,8 @@ result<std::unique_ptr<authentication>, std::string> authentication::assemble(
     return false;
   }();
   if (config.allow_anonymous || anonymous_listed) {
-    raw.emplace_back("anonymous", std::make_shared<broker::allow_anonymous>());
+    raw.emplace_back("anonymous",
+                     std::make_shared<broker::allow_anonymous>(config.anonymous_topics));
   }
   if (out->ace_) {
     // RFC 9431 2.2.1 TLS:Anon,MQTT:None: a client without credentials may connect over TLS to

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "acemq/common/topic.hpp"
+
 namespace acemq::net {
 namespace {
 
@@ -392,6 +394,10 @@ void append_ace_settings(std::vector<entry<app_config>>& r) {
   r.push_back(integer<C, std::size_t>(
       "ace.max_pending_challenges", "challenges outstanding; beyond, 0x89 Server busy",
       [](C& c) -> std::size_t& { return c.ace.settings.max_pending_challenges; }, 1, 10'000'000));
+  r.push_back(
+      boolean<C>("ace.allow_plain_tcp",
+                 "accept the ace method over plain TCP (insecure: RFC 9431 2.2.1 requires TLS)",
+                 [](C& c) -> bool& { return c.ace.settings.allow_plain_tcp; }));
   r.push_back(integer<C, std::size_t>(
       "ace.max_pending_challenges_per_address",
       "challenges outstanding from one remote host; beyond, 0x89 Server busy",
@@ -534,6 +540,15 @@ const std::vector<entry<app_config>>& app_registry() {
     r.push_back(boolean<C>("auth.allow_anonymous",
                            "accept clients without credentials (development only)",
                            [](C& c) -> bool& { return c.allow_anonymous; }));
+    r.push_back(text_list<C>(
+        "auth.anonymous_topics",
+        "topic filters anonymous clients may publish, subscribe and receive on (\"#\": all)",
+        [](C& c) -> std::vector<std::string>& { return c.anonymous_topics; },
+        [](const std::string& filter) -> assign_error {
+          if (!topic::is_valid_filter(filter)) return "\"" + filter + "\" is not a topic filter";
+          return std::nullopt;
+        },
+        64));
     append_broker_settings(r);
     append_ace_settings(r);
     return r;
@@ -772,12 +787,12 @@ app_config default_config() {
   listener_config tcp;
   tcp.name = "tcp";
   tcp.type = transport::tcp;
-  tcp.address = "0.0.0.0";
+  tcp.address = "127.0.0.1";
   tcp.port = 1883;
   listener_config tls;
   tls.name = "tls";
   tls.type = transport::tls;
-  tls.address = "0.0.0.0";
+  tls.address = "127.0.0.1";
   tls.port = 8883;
   tls.certificate = "var/pki/server.pem";
   tls.key = "var/pki/server.key";
@@ -785,6 +800,46 @@ app_config default_config() {
   tls.client_certificates = client_certificate_mode::optional;
   config.server.listeners = {tcp, tls};
   return config;
+}
+
+namespace {
+
+/// Whether a listener address can only be reached from this machine.
+bool is_loopback(std::string_view address) {
+  return address == "localhost" || address == "::1" || address.starts_with("127.");
+}
+
+}  // namespace
+
+std::vector<std::string> insecure_settings(const app_config& config) {
+  std::vector<std::string> out;
+  if (config.allow_anonymous) {
+    std::string topics;
+    bool everything = false;
+    for (const auto& filter : config.anonymous_topics) {
+      topics += (topics.empty() ? "" : ", ") + filter;
+      everything = everything || topic::covers(filter, "#");
+    }
+    out.push_back(everything
+                      ? "anonymous clients may publish and subscribe everywhere "
+                        "(auth.allow_anonymous, auth.anonymous_topics = " +
+                            topics + "): development only"
+                      : "anonymous clients are accepted (auth.allow_anonymous) on " + topics);
+  }
+  if (config.ace.enabled && config.ace.settings.allow_plain_tcp) {
+    out.push_back(
+        "the ace method is accepted over plain TCP (ace.allow_plain_tcp): tokens cross the "
+        "network in clear and the proof binds to no channel (RFC 9431 2.2.1 requires TLS)");
+  }
+  for (const auto& listener : config.server.listeners) {
+    if (uses_tls(listener.type) || listener.type == transport::http ||
+        is_loopback(listener.address)) {
+      continue;
+    }
+    out.push_back("listener " + listener.name + " serves MQTT without TLS on " + listener.address +
+                  ": user names, passwords, tokens and messages cross the network in clear");
+  }
+  return out;
 }
 
 std::vector<setting_help> describe_settings() {

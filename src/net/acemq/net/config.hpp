@@ -45,7 +45,7 @@ enum class client_certificate_mode { none, optional, required };
 struct listener_config {
   std::string name = "tcp";
   transport type = transport::tcp;
-  std::string address = "0.0.0.0";
+  std::string address = "127.0.0.1";
   std::uint16_t port = 1883;  ///< 0: the operating system picks; the bound port is reported
   std::string certificate;    ///< PEM chain (TLS); relative paths are resolved against data_dir
   std::string key;            ///< PEM private key (TLS)
@@ -136,7 +136,10 @@ std::optional<std::chrono::milliseconds> durability_interval(std::string_view du
 struct app_config {
   server_config server;
   broker::broker_settings broker;
-  bool allow_anonymous = true;   ///< development default; a warning is printed when enabled
+  bool allow_anonymous = true;  ///< development default; a warning is printed when enabled
+  /// The topic filters anonymous clients may use: the public subtree by default; a filter that
+  /// matches everything ("#") is warned about at start.
+  std::vector<std::string> anonymous_topics{"public/#"};
   auth::provider_settings auth;  ///< the auth.* keys, parsed by acemq::auth::apply_setting
   ace_config ace;
   persistence_config persistence;
@@ -146,8 +149,13 @@ struct app_config {
   std::string port_file;       ///< if set, "name port" lines are written here once listening
 };
 
-/// The embedded defaults: TCP on 0.0.0.0:1883 and TLS on 0.0.0.0:8883 with the development PKI
-/// in var/pki/, anonymous access allowed.
+/// One warning per insecure choice in `config`, for the operator at start (docs/operations.md,
+/// "Insecure settings"): anonymous access (and anonymous access to everything), the ace method
+/// over plain TCP, MQTT without TLS on an address other machines can reach.
+std::vector<std::string> insecure_settings(const app_config& config);
+
+/// The embedded defaults: TCP on 127.0.0.1:1883 and TLS on 127.0.0.1:8883 with the development PKI
+/// in var/pki/, anonymous access allowed on the public subtree "public/#".
 app_config default_config();
 
 /// A configuration error, with where it was found (file:line or the override) and why.
