@@ -189,6 +189,57 @@ TEST(TokenValidator, ReferenceTokenIsIntrospectedAndCachedForTheTtl) {
   EXPECT_EQ(again.value->error().reason, rejection::invalid_token);
 }
 
+/// {"jwk": k with its private members}: a symmetric key in the clear.
+boost::json::object cleartext_cnf(const crypto::key& k) {
+  boost::json::object cnf;
+  cnf["jwk"] = *jose::to_jwk(k, jose::jwk_content::with_private);
+  return cnf;
+}
+
+TEST(TokenValidator, IntrospectedSymmetricKeyIsThePopKey) {
+  // RFC 9431 2.2.5: for a reference token the broker uses the cnf of the introspection result.
+  // That response comes over the authenticated HTTPS channel to the AS (RFC 9431 2, RFC 7662
+  // 2.1), so it may carry a symmetric key in the clear (RFC 7800 3.2, RFC 9200 5.9.2 Figure 10),
+  // as acemq-as does for the keys it generates. Before, it was refused as in a JWT (bad_cnf).
+  world w(true);
+  auto c = w.claims(pop_kind::ed25519);
+  c["cnf"] = cleartext_cnf(w.pop_hs256);
+  sync_result r;
+  w.validator->validate(as_bytes("ref-symmetric-0123"), r.sink());
+  ASSERT_EQ(w.as.calls.size(), 1u);
+  w.as.answer(std::string(boost::json::serialize(introspection_of(c))));
+  ASSERT_TRUE(r.value && *r.value) << to_string(r.value->error().reason);
+  EXPECT_TRUE((**r.value)->introspected);
+  EXPECT_TRUE((**r.value)->pop_key.same_material(w.pop_hs256));
+}
+
+TEST(TokenValidator, SymmetricKeyInTheClearIsRefusedInAJwt) {
+  // RFC 9431 2.1: a self-contained JWT, which its holder can read, carries a symmetric key only
+  // encrypted (cnf.jwe); the introspection rule above does not apply to it.
+  world w;
+  auto c = w.claims(pop_kind::ed25519);
+  c["cnf"] = cleartext_cnf(w.pop_hs256);
+  auto outcome = w.validator->validate_local(as_bytes(w.sign(c)));
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().reason, rejection::invalid_token);
+  EXPECT_EQ(outcome.error().detail, token::failure::bad_cnf);
+}
+
+TEST(TokenValidator, IntrospectedPrivateAsymmetricKeyIsRefused) {
+  // Only symmetric keys may be in the clear: the broker has no use for a private asymmetric key,
+  // and an AS that sends one is refused as in a JWT.
+  world w(true);
+  auto c = w.claims(pop_kind::ed25519);
+  c["cnf"] = cleartext_cnf(w.pop_ed25519);
+  sync_result r;
+  w.validator->validate(as_bytes("ref-private-0123"), r.sink());
+  ASSERT_EQ(w.as.calls.size(), 1u);
+  w.as.answer(std::string(boost::json::serialize(introspection_of(c))));
+  ASSERT_TRUE(r.value && !*r.value);
+  EXPECT_EQ(r.value->error().reason, rejection::invalid_token);
+  EXPECT_EQ(r.value->error().detail, token::failure::bad_cnf);
+}
+
 TEST(TokenValidator, IntrospectionFailuresAreRefusals) {
   world w(true);
   for (const auto& answer : {result<std::string, as_error>(unexpected(as_error::timeout)),

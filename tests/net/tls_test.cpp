@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "pki_fixture.hpp"
 
@@ -293,6 +296,85 @@ TEST(tls_facts, server_certificate_names_as_seen_by_a_client) {
 TEST(tls_context, required_client_certificate_refuses_a_client_without_one) {
   memory_handshake link(tls_listener(client_certificate_mode::required));
   EXPECT_FALSE(link.run());
+}
+
+// ---- ALPN (RFC 9431 2.2.3) ----
+
+/// ALPN protocol names a client offers, in order.
+using offer = std::vector<std::string_view>;
+
+/// `names` in the ALPN wire format (RFC 7301 3.1): a length byte before each name.
+std::string alpn_list(const offer& names) {
+  std::string wire;
+  for (const std::string_view name : names) {
+    wire.push_back(static_cast<char>(name.size()));
+    wire.append(name);
+  }
+  return wire;
+}
+
+/// The protocol `session` negotiated; empty when none.
+std::string selected_protocol(const SSL* session) {
+  const unsigned char* name = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(session, &name, &length);
+  return name == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(name), length);
+}
+
+/// Offers `names` from the client (nothing when empty) and runs the handshake.
+bool run_offering(memory_handshake& link, const offer& names) {
+  if (!names.empty()) {
+    const std::string wire = alpn_list(names);
+    // SSL_CTX_set_alpn_protos returns 0 on success.
+    EXPECT_EQ(SSL_CTX_set_alpn_protos(link.client_context.get(),
+                                      reinterpret_cast<const unsigned char*>(wire.data()),
+                                      static_cast<unsigned int>(wire.size())),
+              0);
+  }
+  return link.run();
+}
+
+TEST(tls_alpn, mqtt_is_selected_when_the_client_offers_it) {
+  for (const offer& names : std::vector<offer>{{"mqtt"}, {"h2", "mqtt"}, {"mqtt", "http/1.1"}}) {
+    memory_handshake link(tls_listener());
+    ASSERT_TRUE(run_offering(link, names));
+    EXPECT_EQ(selected_protocol(link.server.get()), "mqtt");
+    EXPECT_EQ(selected_protocol(link.client.get()), "mqtt");
+  }
+}
+
+TEST(tls_alpn, tls12_selects_mqtt_too) {
+  memory_handshake link(tls_listener());
+  SSL_CTX_set_max_proto_version(link.client_context.get(), TLS1_2_VERSION);
+  ASSERT_TRUE(run_offering(link, {"mqtt"}));
+  EXPECT_EQ(selected_protocol(link.client.get()), "mqtt");
+}
+
+TEST(tls_alpn, a_client_without_alpn_completes_the_handshake) {
+  memory_handshake link(tls_listener());
+  ASSERT_TRUE(run_offering(link, {}));
+  EXPECT_EQ(selected_protocol(link.server.get()), "");
+}
+
+TEST(tls_alpn, a_client_offering_only_other_protocols_continues_without_alpn) {
+  // The choice of docs/adr/0005-alpn-without-a-match.md: no no_application_protocol alert
+  // (RFC 7301 3.2); the MQTT CONNECT decides what the client speaks.
+  for (const offer& names :
+       std::vector<offer>{{"http/1.1"}, {"h2", "x-amzn-mqtt-ca"}, {"mqt", "mqttt", "MQTT"}}) {
+    memory_handshake link(tls_listener());
+    ASSERT_TRUE(run_offering(link, names));
+    EXPECT_EQ(selected_protocol(link.server.get()), "");
+    EXPECT_EQ(selected_protocol(link.client.get()), "");
+  }
+}
+
+TEST(tls_alpn, a_websocket_listener_does_not_claim_mqtt) {
+  // Over wss the TLS connection carries HTTP (the WebSocket upgrade), not MQTT.
+  listener_config listener = tls_listener();
+  listener.type = transport::wss;
+  memory_handshake link(listener);
+  ASSERT_TRUE(run_offering(link, {"mqtt"}));
+  EXPECT_EQ(selected_protocol(link.server.get()), "");
 }
 
 // ---- TLS 1.3 session resumption ----

@@ -163,6 +163,7 @@ TEST(sqlite_store, round_trip_of_every_kind_of_state) {
     will.message_expiry_interval = 60;
     will.delay_seconds = 30;
     will.publish_at = time.now() + 30s;
+    will.publisher_grant_ends_unix = time.unix_seconds() + 600;
     store->will_saved("bob", will);
     ASSERT_TRUE(store->commit().has_value());
     EXPECT_EQ(count_rows(path, "messages"), 2);
@@ -228,6 +229,8 @@ TEST(sqlite_store, round_trip_of_every_kind_of_state) {
   EXPECT_EQ(bob.will->delay_seconds, 30U);
   EXPECT_EQ(bob.will->message_expiry_interval, 60U);
   ASSERT_TRUE(bob.will->publish_at.has_value());
+  // RFC 9431 5: the grant's end comes back as written (seconds since the epoch, schema 3).
+  EXPECT_EQ(bob.will->publisher_grant_ends_unix, time.unix_seconds() - 10 + 600);
 
   ASSERT_EQ(loaded->retained.size(), 1U);
   EXPECT_EQ(loaded->retained[0]->topic, "status/door");
@@ -399,6 +402,28 @@ TEST(sqlite_store, a_session_of_schema_1_loads_without_an_owner) {
   EXPECT_FALSE(loaded->sessions[0].owner.has_value());
 }
 
+TEST(sqlite_store, schema_2_migrates_and_its_wills_load_without_a_grant_end) {
+  temporary_directory dir;
+  const std::string path = dir.file("broker.db");
+  manual_clock time;
+  { ASSERT_TRUE(open_store(path, time)); }
+  // What an earlier release left: a schema 2 database (no grant end on Wills) with a Will.
+  execute(path,
+          "ALTER TABLE wills DROP COLUMN publisher_grant_ends;"
+          "DELETE FROM schema_version WHERE version = 3;"
+          "INSERT INTO sessions VALUES ('old', 60, 0, 'password', '', 'alice');"
+          "INSERT INTO wills VALUES ('old', 'wills/old', x'00', 0, 1, x'00', NULL, 0, NULL)");
+  auto store = open_store(path, time);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(count_rows(path, "schema_version"), 3);  // versions 1, 2 and 3
+  auto loaded = store->load();
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  ASSERT_EQ(loaded->sessions.size(), 1U);
+  ASSERT_TRUE(loaded->sessions[0].will.has_value());
+  EXPECT_EQ(loaded->sessions[0].will->content.topic, "wills/old");
+  EXPECT_FALSE(loaded->sessions[0].will->publisher_grant_ends_unix.has_value());
+}
+
 TEST(sqlite_store, newer_schema_version_is_refused_and_the_file_left_alone) {
   temporary_directory dir;
   const std::string path = dir.file("broker.db");
@@ -409,7 +434,7 @@ TEST(sqlite_store, newer_schema_version_is_refused_and_the_file_left_alone) {
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().reason, persistence_error::code::schema_too_new);
   EXPECT_NE(opened.error().message.find("99"), std::string::npos);
-  EXPECT_EQ(count_rows(path, "schema_version"), 3);  // versions 1, 2 and 99
+  EXPECT_EQ(count_rows(path, "schema_version"), 4);  // versions 1, 2, 3 and 99
 }
 
 TEST(sqlite_store, a_file_that_is_not_a_database_is_refused_and_not_overwritten) {

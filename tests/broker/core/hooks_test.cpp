@@ -645,5 +645,109 @@ TEST_F(hooks_test, RetainedMessageWithoutGrantExpiryStays) {
   EXPECT_EQ(engine().retained_count(), 1u);
 }
 
+// RFC 9431 5: a retained Will is a retained message of its client: it ends with the client's
+// grant. Before, broker::publish_will set no bound and such a Will stayed retained for ever.
+
+/// A CONNECT of `client_id` with a retained Will on `topic`; `method` "TEST" or user name "plain"
+/// (scripted->expires_at is the grant's end either way).
+mqtt::connect connect_with_retained_will(std::string client_id, std::string topic,
+                                         bool with_method = false) {
+  mqtt::connect packet;
+  packet.protocol_version = protocol_version::v5;
+  packet.client_id = std::move(client_id);
+  packet.clean_start = true;
+  packet.keep_alive = 60;
+  if (with_method) {
+    packet.properties.authentication_method = "TEST";
+  } else {
+    packet.username = "plain";
+  }
+  packet.will = mqtt::will_message{std::move(topic), to_bytes("gone"), 0, true, {}};
+  return packet;
+}
+
+TEST_F(hooks_test, RetainedWillOfAnEndedGrantIsDeliveredButNotRetained) {
+  client& keeper = connected_as("keeper", "full");
+  keeper.send(publish_packet("w/dying", "online", 0, 0, true));
+  scripted->expires_at = start_unix + 50;
+  client& dying = make_client();
+  dying.send(connect_with_retained_will("dying", "w/dying"));
+  settle();
+  ASSERT_EQ(dying.received_of<mqtt::connack>().size(), 1u);
+  scripted->expires_at.reset();
+  client& watcher = connected_as("watcher", "full");
+  subscribe(watcher, "w/#");  // reads the retained "online" with the SUBACK
+  advance(std::chrono::seconds(50));
+  EXPECT_EQ(disconnect_reason(dying), reason_code::not_authorized);
+  // Published although the token expired (RFC 9431 5) ...
+  const auto live = watcher.received_of<mqtt::publish>();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].topic, "w/dying");
+  EXPECT_EQ(payload_of(live[0]), "gone");
+  // ... but its retained copy ends with the token, which has ended: it replaced the topic's
+  // retained message and is gone with it.
+  EXPECT_EQ(engine().retained_count(), 0u);
+  client& late = connected_as("late", "full");
+  late.send(subscribe_packet(1, "w/#"));
+  settle();
+  EXPECT_TRUE(late.received_of<mqtt::publish>().empty());
+}
+
+TEST_F(hooks_test, RetainedWillIsDroppedWhenThePublishersGrantEnds) {
+  scripted->expires_at = start_unix + 50;
+  client& dying = make_client();
+  dying.send(connect_with_retained_will("dying", "w/dying"));
+  settle();
+  ASSERT_EQ(dying.received_of<mqtt::connack>().size(), 1u);
+  scripted->expires_at.reset();
+  advance(std::chrono::seconds(10));
+  dying.drop();
+  settle();
+  EXPECT_EQ(engine().retained_count(), 1u);
+  client& early = connected_as("early", "full");
+  early.send(subscribe_packet(1, "w/#"));
+  settle();
+  EXPECT_EQ(early.received_of<mqtt::publish>().size(), 1u);
+  advance(std::chrono::seconds(40));  // the grant's end
+  EXPECT_EQ(engine().retained_count(), 0u);
+  client& late = connected_as("late", "full");
+  late.send(subscribe_packet(1, "w/#"));
+  settle();
+  EXPECT_TRUE(late.received_of<mqtt::publish>().empty());
+}
+
+TEST_F(hooks_test, RetainedWillWithoutGrantExpiryStays) {
+  client& dying = make_client();
+  dying.send(connect_with_retained_will("dying", "w/dying"));
+  settle();
+  dying.drop();
+  settle();
+  advance(std::chrono::seconds(3600));
+  EXPECT_EQ(engine().retained_count(), 1u);
+}
+
+TEST_F(reauth_test, RetainedWillEndsWithTheReauthenticatedGrant) {
+  scripted->expires_at = start_unix + 50;
+  client& c = make_client();
+  c.send(connect_with_retained_will("c", "w/c", true));
+  settle();
+  ASSERT_EQ(c.received_of<mqtt::connack>().size(), 1u);
+  auto longer = std::make_shared<test_principal>();
+  longer->expires_at = start_unix + 200;
+  scripted->next = longer;
+  c.send(reauth());
+  settle();
+  const auto auths = c.received_of<mqtt::auth>();
+  ASSERT_EQ(auths.size(), 1u);
+  EXPECT_EQ(auths[0].reason_code, reason_code::success);
+  advance(std::chrono::seconds(10));
+  c.drop();
+  settle();
+  advance(std::chrono::seconds(60));  // past the first token's end: the new one holds
+  EXPECT_EQ(engine().retained_count(), 1u);
+  advance(std::chrono::seconds(130));  // the new token's end
+  EXPECT_EQ(engine().retained_count(), 0u);
+}
+
 }  // namespace
 }  // namespace acemq::broker::testing

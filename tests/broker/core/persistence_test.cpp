@@ -15,6 +15,32 @@ namespace {
 using mqtt::protocol_version;
 using mqtt::reason_code;
 
+/// User name "expiring": a test_principal whose grant ends at `ends` (seconds since the epoch);
+/// anything else goes to the next provider.
+class expiring_provider final : public authenticator {
+ public:
+  explicit expiring_provider(std::int64_t ends) : ends_(ends) {}
+  std::string_view name() const override { return "expiring"; }
+  void start(const authentication_request& request, completion done) override {
+    if (request.username != "expiring") {
+      done(auth_step::pass());
+      return;
+    }
+    auto who = std::make_shared<test_principal>();
+    who->expires_at = ends_;
+    done(auth_step::succeed(std::move(who)));
+  }
+  void continue_auth(const authentication_request&, completion done) override {
+    done(auth_step::fail(reason_code::protocol_error));
+  }
+  void reauthenticate(const authentication_request&, completion done) override {
+    done(auth_step::fail(reason_code::not_authorized));
+  }
+
+ private:
+  std::int64_t ends_;
+};
+
 class persistence_test : public ::testing::Test {
  protected:
   persistence_test() {
@@ -37,8 +63,8 @@ class persistence_test : public ::testing::Test {
     auto opened = persist::sqlite_store::open((directory_ / "broker.db").string(), {}, time);
     ASSERT_TRUE(opened.has_value()) << opened.error().message;
     store_ = std::move(*opened);
-    auto chain = std::make_shared<const auth_chain>(
-        std::vector<std::shared_ptr<authenticator>>{std::make_shared<allow_anonymous>()});
+    auto chain = std::make_shared<const auth_chain>(std::vector<std::shared_ptr<authenticator>>{
+        std::make_shared<expiring_provider>(grant_ends), std::make_shared<allow_anonymous>()});
     engine_ = std::make_unique<broker>(settings, chain, time, random);
     auto snapshot = store_->load();
     ASSERT_TRUE(snapshot.has_value()) << snapshot.error().message;
@@ -76,7 +102,8 @@ class persistence_test : public ::testing::Test {
   }
 
   client& connect(std::string client_id, std::uint32_t expiry = 3600, bool clean = false,
-                  std::optional<mqtt::will_message> will = std::nullopt) {
+                  std::optional<mqtt::will_message> will = std::nullopt,
+                  std::optional<std::string> username = std::nullopt) {
     client& c = make_client();
     mqtt::connect packet;
     packet.protocol_version = protocol_version::v5;
@@ -85,6 +112,7 @@ class persistence_test : public ::testing::Test {
     packet.keep_alive = 60;
     packet.properties.session_expiry_interval = expiry;
     packet.will = std::move(will);
+    packet.username = std::move(username);
     c.send(packet);
     settle();
     return c;
@@ -145,6 +173,8 @@ class persistence_test : public ::testing::Test {
   broker_settings settings;
   listener_settings listener;
   manual_clock time;
+  /// When the grant of a client with user name "expiring" ends.
+  std::int64_t grant_ends = time.unix_seconds() + 100;
   deterministic_random random{42};
   restore_summary restored_;
 
@@ -343,6 +373,24 @@ TEST_F(persistence_test, a_delayed_will_fires_after_the_restart) {
   const auto wills = back.received_of<mqtt::publish>();
   ASSERT_EQ(wills.size(), 1U);
   EXPECT_EQ(wills[0].topic, "wills/dying");
+}
+
+TEST_F(persistence_test, a_restored_retained_will_still_ends_with_the_publishers_grant) {
+  // RFC 9431 5: the Will carries its publisher's grant end through the store (schema 3), so
+  // the retained copy of a Will published after a restart is still dropped with the token.
+  mqtt::will_message will{"wills/dying", to_bytes("gone"), 1, true, {}};
+  will.properties.will_delay_interval = 30;
+  client& dying = connect("dying", 3600, false, will, "expiring");
+  ASSERT_EQ(dying.received_of<mqtt::connack>().size(), 1U);
+  dying.drop();
+  settle();
+  crash_and_restart();
+  advance(std::chrono::seconds(35));  // the Will is published, 65 s before the grant ends
+  const auto retained = subscribe(connect("early", 0, true), "wills/#", 1);
+  ASSERT_EQ(retained.size(), 1U);
+  EXPECT_EQ(payload_of(retained[0]), "gone");
+  advance(std::chrono::seconds(65));
+  EXPECT_TRUE(subscribe(connect("late", 0, true), "wills/#", 1).empty());
 }
 
 TEST_F(persistence_test, a_lowered_queue_bound_drops_what_no_longer_fits) {

@@ -135,5 +135,26 @@ TEST_F(jwt_test, cnf_errors) {
   EXPECT_EQ(kid->kid, "pop-key-1");
 }
 
+TEST_F(jwt_test, cnf_of_an_introspection_response_may_carry_a_symmetric_key) {
+  // RFC 9431 2.2.5 / RFC 7800 3.2: an introspection response comes over the authenticated,
+  // confidential channel to the AS, so its cnf may hold a symmetric key in the clear.
+  const auto pop = key::generate_symmetric(32, random);
+  auto c = claims;
+  c["cnf"] = boost::json::object{{"jwk", *to_jwk(pop, jwk_content::with_private)}};
+  EXPECT_EQ(parse_cnf(c).error(), failure::bad_cnf);  // the JWT rule (RFC 9431 2.1)
+  auto parsed = parse_cnf(c, cnf_origin::introspection);
+  ASSERT_TRUE(parsed);
+  ASSERT_TRUE(parsed->jwk);
+  EXPECT_TRUE(parsed->jwk->same_material(pop));
+  // A public key is read as from a JWT; a private asymmetric key is still refused.
+  const auto public_pop = key::generate_ed25519();
+  c["cnf"] = *make_cnf_jwk(public_pop);
+  parsed = parse_cnf(c, cnf_origin::introspection);
+  ASSERT_TRUE(parsed && parsed->jwk);
+  EXPECT_FALSE(parsed->jwk->is_private());
+  c["cnf"] = boost::json::object{{"jwk", *to_jwk(public_pop, jwk_content::with_private)}};
+  EXPECT_EQ(parse_cnf(c, cnf_origin::introspection).error(), failure::bad_cnf);
+}
+
 }  // namespace
 }  // namespace acemq::token::jose

@@ -11,6 +11,7 @@
 #include "acemq/token/detail/jwt_verify.hpp"
 #include "acemq/token/jose/json.hpp"
 #include "acemq/token/jose/jwk.hpp"
+#include "acemq/token/jose/jwt.hpp"
 #include "acemq/token/pop/proof.hpp"
 
 namespace acemq::ace {
@@ -360,7 +361,12 @@ void token_validator::introspect(byte_vector token, byte_vector hash, std::strin
       return;
     }
     const auto trusted = alive->keys();
-    auto claims = token::detail::claims_from_json(*object, *trusted, alive->expectations_);
+    // RFC 9431 2.2.5: "For a token-by-reference, the Broker uses the cnf structure returned as a
+    // result of token introspection". The response came over the authenticated HTTPS channel
+    // (RFC 9431 2, RFC 7662 2.1), so unlike a JWT it may carry a symmetric PoP key in the clear
+    // (RFC 7800 3.2; RFC 9200 5.9.2 Figure 10).
+    auto claims = token::detail::claims_from_json(*object, *trusted, alive->expectations_,
+                                                  token::jose::cnf_origin::introspection);
     if (!claims) {
       done(unexpected(refused(rejection::invalid_token, claims.error())));
       return;

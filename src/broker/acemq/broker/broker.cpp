@@ -332,6 +332,12 @@ void broker::publish_will(pending_will will, clock::time_point now) {
   if (will.message_expiry_interval) {
     content->expires_at = after_seconds(now, *will.message_expiry_interval);
   }
+  if (content->retain && will.publisher_grant_ends_unix) {
+    // RFC 9431 5: the retained copy goes at min(token expiry, message expiry), as for a retained
+    // PUBLISH; the live delivery happens even after the token expired.
+    content->retain_until =
+        retain_until_of(*will.publisher_grant_ends_unix, now, clock_.unix_seconds());
+  }
   publish(content);
 }
 
@@ -351,8 +357,10 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now,
     std::lock_guard lock(retained_mutex_);
     // $SYS statistics are regenerated after a restart; they are not stored.
     persistence* const store = is_sys_topic(msg->topic) ? nullptr : persistence_;
-    if (msg->payload_size() == 0) {
+    if (msg->payload_size() == 0 || msg->retained_expired(now)) {
       // [MQTT-3.3.1-6], [MQTT-3.3.1-7]: an empty retained message deletes and is not stored.
+      // RFC 9431 5: so does one whose publisher's grant already ended (the Will of a client
+      // whose token expired): it replaces the topic's retained message and is gone at once.
       if (retained_.erase(msg->topic) && store != nullptr) store->retained_cleared(msg->topic);
     } else if (retained_.find(msg->topic) != nullptr ||
                retained_.size() < settings_.max_retained_messages) {

@@ -768,6 +768,14 @@ void connection::narrow_to_principal() {
     auto held = session_->lock();
     held->who = principal_;
     held->delivery_refused = false;
+    if (held->will && held->will->publisher_grant_ends_unix != who.expires_at_unix()) {
+      // RFC 9431 5: a retained Will ends with the grant the client holds now (a
+      // re-authentication brings a new token); a persistent session stores the new bound.
+      held->will->publisher_grant_ends_unix = who.expires_at_unix();
+      if (persistence* const store = held->store()) {
+        store->will_saved(session_->client_id(), *held->will);
+      }
+    }
     const auto undeliverable = [&who](const delivery& item) {
       return !who.may_receive(item.msg->topic);
     };
@@ -827,6 +835,10 @@ void connection::finish_connect(auth_step step) {
     built.content.publisher_client_id = client_id();
     built.message_expiry_interval = source.properties.message_expiry_interval;
     built.delay_seconds = source.properties.will_delay_interval.value_or(0);
+    // RFC 9431 5: a retained Will, like every retained message of the client, is dropped at
+    // min(token expiry, message expiry); the Will is published later, maybe after the token
+    // ended, so the grant's end travels with it.
+    built.publisher_grant_ends_unix = step.who->expires_at_unix();
     will = std::move(built);
   }
   accept_credentials(step.who);
@@ -1144,10 +1156,8 @@ void connection::handle(mqtt::publish&& packet) {
     if (content->retain) {
       // RFC 9431 5: a retained message lives at most as long as the publisher's token.
       if (const auto ends = principal_->expires_at_unix()) {
-        const std::int64_t remaining =
-            std::max<std::int64_t>(0, *ends - broker_.time().unix_seconds());
         content->retain_until =
-            broker_.time().now() + seconds(static_cast<std::uint64_t>(remaining));
+            retain_until_of(*ends, broker_.time().now(), broker_.time().unix_seconds());
       }
     }
     content->publisher_client_id = client_id();

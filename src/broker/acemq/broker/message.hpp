@@ -2,6 +2,7 @@
 // An application message as the broker routes it: one immutable object shared by every
 // subscriber's queue, with one payload buffer (no per-subscriber copy).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,5 +45,18 @@ struct message {
 };
 
 using message_ptr = std::shared_ptr<const message>;
+
+/// message::retain_until for a grant that ends at `ends_unix` (seconds since the epoch), on a
+/// clock that reads `now` and `now_unix`; an end already past is `now` (RFC 9431 5).
+inline clock::time_point retain_until_of(std::int64_t ends_unix, clock::time_point now,
+                                         std::int64_t now_unix) {
+  // Capped at 2^31 s (68 years), far beyond any token, so the clock's nanoseconds cannot
+  // overflow for a far-future exp.
+  constexpr std::int64_t bound = std::int64_t{1} << 31;
+  const std::int64_t remaining = ends_unix <= now_unix          ? 0
+                                 : ends_unix > now_unix + bound ? bound
+                                                                : ends_unix - now_unix;
+  return now + std::chrono::duration_cast<clock::duration>(std::chrono::seconds(remaining));
+}
 
 }  // namespace acemq::broker

@@ -64,6 +64,11 @@ struct pending_will {
   std::uint32_t delay_seconds = 0;
   /// Set when the connection ended without a normal DISCONNECT [MQTT-3.1.2-8].
   std::optional<clock::time_point> publish_at;
+  /// When the publisher's grant ends, in seconds since the epoch (principal::expires_at_unix()
+  /// at CONNECT, renewed by a re-authentication); nullopt = no bound. A retained Will is dropped
+  /// then, like any retained message of the client (RFC 9431 5: "min(token expiry, message
+  /// expiry)"); it becomes message::retain_until when the Will is published.
+  std::optional<std::int64_t> publisher_grant_ends_unix;
 };
 
 /// Why enqueue() did not queue a delivery.

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace acemq::net {
 namespace {
@@ -135,6 +136,35 @@ int find_psk_session(SSL* session, const unsigned char* identity, std::size_t le
   return 1;
 }
 
+/// The ALPN protocol id of MQTT in the IANA "TLS Application-Layer Protocol Negotiation (ALPN)
+/// Protocol IDs" registry.
+constexpr unsigned char mqtt_protocol_id[] = {'m', 'q', 't', 't'};
+
+/// RFC 9431 2.2.3: TLS implementations SHOULD use ALPN "so the TLS handshake authenticates as
+/// much of the protocol context as possible": "mqtt" is selected when the client offers it. A
+/// client that offers no ALPN, or only other protocols, gets no ALPN extension and the handshake
+/// goes on; RFC 7301 3.2 would have the server abort the latter with no_application_protocol,
+/// docs/adr/0005-alpn-without-a-match.md says why it does not.
+int select_mqtt_protocol(SSL*, const unsigned char** selected, unsigned char* selected_length,
+                         const unsigned char* offered, unsigned int offered_length, void*) {
+  // RFC 7301 3.1: the ProtocolNameList as names of one length byte each (OpenSSL passes it
+  // without its two-byte length, after checking that it is well formed; checked again here).
+  std::size_t at = 0;
+  while (at < offered_length) {
+    const std::size_t length = offered[at];
+    const std::size_t name_at = at + 1;
+    if (length == 0 || name_at + length > offered_length) break;
+    if (length == sizeof mqtt_protocol_id &&
+        std::memcmp(offered + name_at, mqtt_protocol_id, length) == 0) {
+      *selected = mqtt_protocol_id;
+      *selected_length = sizeof mqtt_protocol_id;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    at = name_at + length;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
 /// Resumption is TLS 1.3 only. A resumed TLS 1.2 session would share the exporter values of the
 /// session it resumes (RFC 5705), and the ACE profile binds proofs of possession to them; a TLS 1.3
 /// resumption derives a new exporter secret from the new handshake (RFC 8446 7.5). Tickets of
@@ -228,6 +258,10 @@ result<ssl_context_ptr, std::string> make_server_tls_context(const listener_conf
     case client_certificate_mode::required:
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
       break;
+  }
+  if (listener.type == transport::tls) {
+    // RFC 9431 2.2.3: ALPN "mqtt". Not on a WebSocket listener (wss), whose TLS carries HTTP.
+    SSL_CTX_set_alpn_select_cb(ctx, &select_mqtt_protocol, nullptr);
   }
   // No server-side session cache: TLS 1.2 session-id resumption stays off.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

@@ -45,8 +45,10 @@ inline constexpr std::size_t max_psk_identity = 16 * 1024;
 result<void, std::string> enable_psk(SSL_CTX* context, psk_lookup lookup);
 
 /// Builds the server context of a TLS listener: TLS 1.3 and TLS 1.2 only, the certificate chain
-/// and key (checked to match), and client certificate verification per
-/// `listener.client_certificates` against `listener.ca`.
+/// and key (checked to match), client certificate verification per
+/// `listener.client_certificates` against `listener.ca`, and on an MQTT over TLS listener (not
+/// wss) the ALPN protocol "mqtt" when the client offers it (RFC 9431 2.2.3; a client offering
+/// none, or only others, continues without ALPN).
 result<ssl_context_ptr, std::string> make_server_tls_context(const listener_config& listener);
 
 /// Makes `session` read and write the connected, non-blocking socket `descriptor` directly. Unlike

@@ -329,6 +329,12 @@ ALTER TABLE sessions ADD COLUMN owner_provider TEXT;
 ALTER TABLE sessions ADD COLUMN owner_issuer TEXT;
 ALTER TABLE sessions ADD COLUMN owner_subject TEXT;
 )sql",
+    // 2 -> 3: when the Will's publisher's grant ends (pending_will::publisher_grant_ends_unix),
+    // so a restored retained Will is still dropped with the token (RFC 9431 5). Rows written
+    // before have none: their Wills keep no bound from the token.
+    R"sql(
+ALTER TABLE wills ADD COLUMN publisher_grant_ends INTEGER;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version,
               "one migration per schema version");
@@ -482,8 +488,8 @@ struct sqlite_store::database {
         {&retained_delete, "DELETE FROM retained WHERE topic = ?1"},
         {&will_upsert,
          "INSERT OR REPLACE INTO wills(client_id, topic, payload, qos, retain, properties, "
-         "message_expiry_interval, delay_seconds, publish_at) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+         "message_expiry_interval, delay_seconds, publish_at, publisher_grant_ends) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
         {&token_upsert,
          "INSERT OR REPLACE INTO tokens(key, value, expires_at) VALUES (?1, ?2, ?3)"},
         {&token_delete, "DELETE FROM tokens WHERE key = ?1"},
@@ -841,7 +847,8 @@ result<void, persistence_error> sqlite_store::commit_locked() {
                 .bind_blob(6, properties)
                 .bind(7, expiry)
                 .bind(8, std::int64_t{change.will.delay_seconds})
-                .bind(9, anchor.to_unix(change.will.publish_at));
+                .bind(9, anchor.to_unix(change.will.publish_at))
+                .bind(10, change.will.publisher_grant_ends_unix);
             return run(*d.will_upsert, "save will");
           } else if constexpr (std::is_same_v<type, will_cleared_op>) {
             d.will_delete->bind(1, change.client_id);
@@ -1100,7 +1107,8 @@ result<broker::persistence_snapshot, persistence_error> sqlite_store::load() {
 
   statement wills(db,
                   "SELECT client_id, topic, payload, qos, retain, properties, "
-                  "message_expiry_interval, delay_seconds, publish_at FROM wills");
+                  "message_expiry_interval, delay_seconds, publish_at, publisher_grant_ends "
+                  "FROM wills");
   while (wills.step()) {
     broker::stored_session* session = owner(wills.text(0));
     if (session == nullptr) continue;
@@ -1118,6 +1126,7 @@ result<broker::persistence_snapshot, persistence_error> sqlite_store::load() {
     if (!wills.is_null(6)) will.message_expiry_interval = static_cast<std::uint32_t>(expiry);
     will.delay_seconds = static_cast<std::uint32_t>(delay);
     if (!wills.is_null(8)) will.publish_at = anchor.from_unix(wills.integer(8));
+    if (!wills.is_null(9)) will.publisher_grant_ends_unix = wills.integer(9);
     session->will = std::move(will);
   }
   if (!wills.ok()) return unexpected(wills.error("load wills"));

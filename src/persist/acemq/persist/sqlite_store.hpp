@@ -73,7 +73,7 @@ struct store_statistics {
 class sqlite_store final : public broker::persistence {
  public:
   /// The schema version this build writes and understands (see migrations in the .cpp).
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
   /// PRAGMA application_id of an acemq-broker database ("AMQB").
   static constexpr std::int32_t application_id = 0x414D5142;
 

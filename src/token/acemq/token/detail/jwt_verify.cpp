@@ -51,11 +51,12 @@ bool algorithm_allowed(const expectations& expected, crypto::algorithm alg) {
              expected.allowed_algorithms.end();
 }
 
-// RFC 7800 3 / RFC 9431 2.1: jose reads cnf (jwk public key, jwe encrypted JWK, or kid); an
-// encrypted key is opened with the broker's own keys.
+// RFC 7800 3 / RFC 9431 2.1: jose reads cnf (jwk public key - or, from an introspection
+// response, a symmetric key -, jwe encrypted JWK, or kid); an encrypted key is opened with the
+// broker's own keys.
 result<confirmation, failure> jwt_confirmation(const boost::json::object& payload,
-                                               const trusted_keys& keys) {
-  auto cnf = jose::parse_cnf(payload);
+                                               const trusted_keys& keys, jose::cnf_origin origin) {
+  auto cnf = jose::parse_cnf(payload, origin);
   if (!cnf) return unexpected(cnf.error());
   confirmation out;
   if (cnf->jwk) {
@@ -93,7 +94,8 @@ result<confirmation, failure> jwt_confirmation(const boost::json::object& payloa
 }  // namespace
 
 result<claims, failure> claims_from_json(const boost::json::object& payload,
-                                         const trusted_keys& keys, const expectations& expected) {
+                                         const trusted_keys& keys, const expectations& expected,
+                                         jose::cnf_origin origin) {
   claims out;
   out.format = token_format::jwt;
   auto issuer = optional_text(payload, "iss");
@@ -152,7 +154,7 @@ result<claims, failure> claims_from_json(const boost::json::object& payload,
     out.has_scope = true;
   }
   if (payload.contains("cnf")) {
-    auto confirmation_claim = jwt_confirmation(payload, keys);
+    auto confirmation_claim = jwt_confirmation(payload, keys, origin);
     if (!confirmation_claim) return unexpected(confirmation_claim.error());
     out.cnf = std::move(*confirmation_claim);
   }

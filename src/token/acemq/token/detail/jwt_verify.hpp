@@ -8,6 +8,7 @@
 #include "acemq/common/result.hpp"
 #include "acemq/token/claims.hpp"
 #include "acemq/token/failure.hpp"
+#include "acemq/token/jose/jwt.hpp"
 #include "acemq/token/verify.hpp"
 
 namespace acemq::token::detail {
@@ -16,9 +17,11 @@ namespace acemq::token::detail {
 result<claims, failure> verify_jwt_token(byte_view token, const trusted_keys& keys,
                                          const expectations& expected);
 
-/// Reads JSON claims (a JWT payload or an introspection response, RFC 7662). A cnf jwk must be
-/// a public key; a symmetric key must come as a jwe (RFC 9431 2.1).
+/// Reads JSON claims (a JWT payload or an introspection response, RFC 7662). In a JWT a cnf jwk
+/// must be a public key and a symmetric key must come as a jwe (RFC 9431 2.1); an introspection
+/// response may also carry a symmetric jwk (jose::cnf_origin).
 result<claims, failure> claims_from_json(const boost::json::object& payload,
-                                         const trusted_keys& keys, const expectations& expected);
+                                         const trusted_keys& keys, const expectations& expected,
+                                         jose::cnf_origin origin = jose::cnf_origin::jwt);
 
 }  // namespace acemq::token::detail

@@ -69,7 +69,7 @@ result<verified_jwt, failure> verify_jwt(std::string_view token, const jwt_keys&
   return verify_signed(inner, keys, bounds, true);
 }
 
-result<confirmation, failure> parse_cnf(const boost::json::object& claims) {
+result<confirmation, failure> parse_cnf(const boost::json::object& claims, cnf_origin origin) {
   const auto* cnf_value = claims.if_contains("cnf");
   if (cnf_value == nullptr) return unexpected(failure::missing_cnf);
   const auto* cnf = cnf_value->if_object();
@@ -81,7 +81,12 @@ result<confirmation, failure> parse_cnf(const boost::json::object& claims) {
     const auto* object = jwk->if_object();
     if (object == nullptr) return unexpected(failure::bad_cnf);
     // RFC 9431 2.1: a symmetric PoP key in a JWT must be encrypted, so "jwk" is public only.
-    auto parsed = parse_jwk(*object, jwk_options{.public_only = true, .required_use = {}});
+    // RFC 9431 2.2.5 / RFC 7800 3.2: an introspection response, which only the AS and the
+    // broker read, may carry a symmetric key in the clear; never a private asymmetric one.
+    const auto* kty = object->if_contains("kty");
+    const bool symmetric = kty != nullptr && kty->is_string() && kty->get_string() == "oct";
+    const bool public_only = !(symmetric && origin == cnf_origin::introspection);
+    auto parsed = parse_jwk(*object, jwk_options{.public_only = public_only, .required_use = {}});
     if (!parsed) return unexpected(failure::bad_cnf);
     out.jwk = std::move(parsed).value();
   }

@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,10 +71,22 @@ struct confirmation {
   std::optional<std::string> kid = std::nullopt;
 };
 
+/// Where a "cnf" was read, which decides whether a symmetric key may appear in the clear.
+enum class cnf_origin : std::uint8_t {
+  /// A self-contained JWT, readable by whoever holds it: a "jwk" must be a public key, a
+  /// symmetric key comes only as a "jwe" (RFC 9431 2.1, RFC 7800 3.3).
+  jwt = 0x00,
+  /// An introspection response (RFC 7662), received over the authenticated and confidential
+  /// channel to the AS (RFC 9431 2): a "jwk" may also be a symmetric key (RFC 7800 3.2, the
+  /// symmetric COSE_Key of RFC 9200 5.9.2 Figure 10). An asymmetric "jwk" is still public only.
+  introspection = 0x01,
+};
+
 /// Reads "cnf" from a claims set: absent -> missing_cnf; not an object, not exactly one known
-/// method, or an unusable key (a "jwk" with private members, a symmetric "jwk" in the clear) ->
-/// bad_cnf.
-result<confirmation, failure> parse_cnf(const boost::json::object& claims);
+/// method, or an unusable key (a "jwk" with private members, a symmetric "jwk" in the clear from
+/// a JWT) -> bad_cnf.
+result<confirmation, failure> parse_cnf(const boost::json::object& claims,
+                                        cnf_origin origin = cnf_origin::jwt);
 
 /// Decrypts a cnf "jwe" into its key with this party's decryption key. Any failure -> bad_cnf.
 result<crypto::key, failure> decrypt_cnf_key(std::string_view jwe,
