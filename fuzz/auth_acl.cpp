@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view probes[] = {"a/b",    "sensors/x/temp", "#", "+/+",
                                      "$SYS/x", "devices/c/x",    "a", ""};
   for (std::string_view client : {"c", "+", "#", "a/b", ""}) {
-    auth::acl_principal who("fuzz", std::string(client), std::string(client), store);
+    auth::acl_principal who("fuzz", "fuzz", std::string(client), std::string(client), store);
     for (auto probe : probes) {
       if (topic::is_valid_name(probe)) {
         (void)who.may_publish(probe);
