@@ -234,6 +234,29 @@ TEST_F(auth_test, unknown_method_is_0x8c_in_a_chain_that_ends_in_deny_all) {
   EXPECT_TRUE(c.io().close_requested);
 }
 
+TEST_F(auth_test, client_id_must_match_identity_when_the_policy_is_on) {
+  settings.client_id_must_match_identity = true;
+  providers = {plain};  // principals of subject "tester"
+  client& own = make_client();
+  own.send(connect_packet("tester"));
+  settle();
+  EXPECT_EQ(own.received_of<mqtt::connack>().at(0).reason_code, reason_code::success);
+  for (const char* other : {"someone-else", ""}) {
+    client& c = make_client();
+    c.send(connect_packet(other));
+    settle();
+    EXPECT_EQ(c.received_of<mqtt::connack>().at(0).reason_code,
+              reason_code::client_identifier_not_valid)
+        << other;
+  }
+  client& old = make_client(mqtt::protocol_version::v311);
+  old.send(connect_packet("someone-else", mqtt::protocol_version::v311));
+  settle();
+  // 3.1.1 return code 2, Identifier rejected: the codec maps 0x85 to it.
+  EXPECT_EQ(old.received_of<mqtt::connack>().at(0).reason_code,
+            reason_code::client_identifier_not_valid);
+}
+
 TEST(allow_anonymous_provider, every_anonymous_client_is_one_principal_whatever_its_user_name) {
   allow_anonymous provider;
   std::vector<auth_step> steps;
