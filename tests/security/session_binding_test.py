@@ -25,7 +25,9 @@ queue (broker.max_inflight = 1). The attacks, each in MQTT 5 and MQTT 3.1.1:
 Attackers: "mallory", another password user (whom the ACL allows everywhere, so nothing but the
 session binding can stop her); an anonymous client sending the user name "alice" and no password
 (the broker allows anonymous clients and has a password file); a client presenting the
-development client certificate (identity "acemq-dev-client") over TLS.
+development client certificate (identity "acemq-dev-client") over TLS; a device registered under
+the device id "alice-dev" (the device-JWT provider's identity is the device id, which is the
+Client Identifier) signing its own JWT: a device is not the password user alice.
 
 test_binding_survives_a_restart_*: the session is stored (persistence on, durability sync); the
 broker is stopped and started again on the same database; mallory's Clean Start 0 CONNECT with
@@ -51,7 +53,10 @@ import sys
 import unittest
 import uuid
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from abuse_harness import device_jwt, register_device  # noqa: E402
 from security_harness import (NOT_AUTHORIZED, V311, V5, VERSION_NAME, Broker,  # noqa: E402
                               RawClient, Workspace, client_tls_context, describe, write_file)
 
@@ -88,7 +93,10 @@ ATTACKERS = {
     "mallory": "mallory, another password user",
     "anonymous": "an anonymous client sending user name 'alice' without a password",
     "certificate": "a client with the certificate of '%s'" % CERTIFICATE_IDENTITY,
+    "device": "a device registered as '%s' with its own signed JWT" % CLIENT_ID,
 }
+DEVICE_AUDIENCE = "acemq-security-tests"
+DEVICE_KEY = Ed25519PrivateKey.generate()
 
 
 class session_binding(unittest.TestCase):
@@ -104,7 +112,12 @@ class session_binding(unittest.TestCase):
         self.data_dir = self.workspace.fresh()
         self.acl = os.path.join(self.data_dir, "acl")
         write_file(self.acl, ACL)
+        registry = os.path.join(self.data_dir, "devices.db")
+        if not os.path.exists(registry):
+            register_device(registry, CLIENT_ID, DEVICE_KEY, "legacy")
         self.settings = (
+            "auth.device_registry=" + registry,
+            "auth.device_jwt.audience=" + DEVICE_AUDIENCE,
             "auth.password_file=" + os.path.join(self.data_dir, "passwd"),
             "auth.acl_file=" + self.acl,
             "auth.allow_anonymous=true",
@@ -170,6 +183,13 @@ class session_binding(unittest.TestCase):
             client = self.raw(version)
             connack = client.connect(CLIENT_ID, clean_start=clean_start, session_expiry=expiry,
                                      username="alice")
+        elif attacker == "device":
+            # The JWT in the Password (policy legacy: no challenge), a User Name beside it as
+            # MQTT 3.1.1 requires.
+            client = self.raw(version)
+            connack = client.connect(CLIENT_ID, clean_start=clean_start, session_expiry=expiry,
+                                     username=CLIENT_ID,
+                                     password=device_jwt(DEVICE_KEY, CLIENT_ID, DEVICE_AUDIENCE))
         else:
             client = self.raw(version, tls=client_tls_context(self.broker))
             connack = client.connect(CLIENT_ID, clean_start=clean_start, session_expiry=expiry)
@@ -259,6 +279,18 @@ class session_binding(unittest.TestCase):
 
     def test_v311_anonymous_client_named_alice_cannot_clean_start_alices_session(self):
         self.take_over_with_clean_start("anonymous", V311)
+
+    def test_v5_device_cannot_resume_a_password_users_session(self):
+        self.take_over_with_resume("device", V5)
+
+    def test_v311_device_cannot_resume_a_password_users_session(self):
+        self.take_over_with_resume("device", V311)
+
+    def test_v5_device_cannot_clean_start_a_password_users_session(self):
+        self.take_over_with_clean_start("device", V5)
+
+    def test_v311_device_cannot_clean_start_a_password_users_session(self):
+        self.take_over_with_clean_start("device", V311)
 
     def test_v5_certificate_client_cannot_resume_a_password_users_session(self):
         self.take_over_with_resume("certificate", V5)
