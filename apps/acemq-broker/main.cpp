@@ -46,9 +46,9 @@ std::string settings_table() {
     out += line + "  " + item.description + "\n";
   }
   out +=
-      "\nWithout --config: listener \"tcp\" on 0.0.0.0:1883 and listener \"tls\" on 0.0.0.0:8883 "
-      "(var/pki/server.pem, var/pki/server.key, client certificates optional against "
-      "var/pki/ca.pem), anonymous access allowed.\n"
+      "\nWithout --config: listener \"tcp\" on 127.0.0.1:1883 and listener \"tls\" on "
+      "127.0.0.1:8883 (var/pki/server.pem, var/pki/server.key, client certificates optional "
+      "against var/pki/ca.pem), anonymous access on public/# only.\n"
       "Example: --set listener.tcp.port=1884 --set broker.maximum_packet_size=65536\n";
   return out;
 }

@@ -41,6 +41,9 @@ shared_parse parse_shared(std::string_view filter) noexcept {
 }
 
 bool matches(std::string_view filter, std::string_view topic) noexcept {
+  // The most common filter of an authorization list, on every PUBLISH and delivery: every topic
+  // but the `$` ones [MQTT-4.7.2-1].
+  if (filter == "#") return topic.empty() || topic.front() != '$';
   if (!topic.empty() && topic.front() == '$' && !filter.empty() &&
       (filter.front() == '+' || filter.front() == '#')) {
     return false;
