@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -256,6 +257,26 @@ def openssl_supports_bind():
                               timeout=30)
         _BIND.append(" -bind " in done.stdout + done.stderr)
     return _BIND[0]
+
+
+class SiblingBrokerTest(unittest.TestCase):
+    """A test case that starts brokers of its own beside its module's environment: the clients
+    and brokers it lists are closed after each test, and the module's environment (home())
+    becomes the current one again."""
+
+    def home(self):
+        raise NotImplementedError
+
+    def setUp(self):
+        self.clients = []
+        self.brokers = []
+
+    def tearDown(self):
+        for client in self.clients:
+            client.close()
+        for broker in self.brokers:
+            broker.stop()
+        self.home().use()
 
 
 # ---- device-signed JWTs -----------------------------------------------------------------------

@@ -49,6 +49,7 @@ from OpenSSL import SSL as OPENSSL  # python3-openssl, as in ace_security_harnes
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ace_security_harness as harness  # noqa: E402
+from ace_security_harness import started  # noqa: E402
 from ace_security_harness import (AUTH, CONNACK, CONTINUE_AUTHENTICATION, DISCONNECT,  # noqa: E402
                                   EXPORTER_LABEL, NOT_AUTHORIZED, PINGRESP, PUBACK, PUBLISH,
                                   SESSION_TAKEN_OVER, STEP_TIMEOUT, SUBACK, SUCCESS,
@@ -88,12 +89,7 @@ def unique(prefix):
 
 def setUpModule():
     global ENV
-    ENV = SecurityEnvironment(tcp=True)
-    try:
-        ENV.start()
-    except Exception:
-        ENV.stop()
-        raise
+    ENV = started(SecurityEnvironment(tcp=True))
 
 
 def tearDownModule():

@@ -118,6 +118,17 @@ class SecurityEnvironment(profile.Environment):
         self.tcp_port = ports.get("tcp")
 
 
+def started(environment):
+    """Starts `environment` (a module's setUpModule); on failure stops what did start, then
+    raises."""
+    try:
+        environment.start()
+    except Exception:
+        environment.stop()
+        raise
+    return environment
+
+
 class SiblingBroker(SecurityEnvironment):
     """A second broker trusting the same AS and test issuer, with other settings, in a directory
     of its own (its own database), with a copy of the primary's development PKI."""

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ace_security_harness as harness  # noqa: E402
+from ace_security_harness import started  # noqa: E402
 from ace_security_harness import (NOT_AUTHORIZED, PUBLISH, SUBACK, SUCCESS,  # noqa: E402
                                   V311_NOT_AUTHORIZED, MqttClient, SecurityEnvironment, ace_client,
                                   b64url, principal_token, public_jwk, scope)
@@ -45,12 +46,7 @@ ENV = None
 
 def setUpModule():
     global ENV
-    ENV = SecurityEnvironment()
-    try:
-        ENV.start()
-    except Exception:
-        ENV.stop()
-        raise
+    ENV = started(SecurityEnvironment())
 
 
 def tearDownModule():

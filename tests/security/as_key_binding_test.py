@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "ace"))
 import ace_profile_e2e as profile  # noqa: E402
+from ace_security_harness import started  # noqa: E402
 
 OWNER, OWNER_SECRET = "home-owner", "home-owner-secret"
 ALICE, ALICE_SECRET = "alice", "alice-secret-1"
@@ -60,12 +61,7 @@ class AuthorizationServerOnly(profile.Environment):
 
 def setUpModule():
     global ENV
-    ENV = AuthorizationServerOnly()
-    try:
-        ENV.start()
-    except Exception:
-        ENV.stop()
-        raise
+    ENV = started(AuthorizationServerOnly())
 
 
 def tearDownModule():

@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import abuse_harness as abuse  # noqa: E402
 from abuse_harness import (CONNACK, NOT_AUTHORIZED, PAYLOAD_FORMAT_INVALID,  # noqa: E402
                            SERVER_BUSY, describe, is_challenge)
+from ace_security_harness import started  # noqa: E402
 from ace_security_harness import (SUCCESS, SecurityEnvironment, SiblingBroker,  # noqa: E402
                                   b64url, principal_token, scope)
 import ace_flows_e2e as flows  # noqa: E402
@@ -58,29 +59,16 @@ ENV = None
 
 def setUpModule():
     global ENV
-    ENV = SecurityEnvironment()
-    try:
-        ENV.start()
-    except Exception:
-        ENV.stop()
-        raise
+    ENV = started(SecurityEnvironment())
 
 
 def tearDownModule():
     ENV.stop()
 
 
-class ChallengeTable(unittest.TestCase):
-    def setUp(self):
-        self.clients = []
-        self.brokers = []
-
-    def tearDown(self):
-        for client in self.clients:
-            client.close()
-        for broker in self.brokers:
-            broker.stop()
-        ENV.use()
+class ChallengeTable(abuse.SiblingBrokerTest):
+    def home(self):
+        return ENV
 
     # --- brokers and clients -------------------------------------------------------------------
 

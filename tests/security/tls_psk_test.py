@@ -42,6 +42,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import abuse_harness as abuse  # noqa: E402
 from abuse_harness import CONNACK, MALLORY, NOT_AUTHORIZED, describe, is_challenge  # noqa: E402
+from ace_security_harness import started  # noqa: E402
 from ace_security_harness import (STEP_TIMEOUT, SUCCESS, SecurityEnvironment, SiblingBroker,  # noqa: E402
                                   b64url, principal_token, scope)
 
@@ -53,14 +54,7 @@ ENV = None
 
 def setUpModule():
     global ENV
-    if abuse.openssl_path() is None:
-        raise unittest.SkipTest("openssl (s_client) not found")
-    ENV = SecurityEnvironment()
-    try:
-        ENV.start()
-    except Exception:
-        ENV.stop()
-        raise
+    ENV = started(SecurityEnvironment())
 
 
 def tearDownModule():
@@ -72,17 +66,9 @@ def kid_identity(kid):
     return json.dumps({"cnf": {"kid": kid}}, separators=(",", ":"))
 
 
-class TlsPsk(unittest.TestCase):
-    def setUp(self):
-        self.clients = []
-        self.brokers = []
-
-    def tearDown(self):
-        for client in self.clients:
-            client.close()
-        for broker in self.brokers:
-            broker.stop()
-        ENV.use()
+class TlsPsk(abuse.SiblingBrokerTest):
+    def home(self):
+        return ENV
 
     def client(self, broker, source=abuse.LEGITIMATE):
         client = abuse.ace_client_from(broker, source)
