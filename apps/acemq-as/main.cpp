@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
         https.private_key_file = files.private_key;
       }
       https_server server(
-          https, [&](const http_request& request) { return ctx.service->handle(request); });
+          https, [&](const http_request& request) { return ctx.service->handle(request); },
+          &authorization_service::may_check_secret);
       const auto bound = server.start();
       if (!issuer.empty()) {
         ctx.config.service.issuer = issuer;

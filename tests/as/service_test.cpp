@@ -333,7 +333,7 @@ TEST_F(ServiceTest, Rfc6749Errors) {
   expect_error(token_form("grant_type=refresh_token&refresh_token=nope", "nogrant"), 400,
                "unauthorized_client");
   expect_error(token_form("grant_type=refresh_token&refresh_token=nope"), 400, "invalid_grant");
-  expect_error(post("/token", "text/plain", "x", basic("sensor", client_secret)), 400,
+  expect_error(post("/token", "text/plain", "x", basic("sensor", client_secret)), 415,
                "invalid_request");
   expect_error(
       post("/token", "application/ace+json", "{\"grant_type\":", basic("sensor", client_secret)),
@@ -555,6 +555,7 @@ TEST_F(ServiceTest, OwnerApi) {
   patch.method = "PATCH";
   patch.target = "/owner/grants/" + std::to_string(id);
   patch.headers.emplace_back("authorization", auth);
+  patch.headers.emplace_back("content-type", "application/json");
   patch.body = R"({"permissions":["pub","sub"],"not_after":)" +
                std::to_string(clock_.unix_seconds() + 10) + "}";
   EXPECT_EQ(service_->handle(patch).status, 200u);
@@ -784,6 +785,201 @@ TEST_F(ServiceTest, RefreshKeepsTheThumbprintAndTheKidRule) {
                                             now + 3600, 0}));
   expect_error(token_form("grant_type=refresh_token&refresh_token=legacy-kid-token"), 400,
                "invalid_grant");
+}
+
+// --- abuse resistance: secret guessing, unknown identities, cross-site requests ---
+
+/// GET with a peer address and extra headers.
+http_response get_from(authorization_service& service, std::string target,
+                       std::string authorization, std::string address,
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+  http_request request;
+  request.method = "GET";
+  request.target = std::move(target);
+  request.headers = std::move(headers);
+  if (!authorization.empty()) request.headers.emplace_back("authorization", authorization);
+  request.peer_address = std::move(address);
+  return service.handle(request);
+}
+
+class ThrottledServiceTest : public ServiceTest {
+ protected:
+  void SetUp() override {
+    ServiceTest::SetUp();
+    service_options options;
+    options.issuer = "https://as.example:8443/";
+    options.per_client = {.burst = 100.0, .refill_per_second = 100.0};
+    options.per_address = {.burst = 100.0, .refill_per_second = 100.0};
+    options.authentication.per_address = {.burst = 3.0, .refill_per_second = 0.1};
+    options.authentication.per_identity = {.burst = 5.0, .refill_per_second = 1.0 / 60};
+    options.allowed_origins = {"https://console.example"};
+    service_.emplace(options, *store_, *keys_, clock_, random_, audit_);
+  }
+};
+
+TEST_F(ThrottledServiceTest, GuessesFromOneHostAreRefusedBeforeHashing) {
+  const auto guess = [&](std::string address) {
+    return get_from(*service_, "/owner/grants", basic("alice", "wrong"), std::move(address));
+  };
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(guess("198.51.100.1:1000").status, 401u);
+  // The host's bucket is empty: refused with 429 and Retry-After, whatever the port.
+  const auto refused = guess("198.51.100.1:2000");
+  EXPECT_EQ(refused.status, 429u);
+  EXPECT_EQ(refused.header("retry-after"), "10");
+  expect_error(refused, 429, "invalid_request");
+  // Even the right secret is not checked from that host until the bucket refills.
+  EXPECT_EQ(
+      get_from(*service_, "/owner/grants", basic("alice", owner_secret), "198.51.100.1:1").status,
+      429u);
+  clock_.advance(std::chrono::seconds(10));
+  EXPECT_EQ(
+      get_from(*service_, "/owner/grants", basic("alice", owner_secret), "198.51.100.1:1").status,
+      200u);
+}
+
+TEST_F(ThrottledServiceTest, EveryEndpointThatChecksASecretIsThrottled) {
+  const std::string host = "198.51.100.7:1";
+  for (int i = 0; i < 3; ++i) {
+    expect_error(
+        post("/token", "application/x-www-form-urlencoded",
+             "grant_type=client_credentials&audience=broker", basic("sensor", "wrong"), host),
+        401, "invalid_client");
+  }
+  const auto token =
+      post("/token", "application/x-www-form-urlencoded",
+           "grant_type=client_credentials&audience=broker", basic("sensor", client_secret), host);
+  expect_error(token, 429, "invalid_request");
+  EXPECT_FALSE(token.header("retry-after").empty());
+  // The same host is refused on the other endpoints too (the bucket is the host's).
+  expect_error(post("/introspect", "application/ace+json", R"({"token":"x"})",
+                    basic("broker", rs_secret), host),
+               429, "invalid_request");
+  expect_error(post("/revoke", "application/ace+json", R"({"token":"x"})",
+                    basic("sensor", client_secret), host),
+               429, "invalid_request");
+  expect_error(get_from(*service_, "/trl", basic("broker", rs_secret), host), 429,
+               "invalid_request");
+  // CBOR clients get the abbreviated error (RFC 9200 5.8.3) with the same status.
+  // {33 (grant_type): 2 (client_credentials), 5 (audience): "broker"}
+  const auto cbor_refused = post("/token", "application/ace+cbor",
+                                 std::string("\xa2\x18\x21\x02\x05\x66"
+                                             "broker"),
+                                 basic("sensor", client_secret), host);
+  EXPECT_EQ(cbor_refused.status, 429u);
+  EXPECT_EQ(cbor_refused.content_type, "application/ace+cbor");
+}
+
+TEST_F(ThrottledServiceTest, StrangersCannotLockAnIdentityOutOfItsOwnHost) {
+  // The owner authenticates from its host.
+  EXPECT_EQ(
+      get_from(*service_, "/owner/grants", basic("alice", owner_secret), "203.0.113.1:1").status,
+      200u);
+  // Guesses from other hosts empty the owner's bucket (5), a few per host.
+  for (int host = 0; host < 3; ++host) {
+    for (int i = 0; i < 2; ++i) {
+      get_from(*service_, "/owner/grants", basic("alice", "guess"),
+               "198.51.100." + std::to_string(10 + host) + ":1");
+    }
+  }
+  // A new host is refused for this owner before any hashing...
+  EXPECT_EQ(
+      get_from(*service_, "/owner/grants", basic("alice", owner_secret), "198.51.100.99:1").status,
+      429u);
+  // ...the owner's own host is not,
+  EXPECT_EQ(
+      get_from(*service_, "/owner/grants", basic("alice", owner_secret), "203.0.113.1:2").status,
+      200u);
+  // and other identities are not concerned.
+  EXPECT_EQ(post("/token", "application/x-www-form-urlencoded",
+                 "grant_type=client_credentials&audience=broker", basic("sensor", client_secret),
+                 "198.51.100.99:1")
+                .status,
+            200u);
+}
+
+TEST_F(ThrottledServiceTest, UnknownIdentitiesAreChargedLikeKnownOnes) {
+  // Three unknown owners, resource servers or clients empty the host's bucket like three wrong
+  // secrets would: the limits do not tell which identities exist.
+  const std::string host = "198.51.100.20:1";
+  get_from(*service_, "/owner/grants", basic("ghost-owner", "x"), host);
+  post("/introspect", "application/ace+json", R"({"token":"x"})", basic("ghost-rs", "x"), host);
+  const auto unknown_client =
+      post("/token", "application/x-www-form-urlencoded",
+           "grant_type=client_credentials&audience=broker", basic("ghost-client", "x"), host);
+  expect_error(unknown_client, 401, "invalid_client");
+  expect_error(get_from(*service_, "/owner/grants", basic("alice", owner_secret), host), 429,
+               "invalid_request");
+}
+
+TEST(SecretHash, DummyHashHasTheParametersOfStoredHashes) {
+  // Unknown identities are checked against it: it must cost what a stored hash costs.
+  const secret_hash_parameters defaults;
+  const std::string expected = "$argon2id$v=19$m=" + std::to_string(defaults.memory_kib) +
+                               ",t=" + std::to_string(defaults.time_cost) +
+                               ",p=" + std::to_string(defaults.parallelism) + "$";
+  EXPECT_TRUE(dummy_secret_hash().starts_with(expected)) << dummy_secret_hash();
+  EXPECT_EQ(&dummy_secret_hash(), &dummy_secret_hash());
+  EXPECT_FALSE(verify_secret("", dummy_secret_hash()));
+}
+
+TEST_F(ThrottledServiceTest, OwnerApiTakesJsonBodiesOnly) {
+  const auto body =
+      R"({"client_id":"device","audience":"broker","filter":"home/alice/x","permissions":["sub"],"lifetime":60})";
+  for (const char* type :
+       {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""}) {
+    expect_error(post("/owner/grants", type, body, basic("alice", owner_secret)), 415,
+                 "invalid_request");
+  }
+  EXPECT_EQ(
+      post("/owner/grants", "application/json; charset=utf-8", body, basic("alice", owner_secret))
+          .status,
+      201u);
+  // The OAuth endpoints answer 415 to a type they do not take, too.
+  expect_error(
+      post("/token", "text/plain", "grant_type=client_credentials", basic("sensor", client_secret)),
+      415, "invalid_request");
+}
+
+TEST_F(ThrottledServiceTest, ForeignOriginsAreRefused) {
+  const auto body =
+      R"({"client_id":"device","audience":"broker","filter":"home/alice/y","permissions":["sub"],"lifetime":60})";
+  const auto with_origin = [&](std::string method, std::string target, std::string origin) {
+    http_request request;
+    request.method = std::move(method);
+    request.target = std::move(target);
+    request.headers = {{"content-type", "application/json"},
+                       {"authorization", basic("alice", owner_secret)},
+                       {"origin", std::move(origin)}};
+    if (request.method == "POST") request.body = body;
+    request.peer_address = "192.0.2.50:1";
+    return service_->handle(request);
+  };
+  for (const char* origin : {"https://evil.example", "null", "https://as.example",
+                             "http://as.example:8443", "https://as.example:8444"}) {
+    expect_error(with_origin("POST", "/owner/grants", origin), 403, "invalid_request");
+    EXPECT_EQ(with_origin("GET", "/owner/grants", origin).status, 403u) << origin;
+    EXPECT_EQ(with_origin("POST", "/token", origin).status, 403u) << origin;
+  }
+  EXPECT_EQ(with_origin("GET", "/owner/grants", "https://as.example:8443").status, 200u);
+  EXPECT_EQ(with_origin("GET", "/owner/grants", "HTTPS://AS.EXAMPLE:8443").status, 200u);
+  EXPECT_EQ(with_origin("POST", "/owner/grants", "https://console.example").status, 201u);
+  // Public documents answer any origin.
+  EXPECT_EQ(with_origin("GET", "/jwks", "https://evil.example").status, 200u);
+  EXPECT_EQ(with_origin("GET", "/.well-known/oauth-authorization-server", "null").status, 200u);
+}
+
+TEST(AuthorizationService, OnlyPublicDocumentsSkipTheWorkerPool) {
+  for (const auto& [target, slow] :
+       {std::pair{"/jwks", false}, std::pair{"/.well-known/oauth-authorization-server", false},
+        std::pair{"/token", true}, std::pair{"/introspect", true}, std::pair{"/revoke", true},
+        std::pair{"/trl?cursor=1", true}, std::pair{"/owner/grants/1", true},
+        std::pair{"/unknown", true}}) {
+    http_request request;
+    request.method = "GET";
+    request.target = target;
+    EXPECT_EQ(authorization_service::may_check_secret(request), slow) << target;
+  }
 }
 
 }  // namespace

@@ -297,7 +297,7 @@ class Endpoints(unittest.TestCase):
             (SERVER.request("POST", "/token", b'{"grant_type":', "application/ace+json",
                             basic("sensor", SECRET)), 400, "invalid_request"),
             (SERVER.request("POST", "/token", b"grant_type=client_credentials", "text/plain",
-                            basic("sensor", SECRET)), 400, "invalid_request"),
+                            basic("sensor", SECRET)), 415, "invalid_request"),
         ]
         for (status, headers, body), expected_status, expected_error in cases:
             self.assertEqual(status, expected_status, body)

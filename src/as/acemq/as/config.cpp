@@ -54,6 +54,62 @@ server_config load_config(const std::string& path) {
         require_positive(https["max_header"].value_or(std::int64_t{8192}), "https.max_header"));
     config.https.idle_timeout = std::chrono::seconds(
         require_positive(https["idle_timeout"].value_or(std::int64_t{30}), "https.idle_timeout"));
+    config.https.max_connections_per_address = static_cast<std::size_t>(
+        require_positive(https["max_connections_per_address"].value_or(
+                             static_cast<std::int64_t>(config.https.max_connections_per_address)),
+                         "https.max_connections_per_address"));
+    config.https.handshake_timeout = std::chrono::seconds(
+        require_positive(https["handshake_timeout"].value_or(
+                             static_cast<std::int64_t>(config.https.handshake_timeout.count())),
+                         "https.handshake_timeout"));
+    config.https.workers = static_cast<int>(require_positive(
+        https["workers"].value_or(std::int64_t{config.https.workers}), "https.workers"));
+    const auto max_queued =
+        https["max_queued"].value_or(static_cast<std::int64_t>(config.https.max_queued));
+    if (max_queued < 0) throw std::runtime_error("configuration: https.max_queued must be >= 0");
+    config.https.max_queued = static_cast<std::size_t>(max_queued);
+  }
+  if (auto origins = table["allowed_origins"]) {
+    const auto* list = origins.as_array();
+    if (list == nullptr) throw std::runtime_error("configuration: allowed_origins is a list");
+    for (const auto& item : *list) {
+      const auto origin = item.value<std::string>();
+      if (!origin || origin->empty())
+        throw std::runtime_error("configuration: allowed_origins holds origin strings");
+      config.service.allowed_origins.push_back(*origin);
+    }
+  }
+  if (auto authentication = table["authentication"]) {
+    auto& limits = config.service.authentication;
+    const auto non_negative = [](double value, const char* name) {
+      if (value < 0) throw std::runtime_error(std::string("configuration: ") + name + " < 0");
+      return value;
+    };
+    limits.per_address.burst = non_negative(
+        authentication["failures_per_address_burst"].value_or(limits.per_address.burst),
+        "authentication.failures_per_address_burst");
+    limits.per_address.refill_per_second =
+        non_negative(authentication["failures_per_address_per_second"].value_or(
+                         limits.per_address.refill_per_second),
+                     "authentication.failures_per_address_per_second");
+    limits.per_identity.burst = non_negative(
+        authentication["failures_per_identity_burst"].value_or(limits.per_identity.burst),
+        "authentication.failures_per_identity_burst");
+    limits.per_identity.refill_per_second =
+        non_negative(authentication["failures_per_identity_per_second"].value_or(
+                         limits.per_identity.refill_per_second),
+                     "authentication.failures_per_identity_per_second");
+    limits.trusted_for = std::chrono::seconds(
+        require_positive(authentication["trusted_for"].value_or(
+                             static_cast<std::int64_t>(limits.trusted_for.count())),
+                         "authentication.trusted_for"));
+    const auto tracked = static_cast<std::size_t>(
+        require_positive(authentication["max_tracked"].value_or(
+                             static_cast<std::int64_t>(limits.per_address.max_entries)),
+                         "authentication.max_tracked"));
+    limits.per_address.max_entries = tracked;
+    limits.per_identity.max_entries = tracked;
+    limits.max_trusted = tracked;
   }
   config.service.limits.max_body = config.https.max_body;
   config.service.issuer = table["issuer"].value_or("https://" + config.https.address + ":" +

@@ -11,8 +11,10 @@
 
 #include <array>
 #include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "acemq/common/base64.hpp"
@@ -64,18 +66,39 @@ http_response plain_error(unsigned status, std::string_view description) {
   return response;
 }
 
+/// The answer when every worker is busy and the queue is full: cheap, and the client may retry.
+http_response server_busy() {
+  http_response response;
+  response.status = 503;
+  response.content_type = "application/json";
+  response.body =
+      R"({"error":"temporarily_unavailable","error_description":"server busy, retry later"})";
+  response.headers.emplace_back("retry-after", "1");
+  return response;
+}
+
 }  // namespace
 
 struct https_server::impl {
   https_server_options options;
   request_handler handler;
+  request_classifier needs_worker;
+  // Connection slots, in total and per remote address; declared before the io_context so that
+  // sessions destroyed with it can still give their slot back.
+  std::mutex slots_mutex;
+  std::size_t connections = 0;
+  std::unordered_map<std::string, std::size_t> connections_by_address;
+  // Requests on the worker pool, running or waiting.
+  std::atomic<std::size_t> pending{0};
   asio::io_context io{options.threads};
   ssl::context tls{ssl::context::tls_server};
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};
-  std::atomic<std::size_t> connections{0};
+  // Destroyed first: its threads are joined before anything they use goes away.
+  asio::thread_pool workers{static_cast<std::size_t>(options.workers)};
 
-  impl(https_server_options o, request_handler h) : options(std::move(o)), handler(std::move(h)) {
+  impl(https_server_options o, request_handler h, request_classifier c)
+      : options(std::move(o)), handler(std::move(h)), needs_worker(std::move(c)) {
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                     ssl::context::single_dh_use);
@@ -93,17 +116,53 @@ struct https_server::impl {
     }
   }
 
-  asio::awaitable<void> session(tcp::socket socket) {
-    struct counter {
-      std::atomic<std::size_t>& value;
-      ~counter() { --value; }
-    } guard{connections};
-    std::string peer;
-    boost::system::error_code ec;
-    const auto endpoint = socket.remote_endpoint(ec);
-    if (!ec) peer = endpoint.address().to_string();
+  /// Takes a connection slot for `peer`; false when the total or the address's share is full.
+  bool take_slot(const std::string& peer) {
+    std::lock_guard lock(slots_mutex);
+    if (connections >= options.max_connections) return false;
+    auto& held = connections_by_address[peer];
+    if (held >= options.max_connections_per_address) return false;
+    ++held;
+    ++connections;
+    return true;
+  }
+  void release_slot(const std::string& peer) {
+    std::lock_guard lock(slots_mutex);
+    --connections;
+    const auto it = connections_by_address.find(peer);
+    if (it != connections_by_address.end() && --it->second == 0) connections_by_address.erase(it);
+  }
+
+  /// Runs the handler: inline for cheap requests, else on the worker pool, so a secret check
+  /// (argon2id) never stalls the I/O threads; a full pool queue is answered 503 at once.
+  asio::awaitable<http_response> respond(const http_request& request) {
+    if (needs_worker && !needs_worker(request)) co_return handler(request);
+    const auto capacity = static_cast<std::size_t>(options.workers) + options.max_queued;
+    if (pending.fetch_add(1) >= capacity) {
+      --pending;
+      co_return server_busy();
+    }
+    co_return co_await asio::co_spawn(
+        workers,
+        [this, &request]() -> asio::awaitable<http_response> {
+          struct done {
+            std::atomic<std::size_t>& value;
+            ~done() { --value; }
+          } guard{pending};
+          co_return handler(request);
+        },
+        asio::use_awaitable);
+  }
+
+  asio::awaitable<void> session(tcp::socket socket, std::string peer) {
+    struct slot {
+      impl& server;
+      const std::string& peer;
+      ~slot() { server.release_slot(peer); }
+    } guard{*this, peer};
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls);
-    beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
+    // A client that never completes its handshake holds the slot this long at most.
+    beast::get_lowest_layer(stream).expires_after(options.handshake_timeout);
     auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::server,
                                                              asio::as_tuple(asio::use_awaitable));
     if (handshake_error) co_return;
@@ -162,7 +221,8 @@ struct https_server::impl {
       request.peer_address = peer;
       request.client_certificate_thumbprint = thumbprint;
       const bool keep_alive = message.keep_alive();
-      auto reply = to_beast(handler(request), message.version(), keep_alive);
+      auto reply = to_beast(co_await respond(request), message.version(), keep_alive);
+      beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
       auto [write_error, written] =
           co_await http::async_write(stream, reply, asio::as_tuple(asio::use_awaitable));
       (void)written;
@@ -179,15 +239,21 @@ struct https_server::impl {
         if (ec == asio::error::operation_aborted) co_return;
         continue;
       }
-      if (connections.load() >= options.max_connections) continue;  // socket closes here
-      ++connections;
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
+      boost::system::error_code address_error;
+      const auto endpoint = socket.remote_endpoint(address_error);
+      if (address_error) continue;
+      std::string peer = endpoint.address().to_string();
+      if (!take_slot(peer)) continue;  // the socket closes here
+      asio::co_spawn(acceptor.get_executor(), session(std::move(socket), std::move(peer)),
+                     asio::detached);
     }
   }
 };
 
-https_server::https_server(https_server_options options, request_handler handler)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(handler))) {}
+https_server::https_server(https_server_options options, request_handler handler,
+                           request_classifier needs_worker)
+    : impl_(std::make_unique<impl>(std::move(options), std::move(handler),
+                                   std::move(needs_worker))) {}
 
 https_server::~https_server() {
   stop();

@@ -24,16 +24,31 @@ struct https_server_options {
   std::size_t max_body = 16 * 1024;
   std::size_t max_header = 8 * 1024;
   std::size_t max_connections = 1024;
+  /// Connections one remote address may hold at once; beyond it a new one is closed at once, so
+  /// a few hosts cannot take every slot of max_connections.
+  std::size_t max_connections_per_address = 32;
+  /// Time from accepting a connection to a finished TLS handshake (a client that sends nothing
+  /// holds its slot this long, not idle_timeout).
+  std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds idle_timeout{30};
   int threads = 2;
+  /// Threads that run requests whose handling may verify a secret (argon2id), off the I/O
+  /// threads.
+  int workers = 2;
+  /// Such requests waiting for a worker; beyond it a request is answered 503 with Retry-After at
+  /// once.
+  std::size_t max_queued = 64;
 };
 
 using request_handler = std::function<http_response(const http_request&)>;
+/// Whether a request must run on the worker pool (it may take long); empty = every request.
+using request_classifier = std::function<bool(const http_request&)>;
 
 class https_server {
  public:
   /// Throws std::runtime_error on TLS configuration errors (unreadable key/certificate).
-  https_server(https_server_options options, request_handler handler);
+  https_server(https_server_options options, request_handler handler,
+               request_classifier needs_worker = {});
   ~https_server();
   https_server(const https_server&) = delete;
   https_server& operator=(const https_server&) = delete;

@@ -48,6 +48,8 @@ std::string_view to_string(oauth_error error) noexcept;
 struct request_error {
   oauth_error code = oauth_error::invalid_request;
   std::string description;
+  /// > 0: refused by a guessing limit before any secret check; the seconds for Retry-After.
+  std::int64_t retry_after = 0;
 };
 
 /// The grant types of RFC 6749 with their CBOR abbreviations (RFC 9200 Table 4).

@@ -33,6 +33,12 @@ bool verify_secret(std::string_view secret, const std::string& encoded_hash) noe
   return argon2id_verify(encoded_hash.c_str(), secret.data(), secret.size()) == ARGON2_OK;
 }
 
+const std::string& dummy_secret_hash() {
+  static const std::string hash =
+      hash_secret(generate_secret(system_random::instance()), system_random::instance());
+  return hash;
+}
+
 std::string generate_secret(random_source& random) {
   return base64url_encode(random.bytes(32));
 }

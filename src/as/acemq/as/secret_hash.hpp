@@ -30,6 +30,11 @@ std::string hash_secret(std::string_view secret, random_source& random,
 /// True when `secret` matches the encoded hash. False for malformed hashes and oversized secrets.
 bool verify_secret(std::string_view secret, const std::string& encoded_hash) noexcept;
 
+/// A hash of a random secret with the default parameters (the parameters `admin create` stores),
+/// computed once: a secret presented for an unknown identity is checked against it, so the
+/// answer takes as long as for a known identity and its timing does not tell which exist.
+const std::string& dummy_secret_hash();
+
 /// A random secret for `admin create` commands: 32 bytes as base64url (43 characters).
 std::string generate_secret(random_source& random);
 

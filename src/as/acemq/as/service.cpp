@@ -3,7 +3,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstring>
 
 #include "acemq/as/policy.hpp"
 #include "acemq/as/secret_hash.hpp"
@@ -129,6 +131,40 @@ http_response too_many_requests(content_format format, std::int64_t retry_after)
   auto response = error_response(format, oauth_error::invalid_request, "rate limit exceeded", 429);
   response.headers.emplace_back("retry-after", std::to_string(retry_after));
   return response;
+}
+
+/// A refused authentication: 429 + Retry-After when a guessing limit refused it before any
+/// secret check (the answer of the /token request limits too: RFC 8628's slow_down belongs to the
+/// device flow and has no CBOR abbreviation in RFC 9200 8.4), else the error as it is.
+http_response authentication_refused(content_format format, const request_error& error) {
+  if (error.retry_after > 0) return too_many_requests(format, error.retry_after);
+  return error_response(format, error.code, error.description);
+}
+
+/// RFC 9110 15.5.16: a body in a content type the endpoint does not take.
+constexpr std::string_view accepted_token_media_types =
+    "application/x-www-form-urlencoded, application/ace+json or application/ace+cbor";
+
+http_response unsupported_media_type(content_format format, std::string_view accepted) {
+  return error_response(format, oauth_error::invalid_request,
+                        "unsupported content type; send " + std::string(accepted), 415);
+}
+
+/// The ASCII origin of an absolute URL (RFC 6454 6.2): scheme://host[:port], lower case, without
+/// the scheme's default port and without path; the text itself when it is not such a URL.
+std::string origin_of(std::string_view url) {
+  std::string text(url);
+  for (auto& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto scheme_end = text.find("://");
+  if (scheme_end == std::string::npos) return text;
+  const auto path = text.find_first_of("/?#", scheme_end + 3);
+  if (path != std::string::npos) text.resize(path);
+  const std::string_view scheme = std::string_view(text).substr(0, scheme_end);
+  for (const auto& [name, port] : {std::pair{"https", ":443"}, std::pair{"http", ":80"}}) {
+    if (scheme == name && text.ends_with(port)) text.resize(text.size() - std::strlen(port));
+  }
+  return text;
 }
 
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
@@ -296,7 +332,8 @@ authorization_service::authorization_service(service_options options, storage& s
       audit_(audit),
       client_limiter_(time_source, options_.per_client),
       address_limiter_(time_source, options_.per_address),
-      cache_key_(random.bytes(32)) {}
+      cache_key_(random.bytes(32)),
+      throttle_(time_source, options_.authentication) {}
 
 void authorization_service::audit(audit_kind kind, const http_request* request, std::string actor,
                                   std::string audience, std::string subject, std::string detail) {
@@ -311,12 +348,31 @@ void authorization_service::audit(audit_kind kind, const http_request* request, 
   audit_.record(event);
 }
 
+bool authorization_service::may_check_secret(const http_request& request) {
+  const auto path = split_target(request.target).first;
+  return path != "/jwks" && path != "/.well-known/oauth-authorization-server";
+}
+
+std::optional<http_response> authorization_service::refuse_cross_site(
+    const http_request& request) const {
+  // A browser names the page's origin in every cross-origin POST, PATCH and DELETE (RFC 6454 7,
+  // Fetch "Origin header"): a page elsewhere must not spend the credentials the browser holds
+  // for the AS. Requests without Origin (every non-browser client) are not concerned.
+  if (!request.has_header("origin")) return std::nullopt;
+  const auto origin = origin_of(request.header("origin"));
+  if (origin == origin_of(options_.issuer)) return std::nullopt;
+  for (const auto& allowed : options_.allowed_origins) {
+    if (origin == origin_of(allowed)) return std::nullopt;
+  }
+  json::object body;
+  body["error"] = "invalid_request";
+  body["error_description"] = "cross-origin request refused";
+  return json_response(403, body);
+}
+
 http_response authorization_service::handle(const http_request& request) {
   const auto [path, query] = split_target(request.target);
-  if (path == "/token") return token_endpoint(request);
-  if (path == "/introspect") return introspection_endpoint(request);
-  if (path == "/revoke") return revocation_endpoint(request);
-  if (path == "/trl") return revocation_list_endpoint(request);
+  // Public documents: any origin may read them.
   if (path == "/jwks") {
     if (request.method != "GET") return method_not_allowed("GET");
     return jwks_endpoint();
@@ -325,6 +381,11 @@ http_response authorization_service::handle(const http_request& request) {
     if (request.method != "GET") return method_not_allowed("GET");
     return metadata_endpoint();
   }
+  if (auto refused = refuse_cross_site(request)) return std::move(*refused);
+  if (path == "/token") return token_endpoint(request);
+  if (path == "/introspect") return introspection_endpoint(request);
+  if (path == "/revoke") return revocation_endpoint(request);
+  if (path == "/trl") return revocation_list_endpoint(request);
   if (path == "/owner/grants" || path.starts_with("/owner/grants/")) {
     return owner_endpoint(request);
   }
@@ -365,6 +426,40 @@ bool authorization_service::check_secret(std::string_view kind, const std::strin
   return true;
 }
 
+std::int64_t authorization_service::authentication_wait(std::string_view kind, std::string_view id,
+                                                        const http_request& request) {
+  std::string identity(kind);
+  identity += '\n';
+  identity += id;
+  return throttle_.wait_before_check(identity, host_of(request.peer_address));
+}
+
+bool authorization_service::verify_identity(std::string_view kind, const std::string& id,
+                                            std::string_view secret,
+                                            const std::string* encoded_hash,
+                                            const http_request& request) {
+  // An unknown identity costs one argon2id check like a known one (same parameters), and is
+  // charged to the limits like a wrong secret: neither the time nor the limits tell which exist.
+  bool matched = false;
+  if (!secret.empty()) {
+    if (encoded_hash != nullptr && !encoded_hash->empty()) {
+      matched = check_secret(kind, id, secret, *encoded_hash);
+    } else {
+      (void)verify_secret(secret, dummy_secret_hash());
+    }
+  }
+  std::string identity(kind);
+  identity += '\n';
+  identity += id;
+  const auto host = host_of(request.peer_address);
+  if (matched) {
+    throttle_.succeeded(identity, host);
+  } else {
+    throttle_.failed(identity, host);
+  }
+  return matched;
+}
+
 result<authorization_service::authenticated_client, request_error>
 authorization_service::authenticate_client(const http_request& request,
                                            const std::optional<std::string>& body_client_id,
@@ -387,6 +482,13 @@ authorization_service::authenticate_client(const http_request& request,
   }
   const std::string client_id = basic ? basic->client_id : body_client_id.value_or("");
   if (client_id.empty()) return refuse("client authentication required");
+  const bool with_secret = basic || body_client_secret;
+  if (with_secret) {
+    // Refused before the lookup and before any argon2id work while a guessing limit holds.
+    if (const auto wait = authentication_wait("client", client_id, request); wait > 0) {
+      return unexpected(request_error{oauth_error::invalid_request, "rate limit exceeded", wait});
+    }
+  }
 
   std::optional<client_record> client;
   {
@@ -395,28 +497,18 @@ authorization_service::authenticate_client(const http_request& request,
     if (!found) return refuse("client lookup failed");
     client = std::move(*found);
   }
-  if (!client || client->disabled) {
-    if (basic || body_client_secret) {
-      // Spend the same argon2id time as for a known client, so response timing does not tell
-      // which client ids exist.
-      std::call_once(dummy_hash_once_, [this] {
-        std::lock_guard lock(mutex_);
-        dummy_hash_ = hash_secret("dummy", random_);
-      });
-      (void)verify_secret(basic ? basic->client_secret : *body_client_secret, dummy_hash_);
-    }
-    return refuse("unknown client or bad credentials");
-  }
-
-  if (basic || body_client_secret) {
+  const bool usable = client && !client->disabled;
+  if (with_secret) {
     const std::string_view secret =
         basic ? std::string_view(basic->client_secret) : std::string_view(*body_client_secret);
-    if (!check_secret("client", client->client_id, secret, client->secret_hash)) {
+    if (!verify_identity("client", client_id, secret, usable ? &client->secret_hash : nullptr,
+                         request)) {
       return refuse("unknown client or bad credentials");
     }
     return authenticated_client{std::move(*client),
                                 basic ? "client_secret_basic" : "client_secret_post"};
   }
+  if (!usable) return refuse("unknown client or bad credentials");
   // RFC 8705 2.1.2 (tls_client_auth, here pinned to the certificate's SHA-256 thumbprint).
   if (!request.client_certificate_thumbprint.empty() && !client->certificate_thumbprint.empty() &&
       constant_time_equal(as_bytes(request.client_certificate_thumbprint),
@@ -426,38 +518,54 @@ authorization_service::authenticate_client(const http_request& request,
   return refuse("unknown client or bad credentials");
 }
 
-std::optional<resource_server_record> authorization_service::authenticate_resource_server(
+result<resource_server_record, request_error> authorization_service::authenticate_resource_server(
     const http_request& request) {
+  const auto refuse = [] {
+    return unexpected(
+        request_error{oauth_error::invalid_client, "resource server authentication required"});
+  };
   auto basic = parse_basic_authorization(request.header("authorization"));
-  if (!basic) return std::nullopt;
+  if (!basic) return refuse();
+  if (const auto wait = authentication_wait("resource_server", basic->client_id, request);
+      wait > 0) {
+    return unexpected(request_error{oauth_error::invalid_request, "rate limit exceeded", wait});
+  }
   std::optional<resource_server_record> server;
   {
     std::lock_guard lock(mutex_);
     auto found = store_.find_resource_server(basic->client_id);
-    if (!found || !found->has_value()) return std::nullopt;
-    server = std::move(**found);
+    if (!found) return refuse();
+    server = std::move(*found);
   }
-  if (!check_secret("resource_server", server->audience, basic->client_secret,
-                    server->secret_hash)) {
-    return std::nullopt;
+  if (!verify_identity("resource_server", basic->client_id, basic->client_secret,
+                       server ? &server->secret_hash : nullptr, request)) {
+    return refuse();
   }
-  return server;
+  return std::move(*server);
 }
 
-std::optional<owner_record> authorization_service::authenticate_owner(const http_request& request) {
+result<owner_record, request_error> authorization_service::authenticate_owner(
+    const http_request& request) {
+  const auto refuse = [] {
+    return unexpected(request_error{oauth_error::invalid_client, "owner authentication required"});
+  };
   auto basic = parse_basic_authorization(request.header("authorization"));
-  if (!basic) return std::nullopt;
+  if (!basic) return refuse();
+  if (const auto wait = authentication_wait("owner", basic->client_id, request); wait > 0) {
+    return unexpected(request_error{oauth_error::invalid_request, "rate limit exceeded", wait});
+  }
   std::optional<owner_record> owner;
   {
     std::lock_guard lock(mutex_);
     auto found = store_.find_owner(basic->client_id);
-    if (!found || !found->has_value()) return std::nullopt;
-    owner = std::move(**found);
+    if (!found) return refuse();
+    owner = std::move(*found);
   }
-  if (!check_secret("owner", owner->owner_id, basic->client_secret, owner->secret_hash)) {
-    return std::nullopt;
+  if (!verify_identity("owner", basic->client_id, basic->client_secret,
+                       owner ? &owner->secret_hash : nullptr, request)) {
+    return refuse();
   }
-  return owner;
+  return std::move(*owner);
 }
 
 // --- /token ---
@@ -473,10 +581,7 @@ void authorization_service::rotate_if_due(std::int64_t now) {
 http_response authorization_service::token_endpoint(const http_request& request) {
   if (request.method != "POST") return method_not_allowed("POST");
   const auto format = content_format_from_media_type(request.header("content-type"));
-  if (!format) {
-    return error_response(content_format::json, oauth_error::invalid_request,
-                          "unsupported content type");
-  }
+  if (!format) return unsupported_media_type(content_format::json, accepted_token_media_types);
   if (const auto wait =
           acquire(address_limiter_, options_.per_address, host_of(request.peer_address));
       wait > 0) {
@@ -493,8 +598,9 @@ http_response authorization_service::token_endpoint(const http_request& request)
   auto client = authenticate_client(request, token_request.client_id, token_request.client_secret);
   if (!client) {
     audit(audit_kind::token_refused, &request, token_request.client_id.value_or(""), "", "",
-          std::string(to_string(client.error().code)));
-    return error_response(*format, client.error().code, client.error().description);
+          client.error().retry_after > 0 ? std::string("rate limited (authentication)")
+                                         : std::string(to_string(client.error().code)));
+    return authentication_refused(*format, client.error());
   }
   const auto& client_id = client->client.client_id;
   if (const auto wait = acquire(client_limiter_, options_.per_client, client_id); wait > 0) {
@@ -789,14 +895,11 @@ http_response authorization_service::introspection_endpoint(const http_request& 
   auto server = authenticate_resource_server(request);
   if (!server) {
     // RFC 7662 2.3 / RFC 9200 5.9: invalid credentials of the requesting RS -> 401.
-    audit(audit_kind::introspection_refused, &request, "", "", "", "invalid_client");
-    return error_response(reply_format, oauth_error::invalid_client,
-                          "resource server authentication required");
+    audit(audit_kind::introspection_refused, &request, "", "", "",
+          server.error().retry_after > 0 ? "rate limited (authentication)" : "invalid_client");
+    return authentication_refused(reply_format, server.error());
   }
-  if (!format) {
-    return error_response(content_format::json, oauth_error::invalid_request,
-                          "unsupported content type");
-  }
+  if (!format) return unsupported_media_type(content_format::json, accepted_token_media_types);
   auto parsed = parse_token_reference_request(*format, request.body, options_.limits);
   if (!parsed) return error_response(*format, parsed.error().code, parsed.error().description);
 
@@ -866,14 +969,11 @@ http_response authorization_service::introspection_endpoint(const http_request& 
 http_response authorization_service::revocation_endpoint(const http_request& request) {
   if (request.method != "POST") return method_not_allowed("POST");
   const auto format = content_format_from_media_type(request.header("content-type"));
-  if (!format) {
-    return error_response(content_format::json, oauth_error::invalid_request,
-                          "unsupported content type");
-  }
+  if (!format) return unsupported_media_type(content_format::json, accepted_token_media_types);
   auto parsed = parse_token_reference_request(*format, request.body, options_.limits);
   if (!parsed) return error_response(*format, parsed.error().code, parsed.error().description);
   auto client = authenticate_client(request, parsed->client_id, parsed->client_secret);
-  if (!client) return error_response(*format, client.error().code, client.error().description);
+  if (!client) return authentication_refused(*format, client.error());
   const auto& client_id = client->client.client_id;
 
   std::lock_guard lock(mutex_);
@@ -923,10 +1023,7 @@ http_response authorization_service::revocation_endpoint(const http_request& req
 http_response authorization_service::revocation_list_endpoint(const http_request& request) {
   if (request.method != "GET") return method_not_allowed("GET");
   auto server = authenticate_resource_server(request);
-  if (!server) {
-    return error_response(content_format::json, oauth_error::invalid_client,
-                          "resource server authentication required");
-  }
+  if (!server) return authentication_refused(content_format::json, server.error());
   std::int64_t cursor = 0;
   std::int64_t limit = static_cast<std::int64_t>(options_.max_trl_page);
   auto pairs = parse_form(split_target(request.target).second, 8);
@@ -1124,11 +1221,14 @@ result<grant_change_result, request_error> authorization_service::revoke_grant(
 // --- owner API (the HTTP side of the future owner console) ---
 
 http_response authorization_service::owner_endpoint(const http_request& request) {
-  auto owner = authenticate_owner(request);
-  if (!owner) {
-    return error_response(content_format::json, oauth_error::invalid_client,
-                          "owner authentication required");
+  // Bodies are JSON only: text/plain, form and multipart bodies are what a browser sends
+  // cross-site without asking (no CORS preflight), so they are refused before anything else.
+  if ((request.method == "POST" || request.method == "PATCH") &&
+      content_format_from_media_type(request.header("content-type")) != content_format::json) {
+    return unsupported_media_type(content_format::json, "application/json");
   }
+  auto owner = authenticate_owner(request);
+  if (!owner) return authentication_refused(content_format::json, owner.error());
   const auto path = split_target(request.target).first;
   const auto to_response = [](const result<grant_change_result, request_error>& outcome,
                               unsigned success_status) {

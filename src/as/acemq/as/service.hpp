@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "acemq/as/audit.hpp"
+#include "acemq/as/authentication_throttle.hpp"
 #include "acemq/as/http.hpp"
 #include "acemq/as/key_ring.hpp"
 #include "acemq/as/request.hpp"
@@ -40,6 +42,11 @@ struct service_options {
   /// How long a successful secret verification is remembered (argon2id is deliberately slow);
   /// 0 disables the cache.
   std::int64_t verified_secret_ttl = 300;
+  /// Guessing limits of every secret check (clients, resource servers, owners).
+  authentication_throttle_settings authentication;
+  /// Origins, besides the issuer's own, whose browsers may call the endpoints that take
+  /// credentials (e.g. "https://console.example"); a request with any other Origin gets 403.
+  std::vector<std::string> allowed_origins;
 };
 
 /// Outcome of a change to grants: how many tokens stopped being covered and were revoked.
@@ -56,6 +63,10 @@ class authorization_service {
   /// Handles one request. Thread-safe: storage and keys are used under one lock; the slow
   /// argon2id verification runs outside it.
   http_response handle(const http_request& request);
+
+  /// Whether handling `request` may verify a secret (argon2id, tens of milliseconds): the
+  /// transport runs such requests on its worker pool, the others on its I/O threads.
+  static bool may_check_secret(const http_request& request);
 
   /// Retires the current signing key and starts a new one.
   storage_result<void> rotate_signing_key();
@@ -89,8 +100,17 @@ class authorization_service {
       const std::optional<std::string>& body_client_secret);
   bool check_secret(std::string_view kind, const std::string& id, std::string_view secret,
                     const std::string& encoded_hash);
-  std::optional<resource_server_record> authenticate_resource_server(const http_request& request);
-  std::optional<owner_record> authenticate_owner(const http_request& request);
+  /// The guessing limits in front of check_secret: 0 = the check may run, else Retry-After.
+  std::int64_t authentication_wait(std::string_view kind, std::string_view id,
+                                   const http_request& request);
+  /// Verifies `secret` against `encoded_hash` (nullptr: unknown identity, checked against the
+  /// dummy hash so the time is the same) and charges or spares the guessing limits.
+  bool verify_identity(std::string_view kind, const std::string& id, std::string_view secret,
+                       const std::string* encoded_hash, const http_request& request);
+  result<resource_server_record, request_error> authenticate_resource_server(
+      const http_request& request);
+  result<owner_record, request_error> authenticate_owner(const http_request& request);
+  std::optional<http_response> refuse_cross_site(const http_request& request) const;
   std::optional<issued_token_record> find_token(const token_reference_request& reference);
   std::size_t revoke_uncovered_tokens(const std::string& client_id, const std::string& audience,
                                       std::int64_t now);
@@ -111,8 +131,7 @@ class authorization_service {
   std::unordered_map<std::string, std::int64_t> verified_secrets_;  // keyed MAC -> valid until
   byte_vector cache_key_;
   std::int64_t last_purge_ = 0;
-  std::once_flag dummy_hash_once_;
-  std::string dummy_hash_;
+  authentication_throttle throttle_;
 };
 
 }  // namespace acemq::as
