@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
       }
       https_server server(
           https, [&](const http_request& request) { return ctx.service->handle(request); },
-          &authorization_service::may_check_secret);
+          [&](const http_request& request) { return ctx.service->needs_worker(request); });
       const auto bound = server.start();
       if (!issuer.empty()) {
         ctx.config.service.issuer = issuer;

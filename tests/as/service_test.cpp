@@ -969,6 +969,31 @@ TEST_F(ThrottledServiceTest, ForeignOriginsAreRefused) {
   EXPECT_EQ(with_origin("GET", "/.well-known/oauth-authorization-server", "null").status, 200u);
 }
 
+TEST_F(ServiceTest, CredentialsVerifiedRecentlySkipTheWorkerPool) {
+  const auto request = [](std::string target, std::string authorization) {
+    http_request r;
+    r.method = "POST";
+    r.target = std::move(target);
+    r.headers.emplace_back("authorization", std::move(authorization));
+    return r;
+  };
+  const auto right = basic("sensor", client_secret);
+  EXPECT_TRUE(service_->needs_worker(request("/token", right)));
+  ASSERT_EQ(token_form("grant_type=client_credentials&audience=broker").status, 200u);
+  // Verified: the next check is a cache hit, run where the request arrived.
+  EXPECT_FALSE(service_->needs_worker(request("/token", right)));
+  EXPECT_FALSE(service_->needs_worker(request("/revoke", right)));
+  // Another secret, another identity or another kind of identity still needs a worker.
+  EXPECT_TRUE(service_->needs_worker(request("/token", basic("sensor", "guess"))));
+  EXPECT_TRUE(service_->needs_worker(request("/token", basic("device", client_secret))));
+  EXPECT_TRUE(service_->needs_worker(request("/owner/grants", right)));
+  EXPECT_TRUE(service_->needs_worker(request("/token", "")));
+  EXPECT_FALSE(service_->needs_worker(request("/jwks", "")));
+  // The memory ends with verified_secret_ttl (300 s).
+  clock_.advance(std::chrono::seconds(300));
+  EXPECT_TRUE(service_->needs_worker(request("/token", right)));
+}
+
 TEST(AuthorizationService, OnlyPublicDocumentsSkipTheWorkerPool) {
   for (const auto& [target, slow] :
        {std::pair{"/jwks", false}, std::pair{"/.well-known/oauth-authorization-server", false},

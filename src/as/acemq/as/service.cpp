@@ -353,6 +353,36 @@ bool authorization_service::may_check_secret(const http_request& request) {
   return path != "/jwks" && path != "/.well-known/oauth-authorization-server";
 }
 
+std::string authorization_service::recently_verified_entry(std::string_view kind,
+                                                           std::string_view id,
+                                                           std::string_view secret) const {
+  std::string material("recent");
+  material += '\0';
+  material += kind;
+  material += '\0';
+  material += id;
+  material += '\0';
+  material += secret;
+  return base64url_encode(crypto::hmac_sha256(cache_key_, as_bytes(material)));
+}
+
+bool authorization_service::needs_worker(const http_request& request) {
+  if (!may_check_secret(request)) return false;
+  if (options_.verified_secret_ttl <= 0 || !request.has_header("authorization")) return true;
+  const auto path = split_target(request.target).first;
+  std::string_view kind;
+  if (path == "/token" || path == "/revoke") kind = "client";
+  if (path == "/introspect" || path == "/trl") kind = "resource_server";
+  if (path == "/owner/grants" || path.starts_with("/owner/grants/")) kind = "owner";
+  if (kind.empty()) return true;
+  const auto basic = parse_basic_authorization(request.header("authorization"));
+  if (!basic) return true;
+  const auto entry = recently_verified_entry(kind, basic->client_id, basic->client_secret);
+  std::lock_guard lock(cache_mutex_);
+  const auto it = verified_secrets_.find(entry);
+  return it == verified_secrets_.end() || it->second <= clock_.unix_seconds();
+}
+
 std::optional<http_response> authorization_service::refuse_cross_site(
     const http_request& request) const {
   // A browser names the page's origin in every cross-origin POST, PATCH and DELETE (RFC 6454 7,
@@ -422,6 +452,8 @@ bool authorization_service::check_secret(std::string_view kind, const std::strin
       if (verified_secrets_.size() >= max_verified_secrets) verified_secrets_.clear();
     }
     verified_secrets_[cache_entry] = now + options_.verified_secret_ttl;
+    verified_secrets_[recently_verified_entry(kind, id, secret)] =
+        now + options_.verified_secret_ttl;
   }
   return true;
 }

@@ -64,9 +64,12 @@ class authorization_service {
   /// argon2id verification runs outside it.
   http_response handle(const http_request& request);
 
-  /// Whether handling `request` may verify a secret (argon2id, tens of milliseconds): the
-  /// transport runs such requests on its worker pool, the others on its I/O threads.
+  /// Whether handling `request` may verify a secret (argon2id, tens of milliseconds).
   static bool may_check_secret(const http_request& request);
+  /// Whether the transport must run `request` on its worker pool: it may verify a secret, unless
+  /// its Basic credentials proved themselves within verified_secret_ttl (then the check is a
+  /// cache hit, and the request does not queue behind other clients' argon2id work).
+  bool needs_worker(const http_request& request);
 
   /// Retires the current signing key and starts a new one.
   storage_result<void> rotate_signing_key();
@@ -100,6 +103,9 @@ class authorization_service {
       const std::optional<std::string>& body_client_secret);
   bool check_secret(std::string_view kind, const std::string& id, std::string_view secret,
                     const std::string& encoded_hash);
+  /// The cache entry saying that `secret` of `kind`/`id` was verified recently (a keyed MAC).
+  std::string recently_verified_entry(std::string_view kind, std::string_view id,
+                                      std::string_view secret) const;
   /// The guessing limits in front of check_secret: 0 = the check may run, else Retry-After.
   std::int64_t authentication_wait(std::string_view kind, std::string_view id,
                                    const http_request& request);
