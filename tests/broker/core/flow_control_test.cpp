@@ -147,6 +147,8 @@ TEST_F(flow_control_test, publish_rate_limit_reads_more_slowly_and_refuses_nothi
 
 TEST_F(flow_control_test, memory_ceiling_bounds_all_queues_together) {
   settings.max_queued_memory = 100;
+  // Both subscribers are the anonymous principal: its share is the whole ceiling here.
+  settings.max_queued_memory_per_principal = 100;
   settings.congestion_pause = 0ms;  // the publisher is not paused by the full queues here
   client& first = connected("a");
   subscribe(first, "t");

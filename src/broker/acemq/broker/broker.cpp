@@ -50,6 +50,23 @@ principal_identity owner_of(const session_state& state) noexcept {
   return state.who ? state.who->identity() : principal_identity{};
 }
 
+/// The key of a principal in broker::usage_: each part after its length, so no two identities
+/// share one.
+std::string usage_key(const principal_identity& who) {
+  std::string key;
+  for (const std::string_view part : {who.provider, who.issuer, who.subject}) {
+    key += std::to_string(part.size());
+    key += ':';
+    key += part;
+  }
+  return key;
+}
+
+/// What a retained message counts against max_retained_memory.
+std::size_t retained_size(const message& retained) noexcept {
+  return retained.topic.size() + retained.payload_size();
+}
+
 }  // namespace
 
 bool is_sys_topic(std::string_view topic) noexcept {
@@ -78,6 +95,10 @@ broker::broker(broker_settings settings, std::shared_ptr<const auth_chain> defau
   // [MQTT-3.1.3-5]: servers must accept client identifiers of 1 to 23 bytes.
   if (settings_.max_client_id_length < 23) {
     throw std::invalid_argument("broker: max_client_id_length must be at least 23");
+  }
+  if (settings_.max_packet_size_before_authentication < 128) {
+    throw std::invalid_argument(
+        "broker: max_packet_size_before_authentication must be at least 128 bytes");
   }
 }
 
@@ -169,11 +190,19 @@ attach_result broker::attach(attach_request request) {
         end_session_locked(existing);
       }
     }
-    if (!result.attached) {
+    const principal_identity claimant =
+        request.who ? request.who->identity() : principal_identity{};
+    if (!result.attached && !may_add_session(claimant)) {
+      counters_.sessions_refused.fetch_add(1, std::memory_order_relaxed);
+      result.quota_exceeded = true;
+    } else if (!result.attached) {
+      principal_usage& usage = usage_of(claimant);
+      ++usage.sessions;
       auto created = std::make_shared<session>(next_session_id_++, request.client_id);
       {
         auto state = created->lock();
         state->context = &session_context_;
+        state->usage = &usage;
         state->owner = request.connection_id;
         state->io = request.io;
         state->who = std::move(request.who);
@@ -193,6 +222,20 @@ attach_result broker::attach(attach_request request) {
   for (pending_will& will : wills)
     publish_will(std::move(will), now);
   return result;
+}
+
+principal_usage& broker::usage_of(const principal_identity& who) {
+  return usage_[usage_key(who)];
+}
+
+bool broker::may_add_session(const principal_identity& who) const {
+  if (by_id_.size() >= settings_.max_sessions) return false;
+  // Every anonymous client is one principal (docs/authentication.md, "Principals"), with a bound
+  // of its own.
+  const std::size_t bound =
+      who.subject.empty() ? settings_.max_sessions_anonymous : settings_.max_sessions_per_principal;
+  const auto found = usage_.find(usage_key(who));
+  return found == usage_.end() || found->second.sessions < bound;
 }
 
 void broker::persist_attached(session& subject, session_state& state) {
@@ -258,10 +301,16 @@ void broker::persist_subscriptions() {
 }
 
 void broker::end_session_locked(const std::shared_ptr<session>& ended) {
+  principal_usage* left = nullptr;
   {
     auto state = ended->lock();
     if (persistence* const store = state->store()) store->session_ended(ended->client_id());
     state->durable = false;
+    left = state->leave_principal();
+  }
+  if (left != nullptr && --left->sessions == 0) {
+    // The principal's last session: its entry goes (no session refers to it any more).
+    std::erase_if(usage_, [left](const auto& entry) { return &entry.second == left; });
   }
   by_client_id_.erase(ended->client_id());
   by_id_.erase(ended->id());
@@ -361,14 +410,33 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now,
       // [MQTT-3.3.1-6], [MQTT-3.3.1-7]: an empty retained message deletes and is not stored.
       // RFC 9431 5: so does one whose publisher's grant already ended (the Will of a client
       // whose token expired): it replaces the topic's retained message and is gone at once.
-      if (retained_.erase(msg->topic) && store != nullptr) store->retained_cleared(msg->topic);
-    } else if (retained_.find(msg->topic) != nullptr ||
-               retained_.size() < settings_.max_retained_messages) {
-      // [MQTT-3.3.1-5]: replaces any retained message of the topic.
-      retained_.set(msg->topic, msg);
-      if (store != nullptr) store->retained_set(msg);
+      if (const message_ptr* const before = retained_.find(msg->topic)) {
+        retained_changed(before->get(), nullptr);
+        retained_.erase(msg->topic);
+        if (store != nullptr) store->retained_cleared(msg->topic);
+      }
     } else {
-      counters_.retained_refused.fetch_add(1, std::memory_order_relaxed);
+      const message_ptr* const before = retained_.find(msg->topic);
+      const std::size_t freed = before != nullptr ? retained_size(**before) : 0;
+      // $SYS statistics (a fixed handful of small topics) are always kept.
+      const bool fits =
+          is_sys_topic(msg->topic) ||
+          ((before != nullptr || retained_.size() < settings_.max_retained_messages) &&
+           retained_bytes_ - freed + retained_size(*msg) <= settings_.max_retained_memory);
+      if (fits) {
+        // [MQTT-3.3.1-5]: replaces any retained message of the topic.
+        retained_changed(before != nullptr ? before->get() : nullptr, msg.get());
+        retained_.set(msg->topic, msg);
+        if (store != nullptr) store->retained_set(msg);
+      } else {
+        counters_.retained_refused.fetch_add(1, std::memory_order_relaxed);
+        if (feedback != nullptr) {
+          // A client's PUBLISH is refused as a whole (PUBACK/PUBREC 0x97): neither kept nor
+          // delivered, so the publisher may send it again once there is room.
+          feedback->retained_refused = true;
+          return 0;
+        }
+      }
     }
     counters_.retained_messages.store(retained_.size(), std::memory_order_relaxed);
   }
@@ -643,6 +711,7 @@ void broker::tick(clock::time_point now) {
     // RFC 9431 5: also at the end of the publishing client's token.
     const std::size_t removed = retained_.erase_if([this, now](const message_ptr& retained) {
       if (!retained->retained_expired(now)) return false;
+      retained_changed(retained.get(), nullptr);
       if (persistence_ != nullptr && !is_sys_topic(retained->topic)) {
         persistence_->retained_cleared(retained->topic);
       }
@@ -723,6 +792,11 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
       {
         auto state = restored->lock();
         state->context = &session_context_;
+        // Counted against its principal's bounds; a store holding more than they allow now keeps
+        // them all (they only stop new sessions).
+        principal_usage& usage = usage_of(saved.owner->view());
+        ++usage.sessions;
+        state->usage = &usage;
         state->durable = true;
         state->expiry_interval = saved.expiry_interval;
         state->who = std::make_shared<restored_principal>(std::move(*saved.owner));
@@ -790,10 +864,13 @@ restore_summary broker::restore(persistence& store, persistence_snapshot snapsho
   {
     std::lock_guard lock(retained_mutex_);
     for (message_ptr& retained : snapshot.retained) {
-      if (retained_.size() >= settings_.max_retained_messages) {
+      if (retained_.size() >= settings_.max_retained_messages ||
+          retained_bytes_ + retained_size(*retained) > settings_.max_retained_memory) {
         store.retained_cleared(retained->topic);
+        counters_.retained_refused.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
+      retained_changed(nullptr, retained.get());
       const std::string topic = retained->topic;
       retained_.set(topic, std::move(retained));
       ++summary.retained;
@@ -812,6 +889,29 @@ std::size_t broker::session_count() const {
 std::size_t broker::retained_count() const {
   std::lock_guard lock(retained_mutex_);
   return retained_.size();
+}
+
+void broker::retained_changed(const message* before, const message* after) noexcept {
+  if (before != nullptr) retained_bytes_ -= retained_size(*before);
+  if (after != nullptr) retained_bytes_ += retained_size(*after);
+  counters_.retained_bytes.store(retained_bytes_, std::memory_order_relaxed);
+}
+
+std::size_t broker::retained_bytes() const {
+  std::lock_guard lock(retained_mutex_);
+  return retained_bytes_;
+}
+
+std::size_t broker::session_count_of(const principal_identity& who) const {
+  std::shared_lock registry(sessions_mutex_);
+  const auto found = usage_.find(usage_key(who));
+  return found == usage_.end() ? 0 : found->second.sessions;
+}
+
+std::size_t broker::queued_bytes_of(const principal_identity& who) const {
+  std::shared_lock registry(sessions_mutex_);
+  const auto found = usage_.find(usage_key(who));
+  return found == usage_.end() ? 0 : found->second.queued_bytes.load(std::memory_order_relaxed);
 }
 
 std::shared_ptr<session> broker::find_session(std::string_view client_id) const {

@@ -57,8 +57,13 @@ struct broker_counters {
   std::atomic<std::uint64_t> deliveries_denied{0};
   /// Messages whose Message Expiry Interval elapsed before delivery.
   std::atomic<std::uint64_t> messages_expired{0};
-  /// Retained topics not stored because max_retained_messages was reached.
+  /// Retained messages not stored because max_retained_messages or max_retained_memory was
+  /// reached.
   std::atomic<std::uint64_t> retained_refused{0};
+  /// Bytes (topic and payload) of the retained messages (bounded by max_retained_memory).
+  std::atomic<std::size_t> retained_bytes{0};
+  /// CONNECTs refused because they would pass max_sessions or a principal's session bound.
+  std::atomic<std::uint64_t> sessions_refused{0};
   std::atomic<std::uint64_t> subscriptions{0};
   std::atomic<std::uint64_t> retained_messages{0};
   std::atomic<std::uint64_t> sessions{0};
@@ -78,6 +83,9 @@ struct publish_feedback {
   /// A connected destination's queue is three quarters full or refused the delivery for a bound
   /// (session_state::congested): the publisher should slow down.
   bool congested = false;
+  /// The message is retained and the retained store is at max_retained_messages or
+  /// max_retained_memory: it was neither stored nor routed (the publisher answers 0x97).
+  bool retained_refused = false;
 };
 
 /// Whether `topic` is in the broker's own `$SYS` tree, which clients may not publish to
@@ -102,6 +110,9 @@ struct attach_result {
   /// The client identifier's session belongs to another principal: nothing was attached and
   /// nothing changed (the connection refuses the CONNECT with 0x87).
   bool refused = false;
+  /// A new session would pass max_sessions or its principal's session bound: none was created
+  /// (the connection refuses the CONNECT with 0x97).
+  bool quota_exceeded = false;
 };
 
 /// The outcome of one SUBSCRIBE filter.
@@ -144,7 +155,10 @@ class broker {
   /// connection is taken over [MQTT-3.1.4-3]: its transport is woken and it finds itself no longer
   /// the owner (it then sends DISCONNECT 0x8E). The Will of the older connection is published
   /// unless this request resumes the session and the Will Delay Interval is non-zero
-  /// (MQTT 5.0 3.1.3.2.2).
+  /// (MQTT 5.0 3.1.3.2.2). A request that needs a new session beyond max_sessions or its
+  /// principal's bound (max_sessions_per_principal, max_sessions_anonymous for an identity
+  /// without subject) gets none (attach_result::quota_exceeded); a session it ended by Clean
+  /// Start stays ended.
   attach_result attach(attach_request request);
 
   /// Detaches connection `connection_id` from `subject` (no-op when it is no longer the owner).
@@ -155,7 +169,9 @@ class broker {
 
   /// Routes a message: retained store update, matching subscriptions (aggregated per session),
   /// authorization of each delivery, enqueue and wake. Returns the number of sessions it was
-  /// queued for.
+  /// queued for. A retained message the store refuses (max_retained_messages,
+  /// max_retained_memory) is not stored; with `feedback` (a client's PUBLISH) it is not routed
+  /// either and feedback->retained_refused is set, without (a Will) it is routed.
   std::size_t publish(const message_ptr& msg, publish_feedback* feedback = nullptr);
 
   /// Adds or replaces a subscription of `subject` (filter already validated by the caller).
@@ -199,6 +215,12 @@ class broker {
   std::size_t session_count() const;
   /// Number of retained messages.
   std::size_t retained_count() const;
+  /// Bytes of the retained messages (topic and payload of each).
+  std::size_t retained_bytes() const;
+  /// Sessions held by principals of `who` (principal::identity).
+  std::size_t session_count_of(const principal_identity& who) const;
+  /// Payload bytes queued in the sessions of `who`.
+  std::size_t queued_bytes_of(const principal_identity& who) const;
   /// Looks up a session by client identifier (tests and administration).
   std::shared_ptr<session> find_session(std::string_view client_id) const;
 
@@ -224,6 +246,13 @@ class broker {
   bool enqueue(session& destination, delivery item, clock::time_point now,
                publish_feedback* feedback = nullptr);
   void remove_subscriptions(const std::vector<subscriber_id>& ended);
+  /// The usage of `who`'s sessions, created when absent (sessions_mutex_ held exclusively).
+  principal_usage& usage_of(const principal_identity& who);
+  /// Whether `who` may create one more session (sessions_mutex_ held).
+  bool may_add_session(const principal_identity& who) const;
+  /// Accounts the retained message of `topic` changing from `before` to `after` (either null);
+  /// retained_mutex_ held.
+  void retained_changed(const message* before, const message* after) noexcept;
 
   const broker_settings settings_;
   const std::shared_ptr<const auth_chain> default_auth_;
@@ -263,6 +292,10 @@ class broker {
       return of(a) == of(b);
     }
   };
+  /// The sessions and queued bytes of each principal holding a session, by usage_key(identity).
+  /// Node-based, so a session's pointer to its entry stays valid; an entry goes with its
+  /// principal's last session. Declared before the sessions, so it outlives them.
+  std::unordered_map<std::string, principal_usage> usage_;
   /// by_id_ owns the sessions (16 bytes a slot), found by the session's own subscriber
   /// identifier; by_client_id_ holds a pointer to each (8 bytes a slot), found by the session's
   /// own client identifier (no second copy of either key). An entry is erased before its session
@@ -278,6 +311,7 @@ class broker {
 
   mutable std::mutex retained_mutex_;
   retained_store<message_ptr> retained_;
+  std::size_t retained_bytes_ = 0;  // retained_mutex_
 
   std::atomic<std::uint64_t> next_connection_id_{1};
 

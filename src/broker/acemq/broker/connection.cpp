@@ -399,15 +399,22 @@ void connection::consume(byte_view data) {
       const std::uint8_t first = has_partial() ? occasional_->partial[0] : data[0];
       if (awaiting_provider_ ||
           (first >> 4) != static_cast<std::uint8_t>(mqtt::packet_type::auth)) {
-        defer(data, inbound_maximum_packet_size_);
+        defer(data, inbound_limit());
         break;
       }
     }
+    // Until the client is authenticated its packets are bounded more tightly, so a client that
+    // never authenticates cannot hold a large buffer for the connect timeout.
+    const std::uint32_t limit = inbound_limit();
     if (!has_partial()) {
       // Fast path: whole packets straight from the caller's bytes, no copy.
-      const auto frame = mqtt::peek_frame(data, inbound_maximum_packet_size_);
+      const auto frame = mqtt::peek_frame(data, limit);
       if (!frame) {
-        protocol_violation(frame.error());
+        if (state_ == state::awaiting_connect && frame.error() == reason_code::packet_too_large) {
+          refuse_oversize_first_packet(data);
+        } else {
+          protocol_violation(frame.error());
+        }
         break;
       }
       if (*frame && (*frame)->total_size() <= data.size()) {
@@ -424,16 +431,25 @@ void connection::consume(byte_view data) {
       break;
     }
     byte_vector& partial = occasional_->partial;
-    auto frame = mqtt::peek_frame(partial, inbound_maximum_packet_size_);
+    auto frame = mqtt::peek_frame(partial, limit);
     while (frame && !*frame && !data.empty()) {
       // The fixed header is still incomplete: take one byte at a time (at most 5). The byte
       // that completes it may complete the packet too (PINGREQ, DISCONNECT: two bytes).
       partial.push_back(data[0]);
       data = data.subspan(1);
-      frame = mqtt::peek_frame(partial, inbound_maximum_packet_size_);
+      frame = mqtt::peek_frame(partial, limit);
     }
     if (!frame) {
-      protocol_violation(frame.error());
+      if (state_ == state::awaiting_connect && frame.error() == reason_code::packet_too_large) {
+        // The header and what followed it in this read: enough to see the protocol level.
+        byte_vector seen = partial;
+        seen.insert(
+            seen.end(), data.begin(),
+            data.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(data.size(), 16)));
+        refuse_oversize_first_packet(seen);
+      } else {
+        protocol_violation(frame.error());
+      }
       break;
     }
     if (!*frame) break;  // the read ended inside the fixed header
@@ -451,6 +467,29 @@ void connection::consume(byte_view data) {
     }
   }
   consuming_ = false;
+}
+
+std::uint32_t connection::inbound_limit() const noexcept {
+  if (state_ == state::connected) return inbound_maximum_packet_size_;
+  return std::min(inbound_maximum_packet_size_,
+                  broker_.settings().max_packet_size_before_authentication);
+}
+
+void connection::refuse_oversize_first_packet(byte_view seen) {
+  spdlog::debug("{} {}: a first packet larger than {} bytes refused", listener_.name,
+                io_.remote_address().view(), inbound_limit());
+  // The fixed header: one byte of type and flags, then 1 to 4 bytes of Remaining Length.
+  std::size_t header_size = 2;
+  while (header_size < 5 && header_size <= seen.size() && (seen[header_size - 1] & 0x80) != 0)
+    ++header_size;
+  const bool connect = (seen[0] >> 4) == static_cast<std::uint8_t>(mqtt::packet_type::connect);
+  if (connect && protocol_level_of(seen, header_size) == 5) {
+    // MQTT 5.0 4.13.1: CONNACK 0x95 Packet too large before closing.
+    version_ = protocol_version::v5;
+    refuse_connect(reason_code::packet_too_large);
+    return;
+  }
+  close_transport();
 }
 
 topic_limits connection::limits() const noexcept {
@@ -861,6 +900,14 @@ void connection::finish_connect(auth_step step) {
     refuse_connect(reason_code::not_authorized);
     return;
   }
+  if (attached.quota_exceeded) {
+    // broker.max_sessions or the principal's session bound (docs/operations.md, "Limits"): no
+    // new session; 3.1.1 reads 0x97 as return code 3, server unavailable.
+    spdlog::info("{} {}: CONNECT refused: client '{}' would pass the session bound of '{}'",
+                 listener_.name, io_.remote_address().view(), client_id(), principal_->name());
+    refuse_connect(reason_code::quota_exceeded);
+    return;
+  }
   broker_.counters().auth_success.fetch_add(1, std::memory_order_relaxed);
   session_ = std::move(attached.attached);
   if (session_) {
@@ -1166,8 +1213,10 @@ void connection::handle(mqtt::publish&& packet) {
   }
 
   // MQTT 3.1.1 has no reason codes: a refused message is acknowledged and dropped (policy drop).
+  // A retained message over the retained store's bounds is refused: 0x97 Quota exceeded.
   const reason_code ack = !v5                               ? reason_code::success
                           : verdict != reason_code::success ? verdict
+                          : feedback.retained_refused       ? reason_code::quota_exceeded
                           : routed == 0                     ? reason_code::no_matching_subscribers
                                                             : reason_code::success;
   if (packet.qos == 1) {

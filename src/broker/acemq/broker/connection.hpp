@@ -169,6 +169,12 @@ class connection {
   /// The broker's topic name and filter limits (the same for every connection: not copied into
   /// each).
   topic_limits limits() const noexcept;
+  /// The largest packet accepted now: maximum_packet_size once the client is authenticated,
+  /// before that max_packet_size_before_authentication when it is smaller.
+  std::uint32_t inbound_limit() const noexcept;
+  /// Refuses a first packet whose header announces more than inbound_limit(): CONNACK 0x95 when
+  /// `seen` (its first bytes) shows an MQTT 5 CONNECT, otherwise the connection just closes.
+  void refuse_oversize_first_packet(byte_view seen);
   void handle_packet(byte_view whole_packet);
   void handle_first_packet(byte_view whole_packet);
   void handle(mqtt::publish&& packet);

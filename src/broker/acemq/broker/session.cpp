@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <utility>
 
 #include "acemq/broker/persistence.hpp"
 #include "acemq/broker/settings.hpp"
@@ -14,9 +15,17 @@ const session_traffic no_traffic;
 }  // namespace
 
 session_state::~session_state() {
+  leave_principal();
   if (auto* total = total_queued_bytes();
       total != nullptr && traffic_ && traffic_->queued_bytes > 0)
     total->fetch_sub(traffic_->queued_bytes, std::memory_order_relaxed);
+}
+
+principal_usage* session_state::leave_principal() noexcept {
+  principal_usage* const left = std::exchange(usage, nullptr);
+  if (left != nullptr && traffic_ && traffic_->queued_bytes > 0)
+    left->queued_bytes.fetch_sub(traffic_->queued_bytes, std::memory_order_relaxed);
+  return left;
 }
 
 session_traffic& session_state::traffic() {
@@ -34,6 +43,7 @@ void session_state::remember(const delivery& item) noexcept {
   traffic_->queued_bytes += size;
   if (item.qos == 0) ++traffic_->queued_qos0;
   if (auto* total = total_queued_bytes()) total->fetch_add(size, std::memory_order_relaxed);
+  if (usage != nullptr) usage->queued_bytes.fetch_add(size, std::memory_order_relaxed);
 }
 
 void session_state::forget(const delivery& item) noexcept {
@@ -41,6 +51,7 @@ void session_state::forget(const delivery& item) noexcept {
   traffic_->queued_bytes -= size;
   if (item.qos == 0) --traffic_->queued_qos0;
   if (auto* total = total_queued_bytes()) total->fetch_sub(size, std::memory_order_relaxed);
+  if (usage != nullptr) usage->queued_bytes.fetch_sub(size, std::memory_order_relaxed);
 }
 
 enqueue_result session_state::enqueue(delivery item, const broker_settings& settings,
@@ -50,9 +61,12 @@ enqueue_result session_state::enqueue(delivery item, const broker_settings& sett
   auto& queue = held.queue;
   const std::size_t size = item.msg->payload_size();
   const std::atomic<std::size_t>* total = total_queued_bytes();
+  const std::size_t share = queued_memory_share(settings);
   const auto over = [&] {
     return queue.size() >= settings.max_queued_messages ||
            held.queued_bytes + size > settings.max_queued_bytes ||
+           (usage != nullptr &&
+            usage->queued_bytes.load(std::memory_order_relaxed) + size > share) ||
            (total != nullptr &&
             total->load(std::memory_order_relaxed) + size > settings.max_queued_memory);
   };

@@ -80,6 +80,16 @@ enum class enqueue_result : std::uint8_t {
   denied = 0x04,           // principal.may_receive() refused the topic
 };
 
+/// What the sessions of one principal share (broker_settings::max_sessions_per_principal,
+/// max_queued_memory_per_principal). Owned by the broker, one per principal identity holding a
+/// session; a session refers to it until the session ends.
+struct principal_usage {
+  /// Sessions of the principal; changed with the broker's registry lock held.
+  std::size_t sessions = 0;
+  /// Payload bytes queued in those sessions, kept in step like the broker-wide total.
+  std::atomic<std::size_t> queued_bytes{0};
+};
+
 /// What all sessions of one broker share: the broker-wide total of queued payload bytes
 /// (broker_settings::max_queued_memory) and the broker's store (null in memory-only mode).
 struct session_context {
@@ -142,6 +152,9 @@ struct session_state {
   /// broker-wide total of queued bytes is kept in step with the queued bytes by every method
   /// below.
   const session_context* context = nullptr;
+  /// What this session's principal shares with its other sessions; null in tests that use a
+  /// session alone and once the session ended (leave_principal()).
+  principal_usage* usage = nullptr;
 
   // On the heap: most sessions hold no Will, and a pending_will is about 600 bytes.
   std::unique_ptr<pending_will> will;
@@ -165,8 +178,13 @@ struct session_state {
   /// Gives the queued bytes back to the broker-wide total.
   ~session_state();
 
+  /// Gives this session's queued bytes back to its principal's total and forgets the principal's
+  /// usage (the session ended; the broker may then drop the usage). Returns what it referred to.
+  principal_usage* leave_principal() noexcept;
+
   /// Appends a delivery within the bounds of `settings`: the session's max_queued_messages and
-  /// max_queued_bytes, and the broker-wide max_queued_memory (through total_queued_bytes). At a
+  /// max_queued_bytes, its principal's share (queued_memory_share(), through `usage`) and the
+  /// broker-wide max_queued_memory (through total_queued_bytes). At a
   /// bound a QoS 0 delivery is dropped; a QoS 1/2 delivery evicts the oldest queued QoS 0 ones,
   /// or is dropped when there are none.
   enqueue_result enqueue(delivery item, const broker_settings& settings, clock::time_point now);

@@ -29,6 +29,12 @@ struct broker_settings {
   /// Largest packet accepted and advertised in CONNACK (Maximum Packet Size, 0x27, MQTT 5.0
   /// 3.2.2.3.6); a larger inbound packet ends the connection with 0x95 before its body is buffered.
   std::uint32_t maximum_packet_size = 1 * 1024 * 1024;
+  /// Largest packet a connection may send until it is authenticated (CONNECT, AUTH and what the
+  /// client sends before its CONNACK); a larger one is refused from its header: CONNACK 0x95 to
+  /// an MQTT 5 CONNECT whose protocol level arrived with the header, otherwise the connection is
+  /// closed. The effective bound is the smaller of this and maximum_packet_size. The network
+  /// layer raises it to hold a CONNECT carrying the largest token accepted (docs/configuration.md).
+  std::uint32_t max_packet_size_before_authentication = 64 * 1024;
   /// Receive Maximum advertised in CONNACK: inbound QoS 1/2 PUBLISH not yet acknowledged.
   /// One more is a protocol violation answered with DISCONNECT 0x93 [MQTT-3.3.4-8].
   std::uint16_t receive_maximum = 256;
@@ -44,6 +50,11 @@ struct broker_settings {
   /// QoS 1/2 delivery evicts that session's oldest queued QoS 0 ones or is dropped (counted in
   /// messages_dropped). Payloads shared by several queues are counted once per queue.
   std::size_t max_queued_memory = std::size_t{1} << 30;
+  /// Payload bytes queued across all sessions of one principal (principal::identity; every
+  /// anonymous client is one principal), so one principal's sessions cannot fill the broker-wide
+  /// ceiling and make everyone else's deliveries drop. At it enqueue() behaves as at a session
+  /// bound. 0 = a quarter of max_queued_memory (queued_memory_share()).
+  std::size_t max_queued_memory_per_principal = 0;
   /// Flow control towards publishers: when a message lands in the queue of a connected session
   /// that is three quarters full (session_state::congested), the publishing connection stops
   /// reading for this long, so its client (TCP, then its own flow control) slows down instead of
@@ -73,8 +84,24 @@ struct broker_settings {
   std::uint8_t maximum_qos = 2;
   /// Retain Available (0x25).
   bool retain_available = true;
-  /// Retained messages kept broker-wide; beyond, new retained topics are not stored (counted).
+  /// Retained messages kept broker-wide; beyond, new retained topics are refused (see
+  /// max_retained_memory for what a refusal does).
   std::size_t max_retained_messages = 100'000;
+  /// Bytes of all retained messages together (topic and payload of each). A retained message
+  /// that would pass this bound or max_retained_messages is not stored (retained_refused); a
+  /// client's PUBLISH is then refused as a whole: not routed, PUBACK/PUBREC 0x97 at QoS 1/2 in
+  /// MQTT 5. A Will is still delivered live, without being stored.
+  std::size_t max_retained_memory = std::size_t{256} << 20;
+  /// Sessions in the broker, connected or kept for a disconnected client. A CONNECT that would
+  /// create one more is refused with CONNACK 0x97 Quota exceeded (3.1.1: return code 3, server
+  /// unavailable); resuming or taking over an existing session is not.
+  std::size_t max_sessions = 200'000;
+  /// Sessions one principal (principal::identity: provider, issuer, subject) may hold; more are
+  /// refused like a CONNECT at max_sessions.
+  std::size_t max_sessions_per_principal = 100;
+  /// The same bound for a principal without subject ("anonymous", "public"): every anonymous
+  /// client is that one principal, so its bound counts all of them together.
+  std::size_t max_sessions_anonymous = 1000;
   /// Wildcard Subscription Available (0x28).
   bool wildcard_subscription_available = true;
   /// Shared Subscription Available (0x2A).
@@ -102,6 +129,15 @@ struct broker_settings {
   /// clients, messages, bytes, subscriptions, retained, dropped, authentication); 0 = never.
   std::chrono::seconds sys_interval{10};
 };
+
+/// The effective max_queued_memory_per_principal of `settings`: its value, a quarter of
+/// max_queued_memory when it is 0, and never more than max_queued_memory.
+inline std::size_t queued_memory_share(const broker_settings& settings) noexcept {
+  const std::size_t share = settings.max_queued_memory_per_principal != 0
+                                ? settings.max_queued_memory_per_principal
+                                : settings.max_queued_memory / 4;
+  return share < settings.max_queued_memory ? share : settings.max_queued_memory;
+}
 
 /// Per-listener facts and overrides handed to every connection accepted on that listener.
 struct listener_settings {

@@ -241,6 +241,12 @@ void append_broker_settings(std::vector<entry<app_config>>& r) {
       "broker.maximum_packet_size",
       "largest packet accepted, advertised in CONNACK (MQTT 5.0 3.2.2.3.6)",
       [](C& c) -> std::uint32_t& { return c.broker.maximum_packet_size; }, 64, max_packet_bytes));
+  r.push_back(integer<C, std::uint32_t>(
+      "broker.max_packet_size_before_authentication",
+      "largest packet before the client is authenticated (then 0x95); never less than a CONNECT "
+      "with the largest token accepted",
+      [](C& c) -> std::uint32_t& { return c.broker.max_packet_size_before_authentication; }, 128,
+      max_packet_bytes));
   r.push_back(integer<C, std::uint16_t>(
       "broker.receive_maximum", "inbound QoS 1/2 messages in flight per client [MQTT-3.3.4-8]",
       [](C& c) -> std::uint16_t& { return c.broker.receive_maximum; }, 1, max_u16));
@@ -257,6 +263,12 @@ void append_broker_settings(std::vector<entry<app_config>>& r) {
       "broker.max_queued_memory",
       "payload bytes queued across all sessions (the memory ceiling for queued messages)",
       [](C& c) -> std::size_t& { return c.broker.max_queued_memory; }, 0, std::int64_t{1} << 44));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_queued_memory_per_principal",
+      "payload bytes queued across the sessions of one principal (0: a quarter of "
+      "max_queued_memory)",
+      [](C& c) -> std::size_t& { return c.broker.max_queued_memory_per_principal; }, 0,
+      std::int64_t{1} << 44));
   r.push_back(milliseconds<C>(
       "broker.congestion_pause_ms",
       "milliseconds a publisher's connection stops reading when a connected subscriber's queue is "
@@ -314,6 +326,21 @@ void append_broker_settings(std::vector<entry<app_config>>& r) {
   r.push_back(integer<C, std::size_t>(
       "broker.max_retained_messages", "retained messages kept broker-wide",
       [](C& c) -> std::size_t& { return c.broker.max_retained_messages; }, 0, 100'000'000));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_retained_memory",
+      "bytes (topic and payload) of all retained messages; beyond, a retained PUBLISH gets 0x97",
+      [](C& c) -> std::size_t& { return c.broker.max_retained_memory; }, 0, std::int64_t{1} << 44));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_sessions", "sessions, connected or not; a CONNECT needing one more gets 0x97",
+      [](C& c) -> std::size_t& { return c.broker.max_sessions; }, 1, 100'000'000));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_sessions_per_principal",
+      "sessions one principal (provider, issuer, subject) may hold; more get 0x97",
+      [](C& c) -> std::size_t& { return c.broker.max_sessions_per_principal; }, 1, 100'000'000));
+  r.push_back(integer<C, std::size_t>(
+      "broker.max_sessions_anonymous",
+      "sessions of all anonymous clients together (one principal); more get 0x97",
+      [](C& c) -> std::size_t& { return c.broker.max_sessions_anonymous; }, 0, 100'000'000));
   r.push_back(boolean<C>("broker.wildcard_subscription_available",
                          "Wildcard Subscription Available (0x28)",
                          [](C& c) -> bool& { return c.broker.wildcard_subscription_available; }));
@@ -476,12 +503,28 @@ void append_ace_settings(std::vector<entry<app_config>>& r) {
       [](C& c) -> std::size_t& { return c.ace.as.max_body; }, 1024, 64 * 1024 * 1024));
 }
 
+/// Room in a CONNECT for what is not the token or the client identifier: user name,
+/// authentication method, properties, the fixed and variable headers.
+constexpr std::size_t connect_fields_allowance = 4096;
+
 result<void, config_error> finalize_broker_settings(app_config& config) {
   // The network layer enforces the connection bound the engine counts.
   config.server.max_connections = config.broker.max_connections;
   // A WebSocket message never needs to be larger than the largest MQTT packet; the codec bounds
   // packets that span several messages.
   config.server.max_websocket_message = config.broker.maximum_packet_size;
+  // Before authentication a client may need to send a CONNECT (MQTT 3.1.1: its password) or an
+  // AUTH carrying the largest token accepted, with its client identifier and a few fields: the
+  // bound before authentication never falls below that (docs/configuration.md).
+  const std::size_t largest_token =
+      std::max(config.ace.enabled ? config.ace.settings.max_token_size : 0,
+               config.auth.device_jwt.max_token_size);
+  const std::size_t connect_floor =
+      largest_token + config.broker.max_client_id_length + connect_fields_allowance;
+  if (config.broker.max_packet_size_before_authentication < connect_floor) {
+    config.broker.max_packet_size_before_authentication =
+        static_cast<std::uint32_t>(std::min<std::size_t>(connect_floor, max_packet_bytes));
+  }
   return {};
 }
 
