@@ -179,6 +179,7 @@ class persistence_test : public ::testing::Test {
   restore_summary restored_;
 
   persist::sqlite_store& store() { return *store_; }
+  broker& engine() { return *engine_; }
 
  private:
   std::filesystem::path directory_;
@@ -409,6 +410,36 @@ TEST_F(persistence_test, a_lowered_queue_bound_drops_what_no_longer_fits) {
   ASSERT_EQ(delivered.size(), 2U);
   EXPECT_EQ(payload_of(delivered[0]), "1");
   EXPECT_EQ(payload_of(delivered[1]), "2");
+}
+
+TEST_F(persistence_test, restored_sessions_count_against_their_principals_bounds) {
+  client& subscriber = connect("anon-1");
+  subscribe(subscriber, "data/#", 1);
+  subscriber.send(mqtt::disconnect{});
+  settle();
+  connect("anon-2").send(mqtt::disconnect{});
+  settle();
+  client& publisher = connect("pub", 0, true);
+  publisher.send(publish_packet("data/x", "12345", 1, 1));
+  publisher.send(publish_packet("keep1", "0123456789", 1, 2, true));
+  publisher.send(publish_packet("keep2", "0123456789", 1, 3, true));
+  settle();
+  // Lowered below what the store holds: the restored sessions are all kept (they only stop new
+  // ones); of the two retained messages of 15 bytes, one fits.
+  settings.max_sessions_anonymous = 1;
+  settings.max_retained_memory = 20;
+  crash_and_restart();
+  const principal_identity anonymous{"anonymous", {}, {}};
+  EXPECT_EQ(engine().session_count_of(anonymous), 2U);
+  EXPECT_EQ(engine().queued_bytes_of(anonymous), 5U);
+  EXPECT_EQ(engine().retained_count(), 1U);
+  EXPECT_EQ(engine().retained_bytes(), 15U);
+  client& refused = connect("anon-3");
+  const auto acks = refused.received_of<mqtt::connack>();
+  ASSERT_EQ(acks.size(), 1U);
+  EXPECT_EQ(acks[0].reason_code, reason_code::quota_exceeded);
+  client& back = connect("anon-1");
+  ASSERT_EQ(back.received_of<mqtt::publish>().size(), 1U);
 }
 
 }  // namespace
