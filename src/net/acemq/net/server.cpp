@@ -340,6 +340,7 @@ struct detail::server_state {
   clock::time_point next_tick{};
   psk_lookup psk;
   std::function<std::string()> metrics;
+  tls_socket_binding bind_tls_socket = attach_socket;
   std::function<server::reload_outcome()> reload_handler;
   std::vector<periodic_task> periodic;
   std::atomic<std::size_t> http_active{0};
@@ -1040,7 +1041,7 @@ class tls_connection final : public connection_base {
     boost::system::error_code mode;
     socket_.non_blocking(true, mode);
     ssl_.reset(SSL_new(context_->native_handle()));
-    if (mode || !ssl_ || !attach_socket(ssl_.get(), socket_.native_handle())) {
+    if (mode || !ssl_ || !owner().bind_tls_socket(ssl_.get(), socket_.native_handle())) {
       spdlog::warn("{}: TLS session could not be created", remote_address().view());
       ++owner().counters.tls_handshake_failures;
       finish();
@@ -1255,7 +1256,12 @@ class tls_connection final : public connection_base {
         return false;
       }
       spdlog::debug("{}: write: {}", remote_address().view(), ssl_error_text());
-      on_written(asio::error::connection_reset, 0, 0);
+      // Posted like the TCP and WebSocket completions: this write may have started inside the
+      // machine (send() from on_bytes or a posted authentication completion), which must not
+      // learn that the transport is gone, and reset its session, before that call returns.
+      asio::post(home_.io, [self = shared_from_this()] {
+        static_cast<tls_connection&>(*self).on_written(asio::error::connection_reset, 0, 0);
+      });
       return false;
     }
     return true;
@@ -1919,6 +1925,10 @@ void server::set_psk_lookup(psk_lookup lookup) {
 
 void server::set_metrics_source(std::function<std::string()> render) {
   impl_->metrics = std::move(render);
+}
+
+void server::set_tls_socket_binding(tls_socket_binding bind) {
+  impl_->bind_tls_socket = std::move(bind);
 }
 
 void server::set_reload_handler(std::function<reload_outcome()> reload) {

@@ -99,6 +99,11 @@ class server {
   /// before start(); without it http listeners answer 404.
   void set_metrics_source(std::function<std::string()> render);
 
+  /// How an MQTT over TLS connection's SSL session is tied to its socket; attach_socket (tls.hpp)
+  /// unless replaced. A seam for tests: a binding that puts a filter BIO in front of the socket
+  /// can fail the Nth read or write of the real connection. Call before start().
+  void set_tls_socket_binding(tls_socket_binding bind);
+
   /// What a SIGHUP reload handler returns: the listener settings to rebuild the TLS contexts from
   /// (certificate, key, CA by listener name) and the parts it could not reload.
   struct reload_outcome {

@@ -57,6 +57,9 @@ result<ssl_context_ptr, std::string> make_server_tls_context(const listener_conf
 /// The descriptor stays owned by the caller. False if OpenSSL could not allocate the BIO.
 bool attach_socket(SSL* session, int descriptor);
 
+/// What ties a new TLS session to its socket (attach_socket in production).
+using tls_socket_binding = std::function<bool(SSL* session, int descriptor)>;
+
 /// Called after a completed handshake: the reason to refuse the session, or nullopt to accept.
 /// TLS 1.2 is accepted only with the Extended Master Secret (RFC 7627): without it the exporter
 /// values the ACE profile binds tokens to are not unique to the session (RFC 9431 2.2.4.2.2 relies
