@@ -10,6 +10,7 @@ import base64
 import http.client
 import json
 import os
+import resource
 import shutil
 import ssl
 import subprocess
@@ -63,12 +64,14 @@ class Response:
 class AuthorizationServer:
     """`acemq-as serve` on a free port of 127.0.0.1 with `settings` ({"table.key": value}) as its
     configuration file, one resource server (AUDIENCE), one owner (OWNER, subtree home/#) and one
-    client (CLIENT) granted home/alice/#."""
+    client (CLIENT) granted home/alice/#. With `descriptor_limit`, the AS runs with that soft
+    RLIMIT_NOFILE, so a test can exhaust its descriptors with few sockets."""
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, descriptor_limit=None):
         self.root = tempfile.mkdtemp(prefix="acemq-as-abuse-")
         self.settings = {"https.address": "127.0.0.1", "https.port": 0}
         self.settings.update(settings or {})
+        self.descriptor_limit = descriptor_limit
         self.process = None
         self.port = None
         self.context = None
@@ -106,9 +109,16 @@ class AuthorizationServer:
         self.admin("client", "create", CLIENT, "--secret", CLIENT_SECRET)
         self.admin("grant", "create", "--owner", OWNER, "--client", CLIENT, "--audience", AUDIENCE,
                    "--filter", "home/alice/#", "--permissions", "pub,sub", "--lifetime", "86400")
+        limit = self.descriptor_limit
+
+        def limit_descriptors():
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
         self.process = profile.ProcessOutput([os.environ["ACEMQ_AS"], "--config",
                                               self.write_config(), "--data-dir", self.path("as"),
-                                              "serve", "--issuer", "https://127.0.0.1"])
+                                              "serve", "--issuer", "https://127.0.0.1"],
+                                             preexec_fn=limit_descriptors if limit else None)
         ready = self.process.wait_for(r"listening on https://127\.0\.0\.1:(\d+) issuer \S+ "
                                       r"certificate (\S+)", profile.START_TIMEOUT)
         self.port = int(ready.group(1))
@@ -166,9 +176,9 @@ class AuthorizationServer:
                              "Authorization": basic(server, secret)}, **kwargs)
 
 
-def started(settings=None):
+def started(settings=None, descriptor_limit=None):
     """A started AuthorizationServer; on failure what did start is stopped, then it raises."""
-    server = AuthorizationServer(settings)
+    server = AuthorizationServer(settings, descriptor_limit)
     try:
         return server.start()
     except Exception:

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -30,6 +31,10 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 constexpr std::size_t max_drain = 1024 * 1024;
+/// The pause after a failed accept, doubling per further failure up to the most; reset by the
+/// next accepted connection.
+constexpr std::chrono::milliseconds accept_backoff_first{10};
+constexpr std::chrono::milliseconds accept_backoff_most{1000};
 
 /// base64url SHA-256 of the verified peer certificate's DER encoding; empty when none.
 std::string peer_certificate_thumbprint(SSL* handle) {
@@ -233,11 +238,34 @@ struct https_server::impl {
   }
 
   asio::awaitable<void> accept_loop() {
+    // A failed accept (EMFILE/ENFILE: descriptors exhausted, ENOBUFS, ENOMEM) leaves the waiting
+    // connection in the backlog, so the listening socket stays readable and an immediate retry
+    // fails again: without a pause the loop spins a core for as long as an attacker holds the
+    // descriptors. Wait accept_backoff_first, doubling to accept_backoff_most, until an accept
+    // succeeds; log the episode once, not per failure.
+    auto pause = accept_backoff_first;
+    std::size_t failures = 0;
+    asio::steady_timer backoff(acceptor.get_executor());
     while (acceptor.is_open()) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
+        if (failures++ == 0) {
+          spdlog::warn(
+              "https: accepting connections failed ({}); backing off, retrying from {} ms up to "
+              "every {} ms until one succeeds",
+              ec.message(), accept_backoff_first.count(), accept_backoff_most.count());
+        }
+        backoff.expires_after(pause);
+        auto [wait_error] = co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (wait_error) co_return;
+        pause = std::min(pause * 2, accept_backoff_most);
         continue;
+      }
+      if (failures != 0) {
+        spdlog::info("https: accepting connections again after {} failed attempts", failures);
+        failures = 0;
+        pause = accept_backoff_first;
       }
       boost::system::error_code address_error;
       const auto endpoint = socket.remote_endpoint(address_error);
@@ -269,7 +297,11 @@ std::uint16_t https_server::start() {
   impl_->signals.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) stop();
   });
-  return impl_->acceptor.local_endpoint().port();
+  const auto bound = impl_->acceptor.local_endpoint().port();
+  // Also the logger's first use, before any descriptor shortage: in a build with UBSan, the
+  // first check of an object's dynamic type needs a pipe, which EMFILE would make fail.
+  spdlog::info("https: accepting connections on {}:{}", impl_->options.address, bound);
+  return bound;
 }
 
 void https_server::run() {
