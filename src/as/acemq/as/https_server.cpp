@@ -82,7 +82,23 @@ http_response server_busy() {
   return response;
 }
 
+/// connection_slot_key of a parsed address.
+std::string slot_key(const asio::ip::address& address) {
+  if (address.is_v4()) return address.to_string();
+  const auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);  // keep the /64 prefix, drop the scope
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 }  // namespace
+
+std::string connection_slot_key(const std::string& peer_address) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(peer_address, ec);
+  return ec ? peer_address : slot_key(address);
+}
 
 struct https_server::impl {
   https_server_options options;
@@ -121,20 +137,21 @@ struct https_server::impl {
     }
   }
 
-  /// Takes a connection slot for `peer`; false when the total or the address's share is full.
-  bool take_slot(const std::string& peer) {
+  /// Takes a connection slot for `key` (connection_slot_key); false when the total or the
+  /// key's share is full.
+  bool take_slot(const std::string& key) {
     std::lock_guard lock(slots_mutex);
     if (connections >= options.max_connections) return false;
-    auto& held = connections_by_address[peer];
+    auto& held = connections_by_address[key];
     if (held >= options.max_connections_per_address) return false;
     ++held;
     ++connections;
     return true;
   }
-  void release_slot(const std::string& peer) {
+  void release_slot(const std::string& key) {
     std::lock_guard lock(slots_mutex);
     --connections;
-    const auto it = connections_by_address.find(peer);
+    const auto it = connections_by_address.find(key);
     if (it != connections_by_address.end() && --it->second == 0) connections_by_address.erase(it);
   }
 
@@ -159,12 +176,12 @@ struct https_server::impl {
         asio::use_awaitable);
   }
 
-  asio::awaitable<void> session(tcp::socket socket, std::string peer) {
+  asio::awaitable<void> session(tcp::socket socket, std::string peer, std::string key) {
     struct slot {
       impl& server;
-      const std::string& peer;
-      ~slot() { server.release_slot(peer); }
-    } guard{*this, peer};
+      const std::string& key;
+      ~slot() { server.release_slot(key); }
+    } guard{*this, key};
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls);
     // A client that never completes its handshake holds the slot this long at most.
     beast::get_lowest_layer(stream).expires_after(options.handshake_timeout);
@@ -270,9 +287,10 @@ struct https_server::impl {
       boost::system::error_code address_error;
       const auto endpoint = socket.remote_endpoint(address_error);
       if (address_error) continue;
-      std::string peer = endpoint.address().to_string();
-      if (!take_slot(peer)) continue;  // the socket closes here
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket), std::move(peer)),
+      std::string slot = slot_key(endpoint.address());
+      if (!take_slot(slot)) continue;  // the socket closes here
+      asio::co_spawn(acceptor.get_executor(),
+                     session(std::move(socket), endpoint.address().to_string(), std::move(slot)),
                      asio::detached);
     }
   }
