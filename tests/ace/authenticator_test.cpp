@@ -209,6 +209,33 @@ TEST(AceAuthenticator, OneHostHoldsAtMostHalfTheChallenges) {
             kind::continue_with);
 }
 
+TEST(AceAuthenticator, ReferenceTokensOverTheHostsIntrospectionBudgetAreRefusedWith0x9F) {
+  // RFC 9431 8: made-up reference tokens must not make the broker call the AS at will. From one
+  // host (any port) only introspection_address_burst calls; beyond, 0x9F at once, no call.
+  ace_settings base;
+  base.introspection_address_burst = 2;
+  base.introspection_address_rate = 0;
+  world w(true, base);
+  fake_tls tls(14);
+  for (int i = 0; i < 5; ++i) {
+    const std::string token = std::string(42, 'R') + static_cast<char>('a' + i);
+    const auto data = *pop::build_connect_challenge(as_bytes(token));
+    captured c;
+    w.provider->start(from(connect_request(&tls, data), "192.0.2.1:" + std::to_string(5000 + i)),
+                      c.sink());
+    if (i < 2) {
+      ASSERT_EQ(w.as.calls.size(), 1u) << i;
+      w.as.answer(std::string(R"({"active":false})"));
+      ASSERT_TRUE(c.step.has_value());
+      expect_refused(*c.step);
+    } else {
+      EXPECT_TRUE(w.as.calls.empty()) << i;
+      ASSERT_TRUE(c.step.has_value());
+      expect_refused(*c.step, reason_code::connection_rate_exceeded);
+    }
+  }
+}
+
 TEST(AceAuthenticator, AChallengeGoesWithItsConnection) {
   ace_settings base;
   base.max_pending_challenges = 2;

@@ -19,6 +19,12 @@ struct sync_result {
   }
 };
 
+/// A reference token in the shape acemq-as issues (ace.reference_token_length): base64url of 32
+/// bytes, 43 characters, ending in `tag`.
+std::string handle(std::string_view tag) {
+  return std::string(43 - tag.size(), 'A') + std::string(tag);
+}
+
 std::string jwks_of(const crypto::key& k) {
   jose::jwk_set set({*k.public_key()});
   return boost::json::serialize(*jose::to_jwk_set(set, jose::jwk_content::public_only));
@@ -47,7 +53,7 @@ TEST(TokenValidator, NotATokenIsNotIntrospected) {
   EXPECT_TRUE(w.as.calls.empty()) << "no introspection for junk";
   // A b64token handle is still a reference for the AS to explain.
   sync_result reference;
-  w.validator->validate(as_bytes("aGFuZGxl-_.~+/=="), reference.sink());
+  w.validator->validate(as_bytes(handle("handle-_")), reference.sink());
   ASSERT_EQ(w.as.calls.size(), 1u);
   EXPECT_EQ(w.as.calls.front().what, "introspect");
 }
@@ -164,7 +170,7 @@ boost::json::object introspection_of(const boost::json::object& claims) {
 
 TEST(TokenValidator, ReferenceTokenIsIntrospectedAndCachedForTheTtl) {
   world w(true);
-  const std::string reference = "ref-0123456789abcdef";
+  const std::string reference = handle("ref-0123456789abcdef");
   sync_result r;
   w.validator->validate(as_bytes(reference), r.sink());
   ASSERT_EQ(w.as.calls.size(), 1u);
@@ -205,7 +211,7 @@ TEST(TokenValidator, IntrospectedSymmetricKeyIsThePopKey) {
   auto c = w.claims(pop_kind::ed25519);
   c["cnf"] = cleartext_cnf(w.pop_hs256);
   sync_result r;
-  w.validator->validate(as_bytes("ref-symmetric-0123"), r.sink());
+  w.validator->validate(as_bytes(handle("ref-symmetric")), r.sink());
   ASSERT_EQ(w.as.calls.size(), 1u);
   w.as.answer(std::string(boost::json::serialize(introspection_of(c))));
   ASSERT_TRUE(r.value && *r.value) << to_string(r.value->error().reason);
@@ -232,7 +238,7 @@ TEST(TokenValidator, IntrospectedPrivateAsymmetricKeyIsRefused) {
   auto c = w.claims(pop_kind::ed25519);
   c["cnf"] = cleartext_cnf(w.pop_ed25519);
   sync_result r;
-  w.validator->validate(as_bytes("ref-private-0123"), r.sink());
+  w.validator->validate(as_bytes(handle("ref-private")), r.sink());
   ASSERT_EQ(w.as.calls.size(), 1u);
   w.as.answer(std::string(boost::json::serialize(introspection_of(c))));
   ASSERT_TRUE(r.value && !*r.value);
@@ -246,7 +252,7 @@ TEST(TokenValidator, IntrospectionFailuresAreRefusals) {
                              result<std::string, as_error>(std::string("[1,2]")),
                              result<std::string, as_error>(std::string("{\"active\":\"yes\"}"))}) {
     sync_result r;
-    w.validator->validate(as_bytes("opaque-reference"), r.sink());
+    w.validator->validate(as_bytes(handle("opaque")), r.sink());
     w.as.answer(answer);
     ASSERT_TRUE(r.value && !*r.value);
   }
@@ -254,7 +260,7 @@ TEST(TokenValidator, IntrospectionFailuresAreRefusals) {
   auto c = w.claims();
   c["aud"] = "other";
   sync_result r;
-  w.validator->validate(as_bytes("opaque-2"), r.sink());
+  w.validator->validate(as_bytes(handle("opaque-2")), r.sink());
   w.as.answer(std::string(boost::json::serialize(introspection_of(c))));
   ASSERT_TRUE(r.value && !*r.value);
   EXPECT_EQ(r.value->error().detail, token::failure::wrong_audience);
@@ -266,13 +272,115 @@ TEST(TokenValidator, IntrospectionsInFlightAreBounded) {
   world w(true, base);
   sync_result first;
   sync_result second;
-  w.validator->validate(as_bytes("opaque-a"), first.sink());
-  w.validator->validate(as_bytes("opaque-b"), second.sink());
+  w.validator->validate(as_bytes(handle("opaque-a")), first.sink());
+  w.validator->validate(as_bytes(handle("opaque-b")), second.sink());
   ASSERT_TRUE(second.value && !*second.value);
   EXPECT_EQ(second.value->error().reason, rejection::busy);
   w.as.answer(unexpected(as_error::unreachable));
   ASSERT_TRUE(first.value && !*first.value);
   EXPECT_EQ(first.value->error().reason, rejection::as_unavailable);
+}
+
+TEST(TokenValidator, OnlyTokensInTheShapeTheAsIssuesAreIntrospected) {
+  // RFC 9431 8: a reference token the AS cannot have issued (another length, another alphabet)
+  // costs no call to it.
+  world w(true);
+  const std::string right = handle("shape");
+  for (const std::string& wrong :
+       {right.substr(1), right + "A", right.substr(1) + "=", right.substr(1) + "~",
+        right.substr(1) + "+", right.substr(1) + "/", right.substr(1) + ".", std::string("abc")}) {
+    sync_result r;
+    w.validator->validate(as_bytes(wrong), r.sink(), "192.0.2.1");
+    ASSERT_TRUE(r.value && !*r.value) << wrong;
+    EXPECT_EQ(r.value->error().reason, rejection::not_a_token) << wrong;
+  }
+  EXPECT_TRUE(w.as.calls.empty());
+  sync_result r;
+  w.validator->validate(as_bytes(right), r.sink(), "192.0.2.1");
+  EXPECT_EQ(w.as.calls.size(), 1u);
+}
+
+TEST(TokenValidator, AnyB64tokenIsIntrospectedWhenNoLengthIsSet) {
+  ace_settings base;
+  base.reference_token_length = 0;
+  world w(true, base);
+  sync_result r;
+  w.validator->validate(as_bytes("aGFuZGxl-_.~+/=="), r.sink());
+  EXPECT_EQ(w.as.calls.size(), 1u);
+}
+
+TEST(TokenValidator, ATokenTheAsCalledInactiveIsRefusedFromMemoryForTheTtl) {
+  world w(true);
+  const std::string token = handle("inactive");
+  sync_result first;
+  w.validator->validate(as_bytes(token), first.sink(), "192.0.2.1");
+  ASSERT_EQ(w.as.calls.size(), 1u);
+  w.as.answer(std::string(R"({"active":false})"));
+  ASSERT_TRUE(first.value && !*first.value);
+  EXPECT_EQ(first.value->error().reason, rejection::invalid_token);
+  for (int i = 0; i < 5; ++i) {
+    sync_result again;
+    w.validator->validate(as_bytes(token), again.sink(), "192.0.2.1");
+    ASSERT_TRUE(again.value && !*again.value);
+    EXPECT_EQ(again.value->error().reason, rejection::invalid_token);
+  }
+  EXPECT_TRUE(w.as.calls.empty()) << "refused from memory";
+  EXPECT_EQ(w.validator->introspections_avoided(), 5u);
+  // After the TTL the AS is asked again (it may have been issued since: it cannot, but a
+  // forgotten answer costs one call, not a wrong refusal forever).
+  w.time.advance(w.settings.inactive_cache_ttl);
+  sync_result later;
+  w.validator->validate(as_bytes(token), later.sink(), "192.0.2.1");
+  EXPECT_EQ(w.as.calls.size(), 1u);
+}
+
+TEST(TokenValidator, AnAsThatCouldNotAnswerIsAskedAgain) {
+  // Only an answer "inactive" is remembered: an AS that was unreachable said nothing.
+  world w(true);
+  const std::string token = handle("unanswered");
+  sync_result first;
+  w.validator->validate(as_bytes(token), first.sink());
+  w.as.answer(unexpected(as_error::unreachable));
+  sync_result again;
+  w.validator->validate(as_bytes(token), again.sink());
+  EXPECT_EQ(w.as.calls.size(), 1u);
+}
+
+TEST(TokenValidator, IntrospectionsPerHostAreRateLimited) {
+  ace_settings base;
+  base.introspection_address_burst = 3;
+  base.introspection_address_rate = 0.5;
+  world w(true, base);
+  int asked = 0;
+  for (int i = 0; i < 10; ++i) {
+    sync_result r;
+    w.validator->validate(as_bytes(handle("burst-" + std::to_string(i))), r.sink(), "192.0.2.1");
+    if (!w.as.calls.empty()) {
+      ++asked;
+      w.as.answer(unexpected(as_error::unreachable));
+      continue;
+    }
+    ASSERT_TRUE(r.value && !*r.value);
+    EXPECT_EQ(r.value->error().reason, rejection::rate_limited);
+  }
+  EXPECT_EQ(asked, 3);
+  EXPECT_EQ(w.validator->introspections_avoided(), 7u);
+  // Another host has its own bucket; the first gets one call back after 2 s.
+  sync_result other;
+  w.validator->validate(as_bytes(handle("other-host")), other.sink(), "198.51.100.7");
+  EXPECT_EQ(w.as.calls.size(), 1u);
+  w.as.answer(unexpected(as_error::unreachable));
+  w.time.advance(std::chrono::seconds(2));
+  sync_result refilled;
+  w.validator->validate(as_bytes(handle("refilled")), refilled.sink(), "192.0.2.1");
+  EXPECT_EQ(w.as.calls.size(), 1u);
+  w.as.answer(unexpected(as_error::unreachable));
+  // Self-contained tokens need no call and take nothing from the budget.
+  for (int i = 0; i < 5; ++i) {
+    sync_result jwt;
+    w.validator->validate(as_bytes(w.token()), jwt.sink(), "192.0.2.1");
+    ASSERT_TRUE(jwt.value && *jwt.value);
+  }
 }
 
 TEST(TokenValidator, CnfByKidNeedsAHeldKey) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "acemq/common/log.hpp"
+#include "acemq/common/rate_limiter.hpp"
 #include "acemq/token/pop/proof.hpp"
 
 namespace acemq::ace {
@@ -37,6 +38,18 @@ void ace_authenticator::connection_closed(std::string_view listener_name,
                                           std::string_view remote_address) {
   challenges_.release(broker::challenge_owner(listener_name, remote_address));
 }
+
+namespace {
+
+// A client over its host's introspection budget is told to come back later (0x9F, like the
+// password throttle; MQTT 3.1.1: return code 3); every other refusal of a token is 0x87
+// (RFC 9431 2.4.1).
+mqtt::reason_code refusal_code(rejection why) {
+  return why == rejection::rate_limited ? mqtt::reason_code::connection_rate_exceeded
+                                        : mqtt::reason_code::not_authorized;
+}
+
+}  // namespace
 
 broker::auth_step ace_authenticator::refuse(rejection why, bool tokenless,
                                             mqtt::reason_code reason) const {
@@ -159,19 +172,22 @@ void ace_authenticator::start_v5(const broker::authentication_request& request, 
   if (auto only_token = pop::parse_connect_challenge(data); only_token && only_token->token) {
     // RFC 9431 2.2.4.2.2: only the token -> validate, then AUTH 0x18 with the rs_nonce.
     validator_->validate(
-        *only_token->token, [self, key, will_topic = std::move(will_topic),
-                             done = std::move(done)](token_validator::outcome outcome) mutable {
+        *only_token->token,
+        [self, key, will_topic = std::move(will_topic),
+         done = std::move(done)](token_validator::outcome outcome) mutable {
           auto alive = self.lock();
           if (!alive) {
             done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
             return;
           }
           if (!outcome) {
-            done(alive->refuse(outcome.error().reason, false));
+            done(
+                alive->refuse(outcome.error().reason, false, refusal_code(outcome.error().reason)));
             return;
           }
           done(alive->issue_challenge(key, std::move(*outcome), false, std::move(will_topic)));
-        });
+        },
+        host_of(request.remote_address));
     return;
   }
 
@@ -201,26 +217,28 @@ void ace_authenticator::validate_exporter_pop(const broker::authentication_reque
     return;
   }
   std::weak_ptr<ace_authenticator> self = weak_from_this();
-  validator_->validate(token_bytes,
-                       [self, exporter = std::move(*exporter), proof = std::move(proof),
-                        client_id = request.client_id, will_topic = request.will_topic,
-                        done = std::move(done)](token_validator::outcome outcome) {
-                         auto alive = self.lock();
-                         if (!alive) {
-                           done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
-                           return;
-                         }
-                         if (!outcome) {
-                           done(alive->refuse(outcome.error().reason, false));
-                           return;
-                         }
-                         // RFC 9431 2.2.5: the MAC or signature must verify with the cnf key.
-                         if (!pop::verify_pop((*outcome)->pop_key, exporter, proof)) {
-                           done(alive->refuse(rejection::bad_pop, false));
-                           return;
-                         }
-                         done(alive->accept(*outcome, client_id, will_topic));
-                       });
+  validator_->validate(
+      token_bytes,
+      [self, exporter = std::move(*exporter), proof = std::move(proof),
+       client_id = request.client_id, will_topic = request.will_topic,
+       done = std::move(done)](token_validator::outcome outcome) {
+        auto alive = self.lock();
+        if (!alive) {
+          done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
+          return;
+        }
+        if (!outcome) {
+          done(alive->refuse(outcome.error().reason, false, refusal_code(outcome.error().reason)));
+          return;
+        }
+        // RFC 9431 2.2.5: the MAC or signature must verify with the cnf key.
+        if (!pop::verify_pop((*outcome)->pop_key, exporter, proof)) {
+          done(alive->refuse(rejection::bad_pop, false));
+          return;
+        }
+        done(alive->accept(*outcome, client_id, will_topic));
+      },
+      host_of(request.remote_address));
 }
 
 void ace_authenticator::continue_auth(const broker::authentication_request& request,
@@ -272,21 +290,24 @@ void ace_authenticator::reauthenticate(const broker::authentication_request& req
     return;
   }
   std::weak_ptr<ace_authenticator> self = weak_from_this();
-  validator_->validate(*token_bytes, [self, key = broker::challenge_owner(request),
-                                      done = std::move(done)](token_validator::outcome outcome) {
-    auto alive = self.lock();
-    if (!alive) {
-      done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
-      return;
-    }
-    if (!outcome) {
-      // RFC 9431 4: a failed re-authentication ends in DISCONNECT 0x87 (the connection maps a
-      // failure during re-authentication to DISCONNECT).
-      done(alive->refuse(outcome.error().reason, false));
-      return;
-    }
-    done(alive->issue_challenge(key, std::move(*outcome), true, std::nullopt));
-  });
+  validator_->validate(
+      *token_bytes,
+      [self, key = broker::challenge_owner(request),
+       done = std::move(done)](token_validator::outcome outcome) {
+        auto alive = self.lock();
+        if (!alive) {
+          done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
+          return;
+        }
+        if (!outcome) {
+          // RFC 9431 4: a failed re-authentication ends in DISCONNECT 0x87 (the connection maps a
+          // failure during re-authentication to DISCONNECT).
+          done(alive->refuse(outcome.error().reason, false, refusal_code(outcome.error().reason)));
+          return;
+        }
+        done(alive->issue_challenge(key, std::move(*outcome), true, std::nullopt));
+      },
+      host_of(request.remote_address));
 }
 
 validated_token_ptr ace_authenticator::token_for_psk(std::string_view identity) {

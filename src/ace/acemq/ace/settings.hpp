@@ -89,6 +89,22 @@ struct ace_settings {
   std::chrono::seconds jwks_min_refresh_interval{30};
   /// Connections waiting for one /jwks or /introspect answer; beyond, refused (0x87).
   std::size_t max_waiting_validations = 1024;
+  /// Length of the reference tokens the AS issues: base64url without padding (acemq-as: 43
+  /// characters, 32 random bytes). A token of another length or alphabet cannot be one of them
+  /// and is refused without an introspection call. 0 = any length in the RFC 6750 2.1 b64token
+  /// shape (another AS).
+  std::size_t reference_token_length = 43;
+  /// Reference tokens the AS answered inactive (RFC 7662 2.2), remembered by hash (LRU) and
+  /// refused without asking again until the TTL passes.
+  std::size_t inactive_cache_size = 10'000;
+  std::chrono::seconds inactive_cache_ttl{30};
+  /// Introspection calls that the tokens from one remote host may cause (token bucket, the
+  /// project's rate_limiter): back to back, then per second. Beyond, the CONNECT is refused
+  /// with 0x9F Connection rate exceeded before any call to the AS.
+  double introspection_address_burst = 10;
+  double introspection_address_rate = 1;
+  /// Remote hosts tracked by that limiter (the least recently seen forgotten beyond it).
+  std::size_t introspection_tracked_addresses = 65'536;
   /// authz-info store bounds.
   token_store_limits store;
   /// How often the AS revocation list is polled (RFC 9431: revocation within this interval).

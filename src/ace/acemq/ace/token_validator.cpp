@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "acemq/common/base64.hpp"
@@ -37,10 +38,19 @@ validation_error from_token_failure(token::failure reason) {
 
 // A reference token is an opaque handle, but one in the shape of an OAuth access token: the
 // RFC 6750 2.1 b64token (ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "=" padding);
-// the AS issues base64url handles. Anything else cannot be a token at all, so it is refused as
-// such (RFC 9431 2.2.2: 0x99 on authz-info) without asking the AS, which also keeps junk on the
-// public authz-info topic from turning into introspection calls (RFC 9431 8).
-bool has_reference_shape(byte_view token) {
+// the AS issues base64url handles of a known length (`length`; 0 = any). Anything else cannot
+// be a token it issued, so it is refused as such (RFC 9431 2.2.2: 0x99 on authz-info) without
+// asking the AS, which also keeps junk on the public authz-info topic and in CONNECTs from
+// turning into introspection calls (RFC 9431 8).
+bool has_reference_shape(byte_view token, std::size_t length) {
+  if (length != 0) {
+    // RFC 4648 5: base64url, unpadded.
+    const auto is_base64url = [](std::uint8_t c) {
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_';
+    };
+    return token.size() == length && std::all_of(token.begin(), token.end(), is_base64url);
+  }
   std::size_t index = 0;
   const auto is_token_char = [](std::uint8_t c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -65,7 +75,11 @@ token_validator::token_validator(const ace_settings& settings, const clock& time
       revocations_(revocations),
       cnonces_(cnonces),
       keys_(std::make_shared<const token::trusted_keys>(settings.keys)),
-      cache_(settings.verified_cache_size) {}
+      cache_(settings.verified_cache_size),
+      inactive_(settings.inactive_cache_size),
+      introspection_budget_(time, rate_limit_settings{settings.introspection_address_burst,
+                                                      settings.introspection_address_rate,
+                                                      settings.introspection_tracked_addresses}) {}
 
 void token_validator::set_key_lookup(key_lookup lookup) {
   std::lock_guard lock(mutex_);
@@ -107,6 +121,24 @@ std::uint64_t token_validator::jwks_fetches() const {
   return jwks_fetches_;
 }
 
+std::uint64_t token_validator::introspections_avoided() const {
+  std::lock_guard lock(mutex_);
+  return introspections_avoided_;
+}
+
+bool token_validator::known_inactive(const byte_vector& hash) {
+  const std::string key(as_string_view(hash));
+  std::lock_guard lock(mutex_);
+  const clock::time_point* until = inactive_.find(key);
+  if (until == nullptr) return false;
+  if (clock_.now() >= *until) {
+    inactive_.erase(key);
+    return false;
+  }
+  ++introspections_avoided_;
+  return true;
+}
+
 token_validator::outcome token_validator::cached(const byte_vector& hash,
                                                  const std::string& hash_text) {
   const std::string key(as_string_view(hash));
@@ -120,7 +152,9 @@ token_validator::outcome token_validator::cached(const byte_vector& hash,
     cache_.erase(key);
     return unexpected(refused(rejection::no_token));
   }
-  if (token->revoked() || (revocations_ != nullptr && revocations_->is_revoked(hash_text))) {
+  if (token->revoked() ||
+      (revocations_ != nullptr && (revocations_->is_revoked(hash_text) ||
+                                   revocations_->below_floor(token->claims.issued_at)))) {
     return unexpected(refused(rejection::revoked));
   }
   return token;
@@ -134,6 +168,11 @@ token_validator::outcome token_validator::finish(byte_view token_bytes, token::c
   const std::int64_t now = clock_.unix_seconds();
   if (!verified.expires_at || *verified.expires_at <= now) {
     return unexpected(refused(rejection::invalid_token, token::failure::expired));
+  }
+  // A revocation list that overflowed refuses every token issued at or before its floor: one of
+  // them may be a revoked token whose entry it had to drop (docs/operations.md).
+  if (revocations_ != nullptr && revocations_->below_floor(verified.issued_at)) {
+    return unexpected(refused(rejection::revoked));
   }
   if (!verified.cnf)
     return unexpected(refused(rejection::invalid_token, token::failure::missing_cnf));
@@ -214,7 +253,7 @@ token_validator::outcome token_validator::validate_local(byte_view token) {
   return verify_locally(token, hash, std::move(hash_text), nullptr);
 }
 
-void token_validator::validate(byte_view token, completion done) {
+void token_validator::validate(byte_view token, completion done, std::string_view requester) {
   if (token.empty()) {
     done(unexpected(refused(rejection::not_a_token)));
     return;
@@ -235,8 +274,24 @@ void token_validator::validate(byte_view token, completion done) {
   }
   if (!token::detect_format(token)) {
     // Neither JWT nor CWT: a reference token, which only the AS can explain (RFC 9200 5.9).
-    if (as_ == nullptr || !has_reference_shape(token)) {
+    if (as_ == nullptr || !has_reference_shape(token, settings_.reference_token_length)) {
       done(unexpected(refused(rejection::not_a_token)));
+      return;
+    }
+    // RFC 7662 2.2: the AS said inactive a moment ago; asking again would say the same.
+    if (known_inactive(hash)) {
+      done(unexpected(refused(rejection::invalid_token, token::failure::expired)));
+      return;
+    }
+    // RFC 9431 8: a client must not be able to make the broker call the AS at will. Each host's
+    // tokens may cost a bounded number of introspections; the global bound on waiting calls
+    // (max_waiting_validations) applies on top.
+    if (!requester.empty() && !introspection_budget_.try_take(requester)) {
+      {
+        std::lock_guard lock(mutex_);
+        ++introspections_avoided_;
+      }
+      done(unexpected(refused(rejection::rate_limited)));
       return;
     }
     introspect(byte_vector(token.begin(), token.end()), hash, std::move(hash_text),
@@ -357,6 +412,11 @@ void token_validator::introspect(byte_vector token, byte_vector hash, std::strin
     // RFC 7662 2.2: only an active token has claims worth reading.
     const auto* active = object->if_contains("active");
     if (active == nullptr || !active->is_bool() || !active->get_bool()) {
+      if (alive->settings_.inactive_cache_ttl.count() > 0) {
+        std::lock_guard lock(alive->mutex_);
+        alive->inactive_.put(std::string(as_string_view(hash)),
+                             alive->clock_.now() + alive->settings_.inactive_cache_ttl);
+      }
       done(unexpected(refused(rejection::invalid_token, token::failure::expired)));
       return;
     }

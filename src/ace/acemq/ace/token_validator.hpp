@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acemq/ace/as_client.hpp"
@@ -21,6 +22,7 @@
 #include "acemq/ace/validation.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/lru_cache.hpp"
+#include "acemq/common/rate_limiter.hpp"
 #include "acemq/common/result.hpp"
 #include "acemq/token/verify.hpp"
 
@@ -41,8 +43,11 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
 
   void set_key_lookup(key_lookup lookup);
 
-  /// Validates `token` (copied as needed). `done` is called exactly once.
-  void validate(byte_view token, completion done);
+  /// Validates `token` (copied as needed). `done` is called exactly once. `requester` is the
+  /// remote host the token came from (host_of the address): a reference token that needs the
+  /// AS takes one introspection from that host's budget, or is refused (rate_limited). Empty:
+  /// no per-host budget (the caller bounds its own calls).
+  void validate(byte_view token, completion done, std::string_view requester = {});
   /// Cache and local verification only, never the AS: for synchronous callers (TLS-PSK).
   outcome validate_local(byte_view token);
 
@@ -54,6 +59,9 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
   /// Signature/MAC verifications and introspection calls performed (cache misses).
   std::uint64_t verifications() const;
   std::uint64_t jwks_fetches() const;
+  /// Reference tokens refused without an introspection call: answered inactive a moment ago,
+  /// or over their host's introspection budget.
+  std::uint64_t introspections_avoided() const;
 
  private:
   struct waiter {
@@ -62,6 +70,8 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
   };
 
   outcome cached(const byte_vector& hash, const std::string& hash_text);
+  /// Whether the AS answered this reference token inactive within inactive_cache_ttl.
+  bool known_inactive(const byte_vector& hash);
   using key_set = std::shared_ptr<const token::trusted_keys>;
   /// Verifies against the current key set; when the token's kid is not in it and
   /// `unknown_key_in` is given, that key set goes there.
@@ -88,12 +98,15 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
   key_lookup lookup_;
   key_set keys_;
   lru_cache<std::string, validated_token_ptr> cache_;
+  lru_cache<std::string, clock::time_point> inactive_;  // token hash -> refused until
+  rate_limiter introspection_budget_;                   // by remote host, own lock
   std::optional<clock::time_point> last_jwks_fetch_;
   bool jwks_in_flight_ = false;
   std::vector<waiter> key_waiters_;
   std::size_t introspections_in_flight_ = 0;
   std::uint64_t verifications_ = 0;
   std::uint64_t jwks_fetches_ = 0;
+  std::uint64_t introspections_avoided_ = 0;
 };
 
 }  // namespace acemq::ace

@@ -31,7 +31,7 @@ enum class rejection : std::uint8_t {
   malformed_auth_data = 0x08,   // Authentication Data does not have an RFC 9431 layout
   no_token = 0x09,              // tokenless CONNECT and no token held for the client
   busy = 0x0A,                  // a bound was reached (challenges, waiting validations)
-  rate_limited = 0x0B,          // authz-info uploads from this address exceed the rate
+  rate_limited = 0x0B,          // authz-info uploads or introspections from this host: over rate
   challenge_unknown = 0x0C,     // an AUTH answer with no outstanding challenge (or a replay)
   will_not_allowed = 0x0D,      // the scope does not allow the Will topic (RFC 9431 2.2.4.1)
   exporter_unavailable = 0x0E,  // no TLS, or the TLS exporter failed

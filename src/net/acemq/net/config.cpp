@@ -445,6 +445,25 @@ void append_ace_settings(std::vector<entry<app_config>>& r) {
       "ace.max_waiting_validations", "connections waiting for one AS answer; beyond, 0x87",
       [](C& c) -> std::size_t& { return c.ace.settings.max_waiting_validations; }, 1, 1'000'000));
   r.push_back(integer<C, std::size_t>(
+      "ace.reference_token_length",
+      "length of the AS's reference tokens (base64url); others are refused without "
+      "introspection (0: any b64token)",
+      [](C& c) -> std::size_t& { return c.ace.settings.reference_token_length; }, 0, 4096));
+  r.push_back(integer<C, std::size_t>(
+      "ace.inactive_cache_size", "reference tokens the AS called inactive, remembered (LRU)",
+      [](C& c) -> std::size_t& { return c.ace.settings.inactive_cache_size; }, 1, 10'000'000));
+  r.push_back(seconds<C>(
+      "ace.inactive_cache_ttl",
+      "seconds a token the AS called inactive is refused without asking again (0: not cached)",
+      [](C& c) -> std::chrono::seconds& { return c.ace.settings.inactive_cache_ttl; }, 0, day));
+  r.push_back(real<C>(
+      "ace.introspection_address_burst",
+      "introspection calls one remote host's tokens may cause back to back; beyond, 0x9F",
+      [](C& c) -> double& { return c.ace.settings.introspection_address_burst; }, 1, 1e6));
+  r.push_back(real<C>(
+      "ace.introspection_address_rate", "introspection calls regained per remote host per second",
+      [](C& c) -> double& { return c.ace.settings.introspection_address_rate; }, 0, 1e6));
+  r.push_back(integer<C, std::size_t>(
       "ace.store.max_tokens", "tokens held from authz-info uploads (RFC 9431 2.2.2)",
       [](C& c) -> std::size_t& { return c.ace.settings.store.max_tokens; }, 1, 10'000'000));
   r.push_back(real<C>(
