@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace acemq::net {
@@ -342,6 +346,51 @@ port = 9090
   EXPECT_EQ(config.server.listeners[1].certificate, "/srv/acemq/pki/server.pem");
   EXPECT_TRUE(uses_tls(transport::wss));
   EXPECT_FALSE(carries_mqtt(transport::http));
+}
+
+TEST(config, a_metrics_listener_reachable_from_other_machines_needs_a_bearer_token) {
+  app_config config = default_config();
+  ASSERT_TRUE(apply_override(config, "listener.metrics.type=http"));
+  EXPECT_EQ(config.server.listeners.back().address, "127.0.0.1");  // loopback unless told
+  ASSERT_TRUE(finalize(config));
+  EXPECT_TRUE(config.server.metrics_bearer_token.empty());
+
+  ASSERT_TRUE(apply_override(config, "listener.metrics.address=0.0.0.0"));
+  auto refused = finalize(config);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("metrics.bearer_token_file"), std::string::npos);
+
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("acemq-metrics-token-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(file);
+    out << "s3cret-token\r\n";
+  }
+  ASSERT_TRUE(apply_override(config, "metrics.bearer_token_file=" + file.string()));
+  ASSERT_TRUE(finalize(config));
+  EXPECT_EQ(config.server.metrics_bearer_token, "s3cret-token");  // the line ending is not in it
+  { std::ofstream out(file, std::ios::trunc); }
+  auto empty = finalize(config);
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().message.find("s3cret"), std::string::npos);
+  std::filesystem::remove(file);
+  ASSERT_FALSE(finalize(config));  // absent
+}
+
+TEST(config, introspection_bounds_of_the_ace_provider) {
+  app_config config = default_config();
+  EXPECT_EQ(config.ace.settings.reference_token_length, 43u);
+  ASSERT_TRUE(apply_override(config, "ace.reference_token_length=0"));
+  ASSERT_TRUE(apply_override(config, "ace.inactive_cache_ttl=5"));
+  ASSERT_TRUE(apply_override(config, "ace.inactive_cache_size=7"));
+  ASSERT_TRUE(apply_override(config, "ace.introspection_address_burst=3"));
+  ASSERT_TRUE(apply_override(config, "ace.introspection_address_rate=0.5"));
+  EXPECT_EQ(config.ace.settings.reference_token_length, 0u);
+  EXPECT_EQ(config.ace.settings.inactive_cache_ttl, std::chrono::seconds(5));
+  EXPECT_EQ(config.ace.settings.inactive_cache_size, 7u);
+  EXPECT_DOUBLE_EQ(config.ace.settings.introspection_address_burst, 3);
+  EXPECT_DOUBLE_EQ(config.ace.settings.introspection_address_rate, 0.5);
+  EXPECT_FALSE(apply_override(config, "ace.introspection_address_burst=0"));
 }
 
 TEST(config, listener_option_errors) {

@@ -590,6 +590,11 @@ const std::vector<entry<app_config>>& app_registry() {
           if (value == "sync" || durability_interval(value)) return std::nullopt;
           return "expected \"sync\" or \"<N>ms\" with N from 1 to 10000";
         }));
+    r.push_back(text<C>(
+        "metrics.bearer_token_file",
+        "file holding the token every /metrics request must present as \"Authorization: Bearer\" "
+        "(empty: none; then http listeners must bind a loopback address)",
+        [](C& c) -> std::string& { return c.server.metrics_bearer_token_file; }));
     r.push_back(text<C>("server.port_file",
                         "file to write \"<listener> <port>\" lines to once listening (empty: none)",
                         [](C& c) -> std::string& { return c.port_file; }));
@@ -1000,6 +1005,49 @@ result<void, config_error> apply_override(app_config& config, std::string_view a
   return {};
 }
 
+namespace {
+
+/// Reads metrics.bearer_token_file (a trailing newline is not part of the token), and refuses an
+/// http listener that other machines can reach without one: /metrics tells who is connected
+/// and how the broker refuses them.
+result<void, config_error> load_metrics_bearer_token(server_config& server) {
+  server.metrics_bearer_token.clear();
+  if (!server.metrics_bearer_token_file.empty()) {
+    constexpr std::size_t limit = 4096;
+    std::ifstream file(server.metrics_bearer_token_file, std::ios::binary);
+    std::string token;
+    char buffer[1024];
+    while (file && (file.read(buffer, sizeof buffer) || file.gcount() > 0)) {
+      token.append(buffer, static_cast<std::size_t>(file.gcount()));
+      if (token.size() > limit) break;
+    }
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r'))
+      token.pop_back();
+    if (!file.is_open() && token.empty()) {
+      return unexpected(config_error{
+          "metrics.bearer_token_file: " + server.metrics_bearer_token_file + ": cannot be read"});
+    }
+    if (token.empty() || token.size() > limit) {
+      return unexpected(
+          config_error{"metrics.bearer_token_file: " + server.metrics_bearer_token_file +
+                       ": must hold one token of 1 to 4096 bytes"});
+    }
+    server.metrics_bearer_token = std::move(token);
+  }
+  for (const auto& listener : server.listeners) {
+    if (listener.type == transport::http && !is_loopback(listener.address) &&
+        server.metrics_bearer_token.empty()) {
+      return unexpected(config_error{"listener." + listener.name + ": /metrics on " +
+                                     listener.address +
+                                     " would be served to other machines without credentials; set "
+                                     "metrics.bearer_token_file or bind a loopback address"});
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 result<void, config_error> finalize(app_config& config) {
   if (config.server.listeners.empty()) {
     return unexpected(config_error{"no listener configured"});
@@ -1046,9 +1094,11 @@ result<void, config_error> finalize(app_config& config) {
        {&config.auth.acl_file, &config.auth.password_file, &config.auth.certificate.crl_file,
         &config.auth.certificate.crl_issuer_file, &config.auth.device_registry,
         &config.ace.keys_file, &config.ace.decryption_keys_file, &config.ace.as.ca_file,
-        &config.ace.as_client_secret_file, &config.persistence.path}) {
+        &config.ace.as_client_secret_file, &config.persistence.path,
+        &config.server.metrics_bearer_token_file}) {
     resolve(*path);
   }
+  if (auto loaded = load_metrics_bearer_token(config.server); !loaded) return loaded;
   if (config.server.threads == 0) {
     config.server.threads = std::max(1u, std::thread::hardware_concurrency());
   }

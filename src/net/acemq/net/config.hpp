@@ -99,6 +99,11 @@ struct server_config {
   /// Before writing while changes are pending a connection waits for its barrier(), so no
   /// PUBACK/PUBREC leaves before what it acknowledges is durable (docs/broker-core.md).
   broker::persistence* persistence = nullptr;
+  /// File holding the bearer token every /metrics request must present (RFC 6750 2.1); empty =
+  /// none, which finalize() allows on loopback http listeners only. Read at start.
+  std::string metrics_bearer_token_file;
+  /// The token read from it by finalize() (a secret: never logged).
+  std::string metrics_bearer_token;
 };
 
 /// The ACE provider (RFC 9431), the [ace] section. Keys are loaded from the files when the chain

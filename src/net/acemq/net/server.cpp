@@ -1,6 +1,8 @@
 #include "acemq/net/server.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
@@ -1527,6 +1529,29 @@ class websocket_connection final : public connection_base {
   std::vector<asio::const_buffer> gather_;
 };
 
+/// Whether an Authorization header value is "Bearer <expected>" (RFC 6750 2.1; the scheme is
+/// case-insensitive, RFC 9110 11.1). The tokens are compared as SHA-256 digests with
+/// CRYPTO_memcmp, so the time taken tells nothing about the expected token, not even its length.
+bool bearer_matches(std::string_view authorization, std::string_view expected) {
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() <= scheme.size()) return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    const char c = authorization[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != scheme[i]) return false;
+  }
+  const std::string_view presented = authorization.substr(scheme.size());
+  std::array<unsigned char, EVP_MAX_MD_SIZE> presented_digest{};
+  std::array<unsigned char, EVP_MAX_MD_SIZE> expected_digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(presented.data(), presented.size(), presented_digest.data(), &size, EVP_sha256(),
+                 nullptr) != 1 ||
+      EVP_Digest(expected.data(), expected.size(), expected_digest.data(), &size, EVP_sha256(),
+                 nullptr) != 1) {
+    return false;
+  }
+  return CRYPTO_memcmp(presented_digest.data(), expected_digest.data(), size) == 0;
+}
+
 /// An http listener: GET /metrics (Prometheus text format 0.0.4), keep-alive, one request at a
 /// time, each bounded by the header limit and the listener's handshake_timeout.
 class http_connection final : public std::enable_shared_from_this<http_connection> {
@@ -1570,7 +1595,21 @@ class http_connection final : public std::enable_shared_from_this<http_connectio
     auto response =
         std::make_shared<http::response<http::string_body>>(http::status::ok, request.version());
     response->set(http::field::server, "acemq");
-    if (target != "/metrics" || !owner_.metrics) {
+    const std::string& bearer = owner_.config.metrics_bearer_token;
+    const auto authorization = request.find(http::field::authorization);
+    if (!bearer.empty() && (authorization == request.end() ||
+                            !bearer_matches(std::string_view(authorization->value().data(),
+                                                             authorization->value().size()),
+                                            bearer))) {
+      // RFC 6750 3: no credentials -> the challenge alone; wrong ones -> invalid_token (3.1).
+      response->result(http::status::unauthorized);
+      response->set(http::field::www_authenticate,
+                    authorization == request.end()
+                        ? R"(Bearer realm="acemq-metrics")"
+                        : R"(Bearer realm="acemq-metrics", error="invalid_token")");
+      response->set(http::field::content_type, "text/plain");
+      response->body() = "unauthorized\n";
+    } else if (target != "/metrics" || !owner_.metrics) {
       response->result(http::status::not_found);
       response->set(http::field::content_type, "text/plain");
       response->body() = "not found\n";
