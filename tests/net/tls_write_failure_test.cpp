@@ -1,6 +1,6 @@
 // A peer that resets a TLS connection at any moment: the real TLS connection driver and the real
 // protocol machine (broker::connection through make_broker_handler_factory), over a socket whose
-// Nth write fails (a filter BIO put in front of the socket through the server's
+// Nth write, or Nth read, fails (a filter BIO put in front of the socket through the server's
 // set_tls_socket_binding seam), for every N of a CONNECT / SUBSCRIBE / PUBLISH exchange.
 //
 // The machine must never be told the transport is gone while it is still inside one of its own
@@ -37,27 +37,38 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-/// Counts the writes of every TLS connection of one server; the write numbered `fail_at` (from 1;
-/// 0 = none) fails as a reset by the peer would.
+/// Counts the writes and reads of every TLS connection of one server; the write numbered
+/// `fail_write_at` and the read numbered `fail_read_at` (from 1; 0 = none) fail as a reset by
+/// the peer would.
 struct write_fault {
-  int fail_at = 0;
+  int fail_write_at = 0;
+  int fail_read_at = 0;
   std::mutex mutex;
   int writes = 0;
+  int reads = 0;
 
-  bool next_fails() {
+  bool next_write_fails() {
     std::lock_guard lock(mutex);
-    return ++writes == fail_at;
+    return ++writes == fail_write_at;
+  }
+  bool next_read_fails() {
+    std::lock_guard lock(mutex);
+    return ++reads == fail_read_at;
   }
   int count() {
     std::lock_guard lock(mutex);
     return writes;
+  }
+  int read_count() {
+    std::lock_guard lock(mutex);
+    return reads;
   }
 };
 
 int fault_write(BIO* bio, const char* data, std::size_t size, std::size_t* written) {
   auto* fault = static_cast<write_fault*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  if (fault->next_fails()) {
+  if (fault->next_write_fails()) {
     errno = ECONNRESET;
     return 0;
   }
@@ -68,7 +79,12 @@ int fault_write(BIO* bio, const char* data, std::size_t size, std::size_t* writt
 }
 
 int fault_read(BIO* bio, char* data, std::size_t size, std::size_t* read) {
+  auto* fault = static_cast<write_fault*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
+  if (fault->next_read_fails()) {
+    errno = ECONNRESET;
+    return 0;
+  }
   const int rc = BIO_read_ex(BIO_next(bio), data, size, read);
   BIO_copy_next_retry(bio);
   return rc;
@@ -298,15 +314,17 @@ bool exchange(tls_client& stream, const byte_vector& packet, std::uint8_t wanted
 
 struct run_result {
   int writes = 0;
+  int reads = 0;
   bool completed = false;
   std::vector<std::string> violations;
 };
 
-/// One broker and TLS server whose `fail_at`th write fails; one client runs CONNECT, SUBSCRIBE,
-/// PUBLISH (QoS 1, delivered back), PINGREQ, then leaves.
-run_result run_exchange(int fail_at) {
+/// One broker and TLS server whose `fail_write_at`th write and `fail_read_at`th read fail; one
+/// client runs CONNECT, SUBSCRIBE, PUBLISH (QoS 1, delivered back), PINGREQ, then leaves.
+run_result run_exchange(int fail_write_at, int fail_read_at = 0) {
   write_fault fault;
-  fault.fail_at = fail_at;
+  fault.fail_write_at = fail_write_at;
+  fault.fail_read_at = fail_read_at;
   order_report report;
   auto chain = std::make_shared<const broker::auth_chain>(
       std::vector<std::shared_ptr<broker::authenticator>>{
@@ -347,6 +365,7 @@ run_result run_exchange(int fail_at) {
   instance.stop(std::chrono::milliseconds(2000));
   runner.join();
   result.writes = fault.count();
+  result.reads = fault.read_count();
   std::lock_guard lock(report.mutex);
   result.violations = report.violations;
   return result;
@@ -366,6 +385,16 @@ TEST(tls_write_failure, a_failed_write_reaches_the_machine_between_its_calls_at_
     const run_result faulty = run_exchange(fail_at);
     for (const auto& violation : faulty.violations)
       ADD_FAILURE() << "write " << fail_at << " of " << writes << " failed: " << violation;
+  }
+}
+
+TEST(tls_write_failure, a_failed_read_reaches_the_machine_between_its_calls_at_every_step) {
+  const int reads = run_exchange(0).reads;
+  ASSERT_GT(reads, 3);
+  for (int fail_at = 1; fail_at <= reads; ++fail_at) {
+    const run_result faulty = run_exchange(0, fail_at);
+    for (const auto& violation : faulty.violations)
+      ADD_FAILURE() << "read " << fail_at << " of " << reads << " failed: " << violation;
   }
 }
 
