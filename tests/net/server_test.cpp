@@ -657,6 +657,17 @@ TEST_F(server_test, paused_reading_over_tls_reads_nothing_until_resumed) {
   EXPECT_EQ(read_exactly(*stream, 2), "Ta");
 }
 
+TEST_F(server_test, resumed_reading_over_tls_hands_new_bytes_over_after_the_machine_returns) {
+  // The machine resumes reading from inside on_timer and then processes what it held; over TLS
+  // a read started inside that call handed the bytes waiting in the socket over at once, inside
+  // it, before the held ones ("Tyzx"). Reads start on a later turn, as over TCP.
+  start({});
+  auto stream = connect_tls();
+  asio::write(*stream, asio::buffer(std::string("~x")));
+  asio::write(*stream, asio::buffer(std::string("yz")));
+  EXPECT_EQ(read_exactly(*stream, 4), "Txyz");
+}
+
 TEST_F(server_test, plain_bytes_on_a_tls_listener_fail_the_handshake) {
   start({});
   tcp::socket socket(client_io_);

@@ -486,7 +486,16 @@ class connection_base : public broker::connection_io,
     reading_paused_ = false;
     if (read_stalled_ && !finished_ && !close_requested_) {
       read_stalled_ = false;
-      read_more();
+      // Never re-enter the machine from inside its own call: over TLS a read hands decrypted
+      // bytes over (or fails) at once, so it starts on a later turn, as a TCP read completes.
+      asio::post(home_.io, [self = shared_from_this()] {
+        if (self->finished_ || self->close_requested_) return;
+        if (self->reading_paused_) {
+          self->read_stalled_ = true;  // paused again meanwhile: the next resume reads
+          return;
+        }
+        self->read_more();
+      });
     }
   }
 
