@@ -88,17 +88,28 @@ TEST(Intersect, MergesPermissionsFromSeveralGrants) {
   EXPECT_TRUE(got[0].subscribe);
 }
 
-TEST(StillCovered, DetectsNarrowedGrants) {
+TEST(CoveredUntil, IsTheEndOfTheGrantsAndZeroOnceNarrowed) {
   std::vector<grant> issued{{"home/alice/+", true, true}};
   std::vector<grant_record> grants{make_grant("home/alice/#", 0x03)};
-  EXPECT_TRUE(still_covered(issued, grants, 10));
+  EXPECT_EQ(covered_until(issued, grants, 10), 1000);
   grants[0].permissions = 0x02;
-  EXPECT_FALSE(still_covered(issued, grants, 10));
+  EXPECT_EQ(covered_until(issued, grants, 10), 0);
   grants[0].permissions = 0x03;
   grants[0].revoked_at = 5;
-  EXPECT_FALSE(still_covered(issued, grants, 10));
-  std::vector<grant_record> split{make_grant("home/alice/+", 0x01), make_grant("#", 0x02)};
-  EXPECT_TRUE(still_covered(issued, split, 10));
+  EXPECT_EQ(covered_until(issued, grants, 10), 0);
+  grants[0].revoked_at = 0;
+  EXPECT_EQ(covered_until(issued, grants, 1000), 0) << "the grant has ended";
+  // Two grants give one permission each: the earlier end bounds the entry.
+  std::vector<grant_record> split{make_grant("home/alice/+", 0x01, 300), make_grant("#", 0x02)};
+  EXPECT_EQ(covered_until(issued, split, 10), 300);
+  // Of two grants covering the same permission, the later end counts.
+  split.push_back(make_grant("home/#", 0x01, 700));
+  EXPECT_EQ(covered_until(issued, split, 10), 700);
+  // Several entries: the earliest of their ends.
+  std::vector<grant> two{{"home/alice/+", false, true}, {"home/alice/door", true, false}};
+  std::vector<grant_record> per_entry{make_grant("home/alice/#", 0x02, 900),
+                                      make_grant("home/alice/door", 0x01, 200)};
+  EXPECT_EQ(covered_until(two, per_entry, 10), 200);
 }
 
 }  // namespace

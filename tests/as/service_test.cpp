@@ -460,6 +460,65 @@ TEST_F(ServiceTest, GrantExpiryEndsIssuance) {
                "invalid_scope");
 }
 
+TEST_F(ServiceTest, TokenNeverOutlivesTheGrantsItComesFrom) {
+  const std::int64_t now = clock_.unix_seconds();
+  grant_record g;
+  g.owner_id = "alice";
+  g.client_id = "device";
+  g.audience = "broker";
+  g.filter = "home/alice/door";
+  g.permissions = 0x01;
+  g.not_after = now + 60;
+  ASSERT_TRUE(service_->create_grant(g));
+  g.filter = "home/alice/light";
+  g.permissions = 0x02;
+  g.not_after = now + 300;
+  ASSERT_TRUE(service_->create_grant(g));
+  // The resource server's lifetime is 600 s; the door grant ends in 60.
+  auto issued = body_of(token_form("grant_type=client_credentials&audience=broker", "device"));
+  EXPECT_EQ(issued["expires_in"].as_int64(), 60);
+  auto facts = introspect(std::string(issued["access_token"].as_string()));
+  EXPECT_EQ(facts["exp"].as_int64(), now + 60);
+  // Asking only for what the longer grant allows gets its end.
+  auto light = body_of(
+      token_form("grant_type=client_credentials&audience=broker&scope=" +
+                     std::string("%5B%5B%22home%2Falice%2Flight%22%2C%5B%22sub%22%5D%5D%5D"),
+                 "device"));
+  EXPECT_EQ(light["expires_in"].as_int64(), 300);
+  clock_.advance(std::chrono::seconds(59));
+  auto last = body_of(token_form("grant_type=client_credentials&audience=broker", "device"));
+  EXPECT_EQ(last["expires_in"].as_int64(), 1) << "issued a second before the grant ends";
+}
+
+TEST_F(ServiceTest, ShortenedOrNarrowedGrantRevokesTheTokensItNoLongerCovers) {
+  const std::int64_t now = clock_.unix_seconds();
+  auto issued = body_of(token_form("grant_type=client_credentials&audience=broker"));
+  const std::string token(issued["access_token"].as_string());
+  ASSERT_EQ(issued["expires_in"].as_int64(), 600);
+  auto grants = store_->list_grants({"alice", "sensor", "broker", false, now});
+  ASSERT_EQ(grants->size(), 2u);
+  // Extending a grant leaves the token alone.
+  auto extended = service_->update_grant("alice", (*grants)[0].grant_id, 0x02, now + 90000);
+  ASSERT_TRUE(extended);
+  EXPECT_EQ(extended->tokens_revoked, 0u);
+  // Ending it before the token's exp revokes the token, and /trl names it with its iat.
+  auto shortened = service_->update_grant("alice", (*grants)[0].grant_id, 0x02, now + 300);
+  ASSERT_TRUE(shortened);
+  EXPECT_EQ(shortened->tokens_revoked, 1u);
+  EXPECT_EQ(introspect(token)["active"], false);
+  auto trl = body_of(get("/trl", basic("broker", rs_secret)));
+  ASSERT_EQ(trl["revoked"].as_array().size(), 1u);
+  EXPECT_EQ(trl["revoked"].as_array()[0].at("iat").as_int64(), now);
+  EXPECT_EQ(trl["revoked"].as_array()[0].at("exp").as_int64(), now + 600);
+  // The next token ends with the grant; narrowing the other grant's permissions revokes it.
+  auto next = body_of(token_form("grant_type=client_credentials&audience=broker"));
+  EXPECT_EQ(next["expires_in"].as_int64(), 300);
+  auto narrowed = service_->update_grant("alice", (*grants)[0].grant_id, 0x01, now + 300);
+  ASSERT_TRUE(narrowed);
+  EXPECT_EQ(narrowed->tokens_revoked, 1u);
+  EXPECT_EQ(introspect(std::string(next["access_token"].as_string()))["active"], false);
+}
+
 TEST_F(ServiceTest, RotatingRefreshTokens) {
   auto first = body_of(token_form("grant_type=client_credentials&audience=broker"));
   const std::string refresh(first["refresh_token"].as_string());

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <utility>
 
 namespace acemq::ace {
@@ -44,6 +45,10 @@ result<revocation_page, token::failure> parse_revocation_page(std::string_view t
     if (const auto* at = object.if_contains("revoked_at"); at != nullptr && at->is_int64()) {
       entry.revoked_at = at->get_int64();
     }
+    if (const auto* iat = object.if_contains("iat"); iat != nullptr) {
+      if (!iat->is_int64()) return unexpected(token::failure::bad_encoding);
+      entry.issued_at = iat->get_int64();
+    }
     page.revoked.push_back(std::move(entry));
   }
   return page;
@@ -55,6 +60,21 @@ revocation_list::revocation_list(std::size_t max_entries, const clock& time)
 bool revocation_list::is_revoked(std::string_view hash_text) const {
   std::lock_guard lock(mutex_);
   return revoked_.contains(std::string(hash_text));
+}
+
+bool revocation_list::below_floor(std::optional<std::int64_t> issued_at) const {
+  std::lock_guard lock(mutex_);
+  return below_floor_locked(issued_at);
+}
+
+bool revocation_list::below_floor_locked(std::optional<std::int64_t> issued_at) const {
+  // A token without iat cannot show it was issued after the floor.
+  return floor_ != 0 && (!issued_at || *issued_at <= floor_);
+}
+
+std::int64_t revocation_list::floor() const {
+  std::lock_guard lock(mutex_);
+  return floor_;
 }
 
 void revocation_list::track(const validated_token_ptr& token) {
@@ -69,36 +89,58 @@ void revocation_list::track(const validated_token_ptr& token) {
 
 void revocation_list::purge_locked(std::int64_t now_unix) {
   // A revoked token past its exp is refused anyway: its entry is no longer needed.
-  std::erase_if(revoked_, [now_unix](const auto& item) { return item.second <= now_unix; });
+  std::erase_if(revoked_,
+                [now_unix](const auto& item) { return item.second.expires_at <= now_unix; });
+  // Every token the floor stands for has expired: it would refuse only tokens nobody revoked.
+  if (floor_ != 0 && floor_until_ <= now_unix) floor_ = floor_until_ = 0;
+}
+
+void revocation_list::raise_floor_locked() {
+  auto oldest = revoked_.begin();
+  for (auto it = revoked_.begin(); it != revoked_.end(); ++it) {
+    if (it->second.issued_no_later_than < oldest->second.issued_no_later_than) oldest = it;
+  }
+  floor_ = std::max(floor_, oldest->second.issued_no_later_than);
+  // The floor refuses every token issued at or before it: their entries are redundant.
+  std::erase_if(revoked_, [this](const auto& item) {
+    if (item.second.issued_no_later_than > floor_) return false;
+    floor_until_ = std::max(floor_until_, item.second.expires_at);
+    return true;
+  });
 }
 
 std::size_t revocation_list::apply(const revocation_page& page) {
   std::vector<validated_token_ptr> marked;
+  const auto mark = [&marked](validated_token_ptr token, std::int64_t now) {
+    std::int64_t expected = 0;
+    if (token->revoked_at.compare_exchange_strong(expected, now)) {
+      marked.push_back(std::move(token));
+    }
+  };
   listener notify;
   {
     std::lock_guard lock(mutex_);
     const std::int64_t now = clock_.unix_seconds();
     purge_locked(now);
+    const std::int64_t floor_before = floor_;
     for (const auto& entry : page.revoked) {
-      if (entry.expires_at > now) {
-        if (revoked_.size() >= max_entries_) {
-          // Full: drop the entry closest to its expiry to make room (it matters the shortest).
-          auto soonest = revoked_.begin();
-          for (auto it = revoked_.begin(); it != revoked_.end(); ++it) {
-            if (it->second < soonest->second) soonest = it;
-          }
-          revoked_.erase(soonest);
-        }
-        revoked_[entry.token_hash] = entry.expires_at;
+      const std::int64_t issued = entry.issued_no_later_than();
+      if (entry.expires_at > now && !below_floor_locked(issued)) {
+        revoked_[entry.token_hash] = revoked_token{entry.expires_at, issued};
+        // Full: never forget a revoked token; a floor on iat refuses it instead.
+        while (revoked_.size() > max_entries_)
+          raise_floor_locked();
       }
       const auto [first, last] = live_.equal_range(entry.token_hash);
       for (auto it = first; it != last; ++it) {
-        if (auto token = it->second.lock()) {
-          std::int64_t expected = 0;
-          if (token->revoked_at.compare_exchange_strong(expected, now)) {
-            marked.push_back(std::move(token));
-          }
-        }
+        if (auto token = it->second.lock()) mark(std::move(token), now);
+      }
+    }
+    if (floor_ != floor_before) {
+      // The live tokens the raised floor covers end now, like revoked ones.
+      for (const auto& [hash, held] : live_) {
+        auto token = held.lock();
+        if (token && below_floor_locked(token->claims.issued_at)) mark(std::move(token), now);
       }
     }
     if (page.cursor > cursor_) cursor_ = page.cursor;

@@ -150,6 +150,7 @@ struct revocation_entry {
   std::string audience;
   std::int64_t expires_at = 0;
   std::int64_t revoked_at = 0;
+  std::int64_t issued_at = 0;  // the token's iat: a broker whose list overflows floors on it
 };
 
 /// A signing key of the AS. Retired keys stay published until their last token expires.

@@ -1,6 +1,7 @@
 #include "acemq/as/policy.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "acemq/common/topic.hpp"
 
@@ -131,21 +132,27 @@ std::vector<token::scope::grant> intersect(
   return minimal;
 }
 
-bool still_covered(const std::vector<token::scope::grant>& granted,
-                   const std::vector<grant_record>& grants, std::int64_t now) {
+std::int64_t covered_until(const std::vector<token::scope::grant>& granted,
+                           const std::vector<grant_record>& grants, std::int64_t now) {
+  constexpr auto forever = std::numeric_limits<std::int64_t>::max();
+  std::int64_t until = forever;
   for (const auto& entry : granted) {
-    bool publish_ok = !entry.publish;
-    bool subscribe_ok = !entry.subscribe;
+    std::int64_t publish_until = entry.publish ? 0 : forever;
+    std::int64_t subscribe_until = entry.subscribe ? 0 : forever;
     for (const auto& grant : grants) {
       if (!grant.active_at(now)) continue;
       const auto common = intersect_filters(entry.filter, grant.filter);
       if (!common || *common != entry.filter) continue;
-      publish_ok = publish_ok || (grant.permissions & publish_bit) != 0;
-      subscribe_ok = subscribe_ok || (grant.permissions & subscribe_bit) != 0;
+      if (entry.publish && (grant.permissions & publish_bit) != 0) {
+        publish_until = std::max(publish_until, grant.not_after);
+      }
+      if (entry.subscribe && (grant.permissions & subscribe_bit) != 0) {
+        subscribe_until = std::max(subscribe_until, grant.not_after);
+      }
     }
-    if (!publish_ok || !subscribe_ok) return false;
+    until = std::min({until, publish_until, subscribe_until});
   }
-  return true;
+  return until;
 }
 
 }  // namespace acemq::as::policy

@@ -30,9 +30,11 @@ std::vector<token::scope::grant> intersect(
     const std::optional<std::vector<token::scope::grant>>& requested,
     const std::vector<grant_record>& grants, std::int64_t now);
 
-/// True when every entry of `granted` is still covered by the active grants at `now`: used to
-/// decide whether an issued token survives a change to the grants.
-bool still_covered(const std::vector<token::scope::grant>& granted,
-                   const std::vector<grant_record>& grants, std::int64_t now);
+/// Until when the grants active at `now` allow all of `granted` (unix seconds): for each entry
+/// and each permission it carries, the latest end of an active grant covering it; the earliest
+/// of those. 0 when some entry is not covered at all. A token's exp never passes it, and a
+/// token whose exp does (its grant was revoked, narrowed or shortened) is revoked.
+std::int64_t covered_until(const std::vector<token::scope::grant>& granted,
+                           const std::vector<grant_record>& grants, std::int64_t now);
 
 }  // namespace acemq::as::policy

@@ -774,7 +774,12 @@ http_response authorization_service::token_endpoint(const http_request& request)
   auto granted = token::scope::aif_scope::from_grants(granted_entries);
   if (!granted) return server_error(*format);
 
-  const auto lifetime = std::min((*server)->token_lifetime, options_.max_token_lifetime);
+  // A token never outlives the grants that allow it: its exp is at most the end of the grants
+  // its scope comes from, so a grant that ends ends the sessions it allowed.
+  const auto grants_end = policy::covered_until(granted_entries, *grants, now);
+  if (grants_end <= now) return server_error(*format);  // intersect() keeps only active grants
+  const auto lifetime =
+      std::min({(*server)->token_lifetime, options_.max_token_lifetime, grants_end - now});
   mint_request mint;
   mint.issuer = options_.issuer;
   mint.client_id = client_id;
@@ -1084,6 +1089,7 @@ http_response authorization_service::revocation_list_endpoint(const http_request
     json::object item;
     item["token_hash"] = entry.token_hash;
     item["exp"] = entry.expires_at;
+    item["iat"] = entry.issued_at;
     item["revoked_at"] = entry.revoked_at;
     revoked.push_back(std::move(item));
   }
@@ -1156,12 +1162,14 @@ std::size_t authorization_service::revoke_uncovered_tokens(const std::string& cl
   if (!tokens || !grants) return 0;
   std::size_t revoked = 0;
   for (const auto& token : *tokens) {
+    // Revoked when the grants no longer allow its whole scope until its exp: a grant revoked,
+    // narrowed (fewer permissions) or ended earlier than the token.
     auto scope = token::scope::aif_scope::from_json(token.scope);
-    if (scope && policy::still_covered(scope->grants(), *grants, now)) continue;
+    if (scope && policy::covered_until(scope->grants(), *grants, now) >= token.expires_at) continue;
     if (store_.revoke_token(token.token_id, now)) {
       ++revoked;
       audit(audit_kind::token_revoked, nullptr, client_id, audience, token.token_id,
-            "grant narrowed or revoked");
+            "grant revoked, narrowed or shortened");
     }
   }
   return revoked;

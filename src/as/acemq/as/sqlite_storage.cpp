@@ -689,15 +689,19 @@ storage_result<void> sqlite_storage::revoke_token(const std::string& token_id, s
 storage_result<std::vector<revocation_entry>> sqlite_storage::revocations_since(std::int64_t cursor,
                                                                                 std::size_t limit,
                                                                                 std::int64_t now) {
+  // The token row lives as long as its entry (both go at exp), so the join finds its iat; the
+  // revocation time bounds it from above should the row be missing.
   statement stmt(db_,
-                 "SELECT sequence, token_hash, audience, expires_at, revoked_at FROM revocations "
-                 "WHERE sequence>? AND expires_at>? ORDER BY sequence LIMIT ?");
+                 "SELECT r.sequence, r.token_hash, r.audience, r.expires_at, r.revoked_at, "
+                 "coalesce(t.issued_at, r.revoked_at) FROM revocations r "
+                 "LEFT JOIN tokens t ON t.token_hash=r.token_hash "
+                 "WHERE r.sequence>? AND r.expires_at>? ORDER BY r.sequence LIMIT ?");
   stmt.bind(1, cursor).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
   if (!stmt.prepared()) return unexpected(stmt.error("revocations"));
   std::vector<revocation_entry> out;
   while (stmt.step()) {
     out.push_back(revocation_entry{stmt.integer(0), stmt.text(1), stmt.text(2), stmt.integer(3),
-                                   stmt.integer(4)});
+                                   stmt.integer(4), stmt.integer(5)});
   }
   if (!stmt.ok()) return unexpected(stmt.error("revocations"));
   return out;
