@@ -634,7 +634,7 @@ TEST(AceAuthenticator, RevokedTokenEndsThePrincipalAndIsRefusedLater) {
   revocation_page page;
   page.cursor = 5;
   page.revoked.push_back({base64url_encode(token_hash(as_bytes(token))),
-                          w.time.unix_seconds() + 3600, w.time.unix_seconds()});
+                          w.time.unix_seconds() + 3600, w.time.unix_seconds(), std::nullopt});
   EXPECT_EQ(w.revocations.apply(page), 1u);
   EXPECT_EQ(notified, 1u);
   EXPECT_EQ(who.expires_at_unix(), w.time.unix_seconds());
