@@ -315,14 +315,15 @@ std::uint16_t https_server::start() {
   impl_->signals.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) stop();
   });
-  const auto bound = impl_->acceptor.local_endpoint().port();
-  // Also the logger's first use, before any descriptor shortage: in a build with UBSan, the
-  // first check of an object's dynamic type needs a pipe, which EMFILE would make fail.
-  spdlog::info("https: accepting connections on {}:{}", impl_->options.address, bound);
-  return bound;
+  return impl_->acceptor.local_endpoint().port();
 }
 
 void https_server::run() {
+  // Also the logger's first use, before any connection (the caller's own line comes first: tests
+  // read it). In a build with UBSan, the first check of an object's dynamic type needs a pipe,
+  // which EMFILE would make fail.
+  spdlog::info("https: serving with {} I/O threads and {} workers", impl_->options.threads,
+               impl_->options.workers);
   std::vector<std::thread> workers;
   for (int i = 1; i < impl_->options.threads; ++i)
     workers.emplace_back([this] { impl_->io.run(); });
