@@ -10,7 +10,7 @@
 #include "acemq/as/audit.hpp"
 #include "acemq/as/config.hpp"
 #include "acemq/as/dev_tls.hpp"
-#include "acemq/as/https_server.hpp"
+#include "acemq/as/https_front.hpp"
 #include "acemq/as/key_ring.hpp"
 #include "acemq/as/secret_hash.hpp"
 #include "acemq/as/service.hpp"
@@ -198,9 +198,8 @@ int main(int argc, char** argv) {
         https.certificate_file = files.certificate;
         https.private_key_file = files.private_key;
       }
-      https_server server(
-          https, [&](const http_request& request) { return ctx.service->handle(request); },
-          [&](const http_request& request) { return ctx.service->needs_worker(request); });
+      auto server =
+          make_https_front(https, [&]() -> authorization_service& { return *ctx.service; });
       const auto bound = server.start();
       if (!issuer.empty()) {
         ctx.config.service.issuer = issuer;
