@@ -897,6 +897,24 @@ TEST_F(ThrottledServiceTest, GuessesFromOneHostAreRefusedBeforeHashing) {
       200u);
 }
 
+TEST_F(ThrottledServiceTest, AGuessTheLimitsRefuseIsAnsweredWithoutTheWorkerPool) {
+  http_request request;
+  request.method = "GET";
+  request.target = "/owner/grants";
+  request.headers.emplace_back("authorization", basic("stranger", "guess"));
+  request.peer_address = "198.51.100.7:1000";
+  // While the host has guesses left, a guess is hashed on a worker.
+  EXPECT_TRUE(service_->needs_worker(request));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(service_->handle(request).status, 401u);
+  // Then its 429 costs no hashing: answered where it arrived, not queued behind other hosts.
+  EXPECT_FALSE(service_->needs_worker(request));
+  EXPECT_EQ(service_->handle(request).status, 429u);
+  // Another host still gets its check on a worker.
+  request.peer_address = "198.51.100.8:1000";
+  EXPECT_TRUE(service_->needs_worker(request));
+}
+
 TEST_F(ThrottledServiceTest, EveryEndpointThatChecksASecretIsThrottled) {
   const std::string host = "198.51.100.7:1";
   for (int i = 0; i < 3; ++i) {

@@ -377,6 +377,9 @@ bool authorization_service::needs_worker(const http_request& request) {
   if (kind.empty()) return true;
   const auto basic = parse_basic_authorization(request.header("authorization"));
   if (!basic) return true;
+  // A guess the limits refuse costs no hashing: its 429 is answered at once on the I/O thread
+  // instead of waiting in the queue behind other hosts' checks.
+  if (authentication_wait(kind, basic->client_id, request) > 0) return false;
   const auto entry = recently_verified_entry(kind, basic->client_id, basic->client_secret);
   std::lock_guard lock(cache_mutex_);
   const auto it = verified_secrets_.find(entry);
