@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: run test deps release dev tsan fuzz format check-format test-dev test-tsan fuzz-smoke clean
+.PHONY: run test deps release dev tsan fuzz format check-format test-dev test-tsan fuzz-smoke fuzz-campaign soak clean
 
 run: deps release
 	scripts/run-dev
@@ -43,6 +43,14 @@ fuzz:
 
 fuzz-smoke: fuzz
 	scripts/fuzz-smoke build/fuzz
+
+# Hours of fuzzing with a ledger (fuzz/campaign.tsv), then minimised corpora; docs/fuzzing.md.
+fuzz-campaign: fuzz
+	scripts/fuzz-campaign
+
+# Five minutes of mixed load on the broker under ThreadSanitizer (not part of `make test`).
+soak: deps
+	scripts/tsan-soak
 
 format:
 	scripts/check-format --fix
