@@ -110,6 +110,8 @@ class Environment:
         # Broker --set overrides of a sibling script, given as a function of this environment
         # (they may name files under it or the AS address).
         self.extra_settings = extra_settings
+        # Arguments of acemq-as before "serve" (e.g. "--config", FILE) of a sibling script.
+        self.as_arguments = []
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -141,8 +143,8 @@ class Environment:
             self.as_admin("grant", "create", "--owner", "demo-owner", "--client", CLIENT_ID,
                           "--audience", audience, "--filter", "demo/#", "--permissions", "pub,sub",
                           "--lifetime", "86400")
-        self.as_process = ProcessOutput([os.environ["ACEMQ_AS"], "--data-dir", self.path("as"), "serve",
-                                         "--port", "0", "--issuer", ISSUER])
+        self.as_process = ProcessOutput([os.environ["ACEMQ_AS"], "--data-dir", self.path("as"), *self.as_arguments,
+                                         "serve", "--port", "0", "--issuer", ISSUER])
         # "acemq-as listening on https://127.0.0.1:PORT issuer ISSUER certificate FILE"
         ready = self.as_process.wait_for(r"listening on (https://\S+) issuer \S+ certificate (\S+)",
                                          START_TIMEOUT)
