@@ -68,5 +68,53 @@ TEST(host_of, strips_the_port) {
   EXPECT_EQ(host_of("local"), "local");
 }
 
+TEST(per_address_key, ipv4_address_is_its_own_key) {
+  EXPECT_EQ(per_address_key("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(per_address_key("192.0.2.7:50000"), "192.0.2.7");
+  EXPECT_NE(per_address_key("192.0.2.7"), per_address_key("192.0.2.8"));
+}
+
+TEST(per_address_key, ipv6_addresses_of_one_slash64_share_a_key) {
+  // An attacker holding 2001:db8:1:2::/64 picks a new source address per connection.
+  const std::string key = per_address_key("2001:db8:1:2::1");
+  EXPECT_EQ(key, "2001:db8:1:2::/64");
+  EXPECT_EQ(per_address_key("2001:db8:1:2:ffff:ffff:ffff:ffff"), key);
+  EXPECT_EQ(per_address_key("[2001:db8:1:2:a:b:c:d]:8883"), key);
+  EXPECT_EQ(per_address_key("2001:0DB8:0001:0002:0000:0000:0000:0009"), key);  // canonical text
+}
+
+TEST(per_address_key, neighbouring_slash64s_are_counted_apart) {
+  EXPECT_NE(per_address_key("2001:db8:1:2::1"), per_address_key("2001:db8:1:3::1"));
+  EXPECT_NE(per_address_key("2001:db8:1:2::1"), per_address_key("2001:db9:1:2::1"));
+  EXPECT_EQ(per_address_key("2001:db8:1:2:8000::1"), "2001:db8:1:2::/64");  // bit 64 is host
+}
+
+TEST(per_address_key, ipv4_mapped_ipv6_is_counted_as_ipv4) {
+  // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d: one key per IPv4 address, the same
+  // as on an IPv4 listener, not one /64 (::ffff:0:0/96) for every IPv4 host.
+  EXPECT_EQ(per_address_key("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(per_address_key("[::ffff:192.0.2.7]:1883"), "192.0.2.7");
+  EXPECT_EQ(per_address_key("::ffff:c000:207"), "192.0.2.7");
+  EXPECT_NE(per_address_key("::ffff:192.0.2.7"), per_address_key("::ffff:192.0.2.8"));
+}
+
+TEST(per_address_key, loopback_and_scoped_addresses) {
+  EXPECT_EQ(per_address_key("::1"), "::/64");
+  EXPECT_EQ(per_address_key("[::1]:1883"), "::/64");
+  // A link-local address's zone names an interface, not a host: the prefix is the key.
+  EXPECT_EQ(per_address_key("fe80::1%1"), "fe80::/64");
+  EXPECT_EQ(per_address_key("[fe80::1%eth0]:1883"), "fe80::/64");
+}
+
+TEST(per_address_key, text_that_is_no_address_is_its_own_key) {
+  EXPECT_EQ(per_address_key("not an address"), "not an address");
+  EXPECT_EQ(per_address_key("local:7"), "local");  // host_of's host part
+  EXPECT_EQ(per_address_key(""), "");
+  EXPECT_EQ(per_address_key("2001:db8::1::2"), "2001:db8::1::2");
+  EXPECT_EQ(per_address_key("192.0.2.7%1"), "192.0.2.7%1");
+  const std::string long_text(100, '1');
+  EXPECT_EQ(per_address_key(long_text), long_text);
+}
+
 }  // namespace
 }  // namespace acemq

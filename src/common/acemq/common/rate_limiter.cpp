@@ -1,7 +1,11 @@
 #include "acemq/common/rate_limiter.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace acemq {
@@ -87,6 +91,34 @@ std::string_view host_of(std::string_view remote_address) noexcept {
   // More than one colon without brackets is a bare IPv6 address: no port to strip.
   if (colon == std::string_view::npos || remote_address.find(':') != colon) return remote_address;
   return remote_address.substr(0, colon);
+}
+
+std::string per_address_key(std::string_view remote_address) {
+  const std::string_view host = host_of(remote_address);
+  // inet_pton wants a terminated string without a zone ("fe80::1%eth0"); no address is longer
+  // than INET6_ADDRSTRLEN.
+  const std::string_view address = host.substr(0, host.find('%'));
+  if (address.size() >= INET6_ADDRSTRLEN) return std::string(host);
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  std::copy(address.begin(), address.end(), text.begin());
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.data(), &v4) == 1 && address.size() == host.size()) {
+    return std::string(address);
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.data(), &v6) != 1) return std::string(host);
+  std::array<char, INET6_ADDRSTRLEN> written{};
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    // ::ffff:a.b.c.d (RFC 4291 2.5.5.2): the IPv4 peer a.b.c.d.
+    std::memcpy(&v4.s_addr, &v6.s6_addr[12], sizeof v4.s_addr);
+    inet_ntop(AF_INET, &v4, written.data(), written.size());
+    return written.data();
+  }
+  // RFC 4291 2.5.4: the first 64 bits are the subnet prefix; the interface identifier is the
+  // host's own choice.
+  std::fill(std::begin(v6.s6_addr) + 8, std::end(v6.s6_addr), 0);
+  inet_ntop(AF_INET6, &v6, written.data(), written.size());
+  return std::string(written.data()) + "/64";
 }
 
 }  // namespace acemq

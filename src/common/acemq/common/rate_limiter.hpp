@@ -69,4 +69,13 @@ class rate_limiter {
 /// socket.
 std::string_view host_of(std::string_view remote_address) noexcept;
 
+/// The key under which every per-address limit counts the peer at `remote_address` ("ip:port",
+/// "[v6]:port" or a bare address): an IPv4 address as it is; an IPv4-mapped IPv6 address as its
+/// IPv4 address (a dual-stack listener's view of an IPv4 peer); any other IPv6 address as its /64
+/// prefix in canonical text ("2001:db8:1:2::/64"), scope dropped, because one host or subscriber
+/// is commonly given a whole /64 (RFC 6177) and could otherwise take each share once per address
+/// in it. Text that is no IP address: its host part (host_of) unchanged. Logs and audit records
+/// keep showing the full address; only limits use this key.
+std::string per_address_key(std::string_view remote_address);
+
 }  // namespace acemq
