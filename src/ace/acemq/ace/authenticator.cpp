@@ -187,7 +187,7 @@ void ace_authenticator::start_v5(const broker::authentication_request& request, 
           }
           done(alive->issue_challenge(key, std::move(*outcome), false, std::move(will_topic)));
         },
-        host_of(request.remote_address));
+        per_address_key(request.remote_address));
     return;
   }
 
@@ -238,7 +238,7 @@ void ace_authenticator::validate_exporter_pop(const broker::authentication_reque
         }
         done(alive->accept(*outcome, client_id, will_topic));
       },
-      host_of(request.remote_address));
+      per_address_key(request.remote_address));
 }
 
 void ace_authenticator::continue_auth(const broker::authentication_request& request,
@@ -307,7 +307,7 @@ void ace_authenticator::reauthenticate(const broker::authentication_request& req
         }
         done(alive->issue_challenge(key, std::move(*outcome), true, std::nullopt));
       },
-      host_of(request.remote_address));
+      per_address_key(request.remote_address));
 }
 
 validated_token_ptr ace_authenticator::token_for_psk(std::string_view identity) {

@@ -14,7 +14,7 @@ token_store::token_store(const token_store_limits& limits, const clock& time)
                                          limits.max_tracked_addresses}) {}
 
 bool token_store::allow_upload(std::string_view remote_address) {
-  return uploads_.try_take(host_of(remote_address));
+  return uploads_.try_take(per_address_key(remote_address));
 }
 
 void token_store::forget_locked(const std::string& identity, const entry& gone) {

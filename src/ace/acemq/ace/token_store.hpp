@@ -5,8 +5,9 @@
 // (RFC 9431 section 8):
 //  * at most `max_tokens` entries; when full, expired or revoked tokens are dropped first, then
 //    the least recently used token (an upload or a successful use counts as a use);
-//  * uploads are rate-limited per remote address with a token bucket; the limiter itself tracks
-//    at most `max_tracked_addresses` addresses (the least recently seen is forgotten).
+//  * uploads are rate-limited per remote address (an IPv6 /64) with a token bucket; the limiter
+//    itself tracks at most `max_tracked_addresses` addresses (the least recently seen is
+//    forgotten).
 // Thread-safe.
 
 #include <cstddef>
@@ -58,8 +59,8 @@ class token_store {
  public:
   token_store(const token_store_limits& limits, const clock& time);
 
-  /// Charges one upload to `remote_address` ("ip:port": the port is ignored); false when the
-  /// address is over its rate.
+  /// Charges one upload to `remote_address` ("ip:port", counted by its per_address_key: the port
+  /// is ignored, an IPv6 peer counts as its /64); false when the address is over its rate.
   bool allow_upload(std::string_view remote_address);
 
   /// Stores `token` under its PoP key identity, replacing an older token for the same key, and

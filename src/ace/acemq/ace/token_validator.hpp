@@ -44,9 +44,9 @@ class token_validator : public std::enable_shared_from_this<token_validator> {
   void set_key_lookup(key_lookup lookup);
 
   /// Validates `token` (copied as needed). `done` is called exactly once. `requester` is the
-  /// remote host the token came from (host_of the address): a reference token that needs the
-  /// AS takes one introspection from that host's budget, or is refused (rate_limited). Empty:
-  /// no per-host budget (the caller bounds its own calls).
+  /// remote host the token came from (per_address_key of the address: an IPv6 peer's /64): a
+  /// reference token that needs the AS takes one introspection from that host's budget, or is
+  /// refused (rate_limited). Empty: no per-host budget (the caller bounds its own calls).
   void validate(byte_view token, completion done, std::string_view requester = {});
   /// Cache and local verification only, never the AS: for synchronous callers (TLS-PSK).
   outcome validate_local(byte_view token);

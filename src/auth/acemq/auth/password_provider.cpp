@@ -78,7 +78,8 @@ void password_provider::start(const broker::authentication_request& request, com
     done(broker::auth_step::pass());
     return;
   }
-  const std::string host(host_of(request.remote_address));
+  // Per address: an IPv6 peer by its /64 (per_address_key); the log names the peer itself.
+  const std::string host = per_address_key(request.remote_address);
   const std::string& user = *request.username;
   std::string pair = user;
   pair += '\n';

@@ -23,7 +23,8 @@ using executor = std::function<void(std::function<void()>)>;
 
 struct password_provider_settings {
   argon2_bounds bounds;
-  /// Failures from one host: 5 back to back, then one every 12 s.
+  /// Failures from one host (per_address_key: an IPv6 peer's /64): 5 back to back, then one
+  /// every 12 s.
   rate_limit_settings per_address;
   /// Failures for one user name from anywhere: 20 back to back, then one a minute. Not applied to
   /// a host the user authenticated from within `trusted_for`, so guessing from elsewhere cannot

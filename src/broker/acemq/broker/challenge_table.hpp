@@ -4,9 +4,9 @@
 //  * a challenge belongs to one connection (listener + remote address and port): at most one
 //    per connection, taken out by the answer whatever its outcome (single use), forgotten when
 //    the connection closes (authenticator::connection_closed) or at its deadline;
-//  * bounded in total and per remote host, so no single source can fill it: at a bound, expired
-//    entries are purged first, then the new challenge is refused (the provider answers 0x89
-//    Server busy).
+//  * bounded in total and per remote host (per_address_key: an IPv6 peer's /64), so no single
+//    source can fill it: at a bound, expired entries are purged first, then the new challenge is
+//    refused (the provider answers 0x89 Server busy).
 // Thread-safe.
 
 #include <algorithm>
@@ -29,8 +29,9 @@ namespace acemq::broker {
 struct challenge_limits {
   /// Challenges outstanding at once.
   std::size_t max_total = 10'000;
-  /// Challenges outstanding at once from one remote host (port ignored); never more than half
-  /// of max_total, so one host cannot fill the table.
+  /// Challenges outstanding at once from one remote host (per_address_key: port ignored, an
+  /// IPv6 peer counts as its /64); never more than half of max_total, so one host cannot fill
+  /// the table.
   std::size_t max_per_host = 100;
   /// How long a challenge waits for its answer.
   std::chrono::seconds timeout{30};
@@ -63,7 +64,7 @@ class challenge_table {
   /// nothing held, when the table or the owner's host is at its bound.
   bool hold(const std::string& owner, Payload payload) {
     const auto now = clock_.now();
-    const std::string host(host_of(owner.substr(owner.find('\n') + 1)));
+    const std::string host = per_address_key(owner.substr(owner.find('\n') + 1));
     std::lock_guard lock(mutex_);
     remove_locked(owner);
     if (at_bound_locked(host)) {

@@ -1738,21 +1738,23 @@ void detail::server_state::on_accepted(listener_state& listener, worker& home, t
 
 bool detail::server_state::admit(listener_state& listener, const tcp::endpoint& remote) {
   // Both buckets are checked before either is charged, so a refusal by one does not use up the
-  // other.
+  // other. The address bucket is the peer's per_address_key (an IPv6 peer's /64); the log names
+  // the peer itself.
   const std::string address = remote.address().to_string();
+  const std::string address_key = per_address_key(address);
   if (listener.connection_rate && !listener.connection_rate->allowed("")) {
     ++counters.refused_listener_rate;
     spdlog::debug("listener {}: {} refused: connection rate", listener.settings.name, address);
     return false;
   }
-  if (listener.address_rate && !listener.address_rate->allowed(address)) {
+  if (listener.address_rate && !listener.address_rate->allowed(address_key)) {
     ++counters.refused_address_rate;
     spdlog::debug("listener {}: {} refused: connection rate of the address", listener.settings.name,
                   address);
     return false;
   }
   if (listener.connection_rate) listener.connection_rate->take("");
-  if (listener.address_rate) listener.address_rate->take(address);
+  if (listener.address_rate) listener.address_rate->take(address_key);
   return true;
 }
 
