@@ -1,10 +1,11 @@
 #pragma once
 // Guessing limits of the authorization server's secret checks (client, resource-server and owner
 // secrets), the same design as the broker's password throttle (src/auth/password_provider):
-// failures are charged per remote host and per identity, a request is refused before any
-// argon2id work while a bucket is empty, and the per-identity bucket does not bind a host where
-// that identity recently proved its secret, so a stranger's guesses cannot lock the identity's
-// own clients out (docs/authorization-server.md, "Secret checks").
+// failures are charged per remote host (per_address_key, which the caller passes as `host`: an
+// IPv6 peer's /64) and per identity, a request is refused before any argon2id work while a bucket
+// is empty, and the per-identity bucket does not bind a host where that identity recently proved
+// its secret, so a stranger's guesses cannot lock the identity's own clients out
+// (docs/authorization-server.md, "Secret checks").
 
 #include <chrono>
 #include <cstddef>

@@ -20,6 +20,7 @@
 
 #include "acemq/common/base64.hpp"
 #include "acemq/common/log.hpp"
+#include "acemq/common/rate_limiter.hpp"
 
 namespace acemq::as {
 namespace {
@@ -82,23 +83,7 @@ http_response server_busy() {
   return response;
 }
 
-/// connection_slot_key of a parsed address.
-std::string slot_key(const asio::ip::address& address) {
-  if (address.is_v4()) return address.to_string();
-  const auto v6 = address.to_v6();
-  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
-  auto bytes = v6.to_bytes();
-  std::fill(bytes.begin() + 8, bytes.end(), 0);  // keep the /64 prefix, drop the scope
-  return asio::ip::address_v6(bytes).to_string() + "/64";
-}
-
 }  // namespace
-
-std::string connection_slot_key(const std::string& peer_address) {
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(peer_address, ec);
-  return ec ? peer_address : slot_key(address);
-}
 
 struct https_server::impl {
   https_server_options options;
@@ -137,7 +122,7 @@ struct https_server::impl {
     }
   }
 
-  /// Takes a connection slot for `key` (connection_slot_key); false when the total or the
+  /// Takes a connection slot for `key` (per_address_key); false when the total or the
   /// key's share is full.
   bool take_slot(const std::string& key) {
     std::lock_guard lock(slots_mutex);
@@ -287,11 +272,11 @@ struct https_server::impl {
       boost::system::error_code address_error;
       const auto endpoint = socket.remote_endpoint(address_error);
       if (address_error) continue;
-      std::string slot = slot_key(endpoint.address());
+      std::string peer = endpoint.address().to_string();
+      std::string slot = per_address_key(peer);
       if (!take_slot(slot)) continue;  // the socket closes here
       asio::co_spawn(acceptor.get_executor(),
-                     session(std::move(socket), endpoint.address().to_string(), std::move(slot)),
-                     asio::detached);
+                     session(std::move(socket), std::move(peer), std::move(slot)), asio::detached);
     }
   }
 };

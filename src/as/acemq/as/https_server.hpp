@@ -24,7 +24,7 @@ struct https_server_options {
   std::size_t max_body = 16 * 1024;
   std::size_t max_header = 8 * 1024;
   std::size_t max_connections = 1024;
-  /// Connections one remote address (an IPv6 /64, see connection_slot_key) may hold at once;
+  /// Connections one remote address (an IPv6 /64: per_address_key) may hold at once;
   /// beyond it a new one is closed at once, so a few hosts cannot take every slot of
   /// max_connections.
   std::size_t max_connections_per_address = 32;
@@ -40,12 +40,6 @@ struct https_server_options {
   /// once.
   std::size_t max_queued = 64;
 };
-
-/// The key under which https.max_connections_per_address counts a peer: an IPv4 address as it
-/// is, an IPv4-mapped IPv6 address as its IPv4 address, any other IPv6 address as its /64 prefix
-/// ("2001:db8:1:2::/64"), since one subscriber commonly holds a whole /64 and could otherwise
-/// open the share once per address in it. Text that is no address is its own key.
-std::string connection_slot_key(const std::string& peer_address);
 
 using request_handler = std::function<http_response(const http_request&)>;
 /// Whether a request must run on the worker pool (it may take long); empty = every request.

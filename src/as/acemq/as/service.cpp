@@ -466,7 +466,7 @@ std::int64_t authorization_service::authentication_wait(std::string_view kind, s
   std::string identity(kind);
   identity += '\n';
   identity += id;
-  return throttle_.wait_before_check(identity, host_of(request.peer_address));
+  return throttle_.wait_before_check(identity, per_address_key(request.peer_address));
 }
 
 bool authorization_service::verify_identity(std::string_view kind, const std::string& id,
@@ -486,7 +486,7 @@ bool authorization_service::verify_identity(std::string_view kind, const std::st
   std::string identity(kind);
   identity += '\n';
   identity += id;
-  const auto host = host_of(request.peer_address);
+  const auto host = per_address_key(request.peer_address);
   if (matched) {
     throttle_.succeeded(identity, host);
   } else {
@@ -618,7 +618,7 @@ http_response authorization_service::token_endpoint(const http_request& request)
   const auto format = content_format_from_media_type(request.header("content-type"));
   if (!format) return unsupported_media_type(content_format::json, accepted_token_media_types);
   if (const auto wait =
-          acquire(address_limiter_, options_.per_address, host_of(request.peer_address));
+          acquire(address_limiter_, options_.per_address, per_address_key(request.peer_address));
       wait > 0) {
     audit(audit_kind::token_refused, &request, "", "", "", "rate limited (address)");
     return too_many_requests(*format, wait);

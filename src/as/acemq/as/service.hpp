@@ -34,7 +34,8 @@ struct service_options {
   /// Rotate the signing key automatically after this many seconds; 0 = only on demand.
   std::int64_t key_rotation_interval = 0;
   request_limits limits;
-  /// /token requests per client and per remote host (a refill rate of 0 turns a limit off).
+  /// /token requests per client and per remote host (per_address_key: an IPv6 peer's /64; a
+  /// refill rate of 0 turns a limit off).
   rate_limit_settings per_client{.burst = 20.0, .refill_per_second = 5.0, .max_entries = 10'000};
   rate_limit_settings per_address{.burst = 60.0, .refill_per_second = 20.0, .max_entries = 10'000};
   std::size_t max_trl_page = 500;
