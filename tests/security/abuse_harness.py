@@ -73,12 +73,15 @@ def describe(packet):
 # ---- the raw client of security_harness, from a chosen source address ------------------------
 
 class SourcedRawClient(raw.RawClient):
-    """security_harness.RawClient whose socket is bound to `source` (a loopback address)."""
+    """security_harness.RawClient whose socket is bound to `source` (a loopback address, or an
+    IPv6 one when the broker listens on IPv6)."""
 
     def __init__(self, broker, version=raw.V5, tls=None, source=LEGITIMATE):
         self.version = version
         port = broker.tls_port if tls else broker.tcp_port
-        connection = socket.create_connection(("127.0.0.1", port), timeout=raw.TIMEOUT,
+        # The listener's own address ("[::1]" for an IPv6 one), 127.0.0.1 by default.
+        host = broker.addresses.get("tls" if tls else "tcp", "127.0.0.1").strip("[]")
+        connection = socket.create_connection((host, port), timeout=raw.TIMEOUT,
                                               source_address=(source, 0))
         if tls:
             connection = tls.wrap_socket(connection, server_hostname="localhost")

@@ -119,7 +119,7 @@ class AuthorizationServer:
                                               self.write_config(), "--data-dir", self.path("as"),
                                               "serve", "--issuer", "https://127.0.0.1"],
                                              preexec_fn=limit_descriptors if limit else None)
-        ready = self.process.wait_for(r"listening on https://127\.0\.0\.1:(\d+) issuer \S+ "
+        ready = self.process.wait_for(r"listening on https://\S+:(\d+) issuer \S+ "
                                       r"certificate (\S+)", profile.START_TIMEOUT)
         self.port = int(ready.group(1))
         self.context = ssl.create_default_context(cafile=ready.group(2))
@@ -138,7 +138,8 @@ class AuthorizationServer:
 
     def connection(self, source_address=LEGITIMATE, timeout=TIMEOUT):
         """A keep-alive HTTPS connection from `source_address`."""
-        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.context,
+        host = self.settings["https.address"].strip("[]")  # 127.0.0.1 unless the test says
+        return http.client.HTTPSConnection(host, self.port, context=self.context,
                                            timeout=timeout, source_address=(source_address, 0))
 
     def request(self, method, path, body=None, headers=None, source_address=LEGITIMATE,
