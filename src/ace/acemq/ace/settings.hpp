@@ -108,7 +108,7 @@ struct ace_settings {
   /// authz-info store bounds.
   token_store_limits store;
   /// How often the AS revocation list is polled (RFC 9431: revocation within this interval).
-  std::chrono::milliseconds revocation_poll_interval{1000};
+  std::chrono::milliseconds revocation_poll_interval{500};
   /// Revoked token hashes remembered (each until its token's exp).
   std::size_t max_revoked_entries = 100'000;
 
