@@ -209,6 +209,50 @@ TEST(AceAuthenticator, OneHostHoldsAtMostHalfTheChallenges) {
             kind::continue_with);
 }
 
+TEST(AceAuthenticator, OneIpv6Slash64HoldsAtMostHalfTheChallenges) {
+  // A new source address per connection, all in 2001:db8:1:2::/64: one host (per_address_key).
+  ace_settings base;
+  base.max_pending_challenges = 8;
+  base.max_pending_challenges_per_address = 100;  // capped at half the table
+  world w(false, base);
+  fake_tls tls(15);
+  const byte_vector data = *pop::build_connect_challenge(as_bytes(w.token()));
+  for (int i = 1; i <= 4; ++i) {
+    const std::string socket = "[2001:db8:1:2::" + std::to_string(i) + "]:4000";
+    EXPECT_EQ(run_start(w, from(connect_request(&tls, data), socket)).what, kind::continue_with);
+  }
+  expect_refused(run_start(w, from(connect_request(&tls, data), "[2001:db8:1:2:a:b:c:d]:4000")),
+                 reason_code::server_busy);
+  EXPECT_EQ(run_start(w, from(connect_request(&tls, data), "[2001:db8:1:3::1]:4000")).what,
+            kind::continue_with);
+}
+
+TEST(AceAuthenticator, ReferenceTokensOverTheSlash64sIntrospectionBudgetAreRefusedWith0x9F) {
+  ace_settings base;
+  base.introspection_address_burst = 2;
+  base.introspection_address_rate = 0;
+  world w(true, base);
+  fake_tls tls(16);
+  for (int i = 0; i < 3; ++i) {
+    const std::string token = std::string(42, 'S') + static_cast<char>('a' + i);
+    const auto data = *pop::build_connect_challenge(as_bytes(token));
+    captured c;
+    w.provider->start(
+        from(connect_request(&tls, data), "[2001:db8:1:2::" + std::to_string(i + 1) + "]:5000"),
+        c.sink());
+    if (i < 2) {
+      ASSERT_EQ(w.as.calls.size(), 1u) << i;
+      w.as.answer(std::string(R"({"active":false})"));
+      ASSERT_TRUE(c.step.has_value());
+      expect_refused(*c.step);
+    } else {
+      EXPECT_TRUE(w.as.calls.empty()) << i;
+      ASSERT_TRUE(c.step.has_value());
+      expect_refused(*c.step, reason_code::connection_rate_exceeded);
+    }
+  }
+}
+
 TEST(AceAuthenticator, ReferenceTokensOverTheHostsIntrospectionBudgetAreRefusedWith0x9F) {
   // RFC 9431 8: made-up reference tokens must not make the broker call the AS at will. From one
   // host (any port) only introspection_address_burst calls; beyond, 0x9F at once, no call.

@@ -152,6 +152,25 @@ TEST(AuthzInfo, FloodFromOneAddressIsRateLimited) {
   EXPECT_EQ(upload(w, handler, token, 1, "203.0.113.5:3000").reason, reason_code::success);
 }
 
+TEST(AuthzInfo, FloodFromOneIpv6Slash64IsRateLimited) {
+  // One subscriber holds the whole /64 and picks a new source address per upload: the /64 is
+  // the address (per_address_key).
+  ace_settings base;
+  base.store.uploads_burst = 3;
+  base.store.uploads_per_second = 1;
+  world w(false, base);
+  authz_info_handler handler(*w.validator, w.store);
+  const std::string token = w.token();
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(upload(w, handler, token, 1, "[2001:db8:1:2::" + std::to_string(i) + "]:1000").reason,
+              reason_code::success);
+  }
+  EXPECT_EQ(upload(w, handler, token, 1, "[2001:db8:1:2:ffff::9]:1000").reason,
+            reason_code::quota_exceeded);
+  // The neighbouring /64 is someone else.
+  EXPECT_EQ(upload(w, handler, token, 1, "[2001:db8:1:3::1]:1000").reason, reason_code::success);
+}
+
 TEST(AuthzInfo, StoreIsBoundedExpiredFirstThenLeastRecentlyUsed) {
   ace_settings base;
   base.store.max_tokens = 2;
