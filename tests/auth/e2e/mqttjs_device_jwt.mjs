@@ -32,8 +32,11 @@ async function mint(extra = {}, iatOffset = 0) {
  */
 function connect(answer) {
   return new Promise((resolve, reject) => {
-    const client = mqtt.connect(`mqtts://localhost:${process.env.ACEMQ_TLS_PORT}`, {
+    // The broker listens on 127.0.0.1; the certificate names localhost. (Node 18 does not try
+    // the other addresses of a name, and Debian 12 resolves localhost to ::1 first.)
+    const client = mqtt.connect(`mqtts://127.0.0.1:${process.env.ACEMQ_TLS_PORT}`, {
       ca: fs.readFileSync(process.env.ACEMQ_CA),
+      servername: 'localhost',
       clientId: device,
       protocolVersion: 5,
       reconnectPeriod: 0,

@@ -20,6 +20,7 @@
 #include <limits>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace acemq::client {
 
@@ -48,7 +49,8 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
     error_code ec;
     const asio::ip::address address = asio::ip::make_address(options_.host, ec);
     if (!ec) {
-      connect_to(tcp::endpoint(address, options_.port));
+      endpoints_ = {tcp::endpoint(address, options_.port)};
+      connect_to(0);
     } else {
       resolver_.async_resolve(
           options_.host, std::to_string(options_.port),
@@ -59,7 +61,10 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
                             "cannot resolve host: " + error.message()});
               return;
             }
-            self->connect_to(*r.begin());
+            // Every address the name has, in the resolver's order: "localhost" is often ::1
+            // first while the broker listens on 127.0.0.1 only.
+            self->endpoints_.assign(r.begin(), r.end());
+            self->connect_to(0);
           });
     }
     return {};
@@ -158,34 +163,43 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
     return e;
   }
 
-  void connect_to(const tcp::endpoint& endpoint) {
+  // Connects to endpoints_[index], and on failure to the next one; the error of the last address
+  // tried is the one reported.
+  void connect_to(std::size_t index) {
+    const tcp::endpoint endpoint = endpoints_[index];
+    const bool last = index + 1 == endpoints_.size();
     error_code ec;
+    socket_.close(ec);
     socket_.open(endpoint.protocol(), ec);
     if (!ec && !options_.bind_address.empty()) {
       const asio::ip::address local = asio::ip::make_address(options_.bind_address, ec);
       if (!ec) socket_.bind(tcp::endpoint(local, 0), ec);
     }
     if (ec) {
+      // A local address of the other family cannot reach this one; another address may fit.
+      if (!last) return connect_to(index + 1);
       finish({client_error::transport_error, mqtt::reason_code::unspecified_error,
               "cannot open or bind the socket: " + ec.message()});
       return;
     }
-    socket_.async_connect(endpoint, [self = shared_from_this()](const error_code& error) {
-      if (self->closed_) return;
-      if (error) {
-        self->finish({client_error::transport_error, mqtt::reason_code::unspecified_error,
-                      "cannot connect: " + error.message()});
-        return;
-      }
-      error_code ignored;
-      // Small packets (acks, PINGREQ) must not wait for Nagle's algorithm.
-      self->socket_.set_option(tcp::no_delay(true), ignored);
-      if (self->options_.tls) {
-        self->start_tls();
-      } else {
-        self->start_mqtt();
-      }
-    });
+    socket_.async_connect(
+        endpoint, [self = shared_from_this(), index, last](const error_code& error) {
+          if (self->closed_) return;
+          if (error) {
+            if (!last) return self->connect_to(index + 1);
+            self->finish({client_error::transport_error, mqtt::reason_code::unspecified_error,
+                          "cannot connect: " + error.message()});
+            return;
+          }
+          error_code ignored;
+          // Small packets (acks, PINGREQ) must not wait for Nagle's algorithm.
+          self->socket_.set_option(tcp::no_delay(true), ignored);
+          if (self->options_.tls) {
+            self->start_tls();
+          } else {
+            self->start_mqtt();
+          }
+        });
   }
 
   void start_tls() {
@@ -416,6 +430,7 @@ class client::impl : public std::enable_shared_from_this<client::impl> {
   events callbacks_;
   tcp::socket socket_;
   tcp::resolver resolver_;
+  std::vector<tcp::endpoint> endpoints_;  // what the host name resolved to, tried in order
   asio::steady_timer timer_;
   std::optional<asio::ssl::stream<tcp::socket&>> tls_;
   protocol_machine machine_;
