@@ -8,7 +8,10 @@ JOBS ?= $(shell nproc)
 
 .PHONY: run test deps release dev tsan fuzz format check-format test-dev test-tsan fuzz-smoke fuzz-campaign soak clean
 
-run: deps release
+# Only the three programs the main job runs (the release preset's tests and benchmarks are `release`).
+run: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target acemq-as acemq-broker acemq
 	scripts/run-dev
 
 test: deps check-format test-dev test-tsan fuzz-smoke
