@@ -21,31 +21,20 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from namespaces import run_inside  # noqa: E402
+
 IN_NAMESPACE = "ACEMQ_CLIENT_ADDRESSES_TEST_NAMESPACE"
 HOSTS = "::1\tlocalhost\n127.0.0.1\tlocalhost\n"
 TIMEOUT = 20
 
 
-def enter_private_namespace():
-    """Re-runs this test in a new mount namespace and exits with its status; inside, binds a hosts
-    file that resolves localhost to ::1 first. Returns only inside, or with the reason none can be
-    made."""
-    if os.environ.get(IN_NAMESPACE) == "1":
-        hosts = tempfile.NamedTemporaryFile("w", prefix="acemq-hosts-", delete=False)
-        hosts.write(HOSTS)
-        hosts.close()
-        subprocess.run(["mount", "--bind", hosts.name, "/etc/hosts"], check=True)
-        return None
-    unshare = shutil.which("unshare")
-    if not unshare:
-        return "unshare(1) is missing"
-    probe = subprocess.run([unshare, "--mount", "true"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
-    if probe.returncode != 0:
-        return "cannot make a mount namespace: " + probe.stderr.strip()
-    environment = dict(os.environ, **{IN_NAMESPACE: "1"})
-    sys.exit(subprocess.run([unshare, "--mount", sys.executable] + sys.argv,
-                            env=environment).returncode)
+def bind_hosts_file():
+    """Inside the namespace: an /etc/hosts that resolves localhost to ::1 first."""
+    hosts = tempfile.NamedTemporaryFile("w", prefix="acemq-hosts-", delete=False)
+    hosts.write(HOSTS)
+    hosts.close()
+    subprocess.run(["mount", "--bind", hosts.name, "/etc/hosts"], check=True)
 
 
 def b64url(data):
@@ -104,7 +93,7 @@ class host_names(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    reason = enter_private_namespace()
+    reason = run_inside("--mount", IN_NAMESPACE, bind_hosts_file, programs=("mount",))
     if reason:
         print("client_addresses: skipped: %s" % reason)
         sys.exit(0)

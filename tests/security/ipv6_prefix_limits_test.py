@@ -25,7 +25,6 @@ so and is skipped. Every wait is on a packet, a response or the end of a stream.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import unittest
@@ -33,13 +32,13 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import abuse_harness as abuse  # noqa: E402
 import as_abuse_harness as as_harness  # noqa: E402
 import security_harness as raw  # noqa: E402
 from abuse_harness import (BAD_USER_NAME_OR_PASSWORD, CONNECTION_RATE_EXCEEDED,  # noqa: E402
                            SourcedRawClient, password_connect)
 from as_abuse_harness import OWNER, OWNER_SECRET  # noqa: E402
 from security_harness import V5, Broker, Workspace  # noqa: E402
+from namespaces import run_inside  # noqa: E402  (tests/e2e, on the path through security_harness)
 
 IN_NAMESPACE = "ACEMQ_IPV6_PREFIX_TEST_NAMESPACE"
 ATTACKER_PREFIX = "2001:db8:1:2::"
@@ -50,27 +49,13 @@ PASSWORD_BURST = 5  # the broker's default auth.password.address_burst
 AS_ADDRESS_BURST = 10  # the AS's default authentication.failures_per_address_burst
 
 
-def enter_private_namespace():
-    """Re-runs this test inside a new network namespace and exits with its status; inside, gives
-    the loopback interface the test's addresses. Returns only inside the namespace, or when no
-    namespace can be made (then the reason)."""
-    if os.environ.get(IN_NAMESPACE) == "1":
-        commands = [["ip", "link", "set", "lo", "up"]]
-        commands += [["ip", "-6", "addr", "add", address + "/128", "dev", "lo", "nodad"]
-                     for address in ATTACKER + [NEIGHBOUR]]
-        for command in commands:
-            subprocess.run(command, check=True)
-        return None
-    unshare, ip = shutil.which("unshare"), shutil.which("ip")
-    if not unshare or not ip:
-        return "unshare(1) or ip(8) is missing"
-    probe = subprocess.run([unshare, "--net", "true"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
-    if probe.returncode != 0:
-        return "cannot make a network namespace: " + probe.stderr.strip()
-    environment = dict(os.environ, **{IN_NAMESPACE: "1"})
-    sys.exit(subprocess.run([unshare, "--net", sys.executable] + sys.argv,
-                            env=environment).returncode)
+def give_loopback_the_addresses():
+    """Inside the network namespace: the loopback up, with the test's IPv6 addresses."""
+    commands = [["ip", "link", "set", "lo", "up"]]
+    commands += [["ip", "-6", "addr", "add", address + "/128", "dev", "lo", "nodad"]
+                 for address in ATTACKER + [NEIGHBOUR]]
+    for command in commands:
+        subprocess.run(command, check=True)
 
 
 def anonymous_connect(broker, source):
@@ -167,7 +152,7 @@ class Ipv6PrefixLimits(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    reason = enter_private_namespace()
+    reason = run_inside("--net", IN_NAMESPACE, give_loopback_the_addresses, programs=("ip",))
     if reason:
         print("ipv6_prefix_limits: skipped: %s" % reason)
         sys.exit(0)
