@@ -9,10 +9,18 @@ import sys
 
 
 def run_inside(kind, marker, prepare, programs=()):
-    """With `marker` set in the environment, calls `prepare()` (inside the namespace) and returns
-    None. Otherwise runs this script again under `unshare <kind>` (e.g. "--net", "--mount") with
-    `marker` set and exits with its status; returns the reason when no namespace can be made
-    (unshare or one of `programs` missing, or the kernel refuses)."""
+    """With `marker` set in the environment, calls `prepare()` (inside the namespace) and returns.
+    Otherwise runs this script again under `unshare <kind>` (e.g. "--net", "--mount") with
+    `marker` set and exits with its status; when no namespace can be made (unshare or one of
+    `programs` missing, or the kernel refuses), prints that the test is skipped and why, and exits
+    0."""
+    reason = _enter(kind, marker, prepare, programs)
+    if reason:
+        print("%s: skipped: %s" % (os.path.basename(sys.argv[0]), reason))
+        sys.exit(0)
+
+
+def _enter(kind, marker, prepare, programs):
     if os.environ.get(marker) == "1":
         prepare()
         return None
