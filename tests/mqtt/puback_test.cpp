@@ -1,6 +1,6 @@
 // PUBACK (MQTT 5.0 3.4, MQTT 3.1.1 3.4).
 
-#include <acemq/mqtt/puback.hpp>
+#include <acemq/mqtt/acknowledgement.hpp>
 
 #include "ack_test_suite.hpp"
 

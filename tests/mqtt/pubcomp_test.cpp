@@ -1,6 +1,6 @@
 // PUBCOMP (MQTT 5.0 3.7, MQTT 3.1.1 3.7).
 
-#include <acemq/mqtt/pubcomp.hpp>
+#include <acemq/mqtt/acknowledgement.hpp>
 
 #include "ack_test_suite.hpp"
 

@@ -1,6 +1,6 @@
 // PUBREC (MQTT 5.0 3.5, MQTT 3.1.1 3.5).
 
-#include <acemq/mqtt/pubrec.hpp>
+#include <acemq/mqtt/acknowledgement.hpp>
 
 #include "ack_test_suite.hpp"
 

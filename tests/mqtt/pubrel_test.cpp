@@ -1,6 +1,6 @@
 // PUBREL (MQTT 5.0 3.6, MQTT 3.1.1 3.6).
 
-#include <acemq/mqtt/pubrel.hpp>
+#include <acemq/mqtt/acknowledgement.hpp>
 
 #include "ack_test_suite.hpp"
 

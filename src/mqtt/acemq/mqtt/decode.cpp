@@ -42,13 +42,13 @@ result<packet, reason_code> decode(byte_view whole_packet, protocol_version vers
     case packet_type::publish:
       return as_packet(detail::decode_publish(flags, body, version));
     case packet_type::puback:
-      return as_packet(detail::decode_puback(flags, body, version));
+      return as_packet(detail::decode_acknowledgement<packet_type::puback>(flags, body, version));
     case packet_type::pubrec:
-      return as_packet(detail::decode_pubrec(flags, body, version));
+      return as_packet(detail::decode_acknowledgement<packet_type::pubrec>(flags, body, version));
     case packet_type::pubrel:
-      return as_packet(detail::decode_pubrel(flags, body, version));
+      return as_packet(detail::decode_acknowledgement<packet_type::pubrel>(flags, body, version));
     case packet_type::pubcomp:
-      return as_packet(detail::decode_pubcomp(flags, body, version));
+      return as_packet(detail::decode_acknowledgement<packet_type::pubcomp>(flags, body, version));
     case packet_type::subscribe:
       return as_packet(detail::decode_subscribe(flags, body, version));
     case packet_type::suback:

@@ -1,6 +1,7 @@
 #pragma once
 // Any MQTT Control Packet, as a closed variant (the alternatives are in packet_type order).
 
+#include <acemq/mqtt/acknowledgement.hpp>
 #include <acemq/mqtt/auth.hpp>
 #include <acemq/mqtt/connack.hpp>
 #include <acemq/mqtt/connect.hpp>
@@ -8,11 +9,7 @@
 #include <acemq/mqtt/packet_type.hpp>
 #include <acemq/mqtt/pingreq.hpp>
 #include <acemq/mqtt/pingresp.hpp>
-#include <acemq/mqtt/puback.hpp>
-#include <acemq/mqtt/pubcomp.hpp>
 #include <acemq/mqtt/publish.hpp>
-#include <acemq/mqtt/pubrec.hpp>
-#include <acemq/mqtt/pubrel.hpp>
 #include <acemq/mqtt/suback.hpp>
 #include <acemq/mqtt/subscribe.hpp>
 #include <acemq/mqtt/unsuback.hpp>

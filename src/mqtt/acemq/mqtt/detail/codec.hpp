@@ -55,10 +55,6 @@ result<std::uint16_t, reason_code> read_packet_id(reader& in) noexcept;
 result<connect, reason_code> decode_connect_body(std::uint8_t flags, byte_view body);
 result<connack, reason_code> decode_connack(std::uint8_t flags, byte_view body, protocol_version v);
 result<publish, reason_code> decode_publish(std::uint8_t flags, byte_view body, protocol_version v);
-result<puback, reason_code> decode_puback(std::uint8_t flags, byte_view body, protocol_version v);
-result<pubrec, reason_code> decode_pubrec(std::uint8_t flags, byte_view body, protocol_version v);
-result<pubrel, reason_code> decode_pubrel(std::uint8_t flags, byte_view body, protocol_version v);
-result<pubcomp, reason_code> decode_pubcomp(std::uint8_t flags, byte_view body, protocol_version v);
 result<subscribe, reason_code> decode_subscribe(std::uint8_t flags, byte_view body,
                                                 protocol_version v);
 result<suback, reason_code> decode_suback(std::uint8_t flags, byte_view body, protocol_version v);
@@ -72,13 +68,21 @@ result<disconnect, reason_code> decode_disconnect(std::uint8_t flags, byte_view 
                                                   protocol_version v);
 result<auth, reason_code> decode_auth(std::uint8_t flags, byte_view body);
 
+// PUBACK, PUBREC, PUBREL and PUBCOMP: one codec for the four (acknowledgement.cpp).
+template <packet_type Type>
+result<acknowledgement<Type>, reason_code> decode_acknowledgement(std::uint8_t flags,
+                                                                  byte_view body,
+                                                                  protocol_version v);
+template <packet_type Type>
+std::uint8_t fixed_header_flags(const acknowledgement<Type>&) noexcept;
+template <packet_type Type>
+std::size_t body_size(const acknowledgement<Type>& p, protocol_version v) noexcept;
+template <packet_type Type>
+void encode_body(const acknowledgement<Type>& p, protocol_version v, byte_vector& out);
+
 std::uint8_t fixed_header_flags(const connect&) noexcept;
 std::uint8_t fixed_header_flags(const connack&) noexcept;
 std::uint8_t fixed_header_flags(const publish& p) noexcept;
-std::uint8_t fixed_header_flags(const puback&) noexcept;
-std::uint8_t fixed_header_flags(const pubrec&) noexcept;
-std::uint8_t fixed_header_flags(const pubrel&) noexcept;
-std::uint8_t fixed_header_flags(const pubcomp&) noexcept;
 std::uint8_t fixed_header_flags(const subscribe&) noexcept;
 std::uint8_t fixed_header_flags(const suback&) noexcept;
 std::uint8_t fixed_header_flags(const unsubscribe&) noexcept;
@@ -91,10 +95,6 @@ std::uint8_t fixed_header_flags(const auth&) noexcept;
 std::size_t body_size(const connect& p, protocol_version v) noexcept;
 std::size_t body_size(const connack& p, protocol_version v) noexcept;
 std::size_t body_size(const publish& p, protocol_version v) noexcept;
-std::size_t body_size(const puback& p, protocol_version v) noexcept;
-std::size_t body_size(const pubrec& p, protocol_version v) noexcept;
-std::size_t body_size(const pubrel& p, protocol_version v) noexcept;
-std::size_t body_size(const pubcomp& p, protocol_version v) noexcept;
 std::size_t body_size(const subscribe& p, protocol_version v) noexcept;
 std::size_t body_size(const suback& p, protocol_version v) noexcept;
 std::size_t body_size(const unsubscribe& p, protocol_version v) noexcept;
@@ -107,10 +107,6 @@ std::size_t body_size(const auth& p, protocol_version v) noexcept;
 void encode_body(const connect& p, protocol_version v, byte_vector& out);
 void encode_body(const connack& p, protocol_version v, byte_vector& out);
 void encode_body(const publish& p, protocol_version v, byte_vector& out);
-void encode_body(const puback& p, protocol_version v, byte_vector& out);
-void encode_body(const pubrec& p, protocol_version v, byte_vector& out);
-void encode_body(const pubrel& p, protocol_version v, byte_vector& out);
-void encode_body(const pubcomp& p, protocol_version v, byte_vector& out);
 void encode_body(const subscribe& p, protocol_version v, byte_vector& out);
 void encode_body(const suback& p, protocol_version v, byte_vector& out);
 void encode_body(const unsubscribe& p, protocol_version v, byte_vector& out);
