@@ -27,6 +27,19 @@ function(acemq_target_defaults target)
   endif()
 endfunction()
 
+# acemq_library(name SOURCES ... [PUBLIC ...] [PRIVATE ...]): one module's library, acemq_<name>
+# with the alias acemq::<name>, its headers found from the calling folder (`#include
+# "acemq/<module>/..."`), the dependencies it passes on (PUBLIC) and keeps (PRIVATE), and the
+# project's warnings. Sources are relative to the calling folder.
+function(acemq_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
+  add_library(acemq_${name} ${ARG_SOURCES})
+  add_library(acemq::${name} ALIAS acemq_${name})
+  target_include_directories(acemq_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(acemq_${name} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
+  acemq_target_defaults(acemq_${name})
+endfunction()
+
 # acemq_add_test(name SOURCES ... LIBS ...): one GoogleTest executable registered with CTest.
 function(acemq_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
