@@ -1,9 +1,9 @@
 #include "acemq/auth/acl.hpp"
 
-#include <fstream>
 #include <iterator>
 #include <utility>
 
+#include "acemq/common/small_file.hpp"
 #include "acemq/common/topic.hpp"
 #include "acemq/common/utf8.hpp"
 
@@ -213,15 +213,14 @@ result<void, acl_error> acl_store::reload() {
 }
 
 result<acl, acl_error> load_acl_file(const std::string& path, const acl_limits& bounds) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unexpected(acl_error{0, "cannot open ACL file " + path});
-  std::string text;
-  char buffer[8192];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > bounds.max_size) return unexpected(acl_error{0, "ACL file too large"});
+  auto text = read_small_file(path, bounds.max_size);
+  if (!text) {
+    if (text.error() == small_file_error::too_large) {
+      return unexpected(acl_error{0, "ACL file too large"});
+    }
+    return unexpected(acl_error{0, "cannot read ACL file " + path});
   }
-  return acl::parse(text, bounds);
+  return acl::parse(*text, bounds);
 }
 
 acl_principal::acl_principal(std::string_view provider, std::string name, std::string client_id,

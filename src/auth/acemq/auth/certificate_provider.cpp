@@ -5,12 +5,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <fstream>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "acemq/common/log.hpp"
+#include "acemq/common/small_file.hpp"
 #include "acemq/common/utf8.hpp"
 
 namespace acemq::auth {
@@ -48,15 +48,9 @@ x509_ptr parse_certificate(std::string_view pem) {
 }
 
 std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string text;
-  char buffer[8192];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > max_pem_file) return std::nullopt;
-  }
-  return text;
+  auto text = read_small_file(path, max_pem_file);
+  if (!text) return std::nullopt;
+  return std::move(*text);
 }
 
 /// An identity is a user name for the ACL and for logs: printable UTF-8 only.

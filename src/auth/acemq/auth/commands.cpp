@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 
 #include "acemq/auth/device_registry.hpp"
+#include "acemq/common/small_file.hpp"
 
 namespace acemq::auth {
 
@@ -263,28 +263,17 @@ int run_device_command(const std::vector<std::string>& args, std::istream& in, s
     return exit_ok;
   }
   // add-key
-  std::string key_text;
-  {
-    std::ifstream file;
-    std::istream* source = &in;
-    if (args[3] != "-") {
-      file.open(args[3], std::ios::binary);
-      if (!file) {
-        err << "device: cannot read " << args[3] << '\n';
-        return exit_usage;
-      }
-      source = &file;
+  auto key_text =
+      args[3] == "-" ? read_small_stream(in, max_key_file) : read_small_file(args[3], max_key_file);
+  if (!key_text) {
+    if (key_text.error() == small_file_error::too_large) {
+      err << "device: key file too large\n";
+    } else {
+      err << "device: cannot read " << args[3] << '\n';
     }
-    char buffer[4096];
-    while (source->read(buffer, sizeof buffer) || source->gcount() > 0) {
-      key_text.append(buffer, static_cast<std::size_t>(source->gcount()));
-      if (key_text.size() > max_key_file) {
-        err << "device: key file too large\n";
-        return exit_usage;
-      }
-    }
+    return exit_usage;
   }
-  auto added = registry.add_key(id, key_text, time.unix_seconds());
+  auto added = registry.add_key(id, *key_text, time.unix_seconds());
   if (!added) return report(added.error());
   out << "device: key " << *added << " added to " << id << '\n';
   return exit_ok;

@@ -8,8 +8,8 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
+#include "acemq/common/small_file.hpp"
 #include "acemq/common/utf8.hpp"
 
 namespace acemq::auth {
@@ -160,15 +160,14 @@ result<password_file, password_error> password_file::parse(std::string_view text
 
 result<password_file, password_error> password_file::load(const std::string& path,
                                                           const password_file_limits& bounds) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unexpected(password_error{0, "cannot open password file " + path});
-  std::string text;
-  char buffer[8192];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > bounds.max_size) return unexpected(password_error{0, "file too large"});
+  auto text = read_small_file(path, bounds.max_size);
+  if (!text) {
+    if (text.error() == small_file_error::too_large) {
+      return unexpected(password_error{0, "file too large"});
+    }
+    return unexpected(password_error{0, "cannot read password file " + path});
   }
-  return parse(text, bounds);
+  return parse(*text, bounds);
 }
 
 const std::string* password_file::find(std::string_view user) const {
