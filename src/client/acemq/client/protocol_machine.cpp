@@ -92,11 +92,11 @@ result<void, client_error> protocol_machine::start(mqtt::connect packet) {
     }
     settings_.maximum_packet_size = *packet.properties.maximum_packet_size;
     authentication_method_ = packet.properties.authentication_method;
-    inbound_aliases_.assign(packet.properties.topic_alias_maximum.value_or(0) + 1U, std::string());
+    inbound_alias_maximum_ = packet.properties.topic_alias_maximum.value_or(0);
   } else {
     // MQTT 3.1.1 has no properties: no enhanced authentication, no aliases.
     authentication_method_.reset();
-    inbound_aliases_.assign(1, std::string());
+    inbound_alias_maximum_ = 0;
   }
   if (!fits_remaining_length(mqtt::encoded_size(packet, version_))) {
     return unexpected{client_error::packet_too_large};
@@ -106,7 +106,8 @@ result<void, client_error> protocol_machine::start(mqtt::connect packet) {
   limits_.keep_alive = packet.keep_alive;
   ids_.assign(initial_packet_id_range, id_state::free);
   inbound_qos2_.clear();
-  outbound_aliases_.clear();
+  inbound_aliases_ = {};  // aliases belong to one network connection [MQTT 5.0 3.3.2.3.4]
+  outbound_aliases_ = {};
   queue(packet);
   state_ = connection_state::connecting;
   connect_started_ = clock_.now();
@@ -149,20 +150,10 @@ result<std::uint16_t, client_error> protocol_machine::publish(const mqtt::publis
   scratch_.topic.assign(message.topic);
   scratch_.properties = message.properties;
   scratch_.payload = message.payload;
-  const std::uint16_t alias_limit =
-      std::min(settings_.outbound_topic_aliases, limits_.topic_alias_maximum);
-  std::optional<std::pair<std::string, std::uint16_t>> new_alias;
-  if (version_ == mqtt::protocol_version::v5 && alias_limit != 0) {
-    const auto found = outbound_aliases_.find(scratch_.topic);
-    if (found != outbound_aliases_.end()) {
-      // MQTT 5.0 3.3.2.3.4: a known alias replaces the topic with a zero-length Topic Name.
-      scratch_.properties.topic_alias = found->second;
-      scratch_.topic.clear();
-    } else if (outbound_aliases_.size() < alias_limit) {
-      const auto alias = static_cast<std::uint16_t>(outbound_aliases_.size() + 1);
-      scratch_.properties.topic_alias = alias;
-      new_alias.emplace(scratch_.topic, alias);
-    }
+  std::uint16_t new_alias = 0;
+  if (version_ == mqtt::protocol_version::v5) {
+    new_alias = outbound_aliases_.apply(
+        scratch_, std::min(settings_.outbound_topic_aliases, limits_.topic_alias_maximum));
   }
   std::uint16_t id = 0;
   if (message.qos > 0) {
@@ -192,7 +183,7 @@ result<std::uint16_t, client_error> protocol_machine::publish(const mqtt::publis
   output_.append_payload(scratch_.payload);
   scratch_.payload.reset();
   if (id != 0) ++in_flight_;
-  if (new_alias) outbound_aliases_.emplace(std::move(new_alias->first), new_alias->second);
+  outbound_aliases_.remember(message.topic, new_alias);
   return id;
 }
 
@@ -550,22 +541,11 @@ result<void, failure> protocol_machine::handle_connack(const mqtt::connack& p) {
 }
 
 result<void, failure> protocol_machine::handle_publish(mqtt::publish& p) {
-  if (version_ == mqtt::protocol_version::v5 && p.properties.topic_alias) {
-    const std::uint16_t alias = *p.properties.topic_alias;
-    // [MQTT-3.3.2-10] an alias above our Topic Alias Maximum (or 0) is a protocol error (0x94).
-    if (alias == 0 || alias >= inbound_aliases_.size()) {
-      return fail(client_error::protocol_violation, reason_code::topic_alias_invalid,
-                  "topic alias out of range");
-    }
-    if (p.topic.empty()) {
-      if (inbound_aliases_[alias].empty()) {
-        // [MQTT-3.3.2-12] an alias used before it was set is a protocol error.
-        return fail(client_error::protocol_violation, reason_code::protocol_error,
-                    "unknown topic alias");
-      }
-      p.topic = inbound_aliases_[alias];
-    } else {
-      inbound_aliases_[alias] = p.topic;
+  if (version_ == mqtt::protocol_version::v5) {
+    if (auto resolved = inbound_aliases_.resolve(p, inbound_alias_maximum_); !resolved) {
+      return fail(client_error::protocol_violation, resolved.error(),
+                  resolved.error() == reason_code::topic_alias_invalid ? "topic alias out of range"
+                                                                       : "unknown topic alias");
     }
   }
   switch (p.qos) {

@@ -11,6 +11,7 @@
 #include <acemq/common/clock.hpp>
 #include <acemq/common/result.hpp>
 #include <acemq/mqtt/packet.hpp>
+#include <acemq/mqtt/topic_alias.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -20,7 +21,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace acemq::client {
@@ -190,9 +190,11 @@ class protocol_machine {
   // first inbound QoS 2 message.
   std::vector<bool> inbound_qos2_;
 
-  // Topic aliases: outbound topic -> alias, inbound alias -> topic [MQTT 5.0 3.3.2.3.4].
-  std::unordered_map<std::string, std::uint16_t> outbound_aliases_;
-  std::vector<std::string> inbound_aliases_;
+  // Topic aliases in each direction [MQTT 5.0 3.3.2.3.4]; inbound ones up to the Topic Alias
+  // Maximum our CONNECT announced.
+  mqtt::outbound_topic_aliases outbound_aliases_;
+  mqtt::inbound_topic_aliases inbound_aliases_;
+  std::uint16_t inbound_alias_maximum_ = 0;
   mqtt::publish scratch_;  // reused for outgoing PUBLISH headers: no allocation per message
 
   // Receive buffer: [receive_begin_, receive_end_) holds bytes not yet handled.
