@@ -73,6 +73,37 @@ TEST(reason_code, v5_connack_codes_map_to_closest_v311_code) {
             connect_return_code_v311::server_unavailable);
 }
 
+TEST(reason_code, each_packet_allows_the_codes_of_table_2_6) {
+  // MQTT 5.0 2.4, table 2-6: a sample of each row.
+  EXPECT_TRUE(is_allowed_reason_code(packet_type::connack, reason_code::banned));
+  EXPECT_FALSE(is_allowed_reason_code(packet_type::connack, reason_code::session_taken_over));
+  EXPECT_TRUE(is_allowed_reason_code(packet_type::puback, reason_code::no_matching_subscribers));
+  EXPECT_TRUE(is_allowed_reason_code(packet_type::pubrec, reason_code::quota_exceeded));
+  EXPECT_FALSE(is_allowed_reason_code(packet_type::puback, reason_code::topic_filter_invalid));
+  EXPECT_TRUE(
+      is_allowed_reason_code(packet_type::pubcomp, reason_code::packet_identifier_not_found));
+  EXPECT_TRUE(is_allowed_reason_code(packet_type::suback, reason_code::granted_qos_2));
+  EXPECT_FALSE(is_allowed_reason_code(packet_type::suback, reason_code::topic_name_invalid));
+  EXPECT_TRUE(is_allowed_reason_code(packet_type::disconnect, reason_code::keep_alive_timeout));
+  EXPECT_FALSE(is_allowed_reason_code(packet_type::disconnect, reason_code::banned));
+  EXPECT_FALSE(is_allowed_reason_code(packet_type::publish, reason_code::success));
+}
+
+TEST(reason_code, a_refusal_becomes_a_code_the_packet_allows) {
+  // An error the packet allows stays; one it does not becomes Unspecified error; a code that is
+  // not an error (a provider's mistake) must still refuse: Not authorized.
+  EXPECT_EQ(refusal_for(packet_type::connack, reason_code::banned), reason_code::banned);
+  EXPECT_EQ(refusal_for(packet_type::connack, reason_code::keep_alive_timeout),
+            reason_code::unspecified_error);
+  EXPECT_EQ(refusal_for(packet_type::puback, reason_code::success), reason_code::not_authorized);
+  EXPECT_EQ(refusal_for(packet_type::suback, reason_code::granted_qos_1),
+            reason_code::not_authorized);
+  EXPECT_EQ(refusal_for(packet_type::suback, reason_code::quota_exceeded),
+            reason_code::quota_exceeded);
+  EXPECT_EQ(refusal_for(packet_type::disconnect, reason_code::bad_authentication_method),
+            reason_code::unspecified_error);
+}
+
 TEST(reason_code, v311_return_code_names) {
   EXPECT_EQ(to_string(connect_return_code_v311::identifier_rejected), "identifier_rejected");
   EXPECT_EQ(to_string(static_cast<connect_return_code_v311>(9)), "unknown");

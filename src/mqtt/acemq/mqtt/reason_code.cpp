@@ -181,6 +181,15 @@ std::string_view to_string(connect_return_code_v311 code) noexcept {
   return "unknown";
 }
 
+bool is_allowed_reason_code(packet_type type, reason_code code) noexcept {
+  return detail::is_allowed_reason_code(type, static_cast<std::uint8_t>(code));
+}
+
+reason_code refusal_for(packet_type type, reason_code code) noexcept {
+  if (!is_error(code)) return reason_code::not_authorized;
+  return is_allowed_reason_code(type, code) ? code : reason_code::unspecified_error;
+}
+
 namespace detail {
 
 bool is_allowed_reason_code(packet_type type, std::uint8_t value) noexcept {

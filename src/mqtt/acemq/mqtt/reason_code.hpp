@@ -3,6 +3,8 @@
 // (MQTT 3.1.1 section 3.2.2.3). Decoders fail with a reason_code, so a malformed packet travels to
 // the DISCONNECT/CONNACK without translation tables.
 
+#include <acemq/mqtt/packet_type.hpp>
+
 #include <cstdint>
 #include <string_view>
 
@@ -68,6 +70,16 @@ constexpr bool is_error(reason_code code) noexcept {
 
 /// Whether `value` is one of the reason codes defined by MQTT 5.0.
 bool is_known_reason_code(std::uint8_t value) noexcept;
+
+/// Whether MQTT 5.0 allows `code` as the reason code of a packet of `type` [MQTT 5.0 2.4,
+/// table 2-6]; PUBREC shares PUBACK's codes and PUBCOMP PUBREL's.
+bool is_allowed_reason_code(packet_type type, reason_code code) noexcept;
+
+/// A refusal (from an authentication provider, a principal, an interceptor) as a reason code a
+/// packet of `type` may carry: a code that is not an error becomes Not authorized, and an error
+/// the packet does not allow becomes Unspecified error, so the peer never receives a packet it
+/// has to treat as malformed.
+reason_code refusal_for(packet_type type, reason_code code) noexcept;
 
 /// The specification's name in snake_case, e.g. "malformed_packet"; "unknown" for a value the
 /// enum does not define.
