@@ -3,6 +3,7 @@
 
 #include "acemq/as/request.hpp"
 #include "acemq/common/base64.hpp"
+#include "acemq/common/form.hpp"
 #include "acemq/token/cbor/codec.hpp"
 
 namespace acemq::as {
@@ -56,6 +57,22 @@ TEST(ParseBasic, UndoesFormEncoding) {
   EXPECT_FALSE(parse_basic_authorization("Basic !!!"));
   EXPECT_FALSE(parse_basic_authorization("Basic " + base64_encode(as_bytes("nocolon"))));
   EXPECT_FALSE(parse_basic_authorization("Basic " + base64_encode(as_bytes(":secret"))));
+}
+
+// The clients' encoder (acemq/common/form.hpp) and this decoder agree on every byte a UTF-8 name
+// or value may hold, and on Basic credentials (RFC 6749 2.3.1).
+TEST(ParseForm, ReadsBackWhatTheSharedEncoderWrites) {
+  const std::string value = "a b+c&d=e%f/g#h?i~j*k'l\"m{n}\xC3\xA9\xF0\x9F\x98\x80\x01\x7F";
+  auto pairs = parse_form("x=" + form_encode(value) + "&" + form_encode("n&m") + "=", 8);
+  ASSERT_TRUE(pairs);
+  ASSERT_EQ(pairs->size(), 2U);
+  EXPECT_EQ((*pairs)[0].second, value);
+  EXPECT_EQ((*pairs)[1].first, "n&m");
+  auto creds = parse_basic_authorization(
+      "Basic " + base64_encode(as_bytes(form_encode("id:with space") + ":" + form_encode(value))));
+  ASSERT_TRUE(creds);
+  EXPECT_EQ(creds->client_id, "id:with space");
+  EXPECT_EQ(creds->client_secret, value);
 }
 
 TEST(TokenRequest, FormClientCredentials) {

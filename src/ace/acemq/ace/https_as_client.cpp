@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "acemq/common/base64.hpp"
+#include "acemq/common/form.hpp"
 #include "acemq/token/verify.hpp"
 
 namespace acemq::ace {
@@ -24,24 +25,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// RFC 3986 unreserved characters stay; everything else is percent-encoded (form bodies).
-std::string form_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 0x0F];
-    }
-  }
-  return out;
-}
 
 // One request: resolve, connect, TLS handshake (with host name verification), write, read.
 class call : public std::enable_shared_from_this<call> {

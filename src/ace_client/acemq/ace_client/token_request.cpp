@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "acemq/common/base64.hpp"
+#include "acemq/common/form.hpp"
 #include "acemq/token/jose/jwk.hpp"
 
 namespace acemq::ace_client {
@@ -12,26 +13,6 @@ namespace acemq::ace_client {
 namespace json = boost::json;
 
 namespace {
-
-// RFC 3986 unreserved characters stay; everything else is percent-encoded. Used for form bodies
-// (RFC 6749 appendix B) and for the Basic credentials (RFC 6749 2.3.1 encodes id and secret).
-std::string form_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 0x0F];
-    }
-  }
-  return out;
-}
 
 token_failure fail(token_error error, std::string description, unsigned status = 0) {
   return token_failure{error, status, {}, std::move(description)};

@@ -1,14 +1,14 @@
 #pragma once
-// SQLite implementation of the storage interface: WAL journal, foreign keys on, a schema_version
-// table and forward-only migrations. A database from a newer acemq-as, or a file that is not an
-// acemq-as database, is refused with a clear error instead of being modified.
+// SQLite implementation of the storage interface on the shared SQLite layer: WAL journal,
+// foreign keys on, a schema_version table and forward-only migrations. A database from a newer
+// acemq-as, or a file that is not an acemq-as database, is refused with a clear error instead of
+// being modified.
 
 #include <memory>
 #include <string>
 
 #include "acemq/as/storage.hpp"
-
-struct sqlite3;
+#include "acemq/sqlite/database.hpp"
 
 namespace acemq::as {
 
@@ -77,11 +77,10 @@ class sqlite_storage final : public storage {
   storage_result<std::int64_t> purge_expired(std::int64_t now) override;
 
  private:
-  explicit sqlite_storage(sqlite3* db) : db_(db) {}
+  explicit sqlite_storage(sqlite::database db);
   storage_result<void> migrate();
-  storage_result<void> exec(const char* sql);
 
-  sqlite3* db_;
+  sqlite::database db_;
 };
 
 }  // namespace acemq::as

@@ -72,7 +72,8 @@ struct store_statistics {
 
 class sqlite_store final : public broker::persistence {
  public:
-  /// The schema version this build writes and understands (see migrations in the .cpp).
+  /// The schema version this build writes and understands (see the migrations in
+  /// sqlite_store_schema.cpp).
   static constexpr int schema_version = 3;
   /// PRAGMA application_id of an acemq-broker database ("AMQB").
   static constexpr std::int32_t application_id = 0x414D5142;

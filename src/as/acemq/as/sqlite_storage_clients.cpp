@@ -1,0 +1,216 @@
+// sqlite_storage: clients, resource servers and owners (with their topic subtrees).
+#include "acemq/as/sqlite_storage.hpp"
+
+#include "acemq/as/sqlite_storage_detail.hpp"
+
+namespace acemq::as {
+
+using namespace detail;  // the statement helpers of this storage
+
+namespace {
+
+constexpr const char* client_columns =
+    "client_id, secret_hash, certificate_thumbprint, allow_client_credentials, refresh_mode, "
+    "refresh_lifetime, description, created_at, disabled";
+
+client_record read_client(const statement& row) {
+  client_record c;
+  c.client_id = row.text(0);
+  c.secret_hash = row.text(1);
+  c.certificate_thumbprint = row.text(2);
+  c.allow_client_credentials = row.integer(3) != 0;
+  const auto mode = row.integer(4);
+  c.refresh = mode == 1 ? refresh_mode::constant
+                        : (mode == 2 ? refresh_mode::rotating : refresh_mode::none);
+  c.refresh_lifetime = row.integer(5);
+  c.description = row.text(6);
+  c.created_at = row.integer(7);
+  c.disabled = row.integer(8) != 0;
+  return c;
+}
+
+constexpr const char* server_columns =
+    "audience, secret_hash, token_format, token_lifetime, use_exi, rs_cnf, encryption_key, "
+    "created_at";
+
+resource_server_record read_server(const statement& row) {
+  resource_server_record s;
+  s.audience = row.text(0);
+  s.secret_hash = row.text(1);
+  s.format = format_from_int(row.integer(2));
+  s.token_lifetime = row.integer(3);
+  s.use_exi = row.integer(4) != 0;
+  s.rs_cnf = row.text(5);
+  s.encryption_key = row.text(6);
+  s.created_at = row.integer(7);
+  return s;
+}
+
+}  // namespace
+
+// --- clients ---
+
+storage_result<void> sqlite_storage::insert_client(const client_record& c) {
+  statement stmt(db_,
+                 "INSERT INTO clients(client_id, secret_hash, certificate_thumbprint, "
+                 "allow_client_credentials, refresh_mode, refresh_lifetime, description, "
+                 "created_at, disabled) VALUES (?,?,?,?,?,?,?,?,?)");
+  stmt.bind(1, c.client_id)
+      .bind(2, c.secret_hash)
+      .bind(3, c.certificate_thumbprint)
+      .bind(4, std::int64_t{c.allow_client_credentials ? 1 : 0})
+      .bind(5, std::int64_t{static_cast<std::uint8_t>(c.refresh)})
+      .bind(6, c.refresh_lifetime)
+      .bind(7, c.description)
+      .bind(8, c.created_at)
+      .bind(9, std::int64_t{c.disabled ? 1 : 0});
+  return run(stmt, "insert client " + c.client_id);
+}
+
+storage_result<void> sqlite_storage::update_client(const client_record& c) {
+  statement stmt(db_,
+                 "UPDATE clients SET secret_hash=?, certificate_thumbprint=?, "
+                 "allow_client_credentials=?, refresh_mode=?, refresh_lifetime=?, description=?, "
+                 "disabled=? WHERE client_id=?");
+  stmt.bind(1, c.secret_hash)
+      .bind(2, c.certificate_thumbprint)
+      .bind(3, std::int64_t{c.allow_client_credentials ? 1 : 0})
+      .bind(4, std::int64_t{static_cast<std::uint8_t>(c.refresh)})
+      .bind(5, c.refresh_lifetime)
+      .bind(6, c.description)
+      .bind(7, std::int64_t{c.disabled ? 1 : 0})
+      .bind(8, c.client_id);
+  return run_one(db_, stmt, "update client " + c.client_id);
+}
+
+storage_result<std::optional<client_record>> sqlite_storage::find_client(
+    const std::string& client_id) {
+  statement stmt(db_, select_from(client_columns, "clients", "WHERE client_id=?").c_str());
+  stmt.bind(1, client_id);
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find client")));
+  if (stmt.step()) return std::optional<client_record>(read_client(stmt));
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find client")));
+  return std::optional<client_record>();
+}
+
+storage_result<std::vector<client_record>> sqlite_storage::list_clients() {
+  statement stmt(db_, select_from(client_columns, "clients", "ORDER BY client_id").c_str());
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list clients")));
+  std::vector<client_record> out;
+  while (stmt.step())
+    out.push_back(read_client(stmt));
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list clients")));
+  return out;
+}
+
+// --- resource servers ---
+
+storage_result<void> sqlite_storage::insert_resource_server(const resource_server_record& s) {
+  statement stmt(db_,
+                 "INSERT INTO resource_servers(audience, secret_hash, token_format, "
+                 "token_lifetime, use_exi, rs_cnf, encryption_key, created_at) "
+                 "VALUES (?,?,?,?,?,?,?,?)");
+  stmt.bind(1, s.audience)
+      .bind(2, s.secret_hash)
+      .bind(3, std::int64_t{static_cast<std::uint8_t>(s.format)})
+      .bind(4, s.token_lifetime)
+      .bind(5, std::int64_t{s.use_exi ? 1 : 0})
+      .bind(6, s.rs_cnf)
+      .bind(7, s.encryption_key)
+      .bind(8, s.created_at);
+  return run(stmt, "insert resource server " + s.audience);
+}
+
+storage_result<void> sqlite_storage::update_resource_server(const resource_server_record& s) {
+  statement stmt(db_,
+                 "UPDATE resource_servers SET secret_hash=?, token_format=?, token_lifetime=?, "
+                 "use_exi=?, rs_cnf=?, encryption_key=? WHERE audience=?");
+  stmt.bind(1, s.secret_hash)
+      .bind(2, std::int64_t{static_cast<std::uint8_t>(s.format)})
+      .bind(3, s.token_lifetime)
+      .bind(4, std::int64_t{s.use_exi ? 1 : 0})
+      .bind(5, s.rs_cnf)
+      .bind(6, s.encryption_key)
+      .bind(7, s.audience);
+  return run_one(db_, stmt, "update resource server " + s.audience);
+}
+
+storage_result<std::optional<resource_server_record>> sqlite_storage::find_resource_server(
+    const std::string& audience) {
+  statement stmt(db_, select_from(server_columns, "resource_servers", "WHERE audience=?").c_str());
+  stmt.bind(1, audience);
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find resource server")));
+  if (stmt.step()) return std::optional<resource_server_record>(read_server(stmt));
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find resource server")));
+  return std::optional<resource_server_record>();
+}
+
+storage_result<std::vector<resource_server_record>> sqlite_storage::list_resource_servers() {
+  statement stmt(db_, select_from(server_columns, "resource_servers", "ORDER BY audience").c_str());
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list resource servers")));
+  std::vector<resource_server_record> out;
+  while (stmt.step())
+    out.push_back(read_server(stmt));
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list resource servers")));
+  return out;
+}
+
+// --- owners ---
+
+storage_result<void> sqlite_storage::insert_owner(const owner_record& o) {
+  statement stmt(db_,
+                 "INSERT INTO owners(owner_id, secret_hash, display_name, created_at) "
+                 "VALUES (?,?,?,?)");
+  stmt.bind(1, o.owner_id).bind(2, o.secret_hash).bind(3, o.display_name).bind(4, o.created_at);
+  return run(stmt, "insert owner " + o.owner_id);
+}
+
+storage_result<std::optional<owner_record>> sqlite_storage::find_owner(
+    const std::string& owner_id) {
+  statement stmt(db_,
+                 "SELECT owner_id, secret_hash, display_name, created_at FROM owners "
+                 "WHERE owner_id=?");
+  stmt.bind(1, owner_id);
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find owner")));
+  if (stmt.step()) {
+    return std::optional<owner_record>(
+        owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)});
+  }
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find owner")));
+  return std::optional<owner_record>();
+}
+
+storage_result<std::vector<owner_record>> sqlite_storage::list_owners() {
+  statement stmt(db_,
+                 "SELECT owner_id, secret_hash, display_name, created_at FROM owners "
+                 "ORDER BY owner_id");
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list owners")));
+  std::vector<owner_record> out;
+  while (stmt.step()) {
+    out.push_back(owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)});
+  }
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list owners")));
+  return out;
+}
+
+storage_result<void> sqlite_storage::insert_owner_subtree(const owner_subtree& subtree) {
+  statement stmt(db_, "INSERT INTO owner_subtrees(owner_id, audience, filter) VALUES (?,?,?)");
+  stmt.bind(1, subtree.owner_id).bind(2, subtree.audience).bind(3, subtree.filter);
+  return run(stmt, "insert owner subtree " + subtree.filter);
+}
+
+storage_result<std::vector<owner_subtree>> sqlite_storage::list_owner_subtrees(
+    const std::string& owner_id) {
+  statement stmt(db_,
+                 "SELECT owner_id, audience, filter FROM owner_subtrees "
+                 "WHERE owner_id=? OR ?='' ORDER BY owner_id, audience, filter");
+  stmt.bind(1, owner_id).bind(2, owner_id);
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list owner subtrees")));
+  std::vector<owner_subtree> out;
+  while (stmt.step())
+    out.push_back(owner_subtree{stmt.text(0), stmt.text(1), stmt.text(2)});
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list owner subtrees")));
+  return out;
+}
+
+}  // namespace acemq::as

@@ -1,0 +1,92 @@
+// sqlite_storage: the grants owners give clients (RFC 9200 5.8.1 scopes come from them).
+#include "acemq/as/sqlite_storage.hpp"
+
+#include "acemq/as/sqlite_storage_detail.hpp"
+
+namespace acemq::as {
+
+using namespace detail;  // the statement helpers of this storage
+
+namespace {
+
+constexpr const char* grant_columns =
+    "grant_id, owner_id, client_id, audience, filter, permissions, not_after, created_at, "
+    "revoked_at";
+
+grant_record read_grant(const statement& row) {
+  grant_record g;
+  g.grant_id = row.integer(0);
+  g.owner_id = row.text(1);
+  g.client_id = row.text(2);
+  g.audience = row.text(3);
+  g.filter = row.text(4);
+  g.permissions = static_cast<std::uint8_t>(row.integer(5) & 0x03);
+  g.not_after = row.integer(6);
+  g.created_at = row.integer(7);
+  g.revoked_at = row.integer(8);
+  return g;
+}
+
+}  // namespace
+
+// --- grants ---
+
+storage_result<std::int64_t> sqlite_storage::insert_grant(const grant_record& g) {
+  statement stmt(db_,
+                 "INSERT INTO grants(owner_id, client_id, audience, filter, permissions, "
+                 "not_after, created_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)");
+  stmt.bind(1, g.owner_id)
+      .bind(2, g.client_id)
+      .bind(3, g.audience)
+      .bind(4, g.filter)
+      .bind(5, std::int64_t{g.permissions})
+      .bind(6, g.not_after)
+      .bind(7, g.created_at)
+      .bind(8, g.revoked_at);
+  if (auto outcome = run(stmt, "insert grant"); !outcome) return unexpected(outcome.error());
+  return std::int64_t{db_.last_insert_rowid()};
+}
+
+storage_result<std::optional<grant_record>> sqlite_storage::find_grant(std::int64_t grant_id) {
+  statement stmt(db_, select_from(grant_columns, "grants", "WHERE grant_id=?").c_str());
+  stmt.bind(1, grant_id);
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find grant")));
+  if (stmt.step()) return std::optional<grant_record>(read_grant(stmt));
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find grant")));
+  return std::optional<grant_record>();
+}
+
+storage_result<std::vector<grant_record>> sqlite_storage::list_grants(const grant_query& q) {
+  statement stmt(db_, select_from(grant_columns, "grants",
+                                  "WHERE (?1='' OR owner_id=?1) AND (?2='' OR client_id=?2) AND "
+                                  "(?3='' OR audience=?3) AND "
+                                  "(?4=1 OR (revoked_at=0 AND not_after>?5)) ORDER BY grant_id")
+                          .c_str());
+  stmt.bind(1, q.owner_id)
+      .bind(2, q.client_id)
+      .bind(3, q.audience)
+      .bind(4, std::int64_t{q.include_inactive ? 1 : 0})
+      .bind(5, q.now);
+  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list grants")));
+  std::vector<grant_record> out;
+  while (stmt.step())
+    out.push_back(read_grant(stmt));
+  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list grants")));
+  return out;
+}
+
+storage_result<void> sqlite_storage::update_grant(const grant_record& g) {
+  statement stmt(db_, "UPDATE grants SET permissions=?, not_after=? WHERE grant_id=?");
+  stmt.bind(1, std::int64_t{g.permissions}).bind(2, g.not_after).bind(3, g.grant_id);
+  return run_one(db_, stmt, "update grant " + std::to_string(g.grant_id));
+}
+
+storage_result<void> sqlite_storage::revoke_grant(std::int64_t grant_id, std::int64_t now) {
+  statement stmt(db_,
+                 "UPDATE grants SET revoked_at=CASE WHEN revoked_at=0 THEN ? ELSE revoked_at END "
+                 "WHERE grant_id=?");
+  stmt.bind(1, now).bind(2, grant_id);
+  return run_one(db_, stmt, "revoke grant " + std::to_string(grant_id));
+}
+
+}  // namespace acemq::as
