@@ -51,33 +51,48 @@ const auth_chain& connection::auth() const noexcept {
   return listener_.auth ? *listener_.auth : broker_.default_auth();
 }
 
-std::shared_ptr<connection::auth_relay> connection::ensure_relay() {
+completion_relay<connection::auth_outcome>& connection::ensure_auth_relay() {
   occasional& extra = more();
-  if (!extra.relay) {
-    extra.relay = std::make_shared<auth_relay>();
-    extra.relay->io = state_ == state::closed ? nullptr : &io_;
-    extra.relay->owner = this;
+  if (!extra.auth_relay) {
+    extra.auth_relay =
+        std::make_shared<completion_relay<auth_outcome>>(state_ == state::closed ? nullptr : &io_);
   }
-  return extra.relay;
+  return *extra.auth_relay;
 }
 
-void connection::detach_relay() {
-  if (!occasional_ || !occasional_->relay) return;
-  {
-    auth_relay& relay = *occasional_->relay;
-    std::lock_guard lock(relay.mutex);
-    relay.io = nullptr;
-    relay.owner = nullptr;
+completion_relay<intercept_verdict>& connection::ensure_intercept_relay() {
+  occasional& extra = more();
+  if (!extra.intercept_relay) {
+    extra.intercept_relay = std::make_shared<completion_relay<intercept_verdict>>(
+        state_ == state::closed ? nullptr : &io_);
   }
-  occasional_->relay.reset();
+  return *extra.intercept_relay;
+}
+
+void connection::detach_relays() {
+  if (!occasional_) return;
+  if (occasional_->auth_relay) {
+    occasional_->auth_relay->detach();
+    occasional_->auth_relay.reset();
+  }
+  if (occasional_->intercept_relay) {
+    occasional_->intercept_relay->detach();
+    occasional_->intercept_relay.reset();
+  }
   trim();
 }
 
 void connection::release_relay_if_idle() {
-  if (occasional_ && occasional_->relay && state_ == state::connected && !awaiting_provider_ &&
-      !awaiting_interceptor_ && !reauthenticating_) {
-    detach_relay();
+  if (!occasional_ || state_ != state::connected) return;
+  if (occasional_->auth_relay && !awaiting_provider_ && !reauthenticating_) {
+    occasional_->auth_relay->detach();
+    occasional_->auth_relay.reset();
   }
+  if (occasional_->intercept_relay && !awaiting_interceptor_) {
+    occasional_->intercept_relay->detach();
+    occasional_->intercept_relay.reset();
+  }
+  trim();
 }
 
 connection::connection(broker& shared_broker, connection_io& io, const listener_settings& settings)
@@ -93,7 +108,7 @@ connection::connection(broker& shared_broker, connection_io& io, const listener_
 }
 
 connection::~connection() {
-  detach_relay();
+  detach_relays();
   if (session_) broker_.detach(session_, connection_id_, will_on_close_);
   broker_.close_connection();
 }

@@ -1,18 +1,18 @@
 #pragma once
 // Internal to the protocol machine (not installed): the state `connection` holds only some of the
-// time (its relay, split packet, held-back bytes, pending CONNECT, topic aliases, throttle), and
-// the helpers that more than one of its source files (connection*.cpp, handle_*.cpp) use.
+// time (its completion relays, split packet, held-back bytes, pending CONNECT, topic aliases,
+// throttle), and the helpers that more than one of its source files (connection*.cpp,
+// handle_*.cpp) use.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
+#include "acemq/broker/completion_relay.hpp"
 #include "acemq/broker/connection.hpp"
 #include "acemq/mqtt/packet.hpp"
 #include "acemq/mqtt/reason_code.hpp"
@@ -47,28 +47,16 @@ mqtt::reason_code refusal_for(mqtt::reason_code code, bool (*allowed)(mqtt::reas
 
 }  // namespace detail
 
-/// Carries authentication completions, which may arrive on any thread, back to the connection's
-/// thread. Outlives the connection when a provider still holds a completion.
-struct connection::auth_relay {
-  std::mutex mutex;
-  connection_io* io = nullptr;  // null once the transport is gone
-  connection* owner = nullptr;  // only dereferenced on the connection's thread
-  bool in_call = false;         // a provider call is on the stack of the connection's thread
-  std::optional<std::pair<auth_step, std::size_t>> immediate;
-  std::uint64_t generation = 0;  // the exchange whose completion is awaited
-  // The same for the one intercepted PUBLISH that may be outstanding.
-  bool intercept_in_call = false;
-  std::optional<intercept_verdict> intercept_immediate;
-};
-
 struct connection::topic_aliases {
   std::unordered_map<std::uint16_t, std::string> inbound;
   std::unordered_map<std::string, std::uint16_t> outbound;
 };
 
 struct connection::occasional {
-  /// While an authentication exchange or an intercepted PUBLISH may still complete.
-  std::shared_ptr<auth_relay> relay;
+  /// While an authentication exchange may still complete.
+  std::shared_ptr<completion_relay<auth_outcome>> auth_relay;
+  /// While an intercepted PUBLISH may still get its verdict.
+  std::shared_ptr<completion_relay<intercept_verdict>> intercept_relay;
   /// A packet split across reads, until its last byte arrives (at most
   /// inbound_maximum_packet_size_ bytes: the header was checked first).
   byte_vector partial;
@@ -89,8 +77,8 @@ struct connection::occasional {
   clock::time_point publish_tokens_at{};
 
   bool empty(const broker_settings& settings) const noexcept {
-    return !relay && partial.empty() && deferred.empty() && !pending_connect && !aliases &&
-           !throttled_until && settings.max_publish_rate == 0;
+    return !auth_relay && !intercept_relay && partial.empty() && deferred.empty() &&
+           !pending_connect && !aliases && !throttled_until && settings.max_publish_rate == 0;
   }
 };
 

@@ -6,7 +6,6 @@
 #include "acemq/broker/connection_internal.hpp"
 
 #include <algorithm>
-#include <mutex>
 #include <utility>
 
 #include "acemq/broker/broker.hpp"
@@ -157,42 +156,18 @@ authentication_request connection::make_auth_request(const mqtt::properties& pac
 }
 
 void connection::run_auth(const std::function<void(auth_chain::completion)>& call) {
-  std::uint64_t generation = 0;
-  const std::shared_ptr<auth_relay> relay = ensure_relay();
-  {
-    std::lock_guard lock(relay->mutex);
-    generation = ++relay->generation;
-    relay->in_call = true;
-  }
-  call([relay, generation](auth_step step, std::size_t owner) {
-    std::lock_guard lock(relay->mutex);
-    if (relay->generation != generation) return;  // a superseded exchange
-    if (relay->in_call) {
-      // Completed before the provider call returned: handled right after it, without a post.
-      relay->immediate.emplace(std::move(step), owner);
-      return;
-    }
-    if (relay->io == nullptr) return;
-    relay->io->post([relay, generation, step = std::move(step), owner]() mutable {
-      connection* target = nullptr;
-      {
-        std::lock_guard inner(relay->mutex);
-        if (relay->generation != generation) return;
-        target = relay->owner;
-      }
-      if (target == nullptr) return;
-      target->on_auth_result(std::move(step), owner);
-      target->release_relay_if_idle();
-    });
-  });
-  std::optional<std::pair<auth_step, std::size_t>> result;
-  {
-    std::lock_guard lock(relay->mutex);
-    relay->in_call = false;
-    result = std::move(relay->immediate);
-    relay->immediate.reset();
-  }
-  if (result) on_auth_result(std::move(result->first), result->second);
+  // The provider may answer inside the call (handled right after it, without a post), later from
+  // another thread, or never; a completion of a superseded exchange is ignored.
+  ensure_auth_relay().run(
+      [&call](completion_relay<auth_outcome>::completion done) {
+        call([done = std::move(done)](auth_step step, std::size_t owner) {
+          done(auth_outcome{std::move(step), owner});
+        });
+      },
+      [this](auth_outcome outcome) {
+        on_auth_result(std::move(outcome.first), outcome.second);
+        release_relay_if_idle();
+      });
   release_relay_if_idle();
 }
 

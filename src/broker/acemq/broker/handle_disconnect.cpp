@@ -5,7 +5,6 @@
 #include "acemq/broker/connection_internal.hpp"
 
 #include <algorithm>
-#include <mutex>
 
 #include "acemq/broker/broker.hpp"
 #include "acemq/common/log.hpp"
@@ -98,9 +97,9 @@ void connection::on_transport_closed() {
     auth().connection_closed(auth_owner_, listener_.name, io_.remote_address().view());
   }
   state_ = state::closed;
-  if (occasional_ && occasional_->relay) {
-    std::lock_guard lock(occasional_->relay->mutex);
-    occasional_->relay->io = nullptr;
+  if (occasional_ && occasional_->auth_relay) occasional_->auth_relay->transport_closed();
+  if (occasional_ && occasional_->intercept_relay) {
+    occasional_->intercept_relay->transport_closed();
   }
   if (session_) {
     broker_.detach(session_, connection_id_, will_on_close_);

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 #include <utility>
 
 #include "acemq/broker/broker.hpp"
@@ -278,38 +277,16 @@ void connection::intercept(const mqtt::publish& packet) {
   const std::uint16_t packet_id = packet.packet_id;
   const std::uint8_t qos = packet.qos;
   awaiting_interceptor_ = true;
-  const std::shared_ptr<auth_relay> relay = ensure_relay();
-  {
-    std::lock_guard lock(relay->mutex);
-    relay->intercept_in_call = true;
-  }
-  listener_.interceptor->on_publish(upload, [relay, packet_id, qos](intercept_verdict verdict) {
-    std::lock_guard lock(relay->mutex);
-    if (relay->intercept_in_call) {
-      relay->intercept_immediate = verdict;
-      return;
-    }
-    if (relay->io == nullptr) return;
-    // From any thread: the verdict is applied on the connection's thread.
-    relay->io->post([relay, packet_id, qos, verdict] {
-      connection* target = nullptr;
-      {
-        std::lock_guard inner(relay->mutex);
-        target = relay->owner;
-      }
-      if (target == nullptr) return;
-      target->on_intercept_verdict(packet_id, qos, verdict);
-      target->release_relay_if_idle();
-    });
-  });
-  std::optional<intercept_verdict> immediate;
-  {
-    std::lock_guard lock(relay->mutex);
-    relay->intercept_in_call = false;
-    immediate = relay->intercept_immediate;
-    relay->intercept_immediate.reset();
-  }
-  if (immediate) on_intercept_verdict(packet_id, qos, *immediate);
+  // From any thread: the verdict is applied on the connection's thread (right after the call
+  // when it comes inside it).
+  ensure_intercept_relay().run(
+      [&](completion_relay<intercept_verdict>::completion done) {
+        listener_.interceptor->on_publish(upload, std::move(done));
+      },
+      [this, packet_id, qos](intercept_verdict verdict) {
+        on_intercept_verdict(packet_id, qos, verdict);
+        release_relay_if_idle();
+      });
   release_relay_if_idle();
 }
 
