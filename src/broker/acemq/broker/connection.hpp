@@ -31,6 +31,8 @@ namespace acemq::broker {
 
 class broker;
 class session;
+template <typename Result>
+class completion_relay;
 
 /// A peer's address and port as text ("192.0.2.1:50000", "[2001:db8::1]:8883") in a buffer of
 /// its own, handed out by value: a transport keeps the address in binary and writes it out when
@@ -140,7 +142,8 @@ class connection {
     connected = 0x02,
     closed = 0x03,
   };
-  struct auth_relay;
+  /// An authentication step and the index of the provider of the chain that took it.
+  using auth_outcome = std::pair<auth_step, std::size_t>;
   struct topic_aliases;
   struct occasional;
 
@@ -193,12 +196,14 @@ class connection {
   void run_auth(const std::function<void(auth_chain::completion)>& call);
   /// The authentication providers of this connection's listener.
   const auth_chain& auth() const noexcept;
-  /// The relay for the exchange about to start (created when there is none).
-  std::shared_ptr<auth_relay> ensure_relay();
-  /// Drops the relay once nothing awaits a completion: an idle connection carries none, and a
+  /// The relay for the authentication exchange about to start (created when there is none).
+  completion_relay<auth_outcome>& ensure_auth_relay();
+  /// The relay for the intercepted PUBLISH about to be handed over (created when there is none).
+  completion_relay<intercept_verdict>& ensure_intercept_relay();
+  /// Drops each relay once nothing awaits its completion: an idle connection carries none, and a
   /// completion still held by a provider finds it detached and is ignored.
   void release_relay_if_idle();
-  void detach_relay();
+  void detach_relays();
   void on_auth_result(auth_step step, std::size_t owner);
   void finish_connect(auth_step step);
   void refuse_connect(mqtt::reason_code reason,
@@ -276,7 +281,7 @@ class connection {
   /// The provider of the chain that authenticated the client (for AUTH re-authentication).
   std::uint32_t auth_owner_ = 0;
 
-  /// The authentication relay, a packet split across reads, held-back bytes, the CONNECT being
+  /// The completion relays, a packet split across reads, held-back bytes, the CONNECT being
   /// authenticated, topic aliases, the throttle and the publish rate's token bucket: null while
   /// there is none of them, as on an idle connection.
   std::unique_ptr<occasional> occasional_;
