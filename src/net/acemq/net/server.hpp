@@ -21,8 +21,8 @@
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/result.hpp"
-#include "acemq/net/config.hpp"
 #include "acemq/net/latency_histogram.hpp"
+#include "acemq/net/listener_config.hpp"
 #include "acemq/net/tls.hpp"
 
 namespace acemq::net {
