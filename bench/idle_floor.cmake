@@ -1,7 +1,7 @@
 # The memory floor of an idle MQTT connection on Asio (acemq-broker's engine) and on a plain epoll
 # loop: bench/compare sets it beside both brokers' bytes per idle connection.
 add_executable(acemq-idle-floor ${CMAKE_CURRENT_SOURCE_DIR}/idle_floor.cpp)
-target_link_libraries(acemq-idle-floor PRIVATE acemq::net CLI11::CLI11 fmt::fmt)
+target_link_libraries(acemq-idle-floor PRIVATE acemq::app CLI11::CLI11 fmt::fmt)
 acemq_target_defaults(acemq-idle-floor)
 
 if(ACEMQ_BUILD_TESTS AND TARGET acemq-bench)

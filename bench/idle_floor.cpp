@@ -44,7 +44,7 @@
 
 #include <fmt/core.h>
 
-#include "acemq/net/port_file.hpp"
+#include "acemq/app/port_file.hpp"
 
 namespace {
 
@@ -147,7 +147,7 @@ bool send_now(int fd, std::span<const std::uint8_t> bytes) {
 void announce(const std::string& path, unsigned short port) {
   fmt::print("acemq-idle-floor listening on port {}\n", port);
   std::fflush(stdout);
-  if (!path.empty() && !acemq::net::write_port_file(path, {{"tcp", {}, {}, port}})) {
+  if (!path.empty() && !acemq::app::write_port_file(path, {{"tcp", {}, {}, port}})) {
     fmt::print(stderr, "acemq-idle-floor: cannot write {}\n", path);
   }
 }

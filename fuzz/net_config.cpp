@@ -8,13 +8,13 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "acemq/net/config.hpp"
+#include "acemq/app/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  acemq::net::app_config config = acemq::net::default_config();
-  if (!acemq::net::apply_toml(config, text, "fuzz")) return 0;
-  if (!acemq::net::finalize(config)) return 0;
+  acemq::app::app_config config = acemq::app::default_config();
+  if (!acemq::app::apply_toml(config, text, "fuzz")) return 0;
+  if (!acemq::app::finalize(config)) return 0;
   // The ranges the registry promises.
   if (config.broker.maximum_packet_size < 64 || config.server.read_chunk < 512 ||
       config.server.threads == 0 || config.server.listeners.empty()) {
@@ -26,6 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::abort();
     }
   }
-  (void)acemq::net::describe_settings(config);
+  (void)acemq::app::describe_settings(config);
   return 0;
 }

@@ -15,17 +15,17 @@
 #include <string_view>
 #include <vector>
 
+#include "acemq/app/auth_setup.hpp"
+#include "acemq/app/config.hpp"
+#include "acemq/app/logging.hpp"
+#include "acemq/app/metrics.hpp"
+#include "acemq/app/port_file.hpp"
 #include "acemq/auth/commands.hpp"
 #include "acemq/broker/auth.hpp"
 #include "acemq/broker/broker.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/log.hpp"
 #include "acemq/common/random.hpp"
-#include "acemq/net/auth_setup.hpp"
-#include "acemq/net/config.hpp"
-#include "acemq/net/logging.hpp"
-#include "acemq/net/metrics.hpp"
-#include "acemq/net/port_file.hpp"
 #include "acemq/net/server.hpp"
 #include "acemq/persist/sqlite_store.hpp"
 
@@ -39,7 +39,7 @@ std::string settings_table() {
       "Management commands (they do not start the broker):\n  acemq-broker passwd ...\n" +
       acemq::auth::passwd_usage() + "\n  acemq-broker device ...\n" + acemq::auth::device_usage() +
       "\n\nSettings (TOML keys; override any with --set key=value):\n";
-  for (const auto& item : acemq::net::describe_settings()) {
+  for (const auto& item : acemq::app::describe_settings()) {
     std::string line = "  " + item.key;
     if (!item.default_value.empty()) line += " = " + item.default_value;
     if (line.size() < 52) line.resize(52, ' ');
@@ -62,11 +62,11 @@ struct config_sources {
   std::vector<std::string> overrides;
 };
 
-acemq::result<acemq::net::app_config, acemq::net::config_error> load_config(
+acemq::result<acemq::app::app_config, acemq::app::config_error> load_config(
     const config_sources& sources) {
-  acemq::net::app_config config = acemq::net::default_config();
+  acemq::app::app_config config = acemq::app::default_config();
   if (!sources.file.empty()) {
-    if (auto applied = acemq::net::apply_toml_file(config, sources.file); !applied) {
+    if (auto applied = acemq::app::apply_toml_file(config, sources.file); !applied) {
       return acemq::unexpected(applied.error());
     }
   }
@@ -75,17 +75,17 @@ acemq::result<acemq::net::app_config, acemq::net::config_error> load_config(
   if (!sources.port_file.empty()) config.port_file = sources.port_file;
   if (!sources.log_level.empty()) {
     if (auto applied =
-            acemq::net::apply_override(config, "log.level=\"" + sources.log_level + "\"");
+            acemq::app::apply_override(config, "log.level=\"" + sources.log_level + "\"");
         !applied) {
       return acemq::unexpected(applied.error());
     }
   }
   for (const auto& assignment : sources.overrides) {
-    if (auto applied = acemq::net::apply_override(config, assignment); !applied) {
+    if (auto applied = acemq::app::apply_override(config, assignment); !applied) {
       return acemq::unexpected(applied.error());
     }
   }
-  if (auto finalized = acemq::net::finalize(config); !finalized) {
+  if (auto finalized = acemq::app::finalize(config); !finalized) {
     return acemq::unexpected(finalized.error());
   }
   return config;
@@ -95,7 +95,7 @@ acemq::result<acemq::net::app_config, acemq::net::config_error> load_config(
 /// broker's own state. Connected for its lifetime, which ends before the database's.
 class ace_token_journal final : public acemq::ace::token_journal {
  public:
-  ace_token_journal(acemq::persist::sqlite_store& store, acemq::net::authentication& auth)
+  ace_token_journal(acemq::persist::sqlite_store& store, acemq::app::authentication& auth)
       : store_(store), auth_(auth) {
     auth_.set_ace_token_journal(this);
   }
@@ -112,7 +112,7 @@ class ace_token_journal final : public acemq::ace::token_journal {
 
  private:
   acemq::persist::sqlite_store& store_;
-  acemq::net::authentication& auth_;
+  acemq::app::authentication& auth_;
 };
 
 }  // namespace
@@ -152,19 +152,19 @@ int main(int argc, char** argv) {
     std::cerr << "acemq-broker: configuration error: " << loaded.error().message << '\n';
     return exit_config_error;
   }
-  acemq::net::app_config config = std::move(*loaded);
+  acemq::app::app_config config = std::move(*loaded);
 
-  acemq::net::configure_logging(config.log_level, config.log_output);
-  for (const std::string& warning : acemq::net::insecure_settings(config))
+  acemq::app::configure_logging(config.log_level, config.log_output);
+  for (const std::string& warning : acemq::app::insecure_settings(config))
     spdlog::warn("insecure: {}", warning);
 
-  auto assembled = acemq::net::authentication::assemble(config, acemq::system_clock::instance(),
+  auto assembled = acemq::app::authentication::assemble(config, acemq::system_clock::instance(),
                                                         acemq::system_random::instance());
   if (!assembled) {
     std::cerr << "acemq-broker: configuration error: " << assembled.error() << '\n';
     return exit_config_error;
   }
-  std::unique_ptr<acemq::net::authentication> auth = std::move(*assembled);
+  std::unique_ptr<acemq::app::authentication> auth = std::move(*assembled);
   {
     std::string order;
     for (const auto& name : auth->provider_names())
@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
                                    std::filesystem::perm_options::replace, ignored);
     }
     acemq::persist::store_options options;
-    if (const auto interval = acemq::net::durability_interval(config.persistence.durability)) {
+    if (const auto interval = acemq::app::durability_interval(config.persistence.durability)) {
       options.durability = acemq::persist::durability_mode::interval;
       options.flush_interval = *interval;
     } else {
@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
               << auth->restore_ace_tokens(std::move(records)) << " stored ACE token(s) again"
               << std::endl;
   }
-  const acemq::net::authentication& chains = *auth;
+  const acemq::app::authentication& chains = *auth;
   acemq::net::server server(config.server,
                             acemq::net::make_broker_handler_factory(
                                 engine, config.server.listeners,
@@ -272,13 +272,13 @@ int main(int argc, char** argv) {
   }
   const auto started_at = std::chrono::steady_clock::now();
   server.set_metrics_source([&engine, &server, &chains, started_at] {
-    acemq::net::metrics_sources metrics;
+    acemq::app::metrics_sources metrics;
     metrics.broker = &engine.counters();
     metrics.server = &server.counters();
     metrics.providers = &chains.counters();
     metrics.uptime_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
-    return acemq::net::render_metrics(metrics);
+    return acemq::app::render_metrics(metrics);
   });
   server.set_reload_handler([&sources, &config, auth = auth.get()] {
     acemq::net::server::reload_outcome outcome;
@@ -290,7 +290,7 @@ int main(int argc, char** argv) {
     } else {
       // Only what can change under live connections is taken: log settings, TLS files. Listener
       // addresses, ports and the provider set need a restart (docs/operations.md).
-      acemq::net::configure_logging(fresh->log_level, fresh->log_output);
+      acemq::app::configure_logging(fresh->log_level, fresh->log_output);
       outcome.listeners = fresh->server.listeners;
     }
     auto problems = auth->reload();
@@ -339,7 +339,7 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << std::flush;
-  if (!config.port_file.empty() && !acemq::net::write_port_file(config.port_file, bound)) {
+  if (!config.port_file.empty() && !acemq::app::write_port_file(config.port_file, bound)) {
     std::cerr << "acemq-broker: cannot write " << config.port_file << '\n';
     return exit_start_error;
   }

@@ -2,14 +2,14 @@
 // per-listener chains, the ACE provider's PSK lookup and authz-info interceptor, and the
 // configuration errors an operator sees.
 
-#include "acemq/net/auth_setup.hpp"
+#include "acemq/app/auth_setup.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-namespace acemq::net {
+namespace acemq::app {
 namespace {
 
 /// A JWK Set with one symmetric AS key, written to the scratch directory under the running
@@ -125,4 +125,4 @@ TEST(authentication, without_ace_or_files_the_chain_is_anonymous_then_deny) {
 }
 
 }  // namespace
-}  // namespace acemq::net
+}  // namespace acemq::app

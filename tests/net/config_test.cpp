@@ -1,4 +1,4 @@
-#include "acemq/net/config.hpp"
+#include "acemq/app/config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <set>
 
-namespace acemq::net {
+namespace acemq::app {
 namespace {
 
 TEST(config, defaults_have_tcp_and_tls_listeners_and_anonymous_access) {
@@ -514,4 +514,4 @@ TEST(config, log_format) {
 }
 
 }  // namespace
-}  // namespace acemq::net
+}  // namespace acemq::app

@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "acemq/net/logging.hpp"
-#include "acemq/net/metrics.hpp"
+#include "acemq/app/logging.hpp"
+#include "acemq/app/metrics.hpp"
 
-namespace acemq::net {
+namespace acemq::app {
 namespace {
 
 bool contains_line(const std::string& text, const std::string& line) {
@@ -19,7 +19,7 @@ TEST(metrics, counters_are_rendered_with_help_and_type) {
   engine.connections_current = 3;
   engine.messages_in = 10;
   engine.bytes_out = 1234;
-  server_counters network;
+  net::server_counters network;
   network.refused_address_rate = 2;
   network.slow_consumers = 1;
   auto password = std::make_shared<provider_counters>();
@@ -49,7 +49,7 @@ TEST(metrics, counters_are_rendered_with_help_and_type) {
 }
 
 TEST(metrics, latency_histogram_buckets_are_cumulative) {
-  server_counters network;
+  net::server_counters network;
   network.publish_write_latency.observe(std::chrono::microseconds(50));  // <= 0.0001
   network.publish_write_latency.observe(std::chrono::milliseconds(3));   // <= 0.005
   network.publish_write_latency.observe(std::chrono::seconds(30));       // +Inf only
@@ -83,4 +83,4 @@ TEST(logging, configure_refuses_an_unknown_level) {
 }
 
 }  // namespace
-}  // namespace acemq::net
+}  // namespace acemq::app

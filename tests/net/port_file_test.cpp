@@ -1,7 +1,7 @@
 // write_port_file: one line per listener, an existing file replaced whole, and a path that
 // cannot be written reported as such (nothing left behind).
 
-#include "acemq/net/port_file.hpp"
+#include "acemq/app/port_file.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-namespace acemq::net {
+namespace acemq::app {
 namespace {
 
 std::string read_all(const std::filesystem::path& path) {
@@ -40,18 +40,18 @@ TEST_F(port_file_test, writes_one_line_per_listener_and_replaces_an_older_file) 
     std::ofstream older(path);
     older << "stale 1\nstale 2\nstale 3\n";
   }
-  ASSERT_TRUE(write_port_file(path, {{"tcp", transport::tcp, "127.0.0.1", 1883},
-                                     {"tls", transport::tls, "127.0.0.1", 8883}}));
+  ASSERT_TRUE(write_port_file(path, {{"tcp", net::transport::tcp, "127.0.0.1", 1883},
+                                     {"tls", net::transport::tls, "127.0.0.1", 8883}}));
   EXPECT_EQ(read_all(path), "tcp 1883\ntls 8883\n");
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
 
 TEST_F(port_file_test, a_path_in_a_missing_directory_is_reported_and_leaves_nothing) {
   const auto path = directory_ / "missing" / "ports";
-  EXPECT_FALSE(write_port_file(path.string(), {{"tcp", transport::tcp, "127.0.0.1", 1883}}));
+  EXPECT_FALSE(write_port_file(path.string(), {{"tcp", net::transport::tcp, "127.0.0.1", 1883}}));
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_FALSE(std::filesystem::exists(directory_ / "missing"));
 }
 
 }  // namespace
-}  // namespace acemq::net
+}  // namespace acemq::app

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "acemq/app/config.hpp"
 #include "acemq/auth/commands.hpp"
 #include "acemq/auth/providers.hpp"
 #include "acemq/broker/auth.hpp"
@@ -18,7 +19,6 @@
 #include "acemq/common/clock.hpp"
 #include "acemq/common/log.hpp"
 #include "acemq/common/random.hpp"
-#include "acemq/net/config.hpp"
 #include "acemq/net/server.hpp"
 
 namespace {
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                                            std::cerr, acemq::system_clock::instance());
   }
 
-  acemq::net::app_config config = acemq::net::default_config();
+  acemq::app::app_config config = acemq::app::default_config();
   config.allow_anonymous = false;
   std::vector<std::string> overrides;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -72,12 +72,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (*claimed) continue;
-    if (auto applied = acemq::net::apply_override(config, assignment); !applied) {
+    if (auto applied = acemq::app::apply_override(config, assignment); !applied) {
       std::cerr << "auth_e2e_broker: configuration error: " << applied.error().message << '\n';
       return 2;
     }
   }
-  if (auto finalized = acemq::net::finalize(config); !finalized) {
+  if (auto finalized = acemq::app::finalize(config); !finalized) {
     std::cerr << "auth_e2e_broker: configuration error: " << finalized.error().message << '\n';
     return 2;
   }

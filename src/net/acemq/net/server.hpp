@@ -1,8 +1,8 @@
 #pragma once
 // The network layer: Boost.Asio listeners (TCP, TLS, WebSocket and secure WebSocket per MQTT 5.0
 // section 6, and HTTP for /metrics) and one driver per connection around the sans-I/O protocol
-// machine (conventions 1). Asio stays inside server.cpp (pimpl), so including
-// this header costs nothing.
+// machine (conventions 1). Asio stays inside the transports' sources (pimpl: transport_core.hpp,
+// an internal header), so including this header costs nothing.
 //
 // Threading: one io_context per thread; each connection is pinned to one of them for its whole
 // life, so the protocol machine is only ever called from that thread. Only
@@ -21,14 +21,14 @@
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/result.hpp"
-#include "acemq/net/config.hpp"
 #include "acemq/net/latency_histogram.hpp"
+#include "acemq/net/listener_config.hpp"
 #include "acemq/net/tls.hpp"
 
 namespace acemq::net {
 
 namespace detail {
-struct server_state;  // defined in server.cpp, next to Asio
+struct server_state;  // defined in transport_core.hpp, next to Asio
 }
 
 /// The protocol machine as the driver sees it. The production implementation wraps

@@ -15,7 +15,7 @@
 #include "acemq/broker/auth.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/result.hpp"
-#include "acemq/net/config.hpp"
+#include "acemq/net/listener_config.hpp"
 
 namespace acemq::net {
 

@@ -20,14 +20,14 @@
 #include <vector>
 
 #include "acemq/ace/token_store.hpp"
+#include "acemq/app/config.hpp"
 #include "acemq/broker/auth.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"
 #include "acemq/common/result.hpp"
-#include "acemq/net/config.hpp"
 #include "acemq/net/tls.hpp"
 
-namespace acemq::net {
+namespace acemq::app {
 
 /// Outcomes of one provider, for /metrics. Relaxed atomics, read at any time.
 struct provider_counters {
@@ -69,7 +69,7 @@ class authentication {
 
   /// RFC 9431 2.2.3.2: the TLS 1.3 PSK for an identity (a token or a stored token's kid); empty
   /// when ACE is disabled or ace.allow_psk_identity is false.
-  psk_lookup psk() const;
+  net::psk_lookup psk() const;
 
   /// Periodic work: polls the AS revocation list when one is configured. Any thread.
   void tick();
@@ -105,4 +105,4 @@ class authentication {
   std::vector<std::pair<std::string, std::shared_ptr<const broker::auth_chain>>> listener_chains_;
 };
 
-}  // namespace acemq::net
+}  // namespace acemq::app

@@ -1,12 +1,12 @@
-#include "acemq/net/port_file.hpp"
+#include "acemq/app/port_file.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <system_error>
 
-namespace acemq::net {
+namespace acemq::app {
 
-bool write_port_file(const std::string& path, const std::vector<bound_listener>& listeners) {
+bool write_port_file(const std::string& path, const std::vector<net::bound_listener>& listeners) {
   const std::string temporary = path + ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
@@ -20,4 +20,4 @@ bool write_port_file(const std::string& path, const std::vector<bound_listener>&
   return !ec;
 }
 
-}  // namespace acemq::net
+}  // namespace acemq::app

@@ -1,4 +1,4 @@
-#include "acemq/net/logging.hpp"
+#include "acemq/app/logging.hpp"
 
 #include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
@@ -10,7 +10,7 @@
 
 #include "acemq/common/log.hpp"
 
-namespace acemq::net {
+namespace acemq::app {
 namespace {
 
 void append_escaped(std::string& out, std::string_view text) {
@@ -96,4 +96,4 @@ bool configure_logging(std::string_view level, log_format format) {
   return true;
 }
 
-}  // namespace acemq::net
+}  // namespace acemq::app

@@ -1,4 +1,4 @@
-#include "acemq/net/auth_setup.hpp"
+#include "acemq/app/auth_setup.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -20,7 +20,7 @@
 #include "acemq/ace/token_validator.hpp"
 #include "acemq/token/jose/jwk.hpp"
 
-namespace acemq::net {
+namespace acemq::app {
 
 /// The ACE provider's object graph, in construction order (each refers to the ones before it,
 /// so they are destroyed in reverse).
@@ -273,7 +273,7 @@ void authentication::on_revocation(std::function<void()> notify) {
       [notify = std::move(notify)](const ace::validated_token_ptr&) { notify(); });
 }
 
-psk_lookup authentication::psk() const {
+net::psk_lookup authentication::psk() const {
   if (!ace_ || !ace_->settings.allow_psk_identity) return {};
   // The provider outlives every TLS context: the server is destroyed before this object.
   std::weak_ptr<ace::ace_authenticator> provider = ace_->provider;
@@ -316,4 +316,4 @@ std::vector<std::string> authentication::reload() {
   return providers_->reload();
 }
 
-}  // namespace acemq::net
+}  // namespace acemq::app

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "acemq/net/config.hpp"
+#include "acemq/app/config.hpp"
 
-namespace acemq::net {
+namespace acemq::app {
 
 /// Applies the level and format to the default logger; false for an unknown level name.
 bool configure_logging(std::string_view level, log_format format);
@@ -20,4 +20,4 @@ bool configure_logging(std::string_view level, log_format format);
 std::string format_json_record(std::int64_t unix_milliseconds, std::string_view level,
                                std::size_t thread, std::string_view message);
 
-}  // namespace acemq::net
+}  // namespace acemq::app

@@ -1,10 +1,10 @@
-#include "acemq/net/metrics.hpp"
+#include "acemq/app/metrics.hpp"
 
 #include <cstdio>
 
 #include "acemq/mqtt/reason_code.hpp"
 
-namespace acemq::net {
+namespace acemq::app {
 namespace {
 
 class writer {
@@ -83,7 +83,7 @@ void broker_metrics(writer& w, const broker::broker_counters& c) {
            "CONNECTs whose authentication was refused (every provider together).", c.auth_failure);
 }
 
-void server_metrics(writer& w, const server_counters& c) {
+void server_metrics(writer& w, const net::server_counters& c) {
   w.metric("acemq_net_accepted_total", "counter", "Sockets accepted by every listener.",
            c.accepted);
   w.metric("acemq_net_active", "gauge", "Sockets open (MQTT over every transport).", c.active);
@@ -118,10 +118,10 @@ void server_metrics(writer& w, const server_counters& c) {
            "completion of the socket write that carried it.");
   const auto snapshot = c.publish_write_latency.read();
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < latency_histogram::bounds_seconds.size(); ++i) {
+  for (std::size_t i = 0; i < net::latency_histogram::bounds_seconds.size(); ++i) {
     cumulative += snapshot.buckets[i];
     char bound[32];
-    std::snprintf(bound, sizeof bound, "%g", latency_histogram::bounds_seconds[i]);
+    std::snprintf(bound, sizeof bound, "%g", net::latency_histogram::bounds_seconds[i]);
     w.sample(std::string(name) + "_bucket{le=\"" + bound + "\"}", cumulative);
   }
   w.sample(std::string(name) + "_bucket{le=\"+Inf\"}", snapshot.count);
@@ -164,4 +164,4 @@ std::string render_metrics(const metrics_sources& sources) {
   return w.take();
 }
 
-}  // namespace acemq::net
+}  // namespace acemq::app

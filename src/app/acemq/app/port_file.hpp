@@ -8,10 +8,10 @@
 
 #include "acemq/net/server.hpp"
 
-namespace acemq::net {
+namespace acemq::app {
 
 /// Writes one "<name> <port>" line per listener to `path`, through a temporary file renamed over
 /// it, so a reader that sees the file sees all of it. False when it cannot be written.
-bool write_port_file(const std::string& path, const std::vector<bound_listener>& listeners);
+bool write_port_file(const std::string& path, const std::vector<net::bound_listener>& listeners);
 
-}  // namespace acemq::net
+}  // namespace acemq::app
