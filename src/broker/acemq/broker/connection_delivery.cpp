@@ -32,7 +32,7 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
   out.retain = item.retain;
   out.packet_id = packet_id;
   out.payload = item.msg->payload;
-  std::optional<std::uint16_t> new_alias;
+  std::uint16_t new_alias = 0;
   if (v5) {
     out.properties = item.msg->forwarded;
     out.properties.subscription_identifiers = item.subscription_identifiers;
@@ -47,14 +47,7 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
     if (client_topic_alias_maximum_ > 0) {
       // MQTT 5.0 3.3.2.3.4: aliases up to the client's Topic Alias Maximum; a known topic is
       // sent as an empty name plus its alias.
-      auto& outbound = aliases().outbound;
-      if (const auto known = outbound.find(item.msg->topic); known != outbound.end()) {
-        out.properties.topic_alias = known->second;
-        out.topic.clear();
-      } else if (outbound.size() < client_topic_alias_maximum_) {
-        new_alias = static_cast<std::uint16_t>(outbound.size() + 1);
-        out.properties.topic_alias = new_alias;
-      }
+      new_alias = aliases().outbound.apply(out, client_topic_alias_maximum_);
     }
   } else {
     out.topic.assign(item.msg->topic);
@@ -71,7 +64,7 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
     broker_.counters().messages_dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  if (new_alias) aliases().outbound.emplace(item.msg->topic, *new_alias);
+  if (new_alias != 0) aliases().outbound.remember(item.msg->topic, new_alias);
   broker_.counters().messages_out.fetch_add(1, std::memory_order_relaxed);
   broker_.counters().bytes_out.fetch_add(total, std::memory_order_relaxed);
   io_.send(outgoing{std::move(header), item.msg->payload});

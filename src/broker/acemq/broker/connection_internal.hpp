@@ -9,13 +9,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <utility>
 
 #include "acemq/broker/completion_relay.hpp"
 #include "acemq/broker/connection.hpp"
 #include "acemq/mqtt/packet.hpp"
 #include "acemq/mqtt/reason_code.hpp"
+#include "acemq/mqtt/topic_alias.hpp"
 
 namespace acemq::broker {
 
@@ -34,22 +34,11 @@ mqtt::properties forwarded_of(mqtt::properties& from);
 // understands: 0 when the packet is too short to tell.
 std::uint8_t protocol_level_of(byte_view whole_packet, std::size_t header_size);
 
-// Each packet type allows only some reason codes (MQTT 5.0 3.2.2.2, 3.4.2.1, 3.5.2.1, 3.9.3,
-// 3.14.2.1); a provider or principal answering with another one must not produce a packet the
-// client has to treat as malformed, so such codes become a generic one.
-bool allowed_in_connack(mqtt::reason_code code);
-bool allowed_in_disconnect(mqtt::reason_code code);
-// PUBACK and PUBREC share their error codes (MQTT 5.0 3.4.2.1, 3.5.2.1).
-bool allowed_in_puback(mqtt::reason_code code);
-bool allowed_in_suback(mqtt::reason_code code);
-// A refusal from a provider or principal as a reason code the packet allows.
-mqtt::reason_code refusal_for(mqtt::reason_code code, bool (*allowed)(mqtt::reason_code));
-
 }  // namespace detail
 
 struct connection::topic_aliases {
-  std::unordered_map<std::uint16_t, std::string> inbound;
-  std::unordered_map<std::string, std::uint16_t> outbound;
+  mqtt::inbound_topic_aliases inbound;
+  mqtt::outbound_topic_aliases outbound;
 };
 
 struct connection::occasional {

@@ -9,7 +9,6 @@
 
 namespace acemq::broker {
 
-using detail::allowed_in_disconnect;
 using detail::seconds;
 using mqtt::protocol_version;
 using mqtt::reason_code;
@@ -119,9 +118,11 @@ void connection::finish_reauthentication(auth_step step) {
       return;
     case auth_step::kind::failure:
       // MQTT 5.0 4.12.1: a failed re-authentication disconnects.
-      disconnect_and_close(allowed_in_disconnect(step.reason) && mqtt::is_error(step.reason)
-                               ? step.reason
-                               : reason_code::not_authorized);
+      disconnect_and_close(
+          mqtt::is_error(step.reason) &&
+                  mqtt::is_allowed_reason_code(mqtt::packet_type::disconnect, step.reason)
+              ? step.reason
+              : reason_code::not_authorized);
       return;
     case auth_step::kind::next_provider:
       break;

@@ -17,9 +17,7 @@
 
 namespace acemq::broker {
 
-using detail::allowed_in_connack;
 using detail::forwarded_of;
-using detail::refusal_for;
 using mqtt::protocol_version;
 using mqtt::reason_code;
 
@@ -404,7 +402,7 @@ void connection::refuse_connect(reason_code reason,
   mqtt::connack reply;
   // [MQTT-3.2.2-6] / [MQTT-3.2.2-7]: an error CONNACK has Session Present 0 and closes.
   reply.session_present = false;
-  reply.reason_code = refusal_for(reason, allowed_in_connack);
+  reply.reason_code = mqtt::refusal_for(mqtt::packet_type::connack, reason);
   // MQTT 5.0 3.2.2.3.11: User Properties are allowed on CONNACK even when the client asked for
   // no problem information [MQTT-3.1.2-29 lists CONNACK as an exception]. 3.1.1 has none.
   if (version_ == protocol_version::v5)

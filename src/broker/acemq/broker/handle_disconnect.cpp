@@ -11,7 +11,6 @@
 
 namespace acemq::broker {
 
-using detail::allowed_in_disconnect;
 using mqtt::protocol_version;
 using mqtt::reason_code;
 
@@ -59,7 +58,9 @@ void connection::disconnect_and_close(reason_code reason) {
   // MQTT 5.0 4.13.2: DISCONNECT with the reason before closing; 3.1.1 has no server DISCONNECT.
   if (state_ == state::connected && version_ == protocol_version::v5) {
     mqtt::disconnect notice;
-    notice.reason_code = allowed_in_disconnect(reason) ? reason : reason_code::protocol_error;
+    notice.reason_code = mqtt::is_allowed_reason_code(mqtt::packet_type::disconnect, reason)
+                             ? reason
+                             : reason_code::protocol_error;
     send_packet(std::move(notice));
   }
   close_transport();

@@ -15,9 +15,6 @@
 
 namespace acemq::broker {
 
-using detail::allowed_in_disconnect;
-using detail::allowed_in_puback;
-using detail::refusal_for;
 using detail::seconds;
 using mqtt::protocol_version;
 using mqtt::reason_code;
@@ -55,25 +52,12 @@ void connection::handle(mqtt::publish&& packet) {
   const broker_settings& settings = broker_.settings();
   const bool v5 = version_ == protocol_version::v5;
   if (v5 && packet.properties.topic_alias) {
-    const std::uint16_t alias = *packet.properties.topic_alias;
-    // [MQTT-3.3.2-8], [MQTT-3.3.2-9]: 0 or above our Topic Alias Maximum.
-    if (alias == 0 || alias > settings.topic_alias_maximum) {
-      protocol_violation(reason_code::topic_alias_invalid);
+    // MQTT 5.0 3.3.2.3.4, up to our Topic Alias Maximum (mqtt::inbound_topic_aliases).
+    if (auto resolved = aliases().inbound.resolve(packet, settings.topic_alias_maximum);
+        !resolved) {
+      protocol_violation(resolved.error());
       return;
     }
-    auto& inbound = aliases().inbound;
-    if (!packet.topic.empty()) {
-      inbound[alias] = packet.topic;
-    } else {
-      const auto known = inbound.find(alias);
-      if (known == inbound.end()) {
-        // MQTT 5.0 3.3.2.3.4: an alias with no mapping and no topic is a protocol error.
-        protocol_violation(reason_code::protocol_error);
-        return;
-      }
-      packet.topic = known->second;
-    }
-    packet.properties.topic_alias.reset();
   }
   if (packet.topic.empty()) {
     protocol_violation(v5 ? reason_code::protocol_error : reason_code::malformed_packet);
@@ -144,7 +128,7 @@ void connection::handle(mqtt::publish&& packet) {
   if (verdict == reason_code::success) {
     const reason_code allowed = principal_->may_publish(packet.topic);
     if (allowed != reason_code::success) {
-      verdict = refusal_for(allowed, allowed_in_puback);
+      verdict = mqtt::refusal_for(mqtt::packet_type::puback, allowed);
       // RFC 9431 6.2: an ACE client's unauthorized 3.1.1 PUBLISH is ignored and disconnects.
       if (!v5 && (settings.v311_denied_publish == v311_denied_publish_policy::disconnect ||
                   principal_->disconnect_on_unacknowledged_refusal())) {
@@ -154,7 +138,7 @@ void connection::handle(mqtt::publish&& packet) {
       // RFC 9431 3.1: an ACE client's unauthorized QoS 0 PUBLISH has no PUBACK to carry the
       // refusal: DISCONNECT with it (0x87, or 0x80 when topic names are hidden).
       if (v5 && packet.qos == 0 && principal_->disconnect_on_unacknowledged_refusal()) {
-        disconnect_and_close(refusal_for(allowed, allowed_in_disconnect));
+        disconnect_and_close(mqtt::refusal_for(mqtt::packet_type::disconnect, allowed));
         return;
       }
     }
@@ -299,13 +283,14 @@ void connection::on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos,
   if (refused && verdict.disconnect) {
     // RFC 9431 2.2.2: at QoS 0 the only way to tell the client is DISCONNECT (0x87 invalid
     // token, 0x99 not a token); 3.1.1 just closes.
-    disconnect_and_close(refusal_for(verdict.reason, allowed_in_disconnect));
+    disconnect_and_close(mqtt::refusal_for(mqtt::packet_type::disconnect, verdict.reason));
     return;
   }
   // RFC 9431 2.2.2: at QoS 1/2 the verdict travels in PUBACK/PUBREC. MQTT 3.1.1 has no reason
   // codes (RFC 9431 6.1: the broker cannot communicate the result).
-  const reason_code ack =
-      !v5 || !refused ? reason_code::success : refusal_for(verdict.reason, allowed_in_puback);
+  const reason_code ack = !v5 || !refused
+                              ? reason_code::success
+                              : mqtt::refusal_for(mqtt::packet_type::puback, verdict.reason);
   if (qos == 1) {
     mqtt::puback reply;
     reply.packet_id = packet_id;

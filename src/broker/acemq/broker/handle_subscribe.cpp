@@ -13,8 +13,6 @@
 
 namespace acemq::broker {
 
-using detail::allowed_in_suback;
-using detail::refusal_for;
 using mqtt::protocol_version;
 using mqtt::reason_code;
 
@@ -72,7 +70,7 @@ void connection::handle(const mqtt::subscribe& packet) {
     }
     if (const reason_code allowed = principal_->may_subscribe(filter);
         allowed != reason_code::success) {
-      reply.reason_codes.push_back(refusal_for(allowed, allowed_in_suback));
+      reply.reason_codes.push_back(mqtt::refusal_for(mqtt::packet_type::suback, allowed));
       continue;
     }
     subscription_options options;
