@@ -40,32 +40,6 @@ std::size_t partial_room(std::size_t total) noexcept {
   return std::min(total, partial_reserve_limit);
 }
 
-/// The storage of the last split packet this thread handled, for the next one of about its
-/// size: a stream of large packets, each split across reads, reuses one block instead of
-/// allocating and freeing one per packet. Bounded: one block per thread, of at most twice the
-/// reserve limit.
-thread_local byte_vector spare_partial;
-
-/// Storage for a split packet of `total` bytes: the thread's spare block when it holds the
-/// packet's room and no more than twice it (a client announcing a small packet is not handed a
-/// large block), else a new block of that room.
-byte_vector partial_storage(std::size_t total) {
-  const std::size_t room = partial_room(total);
-  if (spare_partial.capacity() >= room && spare_partial.capacity() <= 2 * room) {
-    return std::exchange(spare_partial, {});
-  }
-  byte_vector storage;
-  storage.reserve(room);
-  return storage;
-}
-
-void give_partial_storage(byte_vector&& storage) noexcept {
-  storage.clear();
-  if (storage.capacity() <= 2 * partial_reserve_limit &&
-      storage.capacity() > spare_partial.capacity()) {
-    spare_partial = std::move(storage);
-  }
-}
 }  // namespace
 
 void connection::consume(byte_view data) {
@@ -128,7 +102,7 @@ void connection::consume(byte_view data) {
       // A partial packet: its header is known and within the maximum packet size, or it is
       // shorter than a fixed header. Either way the buffer stays bounded [MQTT-3.1.2-24].
       byte_vector& partial = more().partial;
-      if (*frame) partial = partial_storage((*frame)->total_size());
+      if (*frame) partial.reserve(partial_room((*frame)->total_size()));
       partial.assign(data.begin(), data.end());
       break;
     }
@@ -165,7 +139,6 @@ void connection::consume(byte_view data) {
       byte_vector whole = std::exchange(partial, {});
       trim();
       handle_packet(whole);
-      give_partial_storage(std::move(whole));
     }
   }
   consuming_ = false;
