@@ -15,6 +15,7 @@ acemq_add_test(broker_core_test
     ${CMAKE_CURRENT_SOURCE_DIR}/core/flow_control_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/memory_bounds_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/completion_relay_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/memory_budget_test.cpp
   LIBS acemq::broker
   LABELS broker)
 

@@ -338,6 +338,10 @@ void server::set_tls_socket_binding(tls_socket_binding bind) {
   impl_->bind_tls_socket = std::move(bind);
 }
 
+void server::set_io_faults(std::shared_ptr<io_faults> faults) {
+  impl_->faults = std::move(faults);
+}
+
 void server::set_reload_handler(std::function<reload_outcome()> reload) {
   impl_->reload_handler = std::move(reload);
 }

@@ -13,7 +13,7 @@ void connection_base::deadline_passed(clock::time_point now) {
   if (close_requested_) {
     finish();  // the linger of close() ended with bytes still unwritten
   } else if (handler_) {
-    handler_->on_timer(now);
+    call_machine([&] { handler_->on_timer(now); });
   } else {
     handshake_timed_out();
   }
@@ -21,7 +21,7 @@ void connection_base::deadline_passed(clock::time_point now) {
 
 void connection_base::server_shutdown() {
   if (handler_ && !finished_) {
-    handler_->shutdown();
+    call_machine([&] { handler_->shutdown(); });
   } else {
     finish();
   }
@@ -29,6 +29,10 @@ void connection_base::server_shutdown() {
 
 void connection_base::finish() {
   if (finished_) return;
+  if (machine_calls_ > 0) {
+    post_finish();  // never inside a call into the machine
+    return;
+  }
   finished_ = true;
   clear_deadline();
   close_socket();
@@ -76,7 +80,7 @@ void connection_base::wake() {
   if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
   asio::post(home_.io, [self = shared_from_this()] {
     self->wake_pending_.store(false, std::memory_order_release);
-    if (self->handler_ && !self->finished_) self->handler_->on_wake();
+    if (self->handler_ && !self->finished_) self->call_machine([&] { self->handler_->on_wake(); });
   });
 }
 
@@ -84,7 +88,7 @@ void connection_base::post(std::function<void()> task) {
   // Tasks (e.g. asynchronous authentication completions) that arrive after the transport has
   // gone are dropped: the machine accepts no calls after on_transport_closed().
   asio::post(home_.io, [self = shared_from_this(), task = std::move(task)] {
-    if (!self->finished_) task();
+    if (!self->finished_) self->call_machine(task);
   });
 }
 
@@ -154,7 +158,7 @@ void connection_base::on_read_bytes(const boost::system::error_code& ec, byte_vi
     finish();
     return;
   }
-  handler_->on_bytes(data);
+  call_machine([&] { handler_->on_bytes(data); });
   // After close() the machine has nothing more to read (a DISCONNECT was sent or the peer
   // misbehaved); the write path completes the close. While the machine throttles this client
   // (pause_reading) no read is outstanding, so the kernel's receive window closes.

@@ -62,6 +62,22 @@ class connection_base : public broker::connection_io,
   virtual void write_queued() = 0;
   virtual void read_more() = 0;
 
+  /// Whether the failure-injection seam fails this step (never in production: no seam).
+  bool injected_failure(io_step step) const noexcept {
+    return owner().faults != nullptr && owner().faults->fails(step);
+  }
+
+  /// Runs `call`, a call into the protocol machine (or a task it posted to itself). While one
+  /// runs, finish() is posted instead of run: the machine never learns that its transport is
+  /// gone inside one of its own calls, whichever transport fails and wherever (the rule every
+  /// transport keeps; tests/net/fault_matrix_test.cpp).
+  template <typename Call>
+  void call_machine(Call&& call) {
+    ++machine_calls_;
+    call();
+    --machine_calls_;
+  }
+
   void post_finish() {
     asio::post(home_.io, [self = shared_from_this()] { self->finish(); });
   }
@@ -147,6 +163,8 @@ class connection_base : public broker::connection_io,
   bool drain_wanted_ = false;
   bool reading_paused_ = false;
   bool read_stalled_ = false;
+  /// Calls into the machine in progress (see call_machine).
+  std::uint8_t machine_calls_ = 0;
   /// When the current stretch above the high-water mark began; not_congested when there is none.
   static constexpr std::chrono::steady_clock::time_point not_congested{};
   std::chrono::steady_clock::time_point congested_since_ = not_congested;

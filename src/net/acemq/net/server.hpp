@@ -21,6 +21,7 @@
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/result.hpp"
+#include "acemq/net/io_faults.hpp"
 #include "acemq/net/latency_histogram.hpp"
 #include "acemq/net/listener_config.hpp"
 #include "acemq/net/tls.hpp"
@@ -103,6 +104,10 @@ class server {
   /// unless replaced. A seam for tests: a binding that puts a filter BIO in front of the socket
   /// can fail the Nth read or write of the real connection. Call before start().
   void set_tls_socket_binding(tls_socket_binding bind);
+
+  /// Failure injection for tests (io_faults.hpp): every transport asks `faults` before each
+  /// socket read, write and handshake step whether it fails. Call before start().
+  void set_io_faults(std::shared_ptr<io_faults> faults);
 
   /// What a SIGHUP reload handler returns: the listener settings to rebuild the TLS contexts from
   /// (certificate, key, CA by listener name) and the parts it could not reload.

@@ -89,6 +89,10 @@ class tcp_connection final : public connection_base {
     read_wanted_ = false;
     auto& buffer = worker_read_buffer();
     for (;;) {
+      if (injected_failure(io_step::read)) {
+        on_read_bytes(asio::error::connection_reset, byte_view{});
+        return;
+      }
       const ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
       if (got > 0) {
         const auto size = static_cast<std::size_t>(got);
@@ -151,6 +155,10 @@ class tcp_connection final : public connection_base {
     while (batch_sent_ < batch_bytes_) {
       if (!gathered) gather_rest(gather, batch_items_);
       gathered = false;
+      if (injected_failure(io_step::write)) {
+        ec = asio::error::connection_reset;
+        break;
+      }
       msghdr message{};
       message.msg_iov = gather.data();
       message.msg_iovlen = gather.size();
@@ -206,6 +214,10 @@ class tcp_connection final : public connection_base {
   /// The current batch waits for room in the socket.
   bool write_blocked_ = false;
 };
+
+std::size_t tcp_connection_size() noexcept {
+  return sizeof(tcp_connection);
+}
 
 std::shared_ptr<connection_base> make_tcp_connection(worker& home, const listener_config& listener,
                                                      tcp_socket socket,

@@ -102,12 +102,14 @@ class tls_connection final : public connection_base {
   void continue_handshake() {
     if (finished_) return;
     ERR_clear_error();
-    const int rc = SSL_do_handshake(ssl_.get());
+    // An injected failure (tests) goes down the path of a failed handshake.
+    const bool injected = injected_failure(io_step::handshake);
+    const int rc = injected ? -1 : SSL_do_handshake(ssl_.get());
     if (rc == 1) {
       on_handshake();
       return;
     }
-    const outcome next = classify(rc);
+    const outcome next = injected ? outcome::failed : classify(rc);
     if (next == outcome::want_read || next == outcome::want_write) {
       wait_for(next, &tls_connection::continue_handshake);
       return;
@@ -153,13 +155,14 @@ class tls_connection final : public connection_base {
       auto& buffer = worker_read_buffer();
       ERR_clear_error();
       std::size_t size = 0;
-      const int rc = SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &size);
+      const bool injected = injected_failure(io_step::read);
+      const int rc = injected ? -1 : SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &size);
       if (rc == 1) {
         on_read_bytes({}, byte_view(buffer.data(), size));
         if (!read_again_) break;  // paused, closing or finished: the machine asks again later
         continue;
       }
-      const outcome next = classify(rc);
+      const outcome next = injected ? outcome::failed : classify(rc);
       if (next == outcome::want_read || next == outcome::want_write) {
         wait_for(next, &tls_connection::read_more);
       } else {
@@ -238,13 +241,15 @@ class tls_connection final : public connection_base {
     while (write_offset_ < write_data_.size()) {
       ERR_clear_error();
       std::size_t written = 0;
-      const int rc = SSL_write_ex(ssl_.get(), write_data_.data() + write_offset_,
-                                  write_data_.size() - write_offset_, &written);
+      const bool injected = injected_failure(io_step::write);
+      const int rc = injected ? -1
+                              : SSL_write_ex(ssl_.get(), write_data_.data() + write_offset_,
+                                             write_data_.size() - write_offset_, &written);
       if (rc == 1) {
         write_offset_ += written;
         continue;
       }
-      const outcome next = classify(rc);
+      const outcome next = injected ? outcome::failed : classify(rc);
       if (next == outcome::want_read || next == outcome::want_write) {
         wait_for(next, &tls_connection::flush_staged);
         return false;
@@ -293,6 +298,10 @@ class tls_connection final : public connection_base {
 };
 
 }  // namespace
+
+std::size_t tls_connection_size() noexcept {
+  return sizeof(tls_connection);
+}
 
 std::shared_ptr<connection_base> make_tls_connection(worker& home, const listener_config& listener,
                                                      std::shared_ptr<ssl::context> context,

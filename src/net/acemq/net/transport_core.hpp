@@ -320,10 +320,18 @@ struct server_state {
   psk_lookup psk;
   std::function<std::string()> metrics;
   tls_socket_binding bind_tls_socket = attach_socket;
+  /// The failure-injection seam (tests only); null in production.
+  std::shared_ptr<io_faults> faults;
   std::function<server::reload_outcome()> reload_handler;
   std::vector<periodic_task> periodic;
   std::atomic<std::size_t> http_active{0};
 };
+
+/// The size of each transport's connection object, for the memory budget's tests
+/// (docs/memory.md); each class lives in its transport's file.
+std::size_t tcp_connection_size() noexcept;
+std::size_t tls_connection_size() noexcept;
+std::size_t websocket_connection_size(bool secure) noexcept;
 
 /// Creates the driver of a plain TCP connection (tcp_transport.cpp).
 std::shared_ptr<connection_base> make_tcp_connection(worker& home, const listener_config& listener,

@@ -94,8 +94,15 @@ class websocket_connection final : public connection_base {
     on_read_bytes(ec, byte_view(read_buffer_.data(), ec ? 0 : size));
   }
 
-  void on_tls_handshake(const boost::system::error_code& ec) {
+  /// `ec`, or a reset when the failure-injection seam (tests) fails this `step`.
+  boost::system::error_code outcome_of(io_step step, const boost::system::error_code& ec) const {
+    if (!ec && injected_failure(step)) return asio::error::connection_reset;
+    return ec;
+  }
+
+  void on_tls_handshake(const boost::system::error_code& completed) {
     if (finished_) return;
+    const auto ec = outcome_of(io_step::handshake, completed);
     if (ec) {
       ++owner().counters.tls_handshake_failures;
       spdlog::info("{}: TLS handshake failed: {}", remote_address().view(), ec.message());
@@ -124,8 +131,9 @@ class websocket_connection final : public connection_base {
                      });
   }
 
-  void on_upgrade_request(const boost::system::error_code& ec) {
+  void on_upgrade_request(const boost::system::error_code& completed) {
     if (finished_) return;
+    const auto ec = outcome_of(io_step::handshake, completed);
     if (ec) {
       spdlog::debug("{}: WebSocket upgrade request: {}", remote_address().view(), ec.message());
       finish();
@@ -185,8 +193,9 @@ class websocket_connection final : public connection_base {
         });
   }
 
-  void on_accepted(const boost::system::error_code& ec) {
+  void on_accepted(const boost::system::error_code& completed) {
     if (finished_) return;
+    const auto ec = outcome_of(io_step::handshake, completed);
     clear_deadline();
     if (ec) {
       spdlog::info("{}: WebSocket handshake failed: {}", remote_address().view(), ec.message());
@@ -202,8 +211,9 @@ class websocket_connection final : public connection_base {
   void read_more() override {
     ws_.async_read_some(
         asio::buffer(own_read_buffer()),
-        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t size) {
+        [self = shared_from_this()](const boost::system::error_code& completed, std::size_t size) {
           auto& me = static_cast<websocket_connection&>(*self);
+          const auto ec = me.outcome_of(io_step::read, completed);
           // [MQTT-6.0.0-1] MQTT travels in binary frames; any other data frame closes.
           if (!ec && size > 0 && !me.ws_.got_binary()) {
             spdlog::info("{}: WebSocket text frame; closing [MQTT-6.0.0-1]",
@@ -225,7 +235,8 @@ class websocket_connection final : public connection_base {
     // One binary message per batch; MQTT packets may span messages ([MQTT-6.0.0-2]).
     ws_.async_write(gather_, [self = shared_from_this(), items, bytes](
                                  const boost::system::error_code& ec, std::size_t) {
-      static_cast<websocket_connection&>(*self).on_written(ec, items, bytes);
+      auto& me = static_cast<websocket_connection&>(*self);
+      me.on_written(me.outcome_of(io_step::write, ec), items, bytes);
     });
   }
 
@@ -253,6 +264,11 @@ class websocket_connection final : public connection_base {
 };
 
 }  // namespace
+
+std::size_t websocket_connection_size(bool secure) noexcept {
+  return secure ? sizeof(websocket_connection<tls_stream>)
+                : sizeof(websocket_connection<tcp_socket>);
+}
 
 std::shared_ptr<connection_base> make_websocket_connection(worker& home,
                                                            const listener_config& listener,
