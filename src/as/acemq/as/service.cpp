@@ -5,28 +5,16 @@
 
 #include <boost/json.hpp>
 
-#include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cstring>
 
 #include "acemq/as/endpoint_common.hpp"
-#include "acemq/as/policy.hpp"
-#include "acemq/as/secret_hash.hpp"
-#include "acemq/as/token_minter.hpp"
 #include "acemq/common/base64.hpp"
-#include "acemq/common/topic.hpp"
-#include "acemq/token/cbor/codec.hpp"
-#include "acemq/token/cose/cwt.hpp"
-#include "acemq/token/cose/key.hpp"
 #include "acemq/token/crypto/aead.hpp"
-#include "acemq/token/jose/jwk.hpp"
 
 namespace acemq::as {
 
 namespace crypto = token::crypto;
-namespace jose = token::jose;
-namespace cose = token::cose;
 using namespace detail;  // the responses and keys every endpoint shares
 
 namespace {
