@@ -377,6 +377,46 @@ TEST(config, a_metrics_listener_reachable_from_other_machines_needs_a_bearer_tok
   ASSERT_FALSE(finalize(config));  // absent
 }
 
+TEST(config, the_metrics_bearer_token_is_bounded_at_4096_bytes_and_the_file_at_4_mib) {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("acemq-metrics-bound-" + std::to_string(::getpid()));
+  app_config config = default_config();
+  ASSERT_TRUE(apply_override(config, "metrics.bearer_token_file=" + file.string()));
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << std::string(4096, 't') << "\r\n";  // at the bound, with its line ending
+  }
+  ASSERT_TRUE(finalize(config));
+  EXPECT_EQ(config.server.metrics_bearer_token.size(), 4096U);
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << std::string(4097, 't');  // one byte over
+  }
+  auto over = finalize(config);
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().message.find("must hold one token of 1 to 4096 bytes"), std::string::npos);
+  EXPECT_EQ(over.error().message.find("tttt"), std::string::npos);  // the secret is not echoed
+
+  // A configuration file over 4 MiB is refused before it is parsed; at 4 MiB it is read.
+  app_config other = default_config();
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << std::string(4 * 1024 * 1024 + 1, '#');
+  }
+  auto big = apply_toml_file(other, file.string());
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().message.find("larger than 4 MiB"), std::string::npos);
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << std::string(4 * 1024 * 1024, '#');  // one comment line, exactly 4 MiB
+  }
+  EXPECT_TRUE(apply_toml_file(other, file.string()));
+  std::filesystem::remove(file);
+  auto missing = apply_toml_file(other, file.string());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("cannot be read"), std::string::npos);
+}
+
 TEST(config, introspection_bounds_of_the_ace_provider) {
   app_config config = default_config();
   EXPECT_EQ(config.ace.settings.reference_token_length, 43u);

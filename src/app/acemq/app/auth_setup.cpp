@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
+#include "acemq/common/small_file.hpp"
 
 #include "acemq/ace/authenticator.hpp"
 #include "acemq/ace/authz_info.hpp"
@@ -46,21 +46,18 @@ struct authentication::ace_parts {
 
 namespace {
 
-/// Reads a small text file (keys, a secret) whole; larger than `limit` is an error.
-result<std::string, std::string> read_small_file(const std::string& path, std::size_t limit) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return unexpected(path + ": cannot be read");
-  std::string text;
-  char buffer[4096];
-  while (file.read(buffer, sizeof buffer) || file.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(file.gcount()));
-    if (text.size() > limit) return unexpected(path + ": larger than " + std::to_string(limit));
+/// A small text file (keys, a secret) whole, or why not as a message naming the file.
+result<std::string, std::string> read_text_file(const std::string& path, std::size_t limit) {
+  auto text = read_small_file(path, limit);
+  if (text) return std::move(*text);
+  if (text.error() == small_file_error::too_large) {
+    return unexpected(path + ": larger than " + std::to_string(limit));
   }
-  return text;
+  return unexpected(path + ": cannot be read");
 }
 
 result<std::vector<token::crypto::key>, std::string> read_key_set(const std::string& path) {
-  auto text = read_small_file(path, 1024 * 1024);
+  auto text = read_text_file(path, 1024 * 1024);
   if (!text) return unexpected(text.error());
   auto parsed = token::jose::parse_jwk_set(*text);
   if (!parsed) return unexpected(path + ": not a usable JWK Set");
@@ -131,7 +128,7 @@ result<std::unique_ptr<authentication>, std::string> authentication::assemble(
     if (!config.ace.as.base_url.empty()) {
       ace::https_as_settings as_settings = config.ace.as;
       if (!config.ace.as_client_secret_file.empty()) {
-        auto secret = read_small_file(config.ace.as_client_secret_file, 4096);
+        auto secret = read_text_file(config.ace.as_client_secret_file, 4096);
         if (!secret) return unexpected("ace.as.client_secret_file: " + secret.error());
         // A trailing newline from an editor is not part of the secret.
         while (!secret->empty() && (secret->back() == '\n' || secret->back() == '\r'))

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <thread>
+#include "acemq/common/small_file.hpp"
 
 #include "acemq/app/settings_registry.hpp"
 #include "acemq/common/topic.hpp"
@@ -112,25 +112,21 @@ result<void, config_error> load_metrics_bearer_token(server_config& server) {
   server.metrics_bearer_token.clear();
   if (!server.metrics_bearer_token_file.empty()) {
     constexpr std::size_t limit = 4096;
-    std::ifstream file(server.metrics_bearer_token_file, std::ios::binary);
-    std::string token;
-    char buffer[1024];
-    while (file && (file.read(buffer, sizeof buffer) || file.gcount() > 0)) {
-      token.append(buffer, static_cast<std::size_t>(file.gcount()));
-      if (token.size() > limit) break;
+    const std::string& path = server.metrics_bearer_token_file;
+    // The token and a line ending ("\r\n" at most), which is not part of it.
+    auto token = read_small_file(path, limit + 2);
+    if (token) {
+      while (!token->empty() && (token->back() == '\n' || token->back() == '\r'))
+        token->pop_back();
     }
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r'))
-      token.pop_back();
-    if (!file.is_open() && token.empty()) {
-      return unexpected(config_error{
-          "metrics.bearer_token_file: " + server.metrics_bearer_token_file + ": cannot be read"});
+    if (!token && token.error() != small_file_error::too_large) {
+      return unexpected(config_error{"metrics.bearer_token_file: " + path + ": cannot be read"});
     }
-    if (token.empty() || token.size() > limit) {
-      return unexpected(
-          config_error{"metrics.bearer_token_file: " + server.metrics_bearer_token_file +
-                       ": must hold one token of 1 to 4096 bytes"});
+    if (!token || token->empty() || token->size() > limit) {
+      return unexpected(config_error{"metrics.bearer_token_file: " + path +
+                                     ": must hold one token of 1 to 4096 bytes"});
     }
-    server.metrics_bearer_token = std::move(token);
+    server.metrics_bearer_token = std::move(*token);
   }
   for (const auto& listener : server.listeners) {
     if (listener.type == transport::http && !is_loopback(listener.address) &&

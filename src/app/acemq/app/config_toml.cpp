@@ -1,8 +1,8 @@
 // Reading the configuration: TOML documents and files, `--set key=value` overrides, and the
 // settings as listed by --help, all through the settings registry.
 
-#include <fstream>
 #include <sstream>
+#include "acemq/common/small_file.hpp"
 
 #include "acemq/app/settings_registry.hpp"
 
@@ -181,19 +181,15 @@ result<void, config_error> apply_toml(app_config& config, std::string_view toml_
 }
 
 result<void, config_error> apply_toml_file(app_config& config, const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return unexpected(config_error{path + ": cannot be read"});
   // A configuration file is small; refuse anything absurd rather than reading it whole.
-  constexpr std::streamoff max_config_bytes = 4 * 1024 * 1024;
-  file.seekg(0, std::ios::end);
-  const std::streamoff size = file.tellg();
-  if (size < 0 || size > max_config_bytes) {
-    return unexpected(config_error{path + ": larger than 4 MiB"});
+  constexpr std::size_t max_config_bytes = 4 * 1024 * 1024;
+  auto text = read_small_file(path, max_config_bytes);
+  if (!text) {
+    return unexpected(
+        config_error{path + (text.error() == small_file_error::too_large ? ": larger than 4 MiB"
+                                                                         : ": cannot be read")});
   }
-  file.seekg(0, std::ios::beg);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  file.read(text.data(), size);
-  return apply_toml(config, text, path);
+  return apply_toml(config, *text, path);
 }
 
 result<void, config_error> apply_override(app_config& config, std::string_view assignment) {
