@@ -24,15 +24,8 @@ constexpr std::size_t max_verified_secrets = 4096;
 bool authorization_service::check_secret(std::string_view kind, const std::string& id,
                                          std::string_view secret, const std::string& encoded_hash) {
   if (encoded_hash.empty() || secret.empty()) return false;
-  std::string material(kind);
-  material += '\0';
-  material += id;
-  material += '\0';
-  material += secret;
-  material += '\0';
-  material += encoded_hash;
   // The cache holds a keyed MAC, never the secret; the key lives only in this process.
-  const auto cache_entry = base64url_encode(crypto::hmac_sha256(cache_key_, as_bytes(material)));
+  const auto cache_entry = keyed_digest(cache_key_, {kind, id, secret, encoded_hash});
   const auto now = clock_.unix_seconds();
   if (options_.verified_secret_ttl > 0) {
     std::lock_guard lock(cache_mutex_);

@@ -3,7 +3,21 @@
 
 #include <charconv>
 
+#include "acemq/common/base64.hpp"
+#include "acemq/token/crypto/aead.hpp"
+
 namespace acemq::as::detail {
+
+std::string keyed_digest(byte_view key, std::initializer_list<std::string_view> parts) {
+  std::string material;
+  bool first = true;
+  for (const std::string_view part : parts) {
+    if (!first) material += '\0';
+    first = false;
+    material += part;
+  }
+  return base64url_encode(token::crypto::hmac_sha256(key, as_bytes(material)));
+}
 
 void no_store(http_response& response) {
   // RFC 6749 5.1: responses carrying tokens or credentials are never cached.

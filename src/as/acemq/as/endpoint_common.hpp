@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ namespace detail {
 
 namespace json = boost::json;
 namespace cbor = token::cbor;
+
+/// HMAC-SHA-256 under `key` (base64url) of `parts` joined by NUL bytes: what the secret caches
+/// hold instead of a secret (the key lives only in this process).
+std::string keyed_digest(byte_view key, std::initializer_list<std::string_view> parts);
 
 inline constexpr std::string_view profile_name = "mqtt_tls";
 inline constexpr std::int64_t token_type_pop_cbor = 2;  // RFC 9200 8.7: "PoP" -> 2

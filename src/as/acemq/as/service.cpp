@@ -73,14 +73,7 @@ bool authorization_service::may_check_secret(const http_request& request) {
 std::string authorization_service::recently_verified_entry(std::string_view kind,
                                                            std::string_view id,
                                                            std::string_view secret) const {
-  std::string material("recent");
-  material += '\0';
-  material += kind;
-  material += '\0';
-  material += id;
-  material += '\0';
-  material += secret;
-  return base64url_encode(crypto::hmac_sha256(cache_key_, as_bytes(material)));
+  return keyed_digest(cache_key_, {"recent", kind, id, secret});
 }
 
 bool authorization_service::needs_worker(const http_request& request) {
