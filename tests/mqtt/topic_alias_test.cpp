@@ -47,6 +47,15 @@ TEST(inbound_topic_aliases, zero_or_above_the_announced_maximum_is_topic_alias_i
   EXPECT_EQ(aliases.resolve(none_allowed, 0).error(), reason_code::topic_alias_invalid);
 }
 
+TEST(inbound_topic_aliases, the_announced_maximum_itself_is_a_valid_alias) {
+  inbound_topic_aliases aliases;
+  auto at_bound = with_alias("t/max", 5);
+  ASSERT_TRUE(aliases.resolve(at_bound, 5).has_value());
+  auto later = with_alias("", 5);
+  ASSERT_TRUE(aliases.resolve(later, 5).has_value());
+  EXPECT_EQ(later.topic, "t/max");
+}
+
 TEST(inbound_topic_aliases, an_empty_topic_with_an_undefined_alias_is_a_protocol_error) {
   inbound_topic_aliases aliases;
   auto packet = with_alias("", 2);
