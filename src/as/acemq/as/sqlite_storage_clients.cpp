@@ -87,20 +87,12 @@ storage_result<std::optional<client_record>> sqlite_storage::find_client(
     const std::string& client_id) {
   statement stmt(db_, select_from(client_columns, "clients", "WHERE client_id=?").c_str());
   stmt.bind(1, client_id);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find client")));
-  if (stmt.step()) return std::optional<client_record>(read_client(stmt));
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find client")));
-  return std::optional<client_record>();
+  return find_one(stmt, "find client", [&] { return read_client(stmt); });
 }
 
 storage_result<std::vector<client_record>> sqlite_storage::list_clients() {
   statement stmt(db_, select_from(client_columns, "clients", "ORDER BY client_id").c_str());
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list clients")));
-  std::vector<client_record> out;
-  while (stmt.step())
-    out.push_back(read_client(stmt));
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list clients")));
-  return out;
+  return find_all(stmt, "list clients", [&] { return read_client(stmt); });
 }
 
 // --- resource servers ---
@@ -139,20 +131,12 @@ storage_result<std::optional<resource_server_record>> sqlite_storage::find_resou
     const std::string& audience) {
   statement stmt(db_, select_from(server_columns, "resource_servers", "WHERE audience=?").c_str());
   stmt.bind(1, audience);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find resource server")));
-  if (stmt.step()) return std::optional<resource_server_record>(read_server(stmt));
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find resource server")));
-  return std::optional<resource_server_record>();
+  return find_one(stmt, "find resource server", [&] { return read_server(stmt); });
 }
 
 storage_result<std::vector<resource_server_record>> sqlite_storage::list_resource_servers() {
   statement stmt(db_, select_from(server_columns, "resource_servers", "ORDER BY audience").c_str());
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list resource servers")));
-  std::vector<resource_server_record> out;
-  while (stmt.step())
-    out.push_back(read_server(stmt));
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list resource servers")));
-  return out;
+  return find_all(stmt, "list resource servers", [&] { return read_server(stmt); });
 }
 
 // --- owners ---
@@ -171,26 +155,18 @@ storage_result<std::optional<owner_record>> sqlite_storage::find_owner(
                  "SELECT owner_id, secret_hash, display_name, created_at FROM owners "
                  "WHERE owner_id=?");
   stmt.bind(1, owner_id);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find owner")));
-  if (stmt.step()) {
-    return std::optional<owner_record>(
-        owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)});
-  }
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find owner")));
-  return std::optional<owner_record>();
+  return find_one(stmt, "find owner", [&] {
+    return owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)};
+  });
 }
 
 storage_result<std::vector<owner_record>> sqlite_storage::list_owners() {
   statement stmt(db_,
                  "SELECT owner_id, secret_hash, display_name, created_at FROM owners "
                  "ORDER BY owner_id");
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list owners")));
-  std::vector<owner_record> out;
-  while (stmt.step()) {
-    out.push_back(owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)});
-  }
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list owners")));
-  return out;
+  return find_all(stmt, "list owners", [&] {
+    return owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)};
+  });
 }
 
 storage_result<void> sqlite_storage::insert_owner_subtree(const owner_subtree& subtree) {
@@ -205,12 +181,9 @@ storage_result<std::vector<owner_subtree>> sqlite_storage::list_owner_subtrees(
                  "SELECT owner_id, audience, filter FROM owner_subtrees "
                  "WHERE owner_id=? OR ?='' ORDER BY owner_id, audience, filter");
   stmt.bind(1, owner_id).bind(2, owner_id);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list owner subtrees")));
-  std::vector<owner_subtree> out;
-  while (stmt.step())
-    out.push_back(owner_subtree{stmt.text(0), stmt.text(1), stmt.text(2)});
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list owner subtrees")));
-  return out;
+  return find_all(stmt, "list owner subtrees", [&] {
+    return owner_subtree{stmt.text(0), stmt.text(1), stmt.text(2)};
+  });
 }
 
 }  // namespace acemq::as

@@ -50,10 +50,7 @@ storage_result<std::int64_t> sqlite_storage::insert_grant(const grant_record& g)
 storage_result<std::optional<grant_record>> sqlite_storage::find_grant(std::int64_t grant_id) {
   statement stmt(db_, select_from(grant_columns, "grants", "WHERE grant_id=?").c_str());
   stmt.bind(1, grant_id);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find grant")));
-  if (stmt.step()) return std::optional<grant_record>(read_grant(stmt));
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find grant")));
-  return std::optional<grant_record>();
+  return find_one(stmt, "find grant", [&] { return read_grant(stmt); });
 }
 
 storage_result<std::vector<grant_record>> sqlite_storage::list_grants(const grant_query& q) {
@@ -67,12 +64,7 @@ storage_result<std::vector<grant_record>> sqlite_storage::list_grants(const gran
       .bind(3, q.audience)
       .bind(4, std::int64_t{q.include_inactive ? 1 : 0})
       .bind(5, q.now);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list grants")));
-  std::vector<grant_record> out;
-  while (stmt.step())
-    out.push_back(read_grant(stmt));
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list grants")));
-  return out;
+  return find_all(stmt, "list grants", [&] { return read_grant(stmt); });
 }
 
 storage_result<void> sqlite_storage::update_grant(const grant_record& g) {

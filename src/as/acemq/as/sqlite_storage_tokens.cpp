@@ -64,10 +64,7 @@ storage_result<std::optional<issued_token_record>> sqlite_storage::find_token_by
     const std::string& token_hash) {
   statement stmt(db_, select_from(token_columns, "tokens", "WHERE token_hash=?").c_str());
   stmt.bind(1, token_hash);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find token")));
-  if (stmt.step()) return std::optional<issued_token_record>(read_token(stmt));
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find token")));
-  return std::optional<issued_token_record>();
+  return find_one(stmt, "find token", [&] { return read_token(stmt); });
 }
 
 storage_result<std::vector<issued_token_record>> sqlite_storage::active_tokens(
@@ -77,12 +74,7 @@ storage_result<std::vector<issued_token_record>> sqlite_storage::active_tokens(
                                   "expires_at>? ORDER BY issued_at")
                           .c_str());
   stmt.bind(1, client_id).bind(2, audience).bind(3, now);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("active tokens")));
-  std::vector<issued_token_record> out;
-  while (stmt.step())
-    out.push_back(read_token(stmt));
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("active tokens")));
-  return out;
+  return find_all(stmt, "active tokens", [&] { return read_token(stmt); });
 }
 
 storage_result<void> sqlite_storage::revoke_token(const std::string& token_id, std::int64_t now) {
@@ -112,14 +104,10 @@ storage_result<std::vector<revocation_entry>> sqlite_storage::revocations_since(
                  "LEFT JOIN tokens t ON t.token_hash=r.token_hash "
                  "WHERE r.sequence>? AND r.expires_at>? ORDER BY r.sequence LIMIT ?");
   stmt.bind(1, cursor).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("revocations")));
-  std::vector<revocation_entry> out;
-  while (stmt.step()) {
-    out.push_back(revocation_entry{stmt.integer(0), stmt.text(1), stmt.text(2), stmt.integer(3),
-                                   stmt.integer(4), stmt.integer(5)});
-  }
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("revocations")));
-  return out;
+  return find_all(stmt, "revocations", [&] {
+    return revocation_entry{stmt.integer(0), stmt.text(1),    stmt.text(2),
+                            stmt.integer(3), stmt.integer(4), stmt.integer(5)};
+  });
 }
 
 storage_result<std::int64_t> sqlite_storage::latest_revocation() {
@@ -156,14 +144,11 @@ storage_result<std::optional<refresh_token_record>> sqlite_storage::find_refresh
                  "SELECT refresh_id, token_hash, client_id, audience, requested_scope, req_cnf, "
                  "issued_at, expires_at, revoked_at FROM refresh_tokens WHERE token_hash=?");
   stmt.bind(1, token_hash);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find refresh token")));
-  if (stmt.step()) {
-    return std::optional<refresh_token_record>(
-        refresh_token_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3), stmt.text(4),
-                             stmt.text(5), stmt.integer(6), stmt.integer(7), stmt.integer(8)});
-  }
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find refresh token")));
-  return std::optional<refresh_token_record>();
+  return find_one(stmt, "find refresh token", [&] {
+    return refresh_token_record{stmt.text(0),    stmt.text(1),    stmt.text(2),
+                                stmt.text(3),    stmt.text(4),    stmt.text(5),
+                                stmt.integer(6), stmt.integer(7), stmt.integer(8)};
+  });
 }
 
 storage_result<void> sqlite_storage::revoke_refresh_token(const std::string& refresh_id,
@@ -190,13 +175,9 @@ storage_result<std::optional<client_pop_key_record>> sqlite_storage::find_client
                  "SELECT client_id, kid, bound_until FROM client_pop_keys "
                  "WHERE client_id=? AND kid=? AND bound_until>?");
   stmt.bind(1, client_id).bind(2, kid).bind(3, now);
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("find client PoP key")));
-  if (stmt.step()) {
-    return std::optional<client_pop_key_record>(
-        client_pop_key_record{stmt.text(0), stmt.text(1), stmt.integer(2)});
-  }
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("find client PoP key")));
-  return std::optional<client_pop_key_record>();
+  return find_one(stmt, "find client PoP key", [&] {
+    return client_pop_key_record{stmt.text(0), stmt.text(1), stmt.integer(2)};
+  });
 }
 
 // --- signing keys ---
@@ -224,14 +205,10 @@ storage_result<std::vector<signing_key_record>> sqlite_storage::list_signing_key
   statement stmt(db_,
                  "SELECT kid, algorithm, private_pem, created_at, retired_at, publish_until "
                  "FROM signing_keys ORDER BY created_at, kid");
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure("list signing keys")));
-  std::vector<signing_key_record> out;
-  while (stmt.step()) {
-    out.push_back(signing_key_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3),
-                                     stmt.integer(4), stmt.integer(5)});
-  }
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure("list signing keys")));
-  return out;
+  return find_all(stmt, "list signing keys", [&] {
+    return signing_key_record{stmt.text(0),    stmt.text(1),    stmt.text(2),
+                              stmt.integer(3), stmt.integer(4), stmt.integer(5)};
+  });
 }
 
 storage_result<std::int64_t> sqlite_storage::purge_expired(std::int64_t now) {
