@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <optional>
+
 #include "acemq/common/base64.hpp"
 
 namespace acemq::token::jose {
@@ -113,6 +116,43 @@ TEST(jwk, rejects_unknown_or_malformed_keys) {
   EXPECT_EQ(wrong_use.error(), failure::bad_key);
   EXPECT_EQ(parse_jwk(std::string(100000, ' ')).error(), failure::too_large);
   EXPECT_EQ(parse_jwk(std::string(40, '[') + std::string(40, ']')).error(), failure::too_deep);
+}
+
+// PyJWT before 2.8 writes P-256 integers without their leading zero bytes; the same key results.
+TEST(jwk, p256_integers_written_without_leading_zeros_are_the_same_key) {
+  std::optional<key> k;
+  std::array<byte_vector, 3> members;  // x, y, d
+  for (int tries = 0; tries < 20000 && !k; ++tries) {
+    auto candidate = key::generate_p256();
+    auto point = candidate.p256_public();
+    auto d = candidate.p256_private();
+    ASSERT_TRUE(point && d);
+    members = {point->x, point->y, *d};
+    for (auto& m : members)
+      if (m.front() == 0) k = std::move(candidate);
+  }
+  ASSERT_TRUE(k) << "no P-256 key with a leading zero byte in 20000 tries";
+  auto trimmed = [](byte_vector v) {
+    while (!v.empty() && v.front() == 0)
+      v.erase(v.begin());
+    return base64url_encode(v);
+  };
+  auto text = R"({"kty":"EC","crv":"P-256","x":")" + trimmed(members[0]) + R"(","y":")" +
+              trimmed(members[1]) + R"(","d":")" + trimmed(members[2]) + R"("})";
+  auto read = parse_jwk(text);
+  ASSERT_TRUE(read) << text;
+  EXPECT_TRUE(read->same_material(*k));
+  EXPECT_EQ(*thumbprint(*read), *thumbprint(*k));
+
+  // A 33-byte coordinate, even a zero-led one, is not a P-256 integer; nor is an empty "d".
+  byte_vector long_x{0};
+  long_x.insert(long_x.end(), members[0].begin(), members[0].end());
+  auto too_long = R"({"kty":"EC","crv":"P-256","x":")" + base64url_encode(long_x) + R"(","y":")" +
+                  base64url_encode(members[1]) + R"("})";
+  EXPECT_EQ(parse_jwk(too_long).error(), failure::bad_key);
+  auto empty_d = R"({"kty":"EC","crv":"P-256","x":")" + base64url_encode(members[0]) +
+                 R"(","y":")" + base64url_encode(members[1]) + R"(","d":""})";
+  EXPECT_EQ(parse_jwk(empty_d).error(), failure::bad_key);
 }
 
 TEST(jwk_set, parse_find_and_skip_unknown_types) {

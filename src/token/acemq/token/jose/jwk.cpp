@@ -43,6 +43,17 @@ result<key, failure> parse_okp(const boost::json::object& jwk, bool public_only)
   return key::ed25519_from_private(**d, byte_view(*x));
 }
 
+// RFC 7518 6.2.1.2 asks for "x", "y" and "d" at the full 32 bytes, but PyJWT before 2.8 (the one
+// Debian 12 ships) writes them at minimal length, dropping leading zero bytes (1 key in ~85).
+// The integer is the same, so a shorter value is padded back; a longer one is refused.
+constexpr std::size_t p256_integer_size = 32;
+
+byte_vector padded_p256_integer(byte_vector value) {
+  if (value.size() < p256_integer_size)
+    value.insert(value.begin(), p256_integer_size - value.size(), 0);
+  return value;
+}
+
 result<key, failure> parse_ec(const boost::json::object& jwk, bool public_only) {
   auto crv = optional_string(jwk, "crv");
   if (!crv || !*crv || **crv != "P-256") return unexpected(failure::bad_key);
@@ -52,9 +63,12 @@ result<key, failure> parse_ec(const boost::json::object& jwk, bool public_only) 
   if (!y) return unexpected(y.error());
   auto d = optional_bytes(jwk, "d");
   if (!d) return unexpected(d.error());
-  if (!*d) return key::p256_from_public(*x, *y);
+  if (*d && (*d)->empty()) return unexpected(failure::bad_key);
+  auto px = padded_p256_integer(std::move(*x));
+  auto py = padded_p256_integer(std::move(*y));
+  if (!*d) return key::p256_from_public(px, py);
   if (public_only) return unexpected(failure::bad_key);
-  return key::p256_from_private(*x, *y, **d);
+  return key::p256_from_private(px, py, padded_p256_integer(std::move(**d)));
 }
 
 result<key, failure> parse_rsa(const boost::json::object& jwk, bool public_only) {
