@@ -5,6 +5,7 @@ acemq_add_test(broker_core_test
     ${CMAKE_CURRENT_SOURCE_DIR}/core/connect_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/publish_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/session_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/session_flow_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/subscribe_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/auth_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/engine_test.cpp

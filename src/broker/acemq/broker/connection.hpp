@@ -223,7 +223,6 @@ class connection {
   void send_packet(mqtt::packet packet);
   bool send_publish(const delivery& item, std::uint16_t packet_id, bool dup);
   void pump();
-  void drop_inflight(std::uint16_t packet_id);
 
   // Flow control towards this client as a publisher.
   void after_publish(bool congested);

@@ -221,25 +221,7 @@ void connection::narrow_to_principal() {
   broker_.unsubscribe_if(*session_, [&who](std::string_view filter) {
     return who.may_subscribe(filter) != reason_code::success;
   });
-  std::size_t refused = 0;
-  {
-    auto held = session_->lock();
-    held->who = principal_;
-    held->delivery_refused = false;
-    if (held->will && held->will->publisher_grant_ends_unix != who.expires_at_unix()) {
-      // RFC 9431 5: a retained Will ends with the grant the client holds now (a
-      // re-authentication brings a new token); a persistent session stores the new bound.
-      held->will->publisher_grant_ends_unix = who.expires_at_unix();
-      if (persistence* const store = held->store()) {
-        store->will_saved(session_->client_id(), *held->will);
-      }
-    }
-    const auto undeliverable = [&who](const delivery& item) {
-      return !who.may_receive(item.msg->topic);
-    };
-    refused =
-        held->drop_queued_if(undeliverable) + held->drop_unreceived_inflight_if(undeliverable);
-  }
+  const std::size_t refused = session_->narrow_to(principal_);
   if (refused > 0) {
     broker_.counters().deliveries_denied.fetch_add(refused, std::memory_order_relaxed);
   }
@@ -386,8 +368,7 @@ void connection::finish_connect(auth_step step) {
     // The same principal may come back with narrower rights (a new token, a changed ACL): what
     // it may no longer receive is not sent again, before anything is.
     narrow_to_principal();
-    auto held = session_->lock();
-    held->mark_inflight_for_resend();
+    session_->resend_inflight();
   }
   pump();
   // Packets held back during authentication (a no-op inside consume(), which replays them).

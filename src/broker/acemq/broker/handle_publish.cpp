@@ -10,7 +10,6 @@
 #include <utility>
 
 #include "acemq/broker/broker.hpp"
-#include "acemq/broker/persistence.hpp"
 #include "acemq/common/utf8.hpp"
 
 namespace acemq::broker {
@@ -77,27 +76,19 @@ void connection::handle(mqtt::publish&& packet) {
     return;
   }
   if (packet.qos > 0) {
-    bool duplicate = false;
-    bool exceeded = false;
-    {
-      auto held = session_->lock();
-      // MQTT 5.0 4.3.3 (method B): a retransmitted QoS 2 PUBLISH whose PUBREL has not arrived
-      // is acknowledged again but not routed again - exactly once.
-      const auto& awaiting_pubrel = held->traffic_view().inbound_qos2;
-      duplicate = packet.qos == 2 && awaiting_pubrel.contains(packet.packet_id);
-      // [MQTT-3.3.4-7]: more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum. QoS 1 is
-      // acknowledged at once, so only QoS 2 awaiting PUBREL is outstanding.
-      exceeded = !duplicate && awaiting_pubrel.size() >= settings.receive_maximum;
-    }
-    if (duplicate) {
-      mqtt::pubrec again;
-      again.packet_id = packet.packet_id;
-      send_packet(std::move(again));
-      return;
-    }
-    if (exceeded) {
-      protocol_violation(reason_code::receive_maximum_exceeded);
-      return;
+    switch (session_->admit_inbound(packet.qos, packet.packet_id, settings.receive_maximum)) {
+      case inbound_publish::fresh:
+        break;
+      case inbound_publish::duplicate: {
+        // MQTT 5.0 4.3.3 (method B): acknowledged again, not routed again - exactly once.
+        mqtt::pubrec again;
+        again.packet_id = packet.packet_id;
+        send_packet(std::move(again));
+        return;
+      }
+      case inbound_publish::over_receive_maximum:
+        protocol_violation(reason_code::receive_maximum_exceeded);  // [MQTT-3.3.4-7]
+        return;
     }
   }
 
@@ -184,15 +175,9 @@ void connection::handle(mqtt::publish&& packet) {
     reply.reason_code = ack;
     send_packet(std::move(reply));
   } else if (packet.qos == 2) {
-    if (!mqtt::is_error(ack)) {
-      auto held = session_->lock();
-      // Recorded before the PUBREC is written (the network layer's persistence barrier), so a
-      // retransmission after a restart is still recognised - exactly once (MQTT 5.0 4.3.3).
-      persistence* const store = held->store();
-      if (held->traffic().inbound_qos2.insert(packet.packet_id).second && store != nullptr) {
-        store->inbound_qos2_added(client_id(), packet.packet_id);
-      }
-    }
+    // Recorded before the PUBREC is written (the network layer's persistence barrier), so a
+    // retransmission after a restart is still recognised - exactly once (MQTT 5.0 4.3.3).
+    if (!mqtt::is_error(ack)) session_->record_inbound_qos2(packet.packet_id);
     mqtt::pubrec reply;
     reply.packet_id = packet.packet_id;
     reply.reason_code = ack;
@@ -297,14 +282,8 @@ void connection::on_intercept_verdict(std::uint16_t packet_id, std::uint8_t qos,
     reply.reason_code = ack;
     send_packet(std::move(reply));
   } else if (qos == 2) {
-    if (!mqtt::is_error(ack) && session_) {
-      // The PUBREL that follows is answered with PUBCOMP like any QoS 2 exchange.
-      auto held = session_->lock();
-      persistence* const store = held->store();
-      if (held->traffic().inbound_qos2.insert(packet_id).second && store != nullptr) {
-        store->inbound_qos2_added(client_id(), packet_id);
-      }
-    }
+    // The PUBREL that follows is answered with PUBCOMP like any QoS 2 exchange.
+    if (!mqtt::is_error(ack) && session_) session_->record_inbound_qos2(packet_id);
     mqtt::pubrec reply;
     reply.packet_id = packet_id;
     reply.reason_code = ack;

@@ -267,6 +267,66 @@ struct session_state {
   std::unique_ptr<session_traffic> traffic_;
 };
 
+/// What the attached connection asks of session::take_batch.
+struct batch_request {
+  /// The asking connection; a session attached to another one (taken over) gives it nothing.
+  std::uint64_t owner = 0;
+  /// The in-flight window: the client's Receive Maximum bounded by the broker's max_inflight
+  /// [MQTT-3.3.4-9].
+  std::size_t window = 0;
+  clock::time_point now{};
+  /// Authorizes each delivery against its topic (RFC 9431 3.2); null = every topic (a session
+  /// used alone in tests).
+  const principal* receiver = nullptr;
+  /// Asked whether it holds too many unwritten bytes: a slow reader's backlog stays in the
+  /// session queue, where its bounds and drop policy apply. Null = never congested.
+  connection_io* transport = nullptr;
+};
+
+/// What session::take_batch hands the connection, to be written outside the session's lock.
+struct outbound_batch {
+  struct retransmission {
+    delivery item;
+    std::uint16_t packet_id = 0;
+    inflight_entry::stage at = inflight_entry::stage::publish_sent;
+  };
+  /// In-flight entries of a resumed session to send again, in their original order
+  /// [MQTT-4.4.0-1]: a PUBLISH with DUP 1 or a PUBREL, by `at`.
+  std::vector<retransmission> resend;
+  /// New deliveries, in queue order, with the packet identifier each now has in flight (0 for
+  /// QoS 0).
+  std::vector<std::pair<delivery, std::uint16_t>> fresh;
+  /// Taken from the queue and dropped: expired [MQTT-3.3.2-5], or refused by the receiver.
+  std::size_t expired = 0;
+  std::size_t denied = 0;
+  /// A batch bound (64 deliveries or 64 KiB) was reached with more to send: ask again.
+  bool more = false;
+  /// The receiver refused a delivery and asks to be disconnected for it (RFC 9431 3.2, 6.2).
+  bool refused = false;
+
+  void clear() noexcept;
+};
+
+/// What an inbound QoS 1/2 PUBLISH is, by its packet identifier (session::admit_inbound).
+enum class inbound_publish : std::uint8_t {
+  fresh = 0x00,
+  /// QoS 2 whose PUBREL has not arrived yet: acknowledged again, not routed again (MQTT 5.0
+  /// 4.3.3, method B).
+  duplicate = 0x01,
+  /// More unacknowledged QoS 2 than the broker's Receive Maximum [MQTT-3.3.4-7].
+  over_receive_maximum = 0x02,
+};
+
+/// What a PUBREC did to its in-flight entry (session::acknowledge_pubrec).
+enum class pubrec_outcome : std::uint8_t {
+  /// The message is received; answer with PUBREL and wait for PUBCOMP.
+  release = 0x00,
+  /// A PUBREC with an error reason code ended the exchange; the identifier is free (4.3.3).
+  ended = 0x01,
+  /// No QoS 2 message in flight has this identifier.
+  unknown = 0x02,
+};
+
 /// A session, registered by client identifier in the broker.
 class session {
  public:
@@ -293,6 +353,42 @@ class session {
     std::lock_guard<small_mutex> guard_;
   };
   locked lock() { return locked(*this); }
+
+  // What the attached connection does with the session. Each call takes the lock once and tells
+  // the store (persistence) what it changed when the session is durable; the connection touches
+  // the queue, the in-flight window and the inbound QoS 2 identifiers through these alone.
+
+  /// Classifies an inbound QoS 1/2 PUBLISH before it is routed; `receive_maximum` is the one
+  /// the broker announced in CONNACK.
+  inbound_publish admit_inbound(std::uint8_t qos, std::uint16_t packet_id,
+                                std::size_t receive_maximum);
+  /// Records an inbound QoS 2 identifier as awaiting PUBREL, before PUBREC is written, so a
+  /// retransmission (also after a restart) is not routed twice (MQTT 5.0 4.3.3).
+  void record_inbound_qos2(std::uint16_t packet_id);
+  /// PUBREL: forgets the identifier; false when it was not awaiting PUBREL (3.7.2.1: 0x92).
+  bool release_inbound_qos2(std::uint16_t packet_id);
+
+  /// PUBACK frees a QoS 1 entry; PUBCOMP a QoS 2 entry whose PUBREL was sent. An identifier not
+  /// in flight (a late duplicate) is ignored and allocates nothing.
+  void acknowledge_puback(std::uint16_t packet_id);
+  pubrec_outcome acknowledge_pubrec(std::uint16_t packet_id, bool error);
+  void acknowledge_pubcomp(std::uint16_t packet_id);
+  /// Frees an in-flight entry that was never sent (over the client's Maximum Packet Size).
+  void drop_inflight(std::uint16_t packet_id);
+  /// A resumed session: every in-flight entry is sent again on the new connection
+  /// [MQTT-4.4.0-1], before any new delivery.
+  void resend_inflight();
+
+  /// Moves what may be sent now into `out` (cleared first): retransmissions of a resumed session
+  /// first, then queued deliveries within the window and one batch bound, each QoS 1/2 one
+  /// entered in flight with a packet identifier. Nothing when the session belongs to another
+  /// connection, has ended, or the transport is congested.
+  void take_batch(const batch_request& request, outbound_batch& out);
+
+  /// Applies a new (re-authenticated) principal: deliveries are authorized against it from now
+  /// on, a retained Will ends with its grant (RFC 9431 5), and queued or not-yet-received
+  /// deliveries it may not receive are dropped. Returns how many were dropped.
+  std::size_t narrow_to(std::shared_ptr<const principal> who);
 
  private:
   const subscriber_id id_;
