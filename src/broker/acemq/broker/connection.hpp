@@ -23,6 +23,7 @@
 #include "acemq/broker/topic_limits.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"
+#include "acemq/mqtt/connection_rules.hpp"
 #include "acemq/mqtt/packet.hpp"
 #include "acemq/mqtt/reason_code.hpp"
 #include "acemq/mqtt/version.hpp"
@@ -269,7 +270,7 @@ class connection {
   bool will_on_close_ = true;
   bool consuming_ = false;
   std::uint16_t keep_alive_ = 0;
-  std::uint16_t client_receive_maximum_ = 65535;
+  std::uint16_t client_receive_maximum_ = mqtt::receive_maximum_or_default(std::nullopt);
   std::uint16_t client_topic_alias_maximum_ = 0;
   const std::uint32_t inbound_maximum_packet_size_;
   std::uint32_t session_expiry_ = 0;

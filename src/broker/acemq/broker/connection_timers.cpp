@@ -9,6 +9,7 @@
 
 #include "acemq/broker/broker.hpp"
 #include "acemq/common/log.hpp"
+#include "acemq/mqtt/connection_rules.hpp"
 
 namespace acemq::broker {
 
@@ -30,8 +31,8 @@ void connection::on_wake() {
 void connection::touch(clock::time_point now) {
   // [MQTT-3.1.2-22]: one and a half times the Keep Alive without a packet ends the connection.
   if (keep_alive_ > 0 && state_ == state::connected) {
-    idle_deadline_ = now + std::chrono::duration_cast<clock::duration>(
-                               std::chrono::milliseconds(std::uint64_t{keep_alive_} * 1500));
+    idle_deadline_ =
+        now + std::chrono::duration_cast<clock::duration>(mqtt::server_silence_bound(keep_alive_));
   }
 }
 

@@ -9,9 +9,9 @@
 #include <utility>
 
 #include "acemq/broker/broker.hpp"
-#include "acemq/broker/persistence.hpp"
 #include "acemq/common/log.hpp"
 #include "acemq/common/utf8.hpp"
+#include "acemq/mqtt/connection_rules.hpp"
 #include "acemq/mqtt/decode.hpp"
 #include "acemq/mqtt/frame.hpp"
 
@@ -104,14 +104,14 @@ reason_code connection::validate_connect(mqtt::connect& packet) {
     requested_session_expiry_ = properties.session_expiry_interval.value_or(0);
     session_expiry_ =
         std::min(properties.session_expiry_interval.value_or(0), settings.maximum_session_expiry);
-    client_receive_maximum_ = properties.receive_maximum.value_or(65535);
+    client_receive_maximum_ = mqtt::receive_maximum_or_default(properties.receive_maximum);
     client_maximum_packet_size_ = properties.maximum_packet_size.value_or(0);
     client_topic_alias_maximum_ = properties.topic_alias_maximum.value_or(0);
     problem_information_ = properties.request_problem_information.value_or(1) == 1;
     response_information_ = properties.request_response_information.value_or(0) == 1;
     auth_method_ = properties.authentication_method;
     // MQTT 5.0 3.2.2.3.14: the Server Keep Alive replaces the client's value.
-    keep_alive_ = settings.server_keep_alive.value_or(packet.keep_alive);
+    keep_alive_ = mqtt::effective_keep_alive(packet.keep_alive, settings.server_keep_alive);
   } else {
     // MQTT 3.1.1 has no expiry: a clean session ends with the connection, a persistent one lasts
     // as long as the operator allows.

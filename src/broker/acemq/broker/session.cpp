@@ -6,6 +6,7 @@
 
 #include "acemq/broker/persistence.hpp"
 #include "acemq/broker/settings.hpp"
+#include "acemq/mqtt/connection_rules.hpp"
 
 namespace acemq::broker {
 
@@ -120,12 +121,11 @@ bool session_state::congested(const broker_settings& settings) const noexcept {
 
 std::optional<std::uint16_t> session_state::allocate_packet_id() {
   const auto& inflight = traffic_view().inflight;
-  if (inflight.size() >= 65535) return std::nullopt;
-  // [MQTT-2.2.1-3]: a new identifier must not be one in use; the counter wraps past 65535 to 1
-  // (0 is not a valid identifier).
+  if (inflight.size() >= mqtt::packet_ids_available) return std::nullopt;
+  // [MQTT-2.2.1-3]: a new identifier must not be one in use.
   while (true) {
     const std::uint16_t candidate = next_packet_id;
-    next_packet_id = next_packet_id == 65535 ? 1 : static_cast<std::uint16_t>(next_packet_id + 1);
+    next_packet_id = mqtt::next_packet_id(next_packet_id);
     if (!inflight.contains(candidate)) return candidate;
   }
 }

@@ -1,5 +1,6 @@
 #include <acemq/client/protocol_machine.hpp>
 #include <acemq/common/topic.hpp>
+#include <acemq/mqtt/connection_rules.hpp>
 #include <acemq/mqtt/decode.hpp>
 #include <acemq/mqtt/encode.hpp>
 #include <acemq/mqtt/frame.hpp>
@@ -134,7 +135,8 @@ result<std::uint16_t, client_error> protocol_machine::publish(const mqtt::publis
     // [MQTT-3.3.2-9] never above the server's Topic Alias Maximum.
     return unexpected{client_error::invalid_argument};
   }
-  if (message.qos > 0 && (in_flight_ >= limits_.receive_maximum || ids_in_use_ >= 65535U)) {
+  if (message.qos > 0 &&
+      (in_flight_ >= limits_.receive_maximum || ids_in_use_ >= mqtt::packet_ids_available)) {
     // [MQTT-4.9.0-2] no more unacknowledged QoS > 0 PUBLISH than the server's Receive Maximum.
     blocked_ = true;
     return unexpected{client_error::window_full};
@@ -381,20 +383,19 @@ void protocol_machine::write_finished() {
 bool protocol_machine::can_publish(std::uint8_t qos) const noexcept {
   if (state_ != connection_state::connected) return false;
   if (output_.pending_bytes() >= settings_.maximum_pending_output) return false;
-  return qos == 0 || (in_flight_ < limits_.receive_maximum && ids_in_use_ < 65535U);
+  return qos == 0 ||
+         (in_flight_ < limits_.receive_maximum && ids_in_use_ < mqtt::packet_ids_available);
 }
 
 // ---- internals ----
 
 result<std::uint16_t, client_error> protocol_machine::allocate_packet_id(id_state state) {
-  if (ids_in_use_ >= 65535U) return unexpected{client_error::window_full};
+  if (ids_in_use_ >= mqtt::packet_ids_available) return unexpected{client_error::window_full};
   if (ids_in_use_ + 1U >= ids_.size()) {
     ids_.resize(std::min(ids_.size() * 2, packet_id_count), id_state::free);
   }
   const auto last = static_cast<std::uint16_t>(ids_.size() - 1);
-  const auto advance = [last](std::uint16_t id) {
-    return static_cast<std::uint16_t>(id >= last ? 1U : id + 1U);
-  };
+  const auto advance = [last](std::uint16_t id) { return mqtt::next_packet_id(id, last); };
   if (next_id_ > last) next_id_ = 1;
   // [MQTT-2.2.1-3] non-zero and not in use; a cyclic scan finds one in O(1) on average.
   while (ids_[next_id_] != id_state::free)
@@ -526,14 +527,14 @@ result<void, failure> protocol_machine::handle_connack(const mqtt::connack& p) {
   }
   const mqtt::properties& props = p.properties;
   // MQTT 5.0 3.2.2.3: absent properties mean the defaults.
-  limits_.receive_maximum = props.receive_maximum.value_or(65535);
+  limits_.receive_maximum = mqtt::receive_maximum_or_default(props.receive_maximum);
   limits_.maximum_qos = props.maximum_qos.value_or(2);
   limits_.retain_available = props.retain_available.value_or(1) != 0;
   limits_.maximum_packet_size =
       props.maximum_packet_size.value_or(std::numeric_limits<std::uint32_t>::max());
   limits_.topic_alias_maximum = props.topic_alias_maximum.value_or(0);
   // [MQTT-3.2.2-21] the Server Keep Alive replaces the client's.
-  if (props.server_keep_alive) limits_.keep_alive = *props.server_keep_alive;
+  limits_.keep_alive = mqtt::effective_keep_alive(limits_.keep_alive, props.server_keep_alive);
   if (props.assigned_client_identifier) client_id_ = *props.assigned_client_identifier;
   state_ = connection_state::connected;
   if (events_.on_connected) events_.on_connected(p);
