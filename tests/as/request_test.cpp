@@ -68,11 +68,23 @@ TEST(ParseForm, ReadsBackWhatTheSharedEncoderWrites) {
   ASSERT_EQ(pairs->size(), 2U);
   EXPECT_EQ((*pairs)[0].second, value);
   EXPECT_EQ((*pairs)[1].first, "n&m");
-  auto creds = parse_basic_authorization(
-      "Basic " + base64_encode(as_bytes(form_encode("id:with space") + ":" + form_encode(value))));
+  auto creds = parse_basic_authorization(basic_authorization("id:with space", value));
   ASSERT_TRUE(creds);
   EXPECT_EQ(creds->client_id, "id:with space");
   EXPECT_EQ(creds->client_secret, value);
+}
+
+// The broker's introspection client and the CLI send basic_authorization(): a secret holding
+// "%", "+", ":" and a space reaches the AS unchanged. Sent raw, the AS reads another secret.
+TEST(ParseBasic, ReadsBackTheSharedBasicCredentials) {
+  const std::string secret = "p%41ss+w:rd 100%";
+  auto creds = parse_basic_authorization(basic_authorization("form-secret-broker", secret));
+  ASSERT_TRUE(creds);
+  EXPECT_EQ(creds->client_id, "form-secret-broker");
+  EXPECT_EQ(creds->client_secret, secret);
+  auto raw = parse_basic_authorization(
+      "Basic " + base64_encode(as_bytes(std::string("form-secret-broker:") + secret)));
+  EXPECT_TRUE(!raw || raw->client_secret != secret);
 }
 
 TEST(TokenRequest, FormClientCredentials) {

@@ -1,4 +1,5 @@
-// form_encode: RFC 3986 unreserved characters stay, every other byte is %XX (upper-case hex).
+// form_encode: RFC 3986 unreserved characters stay, every other byte is %XX (upper-case hex);
+// basic_authorization: the HTTP Basic client credentials built from it (RFC 6749 2.3.1).
 
 #include "acemq/common/form.hpp"
 
@@ -7,6 +8,9 @@
 #include <cctype>
 #include <string>
 #include <string_view>
+
+#include "acemq/common/base64.hpp"
+#include "acemq/common/bytes.hpp"
 
 namespace acemq {
 namespace {
@@ -48,6 +52,14 @@ TEST(form_encode, each_of_the_256_bytes_is_itself_or_percent_and_two_upper_case_
                                hex[static_cast<std::size_t>(byte & 0x0F)]};
     EXPECT_EQ(encoded, expected) << byte;
   }
+}
+
+TEST(basic_authorization, form_encodes_the_id_and_the_secret_before_base64) {
+  // RFC 6749 2.3.1: base64(form_encode(id) ":" form_encode(secret)).
+  EXPECT_EQ(basic_authorization("broker", "p%41ss+w:rd 100%"),
+            "Basic " + base64_encode(as_bytes("broker:p%2541ss%2Bw%3Ard%20100%25")));
+  EXPECT_EQ(basic_authorization("a:b c", ""), "Basic " + base64_encode(as_bytes("a%3Ab%20c:")));
+  EXPECT_EQ(basic_authorization("demo", "secret"), "Basic ZGVtbzpzZWNyZXQ=");
 }
 
 }  // namespace

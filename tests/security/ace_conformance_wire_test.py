@@ -76,6 +76,10 @@ REFERENCE_AUDIENCE = "ref-broker"
 REFERENCE_SECRET = "ref-secret-1"
 CWT_AUDIENCE = "cwt-broker"
 CWT_SECRET = "cwt-secret-1"
+# A broker whose introspection secret holds every character form-encoding changes ("%", "+", ":"
+# and a space): RFC 6749 2.3.1 form-encodes the id and secret before Basic, and the AS decodes.
+FORM_AUDIENCE = "form-secret-broker"
+FORM_SECRET = "p%41ss+w:rd 100%"
 
 ENV = None
 _names = [0]
@@ -1244,11 +1248,12 @@ class ReferenceEnvironment(SecurityEnvironment):
                           REFERENCE_SECRET)
             self.as_admin("rs", "create", CWT_AUDIENCE, "--format", "cwt", "--secret", CWT_SECRET,
                           "--encryption-key", json.dumps(harness.profile.ENCRYPTION_KEY))
+            self.as_admin("rs", "create", FORM_AUDIENCE, "--format", "reference", "--secret", FORM_SECRET)
             subtrees = []
-            for audience in (REFERENCE_AUDIENCE, CWT_AUDIENCE):
+            for audience in (REFERENCE_AUDIENCE, CWT_AUDIENCE, FORM_AUDIENCE):
                 subtrees += ["--subtree", audience + "=demo/#"]
             self.as_admin("owner", "create", "formats-owner", "--secret", "owner-secret", *subtrees)
-            for audience in (REFERENCE_AUDIENCE, CWT_AUDIENCE):
+            for audience in (REFERENCE_AUDIENCE, CWT_AUDIENCE, FORM_AUDIENCE):
                 self.as_admin("grant", "create", "--owner", "formats-owner", "--client", flows.CLIENT_ID,
                               "--audience", audience, "--filter", "demo/#", "--permissions", "pub,sub",
                               "--lifetime", "3600")
@@ -1351,6 +1356,22 @@ class TokenFormats(WireTest):
                             "introspection with a wrong broker secret", wrong)
         self.assert_accepted(self.client(self.REF).ace_connect(token, key, unique("ref-b")),
                              "control: the right secret", self.REF)
+
+    def test_c_broker_secret_is_form_encoded_for_basic(self):
+        # RFC 6749 2.3.1 (RFC 7662 2.1 authenticates the broker as an OAuth client): the client id
+        # and secret are form-encoded before "id:secret" is base64-encoded, and acemq-as decodes
+        # them. A secret with "%", "+", ":" and a space must still authenticate the broker. Before,
+        # the broker sent them raw: the AS read "%41" as "A" and "+" as a space, refused the
+        # broker, and the reference token was refused (0x87).
+        secret = self.REF.write("form-secret", FORM_SECRET + "\n")
+        broker = SiblingBroker(self.REF, dict(self.REF.overrides, **{
+            "ace.audience": FORM_AUDIENCE, "ace.as.client_id": FORM_AUDIENCE,
+            "ace.as.client_secret_file": secret}))
+        self.cleanups.append(broker.stop)
+        broker.start()
+        _, token, key = as_token(self.REF, unique("form") + ".json", FORM_AUDIENCE, key_file=self.KEY_FILE)
+        self.assert_accepted(self.client(broker).ace_connect(token, key, unique("form")),
+                             "introspection with a secret of '%', '+', ':' and a space", broker)
 
     def test_z_cached_introspection_outlives_the_as_but_pop_does_not(self):
         # Stops the AS (the last test of the class). RFC 9431 2.3 / 2.4.2: the introspection

@@ -152,6 +152,29 @@ void ace_authenticator::start_v311(const broker::authentication_request& request
   validate_exporter_pop(request, token_bytes, *request.password, std::move(done));
 }
 
+template <typename Then>
+void ace_authenticator::validate_then(byte_view token_bytes,
+                                      const broker::authentication_request& request,
+                                      completion done, Then then) {
+  std::weak_ptr<ace_authenticator> self = weak_from_this();
+  validator_->validate(
+      token_bytes,
+      [self, done = std::move(done),
+       then = std::move(then)](token_validator::outcome outcome) mutable {
+        auto alive = self.lock();
+        if (!alive) {
+          done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
+          return;
+        }
+        if (!outcome) {
+          done(alive->refuse(outcome.error().reason, false, refusal_code(outcome.error().reason)));
+          return;
+        }
+        done(then(*alive, std::move(*outcome)));
+      },
+      per_address_key(request.remote_address));
+}
+
 void ace_authenticator::start_v5(const broker::authentication_request& request, completion done) {
   const byte_view data = request.data ? byte_view(*request.data) : byte_view();
   std::optional<std::string> will_topic = request.will_topic;
@@ -168,26 +191,14 @@ void ace_authenticator::start_v5(const broker::authentication_request& request, 
     return;
   }
 
-  std::weak_ptr<ace_authenticator> self = weak_from_this();
   if (auto only_token = pop::parse_connect_challenge(data); only_token && only_token->token) {
     // RFC 9431 2.2.4.2.2: only the token -> validate, then AUTH 0x18 with the rs_nonce.
-    validator_->validate(
-        *only_token->token,
-        [self, key, will_topic = std::move(will_topic),
-         done = std::move(done)](token_validator::outcome outcome) mutable {
-          auto alive = self.lock();
-          if (!alive) {
-            done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
-            return;
-          }
-          if (!outcome) {
-            done(
-                alive->refuse(outcome.error().reason, false, refusal_code(outcome.error().reason)));
-            return;
-          }
-          done(alive->issue_challenge(key, std::move(*outcome), false, std::move(will_topic)));
-        },
-        per_address_key(request.remote_address));
+    validate_then(*only_token->token, request, std::move(done),
+                  [key, will_topic = std::move(will_topic)](ace_authenticator& alive,
+                                                            validated_token_ptr token) mutable {
+                    return alive.issue_challenge(key, std::move(token), false,
+                                                 std::move(will_topic));
+                  });
     return;
   }
 
@@ -216,29 +227,16 @@ void ace_authenticator::validate_exporter_pop(const broker::authentication_reque
     done(refuse(rejection::exporter_unavailable, false));
     return;
   }
-  std::weak_ptr<ace_authenticator> self = weak_from_this();
-  validator_->validate(
-      token_bytes,
-      [self, exporter = std::move(*exporter), proof = std::move(proof),
-       client_id = request.client_id, will_topic = request.will_topic,
-       done = std::move(done)](token_validator::outcome outcome) {
-        auto alive = self.lock();
-        if (!alive) {
-          done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
-          return;
-        }
-        if (!outcome) {
-          done(alive->refuse(outcome.error().reason, false, refusal_code(outcome.error().reason)));
-          return;
-        }
-        // RFC 9431 2.2.5: the MAC or signature must verify with the cnf key.
-        if (!pop::verify_pop((*outcome)->pop_key, exporter, proof)) {
-          done(alive->refuse(rejection::bad_pop, false));
-          return;
-        }
-        done(alive->accept(*outcome, client_id, will_topic));
-      },
-      per_address_key(request.remote_address));
+  validate_then(token_bytes, request, std::move(done),
+                [exporter = std::move(*exporter), proof = std::move(proof),
+                 client_id = request.client_id, will_topic = request.will_topic](
+                    ace_authenticator& alive, const validated_token_ptr& token) {
+                  // RFC 9431 2.2.5: the MAC or signature must verify with the cnf key.
+                  if (!pop::verify_pop(token->pop_key, exporter, proof)) {
+                    return alive.refuse(rejection::bad_pop, false);
+                  }
+                  return alive.accept(token, client_id, will_topic);
+                });
 }
 
 void ace_authenticator::continue_auth(const broker::authentication_request& request,
@@ -289,25 +287,13 @@ void ace_authenticator::reauthenticate(const broker::authentication_request& req
     done(refuse(rejection::malformed_auth_data, false));
     return;
   }
-  std::weak_ptr<ace_authenticator> self = weak_from_this();
-  validator_->validate(
-      *token_bytes,
-      [self, key = broker::challenge_owner(request),
-       done = std::move(done)](token_validator::outcome outcome) {
-        auto alive = self.lock();
-        if (!alive) {
-          done(broker::auth_step::fail(mqtt::reason_code::not_authorized));
-          return;
-        }
-        if (!outcome) {
-          // RFC 9431 4: a failed re-authentication ends in DISCONNECT 0x87 (the connection maps a
-          // failure during re-authentication to DISCONNECT).
-          done(alive->refuse(outcome.error().reason, false, refusal_code(outcome.error().reason)));
-          return;
-        }
-        done(alive->issue_challenge(key, std::move(*outcome), true, std::nullopt));
-      },
-      per_address_key(request.remote_address));
+  // RFC 9431 4: a failed re-authentication ends in DISCONNECT 0x87 (the connection maps a
+  // failure during re-authentication to DISCONNECT).
+  validate_then(*token_bytes, request, std::move(done),
+                [key = broker::challenge_owner(request)](ace_authenticator& alive,
+                                                         validated_token_ptr token) {
+                  return alive.issue_challenge(key, std::move(token), true, std::nullopt);
+                });
 }
 
 validated_token_ptr ace_authenticator::token_for_psk(std::string_view identity) {

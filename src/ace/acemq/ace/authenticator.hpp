@@ -78,6 +78,12 @@ class ace_authenticator final : public broker::authenticator,
   broker::auth_step issue_challenge(const std::string& key, validated_token_ptr token,
                                     bool reauthentication, std::optional<std::string> will_topic);
   validated_token_ptr token_for_psk(std::string_view identity);
+  /// Validates `token_bytes` (within the validation budget of the request's address), then
+  /// answers `done` with `then(*this, token)` for a valid token. A token that fails is refused
+  /// with its failure's code (RFC 9431 2.4.1); an authenticator gone meanwhile answers 0x87.
+  template <typename Then>
+  void validate_then(byte_view token_bytes, const broker::authentication_request& request,
+                     completion done, Then then);
   void start_v5(const broker::authentication_request& request, completion done);
   /// Exporter proof of possession (v5 CONNECT and v3.1.1 password): reads the exporter now,
   /// validates the token, then checks `proof` against it with the token's cnf key.

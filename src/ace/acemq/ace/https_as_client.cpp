@@ -164,8 +164,10 @@ struct https_as_client::impl {
     r.set(http::field::user_agent, "acemq-broker");
     r.set(http::field::accept, "application/json");
     if (!settings.client_id.empty()) {
-      const std::string credentials = settings.client_id + ":" + settings.client_secret;
-      r.set(http::field::authorization, "Basic " + base64_encode(as_bytes(credentials)));
+      // RFC 7662 2.1 / RFC 6749 2.3.1: the broker authenticates as an OAuth client, its id and
+      // secret form-encoded before base64 (the AS form-decodes them).
+      r.set(http::field::authorization,
+            basic_authorization(settings.client_id, settings.client_secret));
     }
     return r;
   }

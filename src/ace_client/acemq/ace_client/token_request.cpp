@@ -103,8 +103,7 @@ result<encoded_token_request, token_failure> encode_token_request(const token_re
   }
 
   encoded_token_request out;
-  out.authorization = "Basic " + base64_encode(as_bytes(form_encode(request.client_id) + ":" +
-                                                        form_encode(request.client_secret)));
+  out.authorization = basic_authorization(request.client_id, request.client_secret);
   if (request.format == request_format::form) {
     out.content_type = "application/x-www-form-urlencoded";
     out.body = "grant_type=client_credentials&audience=" + form_encode(request.audience);
@@ -225,8 +224,7 @@ result<encoded_token_request, token_failure> encode_revocation_request(
   encoded_token_request out;
   // RFC 7009 2.1: a form body, the client authenticated as at the token endpoint.
   out.content_type = "application/x-www-form-urlencoded";
-  out.authorization =
-      "Basic " + base64_encode(as_bytes(form_encode(client_id) + ":" + form_encode(client_secret)));
+  out.authorization = basic_authorization(client_id, client_secret);
   out.body = "token=" + form_encode(token) + "&token_type_hint=access_token";
   return out;
 }

@@ -138,54 +138,47 @@ authorization_service::authenticate_client(const http_request& request,
   return refuse("unknown client or bad credentials");
 }
 
-result<resource_server_record, request_error> authorization_service::authenticate_resource_server(
-    const http_request& request) {
-  const auto refuse = [] {
-    return unexpected(
-        request_error{oauth_error::invalid_client, "resource server authentication required"});
+// RFC 7662 2.1: a resource server authenticates at /introspect (and /trl), an owner at the
+// owner API, both with HTTP Basic. The same guessing limits and timing apply to either.
+template <typename Record, typename Find>
+result<Record, request_error> authorization_service::authenticate_basic(const http_request& request,
+                                                                        std::string_view kind,
+                                                                        std::string_view refusal,
+                                                                        Find find) {
+  const auto refuse = [refusal] {
+    return unexpected(request_error{oauth_error::invalid_client, std::string(refusal)});
   };
   auto basic = parse_basic_authorization(request.header("authorization"));
   if (!basic) return refuse();
-  if (const auto wait = authentication_wait("resource_server", basic->client_id, request);
-      wait > 0) {
+  if (const auto wait = authentication_wait(kind, basic->client_id, request); wait > 0) {
     return unexpected(request_error{oauth_error::invalid_request, "rate limit exceeded", wait});
   }
-  std::optional<resource_server_record> server;
+  std::optional<Record> record;
   {
     std::lock_guard lock(mutex_);
-    auto found = store_.find_resource_server(basic->client_id);
+    auto found = find(basic->client_id);
     if (!found) return refuse();
-    server = std::move(*found);
+    record = std::move(*found);
   }
-  if (!verify_identity("resource_server", basic->client_id, basic->client_secret,
-                       server ? &server->secret_hash : nullptr, request)) {
+  if (!verify_identity(kind, basic->client_id, basic->client_secret,
+                       record ? &record->secret_hash : nullptr, request)) {
     return refuse();
   }
-  return std::move(*server);
+  return std::move(*record);
+}
+
+result<resource_server_record, request_error> authorization_service::authenticate_resource_server(
+    const http_request& request) {
+  return authenticate_basic<resource_server_record>(
+      request, "resource_server", "resource server authentication required",
+      [this](const std::string& audience) { return store_.find_resource_server(audience); });
 }
 
 result<owner_record, request_error> authorization_service::authenticate_owner(
     const http_request& request) {
-  const auto refuse = [] {
-    return unexpected(request_error{oauth_error::invalid_client, "owner authentication required"});
-  };
-  auto basic = parse_basic_authorization(request.header("authorization"));
-  if (!basic) return refuse();
-  if (const auto wait = authentication_wait("owner", basic->client_id, request); wait > 0) {
-    return unexpected(request_error{oauth_error::invalid_request, "rate limit exceeded", wait});
-  }
-  std::optional<owner_record> owner;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = store_.find_owner(basic->client_id);
-    if (!found) return refuse();
-    owner = std::move(*found);
-  }
-  if (!verify_identity("owner", basic->client_id, basic->client_secret,
-                       owner ? &owner->secret_hash : nullptr, request)) {
-    return refuse();
-  }
-  return std::move(*owner);
+  return authenticate_basic<owner_record>(
+      request, "owner", "owner authentication required",
+      [this](const std::string& owner_id) { return store_.find_owner(owner_id); });
 }
 
 }  // namespace acemq::as

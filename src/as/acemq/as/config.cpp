@@ -81,24 +81,18 @@ server_config load_config(const std::string& path) {
   }
   if (auto authentication = table["authentication"]) {
     auto& limits = config.service.authentication;
-    const auto non_negative = [](double value, const char* name) {
-      if (value < 0) throw std::runtime_error(std::string("configuration: ") + name + " < 0");
-      return value;
+    // A rate of the guessing limits: absent keeps `setting`, a negative one is refused by name.
+    const auto read_non_negative = [&authentication](const char* key, double& setting) {
+      const double value = authentication[key].value_or(setting);
+      if (value < 0) {
+        throw std::runtime_error(std::string("configuration: authentication.") + key + " < 0");
+      }
+      setting = value;
     };
-    limits.per_address.burst = non_negative(
-        authentication["failures_per_address_burst"].value_or(limits.per_address.burst),
-        "authentication.failures_per_address_burst");
-    limits.per_address.refill_per_second =
-        non_negative(authentication["failures_per_address_per_second"].value_or(
-                         limits.per_address.refill_per_second),
-                     "authentication.failures_per_address_per_second");
-    limits.per_identity.burst = non_negative(
-        authentication["failures_per_identity_burst"].value_or(limits.per_identity.burst),
-        "authentication.failures_per_identity_burst");
-    limits.per_identity.refill_per_second =
-        non_negative(authentication["failures_per_identity_per_second"].value_or(
-                         limits.per_identity.refill_per_second),
-                     "authentication.failures_per_identity_per_second");
+    read_non_negative("failures_per_address_burst", limits.per_address.burst);
+    read_non_negative("failures_per_address_per_second", limits.per_address.refill_per_second);
+    read_non_negative("failures_per_identity_burst", limits.per_identity.burst);
+    read_non_negative("failures_per_identity_per_second", limits.per_identity.refill_per_second);
     limits.trusted_for = std::chrono::seconds(
         require_positive(authentication["trusted_for"].value_or(
                              static_cast<std::int64_t>(limits.trusted_for.count())),

@@ -179,6 +179,20 @@ result<std::optional<std::string>, request_error> get_string(const parameter_bag
   return std::optional<std::string>(std::move(value));
 }
 
+/// client_id and client_secret in the body (RFC 6749 2.3.1 client_secret_post; in CBOR the keys of
+/// RFC 9200 Table 4, the secret text or bytes), into the request's fields of those names.
+template <typename Request>
+result<void, request_error> read_client_credentials(const parameter_bag& bag,
+                                                    const request_limits& limits, Request& out) {
+  auto client_id = get_string(bag, "client_id", key_client_id, false, limits);
+  if (!client_id) return unexpected(client_id.error());
+  out.client_id = std::move(*client_id);
+  auto client_secret = get_string(bag, "client_secret", key_client_secret, true, limits);
+  if (!client_secret) return unexpected(client_secret.error());
+  out.client_secret = std::move(*client_secret);
+  return {};
+}
+
 result<std::vector<token::scope::grant>, request_error> parse_scope(const parameter& p) {
   token::scope::parse_options options;
   options.max_entries = 64;
@@ -374,12 +388,9 @@ result<token_request, request_error> parse_token_request(content_format format,
   }
   if (out.grant_type_text.size() > 64) out.grant_type_text.resize(64);
 
-  auto client_id = get_string(*bag, "client_id", key_client_id, false, limits);
-  if (!client_id) return unexpected(client_id.error());
-  out.client_id = std::move(*client_id);
-  auto client_secret = get_string(*bag, "client_secret", key_client_secret, true, limits);
-  if (!client_secret) return unexpected(client_secret.error());
-  out.client_secret = std::move(*client_secret);
+  if (auto credentials = read_client_credentials(*bag, limits, out); !credentials) {
+    return unexpected(credentials.error());
+  }
   auto audience = get_string(*bag, "audience", key_audience, false, limits);
   if (!audience) return unexpected(audience.error());
   out.audience = std::move(*audience);
@@ -439,12 +450,9 @@ result<token_reference_request, request_error> parse_token_reference_request(
   auto hint = get_string(*bag, "token_type_hint", key_token_type_hint, false, limits);
   if (!hint) return unexpected(hint.error());
   out.token_type_hint = std::move(*hint);
-  auto client_id = get_string(*bag, "client_id", key_client_id, false, limits);
-  if (!client_id) return unexpected(client_id.error());
-  out.client_id = std::move(*client_id);
-  auto client_secret = get_string(*bag, "client_secret", key_client_secret, true, limits);
-  if (!client_secret) return unexpected(client_secret.error());
-  out.client_secret = std::move(*client_secret);
+  if (auto credentials = read_client_credentials(*bag, limits, out); !credentials) {
+    return unexpected(credentials.error());
+  }
   return out;
 }
 

@@ -117,6 +117,12 @@ class authorization_service {
   result<resource_server_record, request_error> authenticate_resource_server(
       const http_request& request);
   result<owner_record, request_error> authenticate_owner(const http_request& request);
+  /// HTTP Basic authentication of a `Record` that `find` looks up by id under mutex_: the
+  /// guessing limits of `kind`, then verify_identity; `refusal` (invalid_client) otherwise.
+  template <typename Record, typename Find>
+  result<Record, request_error> authenticate_basic(const http_request& request,
+                                                   std::string_view kind, std::string_view refusal,
+                                                   Find find);
   std::optional<http_response> refuse_cross_site(const http_request& request) const;
   std::optional<issued_token_record> find_token(const token_reference_request& reference);
   std::size_t revoke_uncovered_tokens(const std::string& client_id, const std::string& audience,

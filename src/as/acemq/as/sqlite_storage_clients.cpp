@@ -55,15 +55,9 @@ storage_result<void> sqlite_storage::insert_client(const client_record& c) {
                  "INSERT INTO clients(client_id, secret_hash, certificate_thumbprint, "
                  "allow_client_credentials, refresh_mode, refresh_lifetime, description, "
                  "created_at, disabled) VALUES (?,?,?,?,?,?,?,?,?)");
-  stmt.bind(1, c.client_id)
-      .bind(2, c.secret_hash)
-      .bind(3, c.certificate_thumbprint)
-      .bind(4, std::int64_t{c.allow_client_credentials ? 1 : 0})
-      .bind(5, std::int64_t{static_cast<std::uint8_t>(c.refresh)})
-      .bind(6, c.refresh_lifetime)
-      .bind(7, c.description)
-      .bind(8, c.created_at)
-      .bind(9, std::int64_t{c.disabled ? 1 : 0});
+  bind_all(stmt, c.client_id, c.secret_hash, c.certificate_thumbprint,
+           flag(c.allow_client_credentials), std::int64_t{static_cast<std::uint8_t>(c.refresh)},
+           c.refresh_lifetime, c.description, c.created_at, flag(c.disabled));
   return run(stmt, "insert client " + c.client_id);
 }
 
@@ -72,14 +66,9 @@ storage_result<void> sqlite_storage::update_client(const client_record& c) {
                  "UPDATE clients SET secret_hash=?, certificate_thumbprint=?, "
                  "allow_client_credentials=?, refresh_mode=?, refresh_lifetime=?, description=?, "
                  "disabled=? WHERE client_id=?");
-  stmt.bind(1, c.secret_hash)
-      .bind(2, c.certificate_thumbprint)
-      .bind(3, std::int64_t{c.allow_client_credentials ? 1 : 0})
-      .bind(4, std::int64_t{static_cast<std::uint8_t>(c.refresh)})
-      .bind(5, c.refresh_lifetime)
-      .bind(6, c.description)
-      .bind(7, std::int64_t{c.disabled ? 1 : 0})
-      .bind(8, c.client_id);
+  bind_all(stmt, c.secret_hash, c.certificate_thumbprint, flag(c.allow_client_credentials),
+           std::int64_t{static_cast<std::uint8_t>(c.refresh)}, c.refresh_lifetime, c.description,
+           flag(c.disabled), c.client_id);
   return run_one(db_, stmt, "update client " + c.client_id);
 }
 
@@ -102,14 +91,8 @@ storage_result<void> sqlite_storage::insert_resource_server(const resource_serve
                  "INSERT INTO resource_servers(audience, secret_hash, token_format, "
                  "token_lifetime, use_exi, rs_cnf, encryption_key, created_at) "
                  "VALUES (?,?,?,?,?,?,?,?)");
-  stmt.bind(1, s.audience)
-      .bind(2, s.secret_hash)
-      .bind(3, std::int64_t{static_cast<std::uint8_t>(s.format)})
-      .bind(4, s.token_lifetime)
-      .bind(5, std::int64_t{s.use_exi ? 1 : 0})
-      .bind(6, s.rs_cnf)
-      .bind(7, s.encryption_key)
-      .bind(8, s.created_at);
+  bind_all(stmt, s.audience, s.secret_hash, std::int64_t{static_cast<std::uint8_t>(s.format)},
+           s.token_lifetime, flag(s.use_exi), s.rs_cnf, s.encryption_key, s.created_at);
   return run(stmt, "insert resource server " + s.audience);
 }
 
@@ -117,13 +100,8 @@ storage_result<void> sqlite_storage::update_resource_server(const resource_serve
   statement stmt(db_,
                  "UPDATE resource_servers SET secret_hash=?, token_format=?, token_lifetime=?, "
                  "use_exi=?, rs_cnf=?, encryption_key=? WHERE audience=?");
-  stmt.bind(1, s.secret_hash)
-      .bind(2, std::int64_t{static_cast<std::uint8_t>(s.format)})
-      .bind(3, s.token_lifetime)
-      .bind(4, std::int64_t{s.use_exi ? 1 : 0})
-      .bind(5, s.rs_cnf)
-      .bind(6, s.encryption_key)
-      .bind(7, s.audience);
+  bind_all(stmt, s.secret_hash, std::int64_t{static_cast<std::uint8_t>(s.format)}, s.token_lifetime,
+           flag(s.use_exi), s.rs_cnf, s.encryption_key, s.audience);
   return run_one(db_, stmt, "update resource server " + s.audience);
 }
 
@@ -145,7 +123,7 @@ storage_result<void> sqlite_storage::insert_owner(const owner_record& o) {
   statement stmt(db_,
                  "INSERT INTO owners(owner_id, secret_hash, display_name, created_at) "
                  "VALUES (?,?,?,?)");
-  stmt.bind(1, o.owner_id).bind(2, o.secret_hash).bind(3, o.display_name).bind(4, o.created_at);
+  bind_all(stmt, o.owner_id, o.secret_hash, o.display_name, o.created_at);
   return run(stmt, "insert owner " + o.owner_id);
 }
 
@@ -171,7 +149,7 @@ storage_result<std::vector<owner_record>> sqlite_storage::list_owners() {
 
 storage_result<void> sqlite_storage::insert_owner_subtree(const owner_subtree& subtree) {
   statement stmt(db_, "INSERT INTO owner_subtrees(owner_id, audience, filter) VALUES (?,?,?)");
-  stmt.bind(1, subtree.owner_id).bind(2, subtree.audience).bind(3, subtree.filter);
+  bind_all(stmt, subtree.owner_id, subtree.audience, subtree.filter);
   return run(stmt, "insert owner subtree " + subtree.filter);
 }
 
@@ -180,7 +158,7 @@ storage_result<std::vector<owner_subtree>> sqlite_storage::list_owner_subtrees(
   statement stmt(db_,
                  "SELECT owner_id, audience, filter FROM owner_subtrees "
                  "WHERE owner_id=? OR ?='' ORDER BY owner_id, audience, filter");
-  stmt.bind(1, owner_id).bind(2, owner_id);
+  bind_all(stmt, owner_id, owner_id);
   return find_all(stmt, "list owner subtrees", [&] {
     return owner_subtree{stmt.text(0), stmt.text(1), stmt.text(2)};
   });

@@ -31,6 +31,20 @@ inline storage_error io_error(sqlite::error failure, std::string_view what) {
   return {storage_errc::io, std::string(what) + ": " + failure.message};
 }
 
+/// Binds `values` to the parameters 1, 2, ... of `stmt` in order: the order of the columns or
+/// placeholders the SQL lists, without a hand-kept index for each.
+template <typename... Values>
+statement& bind_all(statement& stmt, const Values&... values) {
+  int index = 0;
+  (stmt.bind(++index, values), ...);
+  return stmt;
+}
+
+/// A boolean column (SQLite has no boolean type).
+inline std::int64_t flag(bool value) {
+  return value ? 1 : 0;
+}
+
 /// Runs a statement that returns no rows.
 inline storage_result<void> run(statement& stmt, std::string_view what) {
   if (auto done = stmt.run(what); !done) return unexpected(to_storage_error(done.error()));

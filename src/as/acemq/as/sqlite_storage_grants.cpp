@@ -35,14 +35,8 @@ storage_result<std::int64_t> sqlite_storage::insert_grant(const grant_record& g)
   statement stmt(db_,
                  "INSERT INTO grants(owner_id, client_id, audience, filter, permissions, "
                  "not_after, created_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)");
-  stmt.bind(1, g.owner_id)
-      .bind(2, g.client_id)
-      .bind(3, g.audience)
-      .bind(4, g.filter)
-      .bind(5, std::int64_t{g.permissions})
-      .bind(6, g.not_after)
-      .bind(7, g.created_at)
-      .bind(8, g.revoked_at);
+  bind_all(stmt, g.owner_id, g.client_id, g.audience, g.filter, std::int64_t{g.permissions},
+           g.not_after, g.created_at, g.revoked_at);
   if (auto outcome = run(stmt, "insert grant"); !outcome) return unexpected(outcome.error());
   return std::int64_t{db_.last_insert_rowid()};
 }
@@ -59,17 +53,13 @@ storage_result<std::vector<grant_record>> sqlite_storage::list_grants(const gran
                                   "(?3='' OR audience=?3) AND "
                                   "(?4=1 OR (revoked_at=0 AND not_after>?5)) ORDER BY grant_id")
                           .c_str());
-  stmt.bind(1, q.owner_id)
-      .bind(2, q.client_id)
-      .bind(3, q.audience)
-      .bind(4, std::int64_t{q.include_inactive ? 1 : 0})
-      .bind(5, q.now);
+  bind_all(stmt, q.owner_id, q.client_id, q.audience, flag(q.include_inactive), q.now);
   return find_all(stmt, "list grants", [&] { return read_grant(stmt); });
 }
 
 storage_result<void> sqlite_storage::update_grant(const grant_record& g) {
   statement stmt(db_, "UPDATE grants SET permissions=?, not_after=? WHERE grant_id=?");
-  stmt.bind(1, std::int64_t{g.permissions}).bind(2, g.not_after).bind(3, g.grant_id);
+  bind_all(stmt, std::int64_t{g.permissions}, g.not_after, g.grant_id);
   return run_one(db_, stmt, "update grant " + std::to_string(g.grant_id));
 }
 
@@ -77,7 +67,7 @@ storage_result<void> sqlite_storage::revoke_grant(std::int64_t grant_id, std::in
   statement stmt(db_,
                  "UPDATE grants SET revoked_at=CASE WHEN revoked_at=0 THEN ? ELSE revoked_at END "
                  "WHERE grant_id=?");
-  stmt.bind(1, now).bind(2, grant_id);
+  bind_all(stmt, now, grant_id);
   return run_one(db_, stmt, "revoke grant " + std::to_string(grant_id));
 }
 

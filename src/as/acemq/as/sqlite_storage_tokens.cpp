@@ -43,20 +43,9 @@ storage_result<void> sqlite_storage::insert_token(const issued_token_record& t) 
                  "INSERT INTO tokens(token_id, token_hash, client_id, audience, scope, "
                  "token_format, cnf, cnonce, exi, issued_at, expires_at, signing_kid, refresh_id, "
                  "revoked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  stmt.bind(1, t.token_id)
-      .bind(2, t.token_hash)
-      .bind(3, t.client_id)
-      .bind(4, t.audience)
-      .bind(5, t.scope)
-      .bind(6, std::int64_t{static_cast<std::uint8_t>(t.format)})
-      .bind(7, t.cnf)
-      .bind(8, t.cnonce)
-      .bind(9, t.exi)
-      .bind(10, t.issued_at)
-      .bind(11, t.expires_at)
-      .bind(12, t.signing_kid)
-      .bind(13, t.refresh_id)
-      .bind(14, t.revoked_at);
+  bind_all(stmt, t.token_id, t.token_hash, t.client_id, t.audience, t.scope,
+           std::int64_t{static_cast<std::uint8_t>(t.format)}, t.cnf, t.cnonce, t.exi, t.issued_at,
+           t.expires_at, t.signing_kid, t.refresh_id, t.revoked_at);
   return run(stmt, "insert token");
 }
 
@@ -73,7 +62,7 @@ storage_result<std::vector<issued_token_record>> sqlite_storage::active_tokens(
                                   "WHERE client_id=? AND audience=? AND revoked_at=0 AND "
                                   "expires_at>? ORDER BY issued_at")
                           .c_str());
-  stmt.bind(1, client_id).bind(2, audience).bind(3, now);
+  bind_all(stmt, client_id, audience, now);
   return find_all(stmt, "active tokens", [&] { return read_token(stmt); });
 }
 
@@ -81,13 +70,13 @@ storage_result<void> sqlite_storage::revoke_token(const std::string& token_id, s
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return unexpected(io_error(tx.error(), "begin revoke"));
   statement mark(db_, "UPDATE tokens SET revoked_at=? WHERE token_id=? AND revoked_at=0");
-  mark.bind(1, now).bind(2, token_id);
+  bind_all(mark, now, token_id);
   if (auto outcome = run(mark, "revoke token"); !outcome) return outcome;
   if (db_.changes() == 0) return {};  // unknown or already revoked: nothing to list
   statement list(db_,
                  "INSERT INTO revocations(token_hash, audience, expires_at, revoked_at) "
                  "SELECT token_hash, audience, expires_at, ? FROM tokens WHERE token_id=?");
-  list.bind(1, now).bind(2, token_id);
+  bind_all(list, now, token_id);
   if (auto outcome = run(list, "append revocation"); !outcome) return outcome;
   if (auto outcome = tx->commit(); !outcome) return unexpected(io_error(outcome.error(), "commit"));
   return {};
@@ -103,7 +92,7 @@ storage_result<std::vector<revocation_entry>> sqlite_storage::revocations_since(
                  "coalesce(t.issued_at, r.revoked_at) FROM revocations r "
                  "LEFT JOIN tokens t ON t.token_hash=r.token_hash "
                  "WHERE r.sequence>? AND r.expires_at>? ORDER BY r.sequence LIMIT ?");
-  stmt.bind(1, cursor).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
+  bind_all(stmt, cursor, now, static_cast<std::int64_t>(limit));
   return find_all(stmt, "revocations", [&] {
     return revocation_entry{stmt.integer(0), stmt.text(1),    stmt.text(2),
                             stmt.integer(3), stmt.integer(4), stmt.integer(5)};
@@ -126,15 +115,8 @@ storage_result<void> sqlite_storage::insert_refresh_token(const refresh_token_re
                  "INSERT INTO refresh_tokens(refresh_id, token_hash, client_id, audience, "
                  "requested_scope, req_cnf, issued_at, expires_at, revoked_at) "
                  "VALUES (?,?,?,?,?,?,?,?,?)");
-  stmt.bind(1, r.refresh_id)
-      .bind(2, r.token_hash)
-      .bind(3, r.client_id)
-      .bind(4, r.audience)
-      .bind(5, r.requested_scope)
-      .bind(6, r.req_cnf)
-      .bind(7, r.issued_at)
-      .bind(8, r.expires_at)
-      .bind(9, r.revoked_at);
+  bind_all(stmt, r.refresh_id, r.token_hash, r.client_id, r.audience, r.requested_scope, r.req_cnf,
+           r.issued_at, r.expires_at, r.revoked_at);
   return run(stmt, "insert refresh token");
 }
 
@@ -154,7 +136,7 @@ storage_result<std::optional<refresh_token_record>> sqlite_storage::find_refresh
 storage_result<void> sqlite_storage::revoke_refresh_token(const std::string& refresh_id,
                                                           std::int64_t now) {
   statement stmt(db_, "UPDATE refresh_tokens SET revoked_at=? WHERE refresh_id=? AND revoked_at=0");
-  stmt.bind(1, now).bind(2, refresh_id);
+  bind_all(stmt, now, refresh_id);
   return run(stmt, "revoke refresh token");
 }
 
@@ -165,7 +147,7 @@ storage_result<void> sqlite_storage::bind_client_pop_key(const client_pop_key_re
                  "INSERT INTO client_pop_keys(client_id, kid, bound_until) VALUES (?,?,?) "
                  "ON CONFLICT(client_id, kid) DO UPDATE SET "
                  "bound_until=max(bound_until, excluded.bound_until)");
-  stmt.bind(1, k.client_id).bind(2, k.kid).bind(3, k.bound_until);
+  bind_all(stmt, k.client_id, k.kid, k.bound_until);
   return run(stmt, "bind client PoP key");
 }
 
@@ -174,7 +156,7 @@ storage_result<std::optional<client_pop_key_record>> sqlite_storage::find_client
   statement stmt(db_,
                  "SELECT client_id, kid, bound_until FROM client_pop_keys "
                  "WHERE client_id=? AND kid=? AND bound_until>?");
-  stmt.bind(1, client_id).bind(2, kid).bind(3, now);
+  bind_all(stmt, client_id, kid, now);
   return find_one(stmt, "find client PoP key", [&] {
     return client_pop_key_record{stmt.text(0), stmt.text(1), stmt.integer(2)};
   });
@@ -186,18 +168,13 @@ storage_result<void> sqlite_storage::insert_signing_key(const signing_key_record
   statement stmt(db_,
                  "INSERT INTO signing_keys(kid, algorithm, private_pem, created_at, retired_at, "
                  "publish_until) VALUES (?,?,?,?,?,?)");
-  stmt.bind(1, k.kid)
-      .bind(2, k.algorithm)
-      .bind(3, k.private_pem)
-      .bind(4, k.created_at)
-      .bind(5, k.retired_at)
-      .bind(6, k.publish_until);
+  bind_all(stmt, k.kid, k.algorithm, k.private_pem, k.created_at, k.retired_at, k.publish_until);
   return run(stmt, "insert signing key");
 }
 
 storage_result<void> sqlite_storage::update_signing_key(const signing_key_record& k) {
   statement stmt(db_, "UPDATE signing_keys SET retired_at=?, publish_until=? WHERE kid=?");
-  stmt.bind(1, k.retired_at).bind(2, k.publish_until).bind(3, k.kid);
+  bind_all(stmt, k.retired_at, k.publish_until, k.kid);
   return run_one(db_, stmt, "update signing key " + k.kid);
 }
 

@@ -1,5 +1,9 @@
-// application/x-www-form-urlencoded encoding of names and values.
+// application/x-www-form-urlencoded encoding of names and values, and the HTTP Basic client
+// credentials built from it (RFC 6749 2.3.1).
 #include "acemq/common/form.hpp"
+
+#include "acemq/common/base64.hpp"
+#include "acemq/common/bytes.hpp"
 
 namespace acemq {
 
@@ -19,6 +23,11 @@ std::string form_encode(std::string_view text) {
     }
   }
   return out;
+}
+
+std::string basic_authorization(std::string_view client_id, std::string_view client_secret) {
+  const std::string credentials = form_encode(client_id) + ":" + form_encode(client_secret);
+  return "Basic " + base64_encode(as_bytes(credentials));
 }
 
 }  // namespace acemq

@@ -13,4 +13,10 @@ namespace acemq {
 /// "+"). Every form decoder reads this back unchanged (WHATWG URL 5.1 percent-decodes any byte).
 std::string form_encode(std::string_view text);
 
+/// The value of an `Authorization` header for HTTP Basic client authentication:
+/// `Basic base64(form_encode(client_id) ":" form_encode(client_secret))`. RFC 6749 2.3.1 encodes
+/// both before base64 (an authorization server form-decodes them), so a secret holding "%", "+",
+/// ":" or a space reaches it unchanged. The result contains the secret: never log it.
+std::string basic_authorization(std::string_view client_id, std::string_view client_secret);
+
 }  // namespace acemq

@@ -31,6 +31,15 @@ result<std::int64_t, failure> numeric_date(const cbor::value& item, rounding dir
   return unexpected{failure::bad_encoding};
 }
 
+/// Reads the NumericDate `item` (RFC 8392 2) into `out`, a fraction rounded in `direction`.
+result<void, failure> read_date(const cbor::value& item, rounding direction,
+                                std::optional<std::int64_t>& out) {
+  auto date = numeric_date(item, direction);
+  if (!date) return unexpected{date.error()};
+  out = *date;
+  return {};
+}
+
 result<confirmation, failure> confirmation_from_value(const cbor::value& item) {
   // RFC 8747 3.1: cnf is a map with exactly one confirmation method.
   if (!item.is_map() || item.entries().size() != 1) return unexpected{failure::bad_cnf};
@@ -141,24 +150,18 @@ result<claims, failure> claims_from_value(const cbor::value& map) {
           return unexpected{failure::bad_encoding};
         }
         break;
-      case claim_key::exp: {
-        auto date = numeric_date(item, rounding::down);
-        if (!date) return unexpected{date.error()};
-        c.exp = *date;
+      case claim_key::exp:
+        if (auto read = read_date(item, rounding::down, c.exp); !read)
+          return unexpected{read.error()};
         break;
-      }
-      case claim_key::nbf: {
-        auto date = numeric_date(item, rounding::up);
-        if (!date) return unexpected{date.error()};
-        c.nbf = *date;
+      case claim_key::nbf:
+        if (auto read = read_date(item, rounding::up, c.nbf); !read)
+          return unexpected{read.error()};
         break;
-      }
-      case claim_key::iat: {
-        auto date = numeric_date(item, rounding::up);
-        if (!date) return unexpected{date.error()};
-        c.iat = *date;
+      case claim_key::iat:
+        if (auto read = read_date(item, rounding::up, c.iat); !read)
+          return unexpected{read.error()};
         break;
-      }
       case claim_key::cti:
         if (!item.is_bytes()) return unexpected{failure::bad_encoding};
         c.cti = item.byte_content();

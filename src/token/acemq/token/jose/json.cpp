@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <utility>
+
 #include "acemq/common/base64.hpp"
 
 namespace acemq::token::jose {
@@ -102,6 +104,16 @@ result<std::vector<std::string_view>, failure> split_compact(std::string_view co
   }
   if (parts.size() != count) return unexpected(failure::bad_encoding);
   return parts;
+}
+
+result<compact_parts, failure> read_compact(std::string_view compact, std::size_t count,
+                                            const limits& bounds) {
+  if (compact.size() > bounds.max_size) return unexpected(failure::too_large);
+  auto segments = split_compact(compact, count);
+  if (!segments) return unexpected(segments.error());
+  auto header = decode_object((*segments)[0], bounds.max_depth);
+  if (!header) return unexpected(header.error());
+  return compact_parts{std::move(*segments), std::move(*header)};
 }
 
 }  // namespace acemq::token::jose

@@ -54,4 +54,17 @@ result<void, failure> check_critical(const boost::json::object& header);
 result<std::vector<std::string_view>, failure> split_compact(std::string_view compact,
                                                              std::size_t count);
 
+/// A compact serialisation split into its parts (views into the text), with its protected
+/// header decoded.
+struct compact_parts {
+  std::vector<std::string_view> segments;
+  boost::json::object header;
+};
+
+/// The first steps of reading a JWS (3 parts, RFC 7515 5.2) or a JWE (5 parts, RFC 7516 5.2):
+/// more than `bounds.max_size` bytes -> too_large; split_compact into `count` parts; the first
+/// part through decode_object with `bounds.max_depth`. The header's members are the caller's.
+result<compact_parts, failure> read_compact(std::string_view compact, std::size_t count,
+                                            const limits& bounds);
+
 }  // namespace acemq::token::jose

@@ -45,15 +45,13 @@ struct jwe_segments {
 };
 
 result<jwe_segments, failure> parse_jwe(std::string_view compact, const limits& bounds) {
-  if (compact.size() > bounds.max_size) return unexpected(failure::too_large);
-  auto parts = split_compact(compact, 5);
+  auto parts = read_compact(compact, 5, bounds);
   if (!parts) return unexpected(parts.error());
-  const auto& segments = *parts;
-  auto header = decode_object(segments[0], bounds.max_depth);
-  if (!header) return unexpected(header.error());
+  const auto& segments = parts->segments;
+  boost::json::object& header = parts->header;
 
-  auto alg_name = optional_string(*header, "alg");
-  auto enc_name = optional_string(*header, "enc");
+  auto alg_name = optional_string(header, "alg");
+  auto enc_name = optional_string(header, "enc");
   if (!alg_name || !*alg_name || !enc_name || !*enc_name) return unexpected(failure::bad_encoding);
   if (**alg_name == "none") return unexpected(failure::alg_none);
   auto alg = crypto::algorithm_from_jose_name(**alg_name);
@@ -62,9 +60,9 @@ result<jwe_segments, failure> parse_jwe(std::string_view compact, const limits& 
     return unexpected(failure::unsupported_algorithm);
   }
   // RFC 7516 4.1.3: "zip" is refused by design (compression invites decompression bombs).
-  if (header->contains("zip")) return unexpected(failure::unsupported_algorithm);
-  if (auto critical = check_critical(*header); !critical) return unexpected(critical.error());
-  auto kid = optional_string(*header, "kid");
+  if (header.contains("zip")) return unexpected(failure::unsupported_algorithm);
+  if (auto critical = check_critical(header); !critical) return unexpected(critical.error());
+  auto kid = optional_string(header, "kid");
   if (!kid) return unexpected(kid.error());
 
   auto encrypted_key = base64url_decode(segments[1]);
@@ -76,7 +74,7 @@ result<jwe_segments, failure> parse_jwe(std::string_view compact, const limits& 
   // A truncated tag is an authentication failure, never a shorter tag to check.
   if (tag->size() != crypto::gcm_tag_size) return unexpected(failure::decryption_failed);
 
-  jwe_segments out{std::move(*header),
+  jwe_segments out{std::move(header),
                    *alg,
                    *enc,
                    *kid ? std::optional<std::string>(std::string(**kid)) : std::nullopt,

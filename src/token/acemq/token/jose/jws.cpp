@@ -59,28 +59,25 @@ result<std::string, failure> sign_jws(const key& signing_key, byte_view payload,
 }
 
 result<jws_parts, failure> parse_jws(std::string_view compact, const limits& bounds) {
-  if (compact.size() > bounds.max_size) return unexpected(failure::too_large);
-  auto parts = split_compact(compact, 3);
+  auto parts = read_compact(compact, 3, bounds);
   if (!parts) return unexpected(parts.error());
-  const auto& segments = *parts;
-
-  auto header = decode_object(segments[0], bounds.max_depth);
-  if (!header) return unexpected(header.error());
-  auto alg_name = optional_string(*header, "alg");
+  const auto& segments = parts->segments;
+  boost::json::object& header = parts->header;
+  auto alg_name = optional_string(header, "alg");
   if (!alg_name || !*alg_name) return unexpected(failure::bad_encoding);  // RFC 7515 4.1.1
   // RFC 7518 3.6: unsecured JWS are never accepted.
   if (**alg_name == "none") return unexpected(failure::alg_none);
   auto alg = crypto::algorithm_from_jose_name(**alg_name);
   if (!alg || !crypto::is_signature_or_mac(*alg)) return unexpected(failure::unsupported_algorithm);
-  if (auto critical = check_critical(*header); !critical) return unexpected(critical.error());
-  auto kid = optional_string(*header, "kid");
+  if (auto critical = check_critical(header); !critical) return unexpected(critical.error());
+  auto kid = optional_string(header, "kid");
   if (!kid) return unexpected(kid.error());
 
   auto payload = base64url_decode(segments[1]);
   auto signature = base64url_decode(segments[2]);
   if (!payload || !signature) return unexpected(failure::bad_encoding);
 
-  jws_parts out{std::move(*header),
+  jws_parts out{std::move(header),
                 *alg,
                 *kid ? std::optional<std::string>(std::string(**kid)) : std::nullopt,
                 std::move(*payload),

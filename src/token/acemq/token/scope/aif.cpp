@@ -22,6 +22,23 @@ std::uint8_t bit(permission p) {
   return static_cast<std::uint8_t>(p);
 }
 
+/// Adds the permission named `text` ("pub" or "sub", RFC 9431 2.3) to `bits`. False for any other
+/// name, or one already in `bits` (the permissions are a set, RFC 9237 2). The JSON and the CBOR
+/// form of a scope share it.
+bool add_permission(std::string_view text, std::uint8_t& bits) {
+  std::uint8_t this_bit = 0;
+  if (text == publish_text) {
+    this_bit = bit(permission::publish);
+  } else if (text == subscribe_text) {
+    this_bit = bit(permission::subscribe);
+  } else {
+    return false;
+  }
+  if ((bits & this_bit) != 0) return false;
+  bits = static_cast<std::uint8_t>(bits | this_bit);
+  return true;
+}
+
 result<std::uint8_t, failure> parse_permissions(const boost::json::array& permissions) {
   // An entry that grants nothing, or that names a permission twice, is malformed (RFC 9237 2:
   // the permissions are a set, and an AIF entry exists to grant something).
@@ -29,17 +46,7 @@ result<std::uint8_t, failure> parse_permissions(const boost::json::array& permis
   std::uint8_t bits = 0;
   for (const auto& item : permissions) {
     const auto* text = item.if_string();
-    if (text == nullptr) return unexpected(failure::bad_scope);
-    std::uint8_t this_bit = 0;
-    if (*text == publish_text) {
-      this_bit = bit(permission::publish);
-    } else if (*text == subscribe_text) {
-      this_bit = bit(permission::subscribe);
-    } else {
-      return unexpected(failure::bad_scope);
-    }
-    if ((bits & this_bit) != 0) return unexpected(failure::bad_scope);
-    bits = static_cast<std::uint8_t>(bits | this_bit);
+    if (text == nullptr || !add_permission(*text, bits)) return unexpected(failure::bad_scope);
   }
   return bits;
 }
@@ -50,17 +57,9 @@ result<std::uint8_t, failure> parse_permissions(const cbor::value& permissions) 
   if (items.empty() || items.size() > 2) return unexpected(failure::bad_scope);
   std::uint8_t bits = 0;
   for (const auto& item : items) {
-    if (!item.is_text()) return unexpected(failure::bad_scope);
-    std::uint8_t this_bit = 0;
-    if (item.text_content() == publish_text) {
-      this_bit = bit(permission::publish);
-    } else if (item.text_content() == subscribe_text) {
-      this_bit = bit(permission::subscribe);
-    } else {
+    if (!item.is_text() || !add_permission(item.text_content(), bits)) {
       return unexpected(failure::bad_scope);
     }
-    if ((bits & this_bit) != 0) return unexpected(failure::bad_scope);
-    bits = static_cast<std::uint8_t>(bits | this_bit);
   }
   return bits;
 }
