@@ -6,7 +6,12 @@
 #include <sqlite3.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "acemq/auth/commands.hpp"
 #include "acemq/auth/device_registry.hpp"
@@ -167,6 +172,162 @@ TEST(device_registry, schema_version_is_recorded_and_newer_schemas_are_refused) 
   auto opened = device_registry::open(path);
   ASSERT_FALSE(opened);
   EXPECT_EQ(opened.error().what, registry_error::kind::storage);
+  EXPECT_NE(opened.error().message.find("written by a newer acemq"), std::string::npos)
+      << opened.error().message;
+  EXPECT_NE(opened.error().message.find("99"), std::string::npos) << opened.error().message;
+}
+
+/// Runs `sql` on the file at `path` with the SQLite C interface, as another program would.
+void execute_raw(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+  EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "");
+  sqlite3_free(message);
+  sqlite3_close(db);
+}
+
+/// Every row of a one-column query on the file at `path`, as text.
+std::vector<std::string> query_raw(const std::string& path, const char* sql) {
+  std::vector<std::string> rows;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(
+                db, sql,
+                [](void* out, int, char** values, char**) {
+                  static_cast<std::vector<std::string>*>(out)->emplace_back(values[0] ? values[0]
+                                                                                      : "NULL");
+                  return 0;
+                },
+                &rows, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  return rows;
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST(device_registry, a_file_written_by_earlier_releases_opens_unchanged) {
+  // The layout every release so far has written (schema version 1), statement for statement as
+  // the registry laid it out before it moved onto acemq::sqlite: the journal mode and foreign
+  // keys, the schema_version table created on its own, then the tables and version 1 in one
+  // transaction; then a device with a key, a counter and a used jti.
+  const auto dir = testing::scratch_directory("registry");
+  const std::string path = (dir / "devices.db").string();
+  const key device_key = key::generate_p256();
+  // The key column as add_key has always filled it: the parsed key (kid = its thumbprint, bound
+  // to ES256) as a public JWK.
+  auto parsed = parse_device_key(public_pem(device_key));
+  ASSERT_TRUE(parsed);
+  auto jwk = token::jose::to_jwk(*parsed, token::jose::jwk_content::public_only);
+  ASSERT_TRUE(jwk);
+  const std::string key_id = *token::jose::thumbprint_base64url(device_key);
+  const std::string jwk_text = token::jose::serialize(*jwk);
+  execute_raw(path,
+              "PRAGMA journal_mode=WAL;"
+              "PRAGMA foreign_keys=ON;"
+              "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+              "BEGIN;"
+              "CREATE TABLE devices (id TEXT PRIMARY KEY NOT NULL, policy TEXT NOT NULL, "
+              "created_at INTEGER NOT NULL);"
+              "CREATE TABLE device_keys (device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE "
+              "CASCADE, key_id TEXT NOT NULL, jwk TEXT NOT NULL, last_counter INTEGER, added_at "
+              "INTEGER NOT NULL, PRIMARY KEY (device_id, key_id));"
+              "CREATE TABLE used_jti (device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE "
+              "CASCADE, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (device_id, "
+              "jti));"
+              "CREATE INDEX used_jti_expiry ON used_jti(expires_at);"
+              "INSERT INTO schema_version (version) VALUES (1);"
+              "COMMIT;");
+  const std::string rows =
+      "INSERT INTO devices (id, policy, created_at) VALUES ('dev-old', "
+      "'counter', 1700000000);"
+      "INSERT INTO device_keys (device_id, key_id, jwk, last_counter, "
+      "added_at) VALUES ('dev-old', '" +
+      key_id + "', '" + jwk_text +
+      "', 41, 1700000001);"
+      "INSERT INTO used_jti (device_id, jti, expires_at) VALUES ('dev-old', "
+      "'jti-1', 4000000000);";
+  execute_raw(path, rows.c_str());
+  const char* schema_sql =
+      "SELECT type || ' ' || name || ': ' || coalesce(sql, '') "
+      "FROM sqlite_master ORDER BY type, name";
+  const auto schema_before = query_raw(path, schema_sql);
+  ASSERT_EQ(schema_before.size(), 8u);  // four tables, one index, three automatic indexes
+
+  {
+    auto opened = device_registry::open(path);
+    ASSERT_TRUE(opened) << opened.error().message;
+    auto& registry = **opened;
+    auto found = registry.find("dev-old");
+    ASSERT_TRUE(found) << found.error().message;
+    ASSERT_TRUE(*found);
+    const device_record& record = **found;
+    EXPECT_EQ(record.policy, replay_policy::counter);
+    EXPECT_EQ(record.created_at, 1700000000);
+    ASSERT_EQ(record.keys.size(), 1u);
+    EXPECT_EQ(record.keys[0].key_id, key_id);
+    EXPECT_TRUE(record.keys[0].key.same_material(device_key));
+    EXPECT_EQ(record.keys[0].key.bound_algorithm(), token::crypto::algorithm::es256);
+    EXPECT_EQ(record.keys[0].last_counter, 41);
+    EXPECT_EQ(record.keys[0].added_at, 1700000001);
+    // The replay state carries over: the used jti and the counter.
+    EXPECT_EQ(*registry.record_jti("dev-old", "jti-1", 4000000000, 1700000100),
+              jti_outcome::replayed);
+    EXPECT_FALSE(*registry.advance_counter("dev-old", key_id, 41));
+    EXPECT_TRUE(*registry.advance_counter("dev-old", key_id, 42));
+    // Removing the device still cascades to its keys and jti entries (foreign keys are on).
+    ASSERT_TRUE(registry.add_device("dev-new", replay_policy::jti, 1700000200));
+    ASSERT_TRUE(registry.remove_device("dev-old"));
+  }
+  // No migration ran: the schema is as it was and version 1 is recorded once.
+  EXPECT_EQ(query_raw(path, schema_sql), schema_before);
+  EXPECT_EQ(query_raw(path, "SELECT version FROM schema_version"), std::vector<std::string>{"1"});
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM device_keys"), std::vector<std::string>{"0"});
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM used_jti"), std::vector<std::string>{"0"});
+  EXPECT_EQ(query_raw(path, "PRAGMA journal_mode"), std::vector<std::string>{"wal"});
+  // And a new registry is laid out the same way.
+  const std::string fresh = (dir / "fresh.db").string();
+  ASSERT_TRUE(device_registry::open(fresh));
+  EXPECT_EQ(query_raw(fresh, schema_sql), schema_before);
+  EXPECT_EQ(query_raw(fresh, "SELECT version FROM schema_version"), std::vector<std::string>{"1"});
+}
+
+TEST(device_registry, a_file_that_is_not_a_database_is_refused_and_left_untouched) {
+  const auto dir = testing::scratch_directory("registry");
+  const std::string path = (dir / "devices.db").string();
+  const std::string text = "user:$argon2id$v=19$not a database at all\n" + std::string(4096, 'x');
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+  }
+  auto opened = device_registry::open(path);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().what, registry_error::kind::storage);
+  EXPECT_NE(opened.error().message.find(path), std::string::npos) << opened.error().message;
+  EXPECT_NE(opened.error().message.find("not a readable SQLite database"), std::string::npos)
+      << opened.error().message;
+  EXPECT_EQ(file_bytes(path), text);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(path + "-journal"));
+}
+
+TEST(device_registry, a_database_of_another_program_is_refused_and_left_untouched) {
+  const auto dir = testing::scratch_directory("registry");
+  const std::string path = (dir / "other.db").string();
+  execute_raw(path, "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me');");
+  const std::string before = file_bytes(path);
+  auto opened = device_registry::open(path);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().what, registry_error::kind::storage);
+  EXPECT_NE(opened.error().message.find("not an acemq device registry"), std::string::npos)
+      << opened.error().message;
+  EXPECT_EQ(file_bytes(path), before);
+  EXPECT_EQ(query_raw(path, "SELECT name FROM sqlite_master"), std::vector<std::string>{"notes"});
 }
 
 TEST(device_command, manages_devices_and_keys) {

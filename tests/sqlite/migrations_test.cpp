@@ -7,6 +7,8 @@
 #include <array>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "acemq/sqlite/statement.hpp"
 #include "temporary_directory.hpp"
@@ -134,6 +136,88 @@ TEST(migrations, a_store_may_keep_its_version_elsewhere) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->from_version, 3);
   EXPECT_EQ(keeper.writes, 3);
+}
+
+// The layout the broker's store, the authorization server and the device registry use: the table
+// is created by the store's first step, one row per step applied.
+constexpr std::array<std::string_view, 2> table_steps = {
+    "CREATE TABLE schema_version(version INTEGER NOT NULL, applied_at INTEGER NOT NULL);"
+    "CREATE TABLE log(entry TEXT NOT NULL);",
+    "INSERT INTO log VALUES ('two');",
+};
+
+std::vector<std::pair<std::int64_t, std::int64_t>> version_rows(database& db) {
+  statement rows(db, "SELECT version, applied_at FROM schema_version ORDER BY version");
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  while (rows.step())
+    out.emplace_back(rows.integer(0), rows.integer(1));
+  EXPECT_TRUE(rows.ok());
+  return out;
+}
+
+TEST(schema_version_table, records_one_row_per_step_with_the_time_applied) {
+  testing::temporary_directory dir;
+  const std::string path = dir.file("table.db");
+  {
+    auto db = database::open(path);
+    ASSERT_TRUE(db);
+    schema_version_table keeper(std::int64_t{1'700'000'000});
+    auto first = migrate(*db, std::span(table_steps).first(1), keeper);
+    ASSERT_TRUE(first) << first.error().message;
+    EXPECT_EQ(first->from_version, 0);
+  }
+  auto db = database::open(path);
+  ASSERT_TRUE(db);
+  schema_version_table later(std::int64_t{1'700'000'100});
+  auto rest = migrate(*db, table_steps, later);
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_EQ(rest->from_version, 1);
+  EXPECT_EQ(rest->to_version, 2);
+  EXPECT_EQ(version_rows(*db), (std::vector<std::pair<std::int64_t, std::int64_t>>{
+                                   {1, 1'700'000'000}, {2, 1'700'000'100}}));
+  EXPECT_EQ(user_version(*db), 0);  // the header is not used
+}
+
+TEST(schema_version_table, without_a_time_writes_only_the_version) {
+  auto db = database::open(":memory:");
+  ASSERT_TRUE(db);
+  const std::array<std::string_view, 1> version_only = {
+      "CREATE TABLE schema_version(version INTEGER NOT NULL);"};
+  schema_version_table keeper;
+  ASSERT_TRUE(migrate(*db, version_only, keeper));
+  statement rows(*db, "SELECT count(*), max(version) FROM schema_version");
+  ASSERT_TRUE(rows.step());
+  EXPECT_EQ(rows.integer(0), 1);
+  EXPECT_EQ(rows.integer(1), 1);
+}
+
+TEST(schema_version_table, an_empty_table_reads_as_version_zero) {
+  // A table created before the first step committed (an older store created it on its own).
+  auto db = database::open(":memory:");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->execute("CREATE TABLE schema_version(version INTEGER NOT NULL)", "schema"));
+  schema_version_table keeper;
+  auto version = keeper.read(*db);
+  ASSERT_TRUE(version) << version.error().message;
+  EXPECT_EQ(*version, 0);
+  auto none = database::open(":memory:");
+  ASSERT_TRUE(none);
+  auto absent = keeper.read(*none);
+  ASSERT_TRUE(absent) << absent.error().message;
+  EXPECT_EQ(*absent, 0);
+}
+
+TEST(schema_version_table, a_newer_version_in_the_table_is_refused_and_left_alone) {
+  auto db = database::open(":memory:");
+  ASSERT_TRUE(db);
+  schema_version_table keeper(std::int64_t{5});
+  ASSERT_TRUE(migrate(*db, table_steps, keeper));
+  ASSERT_TRUE(db->execute("INSERT INTO schema_version VALUES (9, 6)", "a newer build"));
+  auto migrated = migrate(*db, table_steps, keeper);
+  ASSERT_FALSE(migrated);
+  EXPECT_EQ(migrated.error().code, errc::schema_too_new);
+  EXPECT_NE(migrated.error().message.find('9'), std::string::npos);
+  EXPECT_EQ(version_rows(*db).size(), 3u);
 }
 
 }  // namespace

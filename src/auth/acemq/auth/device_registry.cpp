@@ -1,10 +1,14 @@
 #include "acemq/auth/device_registry.hpp"
 
-#include <sqlite3.h>
-
+#include <chrono>
+#include <iterator>
+#include <optional>
 #include <utility>
 
 #include "acemq/common/utf8.hpp"
+#include "acemq/sqlite/database.hpp"
+#include "acemq/sqlite/migrations.hpp"
+#include "acemq/sqlite/statement.hpp"
 #include "acemq/token/jose/json.hpp"
 #include "acemq/token/jose/jwk.hpp"
 
@@ -20,50 +24,69 @@ constexpr std::size_t max_device_id = 256;
 constexpr std::size_t max_key_text = 16 * 1024;
 constexpr std::size_t max_jti = 256;
 
-registry_error storage_error(sqlite3* db, std::string_view what) {
-  return registry_error{registry_error::kind::storage,
-                        std::string(what) + ": " + sqlite3_errmsg(db)};
+/// A storage failure, its message "what: <SQLite's message>" as the layer words it.
+registry_error storage_error(sqlite::error failure) {
+  return registry_error{registry_error::kind::storage, std::move(failure.message)};
 }
 
-/// A prepared statement, finalised on scope exit.
-class statement {
- public:
-  statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~statement() { sqlite3_finalize(stmt_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  bool ok() const { return stmt_ != nullptr; }
-  void bind(int index, std::string_view text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  /// SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(stmt_); }
-  std::string text(int column) const {
-    const auto* data = sqlite3_column_text(stmt_, column);
-    const int size = sqlite3_column_bytes(stmt_, column);
-    return data ? std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size))
-                : std::string{};
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-  bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-result<void, registry_error> execute(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    registry_error error{registry_error::kind::storage, message ? message : "sqlite error"};
-    sqlite3_free(message);
-    return unexpected(std::move(error));
-  }
+/// Runs a statement that returns no rows.
+result<void, registry_error> run(sqlite::statement& stmt, std::string_view what) {
+  if (auto done = stmt.run(what); !done) return unexpected(storage_error(done.error()));
   return {};
 }
+
+/// The first row of a query as `read()` makes it from the statement's current row, or none when
+/// the query returns no row (as the authorization server's storage reads its rows).
+template <typename Read>
+auto find_one(sqlite::statement& stmt, std::string_view what, Read read)
+    -> result<std::optional<decltype(read())>, registry_error> {
+  if (!stmt.prepared()) return unexpected(storage_error(stmt.failure(what)));
+  if (stmt.step()) return std::optional<decltype(read())>(read());
+  if (!stmt.ok()) return unexpected(storage_error(stmt.failure(what)));
+  return std::optional<decltype(read())>();
+}
+
+/// Every row of a query as `read()` makes it, in the query's order.
+template <typename Read>
+auto find_all(sqlite::statement& stmt, std::string_view what, Read read)
+    -> result<std::vector<decltype(read())>, registry_error> {
+  if (!stmt.prepared()) return unexpected(storage_error(stmt.failure(what)));
+  std::vector<decltype(read())> rows;
+  while (stmt.step())
+    rows.push_back(read());
+  if (!stmt.ok()) return unexpected(storage_error(stmt.failure(what)));
+  return rows;
+}
+
+/// The single number a `SELECT COUNT(*)` query returns.
+result<std::size_t, registry_error> count_rows(sqlite::statement& query, std::string_view what) {
+  auto counted = find_one(query, what, [&] { return query.integer(0); });
+  if (!counted) return unexpected(counted.error());
+  if (!*counted)
+    return unexpected(registry_error{registry_error::kind::storage, std::string(what)});
+  return static_cast<std::size_t>(**counted);
+}
+
+// Schema migrations, in order: entry i takes the database from version i to version i + 1.
+// Never edit a released entry; append a new one and raise device_registry::schema_version.
+// Version 1 is the layout the registry has written since its first release, statement for
+// statement; the schema_version table was then created on its own before the step, hence IF NOT
+// EXISTS (a file whose first migration failed after that still opens). Each step appends its
+// number to that table (sqlite::schema_version_table).
+constexpr std::string_view migrations[] = {
+    // 0 -> 1
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+    "CREATE TABLE devices (id TEXT PRIMARY KEY NOT NULL, policy TEXT NOT NULL, created_at INTEGER "
+    "NOT NULL);"
+    "CREATE TABLE device_keys (device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE, "
+    "key_id TEXT NOT NULL, jwk TEXT NOT NULL, last_counter INTEGER, added_at INTEGER NOT NULL, "
+    "PRIMARY KEY (device_id, key_id));"
+    "CREATE TABLE used_jti (device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE, jti "
+    "TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (device_id, jti));"
+    "CREATE INDEX used_jti_expiry ON used_jti(expires_at);",
+};
+static_assert(std::size(migrations) == device_registry::schema_version,
+              "one migration per schema version");
 
 algorithm signature_algorithm_for(key_type type) {
   switch (type) {
@@ -150,72 +173,64 @@ result<key, registry_error> parse_device_key(std::string_view text) {
   return *parsed;
 }
 
-device_registry::device_registry(sqlite3* db, registry_limits limits) : db_(db), limits_(limits) {}
+device_registry::device_registry(std::unique_ptr<sqlite::database> db, registry_limits limits)
+    : db_(std::move(db)), limits_(limits) {}
 
-device_registry::~device_registry() {
-  sqlite3_close_v2(db_);
-}
+device_registry::~device_registry() = default;
 
 result<std::unique_ptr<device_registry>, registry_error> device_registry::open(
     const std::string& path, registry_limits limits) {
-  sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    registry_error error = storage_error(db, "cannot open " + path);
-    sqlite3_close_v2(db);
-    return unexpected(std::move(error));
+  // synchronous=FULL, SQLite's default and so what the registry has run with so far
+  // (sqlite.org/pragma.html#pragma_synchronous): an added key or a used jti survives power loss.
+  // Foreign keys: removing a device removes its keys and jti entries (ON DELETE CASCADE).
+  auto opened = sqlite::database::open(
+      path, {sqlite::sync_mode::full, /*foreign_keys=*/true, std::chrono::milliseconds(5000)});
+  if (!opened) {
+    auto failure = storage_error(opened.error());
+    // A file that is there but is not a database: say which.
+    if (opened.error().code == sqlite::errc::corrupt) {
+      failure.message = "device registry " + path + ": " + failure.message;
+    }
+    return unexpected(std::move(failure));
   }
-  std::unique_ptr<device_registry> registry(new device_registry(db, limits));
-  sqlite3_busy_timeout(db, 5000);
-  // WAL: the broker reads while a management command writes.
+  std::unique_ptr<device_registry> registry(
+      new device_registry(std::make_unique<sqlite::database>(std::move(*opened)), limits));
+  if (auto migrated = registry->migrate(path); !migrated) return unexpected(migrated.error());
+  // WAL: the broker reads while a management command writes. Switched on only now that the file
+  // is known to be a registry, since it is stored in the file (ADR 0006).
   if (path != ":memory:") {
-    if (auto wal = execute(db, "PRAGMA journal_mode=WAL;"); !wal) return unexpected(wal.error());
+    if (auto wal = registry->db_->use_write_ahead_log(); !wal) {
+      return unexpected(storage_error(wal.error()));
+    }
   }
-  if (auto fk = execute(db, "PRAGMA foreign_keys=ON;"); !fk) return unexpected(fk.error());
-  if (auto migrated = registry->migrate(); !migrated) return unexpected(migrated.error());
   return registry;
 }
 
-result<void, registry_error> device_registry::migrate() {
+result<void, registry_error> device_registry::migrate(const std::string& path) {
   std::lock_guard lock(mutex_);
-  if (auto created = execute(db_,
-                             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER "
-                             "NOT NULL);");
-      !created) {
-    return created;
-  }
-  int version = 0;
-  {
-    statement query(db_, "SELECT MAX(version) FROM schema_version;");
-    if (!query.ok()) return unexpected(storage_error(db_, "schema version"));
-    if (query.step() == SQLITE_ROW && !query.is_null(0))
-      version = static_cast<int>(query.integer(0));
-  }
-  if (version > schema_version) {
+  // A database that has tables but no schema_version table belongs to another program: refuse it
+  // rather than add the registry's tables to it.
+  sqlite::statement tables(*db_,
+                           "SELECT count(*), coalesce(sum(name = 'schema_version'), 0) "
+                           "FROM sqlite_master WHERE type = 'table'");
+  auto found = find_one(tables, "schema", [&] {
+    return std::pair{tables.integer(0), tables.integer(1) > 0};
+  });
+  if (!found) return unexpected(found.error());
+  if (*found && (*found)->first > 0 && !(*found)->second) {
     return unexpected(registry_error{registry_error::kind::storage,
-                                     "the device registry was written by a newer acemq"});
+                                     "device registry " + path +
+                                         ": the database has tables but no schema_version table; "
+                                         "it is not an acemq device registry"});
   }
-  if (version < 1) {
-    auto applied = execute(db_,
-                           "BEGIN;"
-                           "CREATE TABLE devices (id TEXT PRIMARY KEY NOT NULL, policy TEXT NOT "
-                           "NULL, created_at INTEGER NOT NULL);"
-                           "CREATE TABLE device_keys (device_id TEXT NOT NULL REFERENCES "
-                           "devices(id) ON DELETE CASCADE, key_id TEXT NOT NULL, jwk TEXT NOT "
-                           "NULL, last_counter INTEGER, added_at INTEGER NOT NULL, PRIMARY KEY "
-                           "(device_id, key_id));"
-                           "CREATE TABLE used_jti (device_id TEXT NOT NULL REFERENCES devices(id) "
-                           "ON DELETE CASCADE, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, "
-                           "PRIMARY KEY (device_id, jti));"
-                           "CREATE INDEX used_jti_expiry ON used_jti(expires_at);"
-                           "INSERT INTO schema_version (version) VALUES (1);"
-                           "COMMIT;");
-    if (!applied) {
-      (void)execute(db_, "ROLLBACK;");
-      return applied;
+  sqlite::schema_version_table keeper;
+  auto migrated = sqlite::migrate(*db_, migrations, keeper);
+  if (!migrated) {
+    auto failure = storage_error(migrated.error());
+    if (migrated.error().code == sqlite::errc::schema_too_new) {
+      failure.message = "the device registry was written by a newer acemq: " + failure.message;
     }
+    return unexpected(std::move(failure));
   }
   return {};
 }
@@ -226,33 +241,29 @@ result<void, registry_error> device_registry::add_device(std::string_view id, re
     return unexpected(registry_error{registry_error::kind::bad_device_id, "invalid device id"});
   }
   std::lock_guard lock(mutex_);
-  {
-    statement count(db_, "SELECT COUNT(*) FROM devices;");
-    if (!count.ok() || count.step() != SQLITE_ROW) return unexpected(storage_error(db_, "count"));
-    if (static_cast<std::size_t>(count.integer(0)) >= limits_.max_devices) {
-      return unexpected(registry_error{registry_error::kind::too_many, "too many devices"});
+  sqlite::statement all(*db_, "SELECT COUNT(*) FROM devices;");
+  auto devices = count_rows(all, "count");
+  if (!devices) return unexpected(devices.error());
+  if (*devices >= limits_.max_devices) {
+    return unexpected(registry_error{registry_error::kind::too_many, "too many devices"});
+  }
+  sqlite::statement insert(*db_, "INSERT INTO devices (id, policy, created_at) VALUES (?, ?, ?);");
+  insert.bind(1, id).bind(2, to_string(policy)).bind(3, now_unix);
+  if (auto added = insert.run("add device"); !added) {
+    if (added.error().code == sqlite::errc::constraint) {
+      return unexpected(registry_error{registry_error::kind::already_exists, "device exists"});
     }
+    return unexpected(storage_error(added.error()));
   }
-  statement insert(db_, "INSERT INTO devices (id, policy, created_at) VALUES (?, ?, ?);");
-  if (!insert.ok()) return unexpected(storage_error(db_, "add device"));
-  insert.bind(1, id);
-  insert.bind(2, to_string(policy));
-  insert.bind(3, now_unix);
-  const int rc = insert.step();
-  if (rc == SQLITE_CONSTRAINT) {
-    return unexpected(registry_error{registry_error::kind::already_exists, "device exists"});
-  }
-  if (rc != SQLITE_DONE) return unexpected(storage_error(db_, "add device"));
   return {};
 }
 
 result<void, registry_error> device_registry::remove_device(std::string_view id) {
   std::lock_guard lock(mutex_);
-  statement remove(db_, "DELETE FROM devices WHERE id = ?;");
-  if (!remove.ok()) return unexpected(storage_error(db_, "remove device"));
+  sqlite::statement remove(*db_, "DELETE FROM devices WHERE id = ?;");
   remove.bind(1, id);
-  if (remove.step() != SQLITE_DONE) return unexpected(storage_error(db_, "remove device"));
-  if (sqlite3_changes(db_) == 0) {
+  if (auto removed = run(remove, "remove device"); !removed) return removed;
+  if (db_->changes() == 0) {
     return unexpected(registry_error{registry_error::kind::not_found, "no such device"});
   }
   return {};
@@ -261,12 +272,10 @@ result<void, registry_error> device_registry::remove_device(std::string_view id)
 result<void, registry_error> device_registry::set_policy(std::string_view id,
                                                          replay_policy policy) {
   std::lock_guard lock(mutex_);
-  statement update(db_, "UPDATE devices SET policy = ? WHERE id = ?;");
-  if (!update.ok()) return unexpected(storage_error(db_, "set policy"));
-  update.bind(1, to_string(policy));
-  update.bind(2, id);
-  if (update.step() != SQLITE_DONE) return unexpected(storage_error(db_, "set policy"));
-  if (sqlite3_changes(db_) == 0) {
+  sqlite::statement update(*db_, "UPDATE devices SET policy = ? WHERE id = ?;");
+  update.bind(1, to_string(policy)).bind(2, id);
+  if (auto updated = run(update, "set policy"); !updated) return updated;
+  if (db_->changes() == 0) {
     return unexpected(registry_error{registry_error::kind::not_found, "no such device"});
   }
   return {};
@@ -298,27 +307,21 @@ result<std::string, registry_error> device_registry::add_key(std::string_view id
                                          std::to_string(limits_.max_keys_per_device) +
                                          " keys; remove one first"});
   }
-  statement insert(db_,
-                   "INSERT INTO device_keys (device_id, key_id, jwk, last_counter, added_at) "
-                   "VALUES (?, ?, ?, NULL, ?);");
-  if (!insert.ok()) return unexpected(storage_error(db_, "add key"));
-  insert.bind(1, id);
-  insert.bind(2, key_id);
-  insert.bind(3, jwk_text);
-  insert.bind(4, now_unix);
-  if (insert.step() != SQLITE_DONE) return unexpected(storage_error(db_, "add key"));
+  sqlite::statement insert(*db_,
+                           "INSERT INTO device_keys (device_id, key_id, jwk, last_counter, "
+                           "added_at) VALUES (?, ?, ?, NULL, ?);");
+  insert.bind(1, id).bind(2, key_id).bind(3, jwk_text).bind(4, now_unix);
+  if (auto added = run(insert, "add key"); !added) return unexpected(added.error());
   return key_id;
 }
 
 result<void, registry_error> device_registry::remove_key(std::string_view id,
                                                          std::string_view key_id) {
   std::lock_guard lock(mutex_);
-  statement remove(db_, "DELETE FROM device_keys WHERE device_id = ? AND key_id = ?;");
-  if (!remove.ok()) return unexpected(storage_error(db_, "remove key"));
-  remove.bind(1, id);
-  remove.bind(2, key_id);
-  if (remove.step() != SQLITE_DONE) return unexpected(storage_error(db_, "remove key"));
-  if (sqlite3_changes(db_) == 0) {
+  sqlite::statement remove(*db_, "DELETE FROM device_keys WHERE device_id = ? AND key_id = ?;");
+  remove.bind(1, id).bind(2, key_id);
+  if (auto removed = run(remove, "remove key"); !removed) return removed;
+  if (db_->changes() == 0) {
     return unexpected(registry_error{registry_error::kind::not_found, "no such key"});
   }
   return {};
@@ -332,34 +335,45 @@ result<std::optional<device_record>, registry_error> device_registry::find(
 
 result<std::optional<device_record>, registry_error> device_registry::find_locked(
     std::string_view id) const {
-  statement query(db_, "SELECT policy, created_at FROM devices WHERE id = ?;");
-  if (!query.ok()) return unexpected(storage_error(db_, "find device"));
+  sqlite::statement query(*db_, "SELECT policy, created_at FROM devices WHERE id = ?;");
   query.bind(1, id);
-  const int rc = query.step();
-  if (rc == SQLITE_DONE) return std::optional<device_record>{};
-  if (rc != SQLITE_ROW) return unexpected(storage_error(db_, "find device"));
+  auto row = find_one(query, "find device", [&] {
+    return std::pair{parse_replay_policy(query.text(0)), query.integer(1)};
+  });
+  if (!row) return unexpected(row.error());
+  if (!*row) return std::optional<device_record>{};
   device_record record;
   record.id = std::string(id);
-  const auto policy = parse_replay_policy(query.text(0));
+  const auto [policy, created_at] = **row;
   if (!policy) return unexpected(registry_error{registry_error::kind::storage, "stored policy"});
   record.policy = *policy;
-  record.created_at = query.integer(1);
-  statement keys(db_,
-                 "SELECT key_id, jwk, last_counter, added_at FROM device_keys WHERE device_id = ? "
-                 "ORDER BY added_at, key_id;");
-  if (!keys.ok()) return unexpected(storage_error(db_, "find keys"));
+  record.created_at = created_at;
+
+  struct stored_key {
+    std::string key_id;
+    std::string jwk;
+    std::optional<std::int64_t> last_counter;
+    std::int64_t added_at = 0;
+  };
+  sqlite::statement keys(*db_,
+                         "SELECT key_id, jwk, last_counter, added_at FROM device_keys WHERE "
+                         "device_id = ? ORDER BY added_at, key_id;");
   keys.bind(1, id);
-  int key_rc = 0;
-  while ((key_rc = keys.step()) == SQLITE_ROW) {
-    auto parsed = key_from_stored_jwk(keys.text(1));
+  auto rows = find_all(keys, "find keys", [&] {
+    return stored_key{keys.text(0), keys.text(1),
+                      keys.is_null(2) ? std::nullopt : std::optional(keys.integer(2)),
+                      keys.integer(3)};
+  });
+  if (!rows) return unexpected(rows.error());
+  for (auto& stored : *rows) {
+    auto parsed = key_from_stored_jwk(stored.jwk);
     if (!parsed) return unexpected(parsed.error());
-    device_key entry{keys.text(0), std::move(*parsed), std::nullopt, keys.integer(3)};
-    if (!keys.is_null(2)) entry.last_counter = keys.integer(2);
+    device_key entry{std::move(stored.key_id), std::move(*parsed), stored.last_counter,
+                     stored.added_at};
     entry.key.bind_algorithm(signature_algorithm_for(entry.key.type()));
     entry.key.set_kid(to_bytes(entry.key_id));
     record.keys.push_back(std::move(entry));
   }
-  if (key_rc != SQLITE_DONE) return unexpected(storage_error(db_, "find keys"));
   return std::optional<device_record>(std::move(record));
 }
 
@@ -367,12 +381,10 @@ result<std::vector<device_record>, registry_error> device_registry::list() const
   std::lock_guard lock(mutex_);
   std::vector<std::string> ids;
   {
-    statement query(db_, "SELECT id FROM devices ORDER BY id;");
-    if (!query.ok()) return unexpected(storage_error(db_, "list"));
-    int rc = 0;
-    while ((rc = query.step()) == SQLITE_ROW)
-      ids.push_back(query.text(0));
-    if (rc != SQLITE_DONE) return unexpected(storage_error(db_, "list"));
+    sqlite::statement query(*db_, "SELECT id FROM devices ORDER BY id;");
+    auto all = find_all(query, "list", [&] { return query.text(0); });
+    if (!all) return unexpected(all.error());
+    ids = std::move(*all);
   }
   std::vector<device_record> out;
   for (const auto& id : ids) {
@@ -390,47 +402,40 @@ result<jti_outcome, registry_error> device_registry::record_jti(std::string_view
   if (jti.empty() || jti.size() > max_jti) return jti_outcome::replayed;
   std::lock_guard lock(mutex_);
   {
-    statement existing(db_, "SELECT expires_at FROM used_jti WHERE device_id = ? AND jti = ?;");
-    if (!existing.ok()) return unexpected(storage_error(db_, "jti"));
-    existing.bind(1, device);
-    existing.bind(2, jti);
-    const int rc = existing.step();
-    if (rc == SQLITE_ROW && existing.integer(0) >= now_unix) return jti_outcome::replayed;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return unexpected(storage_error(db_, "jti"));
+    sqlite::statement existing(*db_,
+                               "SELECT expires_at FROM used_jti WHERE device_id = ? AND jti = ?;");
+    existing.bind(1, device).bind(2, jti);
+    auto seen = find_one(existing, "jti", [&] { return existing.integer(0); });
+    if (!seen) return unexpected(seen.error());
+    if (*seen && **seen >= now_unix) return jti_outcome::replayed;
   }
-  auto count = [&](const char* sql, bool per_device) -> std::optional<std::size_t> {
-    statement query(db_, sql);
-    if (!query.ok()) return std::nullopt;
-    if (per_device) query.bind(1, device);
-    if (query.step() != SQLITE_ROW) return std::nullopt;
-    return static_cast<std::size_t>(query.integer(0));
-  };
-  auto over_bound = [&]() -> std::optional<bool> {
-    const auto total = count("SELECT COUNT(*) FROM used_jti;", false);
-    const auto mine = count("SELECT COUNT(*) FROM used_jti WHERE device_id = ?;", true);
-    if (!total || !mine) return std::nullopt;
+  auto over_bound = [&]() -> result<bool, registry_error> {
+    sqlite::statement all(*db_, "SELECT COUNT(*) FROM used_jti;");
+    auto total = count_rows(all, "jti count");
+    if (!total) return unexpected(total.error());
+    sqlite::statement of_device(*db_, "SELECT COUNT(*) FROM used_jti WHERE device_id = ?;");
+    of_device.bind(1, device);
+    auto mine = count_rows(of_device, "jti count");
+    if (!mine) return unexpected(mine.error());
     return *total >= limits_.max_jti_entries || *mine >= limits_.max_jti_per_device;
   };
   auto full = over_bound();
-  if (!full) return unexpected(storage_error(db_, "jti count"));
+  if (!full) return unexpected(full.error());
   if (*full) {
     // Purge what has expired, then decide; never evict a live entry (that would reopen replay).
-    statement purge(db_, "DELETE FROM used_jti WHERE expires_at < ?;");
-    if (!purge.ok()) return unexpected(storage_error(db_, "jti purge"));
+    sqlite::statement purge(*db_, "DELETE FROM used_jti WHERE expires_at < ?;");
     purge.bind(1, now_unix);
-    if (purge.step() != SQLITE_DONE) return unexpected(storage_error(db_, "jti purge"));
+    if (auto purged = run(purge, "jti purge"); !purged) return unexpected(purged.error());
     full = over_bound();
-    if (!full) return unexpected(storage_error(db_, "jti count"));
+    if (!full) return unexpected(full.error());
     if (*full) return jti_outcome::full;
   }
-  statement insert(db_,
-                   "INSERT INTO used_jti (device_id, jti, expires_at) VALUES (?, ?, ?) "
-                   "ON CONFLICT (device_id, jti) DO UPDATE SET expires_at = excluded.expires_at;");
-  if (!insert.ok()) return unexpected(storage_error(db_, "jti insert"));
-  insert.bind(1, device);
-  insert.bind(2, jti);
-  insert.bind(3, expires_at);
-  if (insert.step() != SQLITE_DONE) return unexpected(storage_error(db_, "jti insert"));
+  sqlite::statement insert(*db_,
+                           "INSERT INTO used_jti (device_id, jti, expires_at) VALUES (?, ?, ?) "
+                           "ON CONFLICT (device_id, jti) DO UPDATE SET expires_at = "
+                           "excluded.expires_at;");
+  insert.bind(1, device).bind(2, jti).bind(3, expires_at);
+  if (auto inserted = run(insert, "jti insert"); !inserted) return unexpected(inserted.error());
   return jti_outcome::recorded;
 }
 
@@ -439,25 +444,20 @@ result<bool, registry_error> device_registry::advance_counter(std::string_view d
                                                               std::int64_t counter) {
   std::lock_guard lock(mutex_);
   // One conditional UPDATE: the comparison and the store are atomic.
-  statement update(db_,
-                   "UPDATE device_keys SET last_counter = ? WHERE device_id = ? AND key_id = ? "
-                   "AND (last_counter IS NULL OR last_counter < ?);");
-  if (!update.ok()) return unexpected(storage_error(db_, "counter"));
-  update.bind(1, counter);
-  update.bind(2, device);
-  update.bind(3, key_id);
-  update.bind(4, counter);
-  if (update.step() != SQLITE_DONE) return unexpected(storage_error(db_, "counter"));
-  return sqlite3_changes(db_) == 1;
+  sqlite::statement update(*db_,
+                           "UPDATE device_keys SET last_counter = ?1 WHERE device_id = ?2 AND "
+                           "key_id = ?3 AND (last_counter IS NULL OR last_counter < ?1);");
+  update.bind(1, counter).bind(2, device).bind(3, key_id);
+  if (auto updated = run(update, "counter"); !updated) return unexpected(updated.error());
+  return db_->changes() == 1;
 }
 
 result<std::size_t, registry_error> device_registry::purge_expired(std::int64_t now_unix) {
   std::lock_guard lock(mutex_);
-  statement purge(db_, "DELETE FROM used_jti WHERE expires_at < ?;");
-  if (!purge.ok()) return unexpected(storage_error(db_, "purge"));
+  sqlite::statement purge(*db_, "DELETE FROM used_jti WHERE expires_at < ?;");
   purge.bind(1, now_unix);
-  if (purge.step() != SQLITE_DONE) return unexpected(storage_error(db_, "purge"));
-  return static_cast<std::size_t>(sqlite3_changes(db_));
+  if (auto purged = run(purge, "purge"); !purged) return unexpected(purged.error());
+  return static_cast<std::size_t>(db_->changes());
 }
 
 }  // namespace acemq::auth

@@ -1,8 +1,9 @@
 #pragma once
 // The device registry for device-signed JWTs: a SQLite database (WAL journal, schema version
-// table) holding each device's identifier, up to three public keys (so a key can be rotated
-// without a gap), its replay policy, the last `ctr` seen per key and the `jti` values already
-// used. Thread-safe: one connection behind a mutex.
+// table, through the project's one SQLite layer acemq::sqlite, ADR 0006) holding each device's
+// identifier, up to three public keys (so a key can be rotated without a gap), its replay policy,
+// the last `ctr` seen per key and the `jti` values already used. Thread-safe: one connection behind
+// a mutex.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +17,9 @@
 #include "acemq/common/result.hpp"
 #include "acemq/token/crypto/key.hpp"
 
-struct sqlite3;
+namespace acemq::sqlite {
+class database;
+}  // namespace acemq::sqlite
 
 namespace acemq::auth {
 
@@ -86,6 +89,8 @@ result<token::crypto::key, registry_error> parse_device_key(std::string_view tex
 class device_registry {
  public:
   /// Opens (creating and migrating when needed) the database at `path` (":memory:" for tests).
+  /// A file that is not a database, a database of another program (tables but no
+  /// schema_version table) or one written by a newer acemq is refused and left untouched.
   static result<std::unique_ptr<device_registry>, registry_error> open(const std::string& path,
                                                                        registry_limits limits = {});
   ~device_registry();
@@ -116,11 +121,11 @@ class device_registry {
   result<std::size_t, registry_error> purge_expired(std::int64_t now_unix);
 
  private:
-  explicit device_registry(sqlite3* db, registry_limits limits);
-  result<void, registry_error> migrate();
+  device_registry(std::unique_ptr<sqlite::database> db, registry_limits limits);
+  result<void, registry_error> migrate(const std::string& path);
   result<std::optional<device_record>, registry_error> find_locked(std::string_view id) const;
 
-  sqlite3* db_;
+  std::unique_ptr<sqlite::database> db_;
   registry_limits limits_;
   mutable std::mutex mutex_;
 };

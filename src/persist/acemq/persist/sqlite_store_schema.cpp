@@ -100,32 +100,24 @@ static_assert(std::size(migrations) == sqlite_store::schema_version,
               "one migration per schema version");
 
 /// The broker has recorded its schema version in a schema_version table (one row per step, with
-/// the time it was applied) since its first release, so existing files keep opening.
-class schema_version_table final : public sqlite::version_keeper {
+/// the time it was applied) since its first release, so existing files keep opening. Each step
+/// also stamps the store's application_id in the same transaction: a file with tables and
+/// without it is not ours (check_and_migrate).
+class broker_schema_version final : public sqlite::version_keeper {
  public:
-  schema_version_table(bool exists, std::int64_t now_unix) : exists_(exists), now_unix_(now_unix) {}
+  explicit broker_schema_version(std::int64_t now_unix) : table_(now_unix) {}
 
-  sqlite::result<int> read(sqlite::database& db) override {
-    if (!exists_) return 0;
-    sqlite::statement version(db, "SELECT max(version) FROM schema_version");
-    if (!version.prepared() || !version.step()) {
-      return unexpected(version.failure("schema version"));
-    }
-    return static_cast<int>(version.integer(0));
-  }
+  sqlite::result<int> read(sqlite::database& db) override { return table_.read(db); }
 
   sqlite::result<void> write(sqlite::database& db, int version) override {
-    sqlite::statement mark(db, "INSERT INTO schema_version(version, applied_at) VALUES (?1, ?2)");
-    mark.bind(1, std::int64_t{version}).bind(2, now_unix_);
-    if (auto marked = mark.run("schema_version"); !marked) return marked;
+    if (auto marked = table_.write(db, version); !marked) return marked;
     const std::string set_id =
         "PRAGMA application_id = " + std::to_string(sqlite_store::application_id);
     return db.execute(set_id, "application_id");
   }
 
  private:
-  bool exists_;
-  std::int64_t now_unix_;
+  sqlite::schema_version_table table_;
 };
 
 }  // namespace
@@ -222,7 +214,7 @@ result<void, persistence_error> sqlite_store::database::check_and_migrate(std::i
                                           "database integrity check failed: " + check.text(0)});
     }
   }
-  schema_version_table keeper(has_version, now_unix);
+  broker_schema_version keeper(now_unix);
   auto migrated = sqlite::migrate(connection, migrations, keeper);
   if (!migrated) {
     auto failure = to_persistence_error(migrated.error());

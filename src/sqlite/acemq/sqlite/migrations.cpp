@@ -21,6 +21,29 @@ result<void> user_version_keeper::write(database& db, int version) {
   return db.execute("PRAGMA user_version = " + std::to_string(version), "write user_version");
 }
 
+result<int> schema_version_table::read(database& db) {
+  statement exists(db,
+                   "SELECT count(*) FROM sqlite_master "
+                   "WHERE type = 'table' AND name = 'schema_version'");
+  if (!exists.prepared() || !exists.step()) return unexpected(exists.failure("schema version"));
+  if (exists.integer(0) == 0) return 0;
+  // max() of an empty table is NULL, read as 0: a table created before its first step committed.
+  statement version(db, "SELECT max(version) FROM schema_version");
+  if (!version.prepared() || !version.step()) return unexpected(version.failure("schema version"));
+  return static_cast<int>(version.integer(0));
+}
+
+result<void> schema_version_table::write(database& db, int version) {
+  if (applied_at_) {
+    statement mark(db, "INSERT INTO schema_version(version, applied_at) VALUES (?1, ?2)");
+    mark.bind(1, std::int64_t{version}).bind(2, *applied_at_);
+    return mark.run("schema_version");
+  }
+  statement mark(db, "INSERT INTO schema_version(version) VALUES (?1)");
+  mark.bind(1, std::int64_t{version});
+  return mark.run("schema_version");
+}
+
 result<migration_outcome> migrate(database& db, std::span<const std::string_view> steps,
                                   version_keeper& keeper) {
   auto current = keeper.read(db);

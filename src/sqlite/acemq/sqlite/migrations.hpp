@@ -2,10 +2,12 @@
 // Versioned schema migrations: a list of SQL steps, step i taking the database from version i to
 // version i + 1, applied in one transaction. Never edit a released step; append a new one.
 //
-// Where the version is kept is the store's choice: PRAGMA user_version by default, or a table of
-// the store's own (the broker and the authorization server have kept a schema_version table
-// since their first release, so their existing files keep opening).
+// Where the version is kept is the store's choice: PRAGMA user_version by default, or a
+// schema_version table (the broker's store, the authorization server and the device registry
+// have kept one since their first release, so their existing files keep opening).
 
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -27,6 +29,24 @@ class user_version_keeper final : public version_keeper {
  public:
   result<int> read(database& db) override;
   result<void> write(database& db, int version) override;
+};
+
+/// Keeps the version in a table `schema_version(version INTEGER NOT NULL, ...)` holding one row
+/// per step applied; the version is the largest. The table belongs to the store's schema: its
+/// first step creates it, and until then the version is 0.
+class schema_version_table final : public version_keeper {
+ public:
+  /// With `applied_at`, each row also records that time (seconds since the epoch) in an
+  /// `applied_at` column; without it only `version` is written (the table has no such column, or
+  /// gives it a default).
+  explicit schema_version_table(std::optional<std::int64_t> applied_at = std::nullopt) noexcept
+      : applied_at_(applied_at) {}
+
+  result<int> read(database& db) override;
+  result<void> write(database& db, int version) override;
+
+ private:
+  std::optional<std::int64_t> applied_at_;
 };
 
 /// What migrate() did.
