@@ -8,8 +8,10 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "acemq/sqlite/database.hpp"
+#include "acemq/sqlite/rows.hpp"
 #include "temporary_directory.hpp"
 
 namespace acemq::sqlite {
@@ -183,6 +185,45 @@ TEST(database, options_set_the_connection_pragmas) {
   statement synchronous(*db, "PRAGMA synchronous");
   ASSERT_TRUE(synchronous.step());
   EXPECT_EQ(synchronous.integer(0), 1);  // NORMAL
+}
+
+/// A store's own error, as find_one / find_all word a failure for it.
+struct store_error {
+  std::string message;
+};
+
+store_error as_store_error(error failure) {
+  return store_error{"store: " + failure.message};
+}
+
+TEST(rows, find_one_and_find_all_read_rows_and_word_failures_for_the_store) {
+  database db = open_memory();
+  ASSERT_TRUE(
+      db.execute("CREATE TABLE t(n INTEGER); INSERT INTO t VALUES (3), (1), (2)", "schema"));
+  statement first(db, "SELECT n FROM t WHERE n > ?1 ORDER BY n");
+  first.bind(1, std::int64_t{1});
+  auto one = find_one(
+      first, "first", [&] { return first.integer(0); }, as_store_error);
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(*one, std::optional<std::int64_t>(2));
+
+  statement none(db, "SELECT n FROM t WHERE n > 9");
+  auto nothing = find_one(
+      none, "none", [&] { return none.integer(0); }, as_store_error);
+  ASSERT_TRUE(nothing.has_value());
+  EXPECT_FALSE(nothing->has_value());
+
+  statement all(db, "SELECT n FROM t ORDER BY n DESC");
+  auto rows = find_all(
+      all, "all", [&] { return all.integer(0); }, as_store_error);
+  ASSERT_TRUE(rows.has_value());
+  EXPECT_EQ(*rows, (std::vector<std::int64_t>{3, 2, 1}));
+
+  statement broken(db, "SELECT n FROM no_such_table");
+  auto failed = find_all(
+      broken, "list", [&] { return broken.integer(0); }, as_store_error);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().message.rfind("store: list: ", 0), 0u) << failed.error().message;
 }
 
 }  // namespace

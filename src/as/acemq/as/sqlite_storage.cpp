@@ -115,30 +115,6 @@ constexpr std::string_view migrations[] = {schema_v1, schema_v2};
 static_assert(std::size(migrations) == sqlite_storage::schema_version,
               "one migration per schema version");
 
-/// acemq-as has recorded its schema version in a schema_version table (one row per step) since
-/// its first release, so existing files keep opening.
-class schema_version_table final : public sqlite::version_keeper {
- public:
-  explicit schema_version_table(bool exists) : exists_(exists) {}
-
-  sqlite::result<int> read(sqlite::database& db) override {
-    if (!exists_) return 0;
-    statement version(db, "SELECT max(version) FROM schema_version");
-    if (!version.prepared() || !version.step())
-      return unexpected(version.failure("schema version"));
-    return static_cast<int>(version.integer(0));
-  }
-
-  sqlite::result<void> write(sqlite::database& db, int version) override {
-    statement mark(db, "INSERT INTO schema_version(version) VALUES (?1)");
-    mark.bind(1, std::int64_t{version});
-    return mark.run("schema_version");
-  }
-
- private:
-  bool exists_;
-};
-
 }  // namespace
 
 storage_result<std::unique_ptr<sqlite_storage>> sqlite_storage::open(const std::string& path) {
@@ -176,7 +152,10 @@ storage_result<void> sqlite_storage::migrate() {
                                     "database has tables but no schema_version: not an "
                                     "acemq-as database"});
   }
-  schema_version_table keeper(has_version);
+  // acemq-as has recorded its schema version in a schema_version table (one row per step, its
+  // applied_at filled by the column's default) since its first release, so existing files keep
+  // opening.
+  sqlite::schema_version_table keeper;
   auto migrated = sqlite::migrate(db_, migrations, keeper);
   if (!migrated) {
     auto error = to_storage_error(migrated.error());

@@ -76,12 +76,14 @@ storage_result<std::optional<client_record>> sqlite_storage::find_client(
     const std::string& client_id) {
   statement stmt(db_, select_from(client_columns, "clients", "WHERE client_id=?").c_str());
   stmt.bind(1, client_id);
-  return find_one(stmt, "find client", [&] { return read_client(stmt); });
+  return sqlite::find_one(
+      stmt, "find client", [&] { return read_client(stmt); }, to_storage_error);
 }
 
 storage_result<std::vector<client_record>> sqlite_storage::list_clients() {
   statement stmt(db_, select_from(client_columns, "clients", "ORDER BY client_id").c_str());
-  return find_all(stmt, "list clients", [&] { return read_client(stmt); });
+  return sqlite::find_all(
+      stmt, "list clients", [&] { return read_client(stmt); }, to_storage_error);
 }
 
 // --- resource servers ---
@@ -109,12 +111,14 @@ storage_result<std::optional<resource_server_record>> sqlite_storage::find_resou
     const std::string& audience) {
   statement stmt(db_, select_from(server_columns, "resource_servers", "WHERE audience=?").c_str());
   stmt.bind(1, audience);
-  return find_one(stmt, "find resource server", [&] { return read_server(stmt); });
+  return sqlite::find_one(
+      stmt, "find resource server", [&] { return read_server(stmt); }, to_storage_error);
 }
 
 storage_result<std::vector<resource_server_record>> sqlite_storage::list_resource_servers() {
   statement stmt(db_, select_from(server_columns, "resource_servers", "ORDER BY audience").c_str());
-  return find_all(stmt, "list resource servers", [&] { return read_server(stmt); });
+  return sqlite::find_all(
+      stmt, "list resource servers", [&] { return read_server(stmt); }, to_storage_error);
 }
 
 // --- owners ---
@@ -133,18 +137,24 @@ storage_result<std::optional<owner_record>> sqlite_storage::find_owner(
                  "SELECT owner_id, secret_hash, display_name, created_at FROM owners "
                  "WHERE owner_id=?");
   stmt.bind(1, owner_id);
-  return find_one(stmt, "find owner", [&] {
-    return owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)};
-  });
+  return sqlite::find_one(
+      stmt, "find owner",
+      [&] {
+        return owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)};
+      },
+      to_storage_error);
 }
 
 storage_result<std::vector<owner_record>> sqlite_storage::list_owners() {
   statement stmt(db_,
                  "SELECT owner_id, secret_hash, display_name, created_at FROM owners "
                  "ORDER BY owner_id");
-  return find_all(stmt, "list owners", [&] {
-    return owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)};
-  });
+  return sqlite::find_all(
+      stmt, "list owners",
+      [&] {
+        return owner_record{stmt.text(0), stmt.text(1), stmt.text(2), stmt.integer(3)};
+      },
+      to_storage_error);
 }
 
 storage_result<void> sqlite_storage::insert_owner_subtree(const owner_subtree& subtree) {
@@ -159,9 +169,12 @@ storage_result<std::vector<owner_subtree>> sqlite_storage::list_owner_subtrees(
                  "SELECT owner_id, audience, filter FROM owner_subtrees "
                  "WHERE owner_id=? OR ?='' ORDER BY owner_id, audience, filter");
   bind_all(stmt, owner_id, owner_id);
-  return find_all(stmt, "list owner subtrees", [&] {
-    return owner_subtree{stmt.text(0), stmt.text(1), stmt.text(2)};
-  });
+  return sqlite::find_all(
+      stmt, "list owner subtrees",
+      [&] {
+        return owner_subtree{stmt.text(0), stmt.text(1), stmt.text(2)};
+      },
+      to_storage_error);
 }
 
 }  // namespace acemq::as

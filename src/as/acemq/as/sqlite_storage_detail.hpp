@@ -11,6 +11,7 @@
 
 #include "acemq/as/storage.hpp"
 #include "acemq/sqlite/database.hpp"
+#include "acemq/sqlite/rows.hpp"
 #include "acemq/sqlite/statement.hpp"
 
 namespace acemq::as::detail {
@@ -49,29 +50,6 @@ inline std::int64_t flag(bool value) {
 inline storage_result<void> run(statement& stmt, std::string_view what) {
   if (auto done = stmt.run(what); !done) return unexpected(to_storage_error(done.error()));
   return {};
-}
-
-/// The first row of a query as `read()` makes it (reading the statement's current row), or
-/// none when the query has no row.
-template <typename Read>
-auto find_one(statement& stmt, std::string_view what, Read read)
-    -> storage_result<std::optional<decltype(read())>> {
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure(what)));
-  if (stmt.step()) return std::optional<decltype(read())>(read());
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure(what)));
-  return std::optional<decltype(read())>();
-}
-
-/// Every row of a query as `read()` makes it.
-template <typename Read>
-auto find_all(statement& stmt, std::string_view what, Read read)
-    -> storage_result<std::vector<decltype(read())>> {
-  if (!stmt.prepared()) return unexpected(to_storage_error(stmt.failure(what)));
-  std::vector<decltype(read())> out;
-  while (stmt.step())
-    out.push_back(read());
-  if (!stmt.ok()) return unexpected(to_storage_error(stmt.failure(what)));
-  return out;
 }
 
 /// Runs an UPDATE that must touch exactly one row.

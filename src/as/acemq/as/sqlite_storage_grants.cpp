@@ -44,7 +44,8 @@ storage_result<std::int64_t> sqlite_storage::insert_grant(const grant_record& g)
 storage_result<std::optional<grant_record>> sqlite_storage::find_grant(std::int64_t grant_id) {
   statement stmt(db_, select_from(grant_columns, "grants", "WHERE grant_id=?").c_str());
   stmt.bind(1, grant_id);
-  return find_one(stmt, "find grant", [&] { return read_grant(stmt); });
+  return sqlite::find_one(
+      stmt, "find grant", [&] { return read_grant(stmt); }, to_storage_error);
 }
 
 storage_result<std::vector<grant_record>> sqlite_storage::list_grants(const grant_query& q) {
@@ -54,7 +55,8 @@ storage_result<std::vector<grant_record>> sqlite_storage::list_grants(const gran
                                   "(?4=1 OR (revoked_at=0 AND not_after>?5)) ORDER BY grant_id")
                           .c_str());
   bind_all(stmt, q.owner_id, q.client_id, q.audience, flag(q.include_inactive), q.now);
-  return find_all(stmt, "list grants", [&] { return read_grant(stmt); });
+  return sqlite::find_all(
+      stmt, "list grants", [&] { return read_grant(stmt); }, to_storage_error);
 }
 
 storage_result<void> sqlite_storage::update_grant(const grant_record& g) {

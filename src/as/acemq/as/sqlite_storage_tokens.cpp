@@ -53,7 +53,8 @@ storage_result<std::optional<issued_token_record>> sqlite_storage::find_token_by
     const std::string& token_hash) {
   statement stmt(db_, select_from(token_columns, "tokens", "WHERE token_hash=?").c_str());
   stmt.bind(1, token_hash);
-  return find_one(stmt, "find token", [&] { return read_token(stmt); });
+  return sqlite::find_one(
+      stmt, "find token", [&] { return read_token(stmt); }, to_storage_error);
 }
 
 storage_result<std::vector<issued_token_record>> sqlite_storage::active_tokens(
@@ -63,7 +64,8 @@ storage_result<std::vector<issued_token_record>> sqlite_storage::active_tokens(
                                   "expires_at>? ORDER BY issued_at")
                           .c_str());
   bind_all(stmt, client_id, audience, now);
-  return find_all(stmt, "active tokens", [&] { return read_token(stmt); });
+  return sqlite::find_all(
+      stmt, "active tokens", [&] { return read_token(stmt); }, to_storage_error);
 }
 
 storage_result<void> sqlite_storage::revoke_token(const std::string& token_id, std::int64_t now) {
@@ -93,10 +95,13 @@ storage_result<std::vector<revocation_entry>> sqlite_storage::revocations_since(
                  "LEFT JOIN tokens t ON t.token_hash=r.token_hash "
                  "WHERE r.sequence>? AND r.expires_at>? ORDER BY r.sequence LIMIT ?");
   bind_all(stmt, cursor, now, static_cast<std::int64_t>(limit));
-  return find_all(stmt, "revocations", [&] {
-    return revocation_entry{stmt.integer(0), stmt.text(1),    stmt.text(2),
-                            stmt.integer(3), stmt.integer(4), stmt.integer(5)};
-  });
+  return sqlite::find_all(
+      stmt, "revocations",
+      [&] {
+        return revocation_entry{stmt.integer(0), stmt.text(1),    stmt.text(2),
+                                stmt.integer(3), stmt.integer(4), stmt.integer(5)};
+      },
+      to_storage_error);
 }
 
 storage_result<std::int64_t> sqlite_storage::latest_revocation() {
@@ -126,11 +131,14 @@ storage_result<std::optional<refresh_token_record>> sqlite_storage::find_refresh
                  "SELECT refresh_id, token_hash, client_id, audience, requested_scope, req_cnf, "
                  "issued_at, expires_at, revoked_at FROM refresh_tokens WHERE token_hash=?");
   stmt.bind(1, token_hash);
-  return find_one(stmt, "find refresh token", [&] {
-    return refresh_token_record{stmt.text(0),    stmt.text(1),    stmt.text(2),
-                                stmt.text(3),    stmt.text(4),    stmt.text(5),
-                                stmt.integer(6), stmt.integer(7), stmt.integer(8)};
-  });
+  return sqlite::find_one(
+      stmt, "find refresh token",
+      [&] {
+        return refresh_token_record{stmt.text(0),    stmt.text(1),    stmt.text(2),
+                                    stmt.text(3),    stmt.text(4),    stmt.text(5),
+                                    stmt.integer(6), stmt.integer(7), stmt.integer(8)};
+      },
+      to_storage_error);
 }
 
 storage_result<void> sqlite_storage::revoke_refresh_token(const std::string& refresh_id,
@@ -157,9 +165,12 @@ storage_result<std::optional<client_pop_key_record>> sqlite_storage::find_client
                  "SELECT client_id, kid, bound_until FROM client_pop_keys "
                  "WHERE client_id=? AND kid=? AND bound_until>?");
   bind_all(stmt, client_id, kid, now);
-  return find_one(stmt, "find client PoP key", [&] {
-    return client_pop_key_record{stmt.text(0), stmt.text(1), stmt.integer(2)};
-  });
+  return sqlite::find_one(
+      stmt, "find client PoP key",
+      [&] {
+        return client_pop_key_record{stmt.text(0), stmt.text(1), stmt.integer(2)};
+      },
+      to_storage_error);
 }
 
 // --- signing keys ---
@@ -182,10 +193,13 @@ storage_result<std::vector<signing_key_record>> sqlite_storage::list_signing_key
   statement stmt(db_,
                  "SELECT kid, algorithm, private_pem, created_at, retired_at, publish_until "
                  "FROM signing_keys ORDER BY created_at, kid");
-  return find_all(stmt, "list signing keys", [&] {
-    return signing_key_record{stmt.text(0),    stmt.text(1),    stmt.text(2),
-                              stmt.integer(3), stmt.integer(4), stmt.integer(5)};
-  });
+  return sqlite::find_all(
+      stmt, "list signing keys",
+      [&] {
+        return signing_key_record{stmt.text(0),    stmt.text(1),    stmt.text(2),
+                                  stmt.integer(3), stmt.integer(4), stmt.integer(5)};
+      },
+      to_storage_error);
 }
 
 storage_result<std::int64_t> sqlite_storage::purge_expired(std::int64_t now) {

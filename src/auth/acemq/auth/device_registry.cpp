@@ -8,6 +8,7 @@
 #include "acemq/common/utf8.hpp"
 #include "acemq/sqlite/database.hpp"
 #include "acemq/sqlite/migrations.hpp"
+#include "acemq/sqlite/rows.hpp"
 #include "acemq/sqlite/statement.hpp"
 #include "acemq/token/jose/json.hpp"
 #include "acemq/token/jose/jwk.hpp"
@@ -35,32 +36,10 @@ result<void, registry_error> run(sqlite::statement& stmt, std::string_view what)
   return {};
 }
 
-/// The first row of a query as `read()` makes it from the statement's current row, or none when
-/// the query returns no row (as the authorization server's storage reads its rows).
-template <typename Read>
-auto find_one(sqlite::statement& stmt, std::string_view what, Read read)
-    -> result<std::optional<decltype(read())>, registry_error> {
-  if (!stmt.prepared()) return unexpected(storage_error(stmt.failure(what)));
-  if (stmt.step()) return std::optional<decltype(read())>(read());
-  if (!stmt.ok()) return unexpected(storage_error(stmt.failure(what)));
-  return std::optional<decltype(read())>();
-}
-
-/// Every row of a query as `read()` makes it, in the query's order.
-template <typename Read>
-auto find_all(sqlite::statement& stmt, std::string_view what, Read read)
-    -> result<std::vector<decltype(read())>, registry_error> {
-  if (!stmt.prepared()) return unexpected(storage_error(stmt.failure(what)));
-  std::vector<decltype(read())> rows;
-  while (stmt.step())
-    rows.push_back(read());
-  if (!stmt.ok()) return unexpected(storage_error(stmt.failure(what)));
-  return rows;
-}
-
 /// The single number a `SELECT COUNT(*)` query returns.
 result<std::size_t, registry_error> count_rows(sqlite::statement& query, std::string_view what) {
-  auto counted = find_one(query, what, [&] { return query.integer(0); });
+  auto counted = sqlite::find_one(
+      query, what, [&] { return query.integer(0); }, storage_error);
   if (!counted) return unexpected(counted.error());
   if (!*counted)
     return unexpected(registry_error{registry_error::kind::storage, std::string(what)});
@@ -213,9 +192,12 @@ result<void, registry_error> device_registry::migrate(const std::string& path) {
   sqlite::statement tables(*db_,
                            "SELECT count(*), coalesce(sum(name = 'schema_version'), 0) "
                            "FROM sqlite_master WHERE type = 'table'");
-  auto found = find_one(tables, "schema", [&] {
-    return std::pair{tables.integer(0), tables.integer(1) > 0};
-  });
+  auto found = sqlite::find_one(
+      tables, "schema",
+      [&] {
+        return std::pair{tables.integer(0), tables.integer(1) > 0};
+      },
+      storage_error);
   if (!found) return unexpected(found.error());
   if (*found && (*found)->first > 0 && !(*found)->second) {
     return unexpected(registry_error{registry_error::kind::storage,
@@ -337,9 +319,12 @@ result<std::optional<device_record>, registry_error> device_registry::find_locke
     std::string_view id) const {
   sqlite::statement query(*db_, "SELECT policy, created_at FROM devices WHERE id = ?;");
   query.bind(1, id);
-  auto row = find_one(query, "find device", [&] {
-    return std::pair{parse_replay_policy(query.text(0)), query.integer(1)};
-  });
+  auto row = sqlite::find_one(
+      query, "find device",
+      [&] {
+        return std::pair{parse_replay_policy(query.text(0)), query.integer(1)};
+      },
+      storage_error);
   if (!row) return unexpected(row.error());
   if (!*row) return std::optional<device_record>{};
   device_record record;
@@ -359,11 +344,14 @@ result<std::optional<device_record>, registry_error> device_registry::find_locke
                          "SELECT key_id, jwk, last_counter, added_at FROM device_keys WHERE "
                          "device_id = ? ORDER BY added_at, key_id;");
   keys.bind(1, id);
-  auto rows = find_all(keys, "find keys", [&] {
-    return stored_key{keys.text(0), keys.text(1),
-                      keys.is_null(2) ? std::nullopt : std::optional(keys.integer(2)),
-                      keys.integer(3)};
-  });
+  auto rows = sqlite::find_all(
+      keys, "find keys",
+      [&] {
+        return stored_key{keys.text(0), keys.text(1),
+                          keys.is_null(2) ? std::nullopt : std::optional(keys.integer(2)),
+                          keys.integer(3)};
+      },
+      storage_error);
   if (!rows) return unexpected(rows.error());
   for (auto& stored : *rows) {
     auto parsed = key_from_stored_jwk(stored.jwk);
@@ -382,7 +370,8 @@ result<std::vector<device_record>, registry_error> device_registry::list() const
   std::vector<std::string> ids;
   {
     sqlite::statement query(*db_, "SELECT id FROM devices ORDER BY id;");
-    auto all = find_all(query, "list", [&] { return query.text(0); });
+    auto all = sqlite::find_all(
+        query, "list", [&] { return query.text(0); }, storage_error);
     if (!all) return unexpected(all.error());
     ids = std::move(*all);
   }
@@ -405,7 +394,8 @@ result<jti_outcome, registry_error> device_registry::record_jti(std::string_view
     sqlite::statement existing(*db_,
                                "SELECT expires_at FROM used_jti WHERE device_id = ? AND jti = ?;");
     existing.bind(1, device).bind(2, jti);
-    auto seen = find_one(existing, "jti", [&] { return existing.integer(0); });
+    auto seen = sqlite::find_one(
+        existing, "jti", [&] { return existing.integer(0); }, storage_error);
     if (!seen) return unexpected(seen.error());
     if (*seen && **seen >= now_unix) return jti_outcome::replayed;
   }
