@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "acemq/ace_client/discovery.hpp"
+#include "acemq/ace_client/as_hint.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view json(reinterpret_cast<const char*>(data), size);

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/broker.hpp"
 #include "acemq/broker/connection.hpp"
 #include "acemq/common/clock.hpp"

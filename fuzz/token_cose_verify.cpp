@@ -4,9 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "acemq/token/cose/cose_key.hpp"
+#include "acemq/token/cose/cose_message.hpp"
 #include "acemq/token/cose/cwt.hpp"
-#include "acemq/token/cose/key.hpp"
-#include "acemq/token/cose/message.hpp"
 
 using namespace acemq;
 using namespace acemq::token;

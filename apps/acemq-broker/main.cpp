@@ -15,13 +15,13 @@
 #include <string_view>
 #include <vector>
 
+#include "acemq/app/app_config.hpp"
 #include "acemq/app/auth_setup.hpp"
-#include "acemq/app/config.hpp"
 #include "acemq/app/logging.hpp"
 #include "acemq/app/metrics.hpp"
 #include "acemq/app/port_file.hpp"
 #include "acemq/auth/commands.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/broker.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/log.hpp"

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "acemq/ace_client/ace_authentication.hpp"
+#include "acemq/ace_client/as_hint.hpp"
 #include "acemq/ace_client/credentials.hpp"
-#include "acemq/ace_client/discovery.hpp"
 #include "acemq/ace_client/https_token_client.hpp"
 #include "acemq/client/client.hpp"
 

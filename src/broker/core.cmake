@@ -4,7 +4,7 @@
 # is one class split by packet: connection_*.cpp for framing, delivery and timers, handle_*.cpp
 # for each packet, sharing connection_internal.hpp.
 acemq_library(broker
-  SOURCES acemq/broker/auth.cpp
+  SOURCES acemq/broker/auth_provider.cpp
           acemq/broker/session.cpp
           acemq/broker/session_flow.cpp
           acemq/broker/broker.cpp

@@ -3,7 +3,7 @@
 acemq_library(token_cose
   SOURCES acemq/token/cbor/value.cpp
           acemq/token/cbor/codec.cpp
-          acemq/token/cose/message.cpp
-          acemq/token/cose/key.cpp
+          acemq/token/cose/cose_message.cpp
+          acemq/token/cose/cose_key.cpp
           acemq/token/cose/cwt.cpp
   PUBLIC acemq::token_crypto PkgConfig::CBOR acemq::common)

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 
 namespace acemq::auth::testing {
 

@@ -1,7 +1,7 @@
 // MQTT 5.0 properties (2.2.2): encoding, which packets allow which property, duplicates, value
 // ranges and malformed encodings.
 
-#include <acemq/mqtt/detail/codec.hpp>
+#include <acemq/mqtt/detail/packet_codecs.hpp>
 #include <acemq/mqtt/properties.hpp>
 
 #include "test_util.hpp"

@@ -1,4 +1,4 @@
-#include "acemq/app/config.hpp"
+#include "acemq/app/app_config.hpp"
 
 #include <gtest/gtest.h>
 

@@ -27,7 +27,7 @@
 #include <variant>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/broker.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"

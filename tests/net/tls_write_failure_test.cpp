@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/broker.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"

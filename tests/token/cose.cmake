@@ -3,8 +3,8 @@ acemq_add_test(acemq_token_cbor_tests
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/cbor/codec_test.cpp
   LIBS acemq::token_cose)
 acemq_add_test(acemq_token_cose_tests
-  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/cose/message_test.cpp
-          ${CMAKE_CURRENT_SOURCE_DIR}/cose/key_test.cpp
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/cose/cose_message_test.cpp
+          ${CMAKE_CURRENT_SOURCE_DIR}/cose/cose_key_test.cpp
           ${CMAKE_CURRENT_SOURCE_DIR}/cose/cwt_test.cpp
   LIBS acemq::token_cose)
 target_include_directories(acemq_token_cose_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/cose)

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "acemq/app/config.hpp"
+#include "acemq/app/app_config.hpp"
 #include "acemq/auth/commands.hpp"
 #include "acemq/auth/providers.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/broker.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/log.hpp"

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/broker.hpp"
 #include "acemq/broker/connection.hpp"
 #include "acemq/common/clock.hpp"

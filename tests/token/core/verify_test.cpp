@@ -10,9 +10,9 @@
 #include "acemq/common/base64.hpp"
 #include "acemq/common/random.hpp"
 #include "acemq/token/cbor/codec.hpp"
+#include "acemq/token/cose/cose_key.hpp"
+#include "acemq/token/cose/cose_message.hpp"
 #include "acemq/token/cose/cwt.hpp"
-#include "acemq/token/cose/key.hpp"
-#include "acemq/token/cose/message.hpp"
 #include "acemq/token/crypto/sign.hpp"
 #include "acemq/token/jose/jwt.hpp"
 

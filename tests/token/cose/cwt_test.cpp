@@ -7,7 +7,7 @@
 #include <limits>
 #include <string>
 
-#include "acemq/token/cose/key.hpp"
+#include "acemq/token/cose/cose_key.hpp"
 #include "rfc8392_vectors.hpp"
 
 namespace acemq::token::cose {

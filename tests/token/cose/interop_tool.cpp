@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "acemq/token/cose/cose_message.hpp"
 #include "acemq/token/cose/cwt.hpp"
-#include "acemq/token/cose/message.hpp"
 
 using namespace acemq;
 using namespace acemq::token;

@@ -21,12 +21,12 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "acemq/ace/ace_settings.hpp"
 #include "acemq/ace/discovery.hpp"
 #include "acemq/ace/principal.hpp"
-#include "acemq/ace/settings.hpp"
 #include "acemq/ace/token_store.hpp"
 #include "acemq/ace/token_validator.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/challenge_table.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/lru_cache.hpp"

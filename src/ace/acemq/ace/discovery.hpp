@@ -10,7 +10,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "acemq/ace/settings.hpp"
+#include "acemq/ace/ace_settings.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "acemq/ace/validation.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/mqtt/reason_code.hpp"
 

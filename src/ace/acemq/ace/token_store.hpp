@@ -19,8 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "acemq/ace/ace_settings.hpp"
 #include "acemq/ace/principal.hpp"
-#include "acemq/ace/settings.hpp"
 #include "acemq/ace/validation.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/clock.hpp"

@@ -15,10 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include "acemq/ace/ace_settings.hpp"
 #include "acemq/ace/as_client.hpp"
 #include "acemq/ace/discovery.hpp"
 #include "acemq/ace/revocation.hpp"
-#include "acemq/ace/settings.hpp"
 #include "acemq/ace/validation.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/lru_cache.hpp"

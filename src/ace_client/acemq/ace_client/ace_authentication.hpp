@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "acemq/ace_client/authentication_data.hpp"
 #include "acemq/ace_client/credentials.hpp"
-#include "acemq/ace_client/proof.hpp"
 #include "acemq/client/client.hpp"
 #include "acemq/client/events.hpp"
 #include "acemq/common/random.hpp"

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "acemq/ace/token_store.hpp"
-#include "acemq/app/config.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/app/app_config.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"
 #include "acemq/common/result.hpp"

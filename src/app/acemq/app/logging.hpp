@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "acemq/app/config.hpp"
+#include "acemq/app/app_config.hpp"
 
 namespace acemq::app {
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "acemq/app/config.hpp"
+#include "acemq/app/app_config.hpp"
 
 namespace acemq::app::detail {
 

@@ -12,8 +12,8 @@
 #include "acemq/as/token_minter.hpp"
 #include "acemq/common/base64.hpp"
 #include "acemq/token/cbor/codec.hpp"
+#include "acemq/token/cose/cose_key.hpp"
 #include "acemq/token/cose/cwt.hpp"
-#include "acemq/token/cose/key.hpp"
 #include "acemq/token/crypto/aead.hpp"
 #include "acemq/token/jose/jwk.hpp"
 

@@ -26,7 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/result.hpp"
 
 namespace acemq::auth {

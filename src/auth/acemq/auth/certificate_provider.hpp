@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "acemq/auth/acl.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/result.hpp"
 
 namespace acemq::auth {

@@ -27,7 +27,7 @@
 
 #include "acemq/auth/acl.hpp"
 #include "acemq/auth/device_registry.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/challenge_table.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"

@@ -11,7 +11,7 @@
 
 #include "acemq/auth/acl.hpp"
 #include "acemq/auth/password_file.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/rate_limiter.hpp"
 

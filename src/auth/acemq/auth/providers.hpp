@@ -13,7 +13,7 @@
 #include "acemq/auth/device_jwt_provider.hpp"
 #include "acemq/auth/device_registry.hpp"
 #include "acemq/auth/password_provider.hpp"
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/random.hpp"
 #include "acemq/common/result.hpp"

@@ -18,7 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/message.hpp"
 #include "acemq/broker/retained_store.hpp"
 #include "acemq/broker/session.hpp"

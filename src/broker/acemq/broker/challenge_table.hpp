@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/clock.hpp"
 #include "acemq/common/rate_limiter.hpp"
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/interceptor.hpp"
 #include "acemq/broker/message.hpp"
 #include "acemq/broker/session.hpp"

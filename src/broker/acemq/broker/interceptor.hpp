@@ -6,7 +6,7 @@
 #include <functional>
 #include <string_view>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/mqtt/reason_code.hpp"
 #include "acemq/mqtt/version.hpp"

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/broker/message.hpp"
 #include "acemq/broker/subscription_tree.hpp"
 #include "acemq/common/clock.hpp"

@@ -4,7 +4,7 @@
 // functions and callbacks run on the thread that runs the io_context; create, use and destroy the
 // client there. Asio stays out of this header.
 
-#include <acemq/client/error.hpp>
+#include <acemq/client/client_error.hpp>
 #include <acemq/client/events.hpp>
 #include <acemq/client/protocol_machine.hpp>
 #include <acemq/client/tls_context.hpp>

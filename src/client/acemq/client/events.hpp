@@ -2,7 +2,7 @@
 // What the client reports to the application. Every callback is optional; all run on the thread
 // that drives the connection, one at a time.
 
-#include <acemq/client/error.hpp>
+#include <acemq/client/client_error.hpp>
 #include <acemq/common/bytes.hpp>
 #include <acemq/common/result.hpp>
 #include <acemq/mqtt/packet.hpp>

@@ -4,7 +4,7 @@
 // an injected clock, so keep alive and the CONNACK timeout are tested in virtual time. Not
 // thread-safe: one thread drives it.
 
-#include <acemq/client/error.hpp>
+#include <acemq/client/client_error.hpp>
 #include <acemq/client/events.hpp>
 #include <acemq/client/outbound_queue.hpp>
 #include <acemq/common/bytes.hpp>

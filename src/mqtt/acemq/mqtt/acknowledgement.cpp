@@ -2,7 +2,7 @@
 // packet types; only PUBREL's fixed header flags differ.
 
 #include <acemq/mqtt/acknowledgement.hpp>
-#include <acemq/mqtt/detail/codec.hpp>
+#include <acemq/mqtt/detail/packet_codecs.hpp>
 
 namespace acemq::mqtt::detail {
 namespace {

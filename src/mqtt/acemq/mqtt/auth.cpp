@@ -1,5 +1,5 @@
 #include <acemq/mqtt/auth.hpp>
-#include <acemq/mqtt/detail/codec.hpp>
+#include <acemq/mqtt/detail/packet_codecs.hpp>
 
 namespace acemq::mqtt::detail {
 

@@ -1,6 +1,6 @@
 #include <acemq/common/topic.hpp>
 #include <acemq/mqtt/connect.hpp>
-#include <acemq/mqtt/detail/codec.hpp>
+#include <acemq/mqtt/detail/packet_codecs.hpp>
 
 namespace acemq::mqtt::detail {
 

@@ -1,5 +1,5 @@
 #include <acemq/mqtt/decode.hpp>
-#include <acemq/mqtt/detail/codec.hpp>
+#include <acemq/mqtt/detail/packet_codecs.hpp>
 #include <acemq/mqtt/frame.hpp>
 
 #include <limits>

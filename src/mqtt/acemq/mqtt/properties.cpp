@@ -1,5 +1,5 @@
 #include <acemq/common/topic.hpp>
-#include <acemq/mqtt/detail/codec.hpp>
+#include <acemq/mqtt/detail/packet_codecs.hpp>
 #include <acemq/mqtt/frame.hpp>
 #include <acemq/mqtt/properties.hpp>
 

@@ -1,4 +1,4 @@
-#include <acemq/mqtt/detail/codec.hpp>
+#include <acemq/mqtt/detail/packet_codecs.hpp>
 #include <acemq/mqtt/reason_code.hpp>
 
 #include <algorithm>

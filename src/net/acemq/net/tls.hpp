@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/bytes.hpp"
 #include "acemq/common/result.hpp"
 #include "acemq/net/listener_config.hpp"

@@ -15,7 +15,7 @@
 #include <variant>
 #include <vector>
 
-#include "acemq/mqtt/detail/codec.hpp"
+#include "acemq/mqtt/detail/packet_codecs.hpp"
 #include "acemq/mqtt/detail/wire.hpp"
 #include "acemq/persist/sqlite_store.hpp"
 #include "acemq/sqlite/database.hpp"

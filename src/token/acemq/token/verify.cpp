@@ -7,9 +7,9 @@
 
 #include "acemq/common/base64.hpp"
 #include "acemq/token/cbor/codec.hpp"
+#include "acemq/token/cose/cose_key.hpp"
+#include "acemq/token/cose/cose_message.hpp"
 #include "acemq/token/cose/cwt.hpp"
-#include "acemq/token/cose/key.hpp"
-#include "acemq/token/cose/message.hpp"
 #include "acemq/token/detail/claims_json.hpp"
 #include "acemq/token/detail/jwt_verify.hpp"
 

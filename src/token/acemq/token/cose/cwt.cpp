@@ -3,7 +3,7 @@
 #include <cmath>
 #include <utility>
 
-#include "acemq/token/cose/key.hpp"
+#include "acemq/token/cose/cose_key.hpp"
 
 namespace acemq::token::cose {
 namespace {

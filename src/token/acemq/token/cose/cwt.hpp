@@ -15,7 +15,7 @@
 #include "acemq/common/result.hpp"
 #include "acemq/token/cbor/codec.hpp"
 #include "acemq/token/cbor/value.hpp"
-#include "acemq/token/cose/message.hpp"
+#include "acemq/token/cose/cose_message.hpp"
 #include "acemq/token/crypto/key.hpp"
 #include "acemq/token/failure.hpp"
 

@@ -1,4 +1,4 @@
-#include "acemq/ace_client/discovery.hpp"
+#include "acemq/ace_client/as_hint.hpp"
 
 #include <boost/json.hpp>
 

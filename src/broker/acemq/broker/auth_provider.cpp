@@ -1,4 +1,4 @@
-#include "acemq/broker/auth.hpp"
+#include "acemq/broker/auth_provider.hpp"
 
 #include <utility>
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "acemq/ace/ace_settings.hpp"
 #include "acemq/ace/https_as_client.hpp"
-#include "acemq/ace/settings.hpp"
 #include "acemq/auth/providers.hpp"
 #include "acemq/broker/settings.hpp"
 #include "acemq/common/result.hpp"

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "acemq/ace_client/ace_authentication.hpp"
-#include "acemq/ace_client/proof.hpp"
+#include "acemq/ace_client/authentication_data.hpp"
 #include "acemq/common/random.hpp"
 #include "acemq/token/pop/auth_data.hpp"
 #include "acemq/token/pop/proof.hpp"

@@ -1,4 +1,4 @@
-#include <acemq/client/error.hpp>
+#include <acemq/client/client_error.hpp>
 
 namespace acemq::client {
 

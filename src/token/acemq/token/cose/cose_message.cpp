@@ -1,4 +1,4 @@
-#include "acemq/token/cose/message.hpp"
+#include "acemq/token/cose/cose_message.hpp"
 
 #include <utility>
 

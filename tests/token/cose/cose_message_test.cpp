@@ -1,11 +1,11 @@
 // COSE_Sign1 / COSE_Mac0 / COSE_Encrypt0 (RFC 9052): round trips with every supported algorithm
 // and the refusals: wrong key, the key deciding the algorithm, crit, header placement, tampering.
 
-#include "acemq/token/cose/message.hpp"
+#include "acemq/token/cose/cose_message.hpp"
 
 #include <gtest/gtest.h>
 
-#include "acemq/token/cose/key.hpp"
+#include "acemq/token/cose/cose_key.hpp"
 #include "acemq/token/crypto/sign.hpp"
 
 namespace acemq::token::cose {

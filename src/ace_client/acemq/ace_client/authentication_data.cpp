@@ -1,4 +1,4 @@
-#include "acemq/ace_client/proof.hpp"
+#include "acemq/ace_client/authentication_data.hpp"
 
 #include "acemq/token/pop/auth_data.hpp"
 #include "acemq/token/pop/proof.hpp"

@@ -1,7 +1,7 @@
 // AS hints from a refusing CONNACK (RFC 9431 2.4.1).
 #include <gtest/gtest.h>
 
-#include "acemq/ace_client/discovery.hpp"
+#include "acemq/ace_client/as_hint.hpp"
 
 namespace acemq::ace_client {
 namespace {

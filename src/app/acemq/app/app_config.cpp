@@ -1,7 +1,7 @@
 // The program's configuration: the embedded defaults, the warnings about insecure choices, and
 // the cross-field checks and path resolution run once every source is applied (finalize).
 
-#include "acemq/app/config.hpp"
+#include "acemq/app/app_config.hpp"
 
 #include <algorithm>
 #include <filesystem>

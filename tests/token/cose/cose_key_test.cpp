@@ -1,6 +1,6 @@
 // COSE_Key (RFC 9052 7, RFC 9053 7) <-> crypto::key.
 
-#include "acemq/token/cose/key.hpp"
+#include "acemq/token/cose/cose_key.hpp"
 
 #include <gtest/gtest.h>
 

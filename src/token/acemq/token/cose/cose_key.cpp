@@ -1,4 +1,4 @@
-#include "acemq/token/cose/key.hpp"
+#include "acemq/token/cose/cose_key.hpp"
 
 #include <optional>
 #include <utility>
