@@ -30,9 +30,9 @@ void connection::handle(const mqtt::puback& packet) {
 void connection::handle(const mqtt::pubrec& packet) {
   const pubrec_outcome outcome =
       session_->acknowledge_pubrec(packet.packet_id, mqtt::is_error(packet.reason_code));
-  if (outcome == pubrec_outcome::ended ||
-      (outcome == pubrec_outcome::unknown && mqtt::is_error(packet.reason_code))) {
-    // MQTT 5.0 4.3.3: a PUBREC error ends the exchange; the freed identifier may carry the next.
+  if (mqtt::is_error(packet.reason_code)) {
+    // MQTT 5.0 4.3.3: a PUBREC error ends the exchange (nothing is answered); a freed identifier
+    // may carry the next delivery.
     pump();
     return;
   }
