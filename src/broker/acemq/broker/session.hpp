@@ -247,6 +247,9 @@ struct session_state {
   }
   /// Removes queued QoS 0 deliveries (when the connection goes away and they are not kept).
   void drop_queued_qos0();
+  /// Tells the store a stored delivery is gone (nothing for a delivery that was never stored, or
+  /// a session that is not durable).
+  void unstore(const delivery& item);
 
  private:
   /// Deliveries' worth of queue storage an emptied queue keeps (a busy subscriber's steady
@@ -261,9 +264,6 @@ struct session_state {
   /// Accounting for a delivery entering / leaving `queue`.
   void remember(const delivery& item) noexcept;
   void forget(const delivery& item) noexcept;
-  /// Tells the store a stored delivery is gone.
-  void unstore(const delivery& item);
-
   std::unique_ptr<session_traffic> traffic_;
 };
 

@@ -140,9 +140,6 @@ void session::take_batch(const batch_request& request, outbound_batch& out) {
     }
   }
   persistence* const store = held->store();
-  const auto unstore = [store](const delivery& item) {
-    if (store != nullptr && item.store_key != 0) store->delivery_removed(item.store_key);
-  };
   std::size_t bytes = 0;
   // New messages wait until every retransmission is out, keeping the original order.
   while (traffic.awaiting_resend == 0 && !traffic.queue.empty()) {
@@ -157,12 +154,12 @@ void session::take_batch(const batch_request& request, outbound_batch& out) {
     if (item.msg->expired(request.now)) {
       // [MQTT-3.3.2-5]: an expired message is not delivered.
       ++out.expired;
-      unstore(item);
+      held->unstore(item);
       continue;
     }
     if (request.receiver != nullptr && !request.receiver->may_receive(item.msg->topic)) {
       ++out.denied;
-      unstore(item);
+      held->unstore(item);
       if (request.receiver->disconnect_on_denied_delivery()) {
         // RFC 9431 3.2 / 6.2: never forward, and close the connection (0x87 in v5).
         out.refused = true;
