@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Smoke test of acemq-bench: a one-second QoS 1 throughput run and a short connection-rate run
 with a user name and password (a mosquitto password file made by mosquitto_passwd -b) against a
-mosquitto started here on a free port; bench/compare --list must describe every scenario.
+mosquitto started here on a free port; bench/compare --list must describe every scenario, and
+the scenarios it runs against nats-server in MQTT 3.1.1.
 Asserts only that messages flowed and connections succeeded, never a speed."""
 
 import argparse
@@ -113,6 +114,11 @@ def main():
             print(listing.stdout, listing.stderr)
             if listing.returncode != 0 or "connect-rate-ace" not in listing.stdout:
                 raise RuntimeError("bench/compare --list failed")
+            # nats-server speaks MQTT 3.1.1 only: the scenarios it runs drive every broker so.
+            nats = [line for line in listing.stdout.splitlines() if "+nats" in line]
+            if not nats or any("-V 3.1.1" not in line for line in nats):
+                raise RuntimeError("bench/compare --list: no nats scenario, or one not in "
+                                   "MQTT 3.1.1")
     except (RuntimeError, subprocess.SubprocessError, OSError, ValueError, KeyError) as error:
         print(error, file=sys.stderr)
         return 1
