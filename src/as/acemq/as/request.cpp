@@ -8,6 +8,7 @@
 #include <map>
 
 #include "acemq/common/base64.hpp"
+#include "acemq/common/text.hpp"
 #include "acemq/common/utf8.hpp"
 #include "acemq/token/cbor/codec.hpp"
 
@@ -269,11 +270,7 @@ result<requested_cnf, request_error> parse_req_cnf(const parameter_bag& bag, con
 
 std::optional<content_format> content_format_from_media_type(std::string_view content_type) {
   const auto semicolon = content_type.find(';');
-  auto type = lower(content_type.substr(0, semicolon));
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
-    type.pop_back();
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
-    type.erase(0, 1);
+  const std::string type = lower(trim_blanks(content_type.substr(0, semicolon)));
   if (type == "application/x-www-form-urlencoded") return content_format::form;
   if (type == "application/ace+json" || type == "application/json") return content_format::json;
   if (type == "application/ace+cbor" || type == "application/cbor") return content_format::cbor;

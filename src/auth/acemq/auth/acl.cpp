@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "acemq/common/small_file.hpp"
+#include "acemq/common/text.hpp"
 #include "acemq/common/topic.hpp"
 #include "acemq/common/utf8.hpp"
 
@@ -11,22 +12,14 @@ namespace acemq::auth {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-    text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
-    text.remove_suffix(1);
-  return text;
-}
-
 /// Splits off the first whitespace-delimited word.
 std::string_view next_word(std::string_view& text) {
-  text = trim(text);
+  text = trim_blanks(text);
   std::size_t end = 0;
   while (end < text.size() && text[end] != ' ' && text[end] != '\t')
     ++end;
   std::string_view word = text.substr(0, end);
-  text = trim(text.substr(end));
+  text = trim_blanks(text.substr(end));
   return word;
 }
 
@@ -113,11 +106,9 @@ result<acl, acl_error> acl::parse(std::string_view text, const acl_limits& bound
   std::size_t line_number = 0;
   while (!text.empty()) {
     ++line_number;
-    const std::size_t newline = text.find('\n');
-    std::string_view line = text.substr(0, newline);
-    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+    std::string_view line = take_line(text);
     if (line.size() > bounds.max_line) return unexpected(acl_error{line_number, "line too long"});
-    line = trim(line);
+    line = trim_blanks(line);
     if (line.empty() || line.front() == '#') continue;
     std::string_view rest = line;
     const std::string_view directive = next_word(rest);

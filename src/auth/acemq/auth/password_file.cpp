@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "acemq/common/small_file.hpp"
+#include "acemq/common/text.hpp"
 #include "acemq/common/utf8.hpp"
 
 namespace acemq::auth {
@@ -18,14 +19,6 @@ namespace {
 
 constexpr std::size_t max_user_name = 256;
 constexpr std::size_t max_password = 65535;  // MQTT Password is a two-byte-length field
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-    text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
-    text.remove_suffix(1);
-  return text;
-}
 
 bool parse_u32(std::string_view text, std::uint32_t& out) {
   if (text.empty() || text.size() > 10) return false;
@@ -130,13 +123,11 @@ result<password_file, password_error> password_file::parse(std::string_view text
   std::size_t line_number = 0;
   while (!text.empty()) {
     ++line_number;
-    const std::size_t newline = text.find('\n');
-    std::string_view line = text.substr(0, newline);
-    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+    std::string_view line = take_line(text);
     if (line.size() > bounds.max_line) {
       return unexpected(password_error{line_number, "line too long"});
     }
-    line = trim(line);
+    line = trim_blanks(line);
     if (line.empty() || line.front() == '#') continue;
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "acemq/common/text.hpp"
 #include "acemq/net/connection_base.hpp"
 
 namespace acemq::net::detail {
@@ -29,12 +30,8 @@ std::string_view choose_subprotocol(std::string_view offered) {
   bool legacy = false;
   while (!offered.empty()) {
     const auto comma = offered.find(',');
-    std::string_view item = offered.substr(0, comma);
+    const std::string_view item = trim_blanks(offered.substr(0, comma));
     offered = comma == std::string_view::npos ? std::string_view{} : offered.substr(comma + 1);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-      item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
-      item.remove_suffix(1);
     if (item == mqtt_subprotocol) return mqtt_subprotocol;
     if (item == legacy_mqtt_subprotocol) legacy = true;
   }
