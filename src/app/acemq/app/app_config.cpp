@@ -15,7 +15,7 @@
 namespace acemq::app {
 
 std::string_view to_string(log_format value) {
-  return value == log_format::json ? "json" : "text";
+  return name_in(log_format_names, value, "text");
 }
 
 app_config default_config() {

@@ -16,6 +16,7 @@
 #include "acemq/ace/https_as_client.hpp"
 #include "acemq/auth/providers.hpp"
 #include "acemq/broker/settings.hpp"
+#include "acemq/common/enum_names.hpp"
 #include "acemq/common/result.hpp"
 #include "acemq/net/listener_config.hpp"
 
@@ -32,6 +33,8 @@ using net::uses_tls;
 
 /// How log lines are written: human-readable text, or one JSON object per line.
 enum class log_format { text, json };
+inline constexpr enum_name<log_format> log_format_names[] = {{log_format::text, "text"},
+                                                             {log_format::json, "json"}};
 
 /// The ACE provider (RFC 9431), the [ace] section. Keys are loaded from the files when the chain
 /// is assembled (see auth_setup.hpp).

@@ -174,7 +174,7 @@ void append_broker_settings(std::vector<entry<app_config>>& r) {
   r.push_back(choice<C, broker::v311_denied_publish_policy>(
       "broker.v311_denied_publish", "unauthorized MQTT 3.1.1 PUBLISH: \"drop\" or \"disconnect\"",
       [](C& c) -> broker::v311_denied_publish_policy& { return c.broker.v311_denied_publish; },
-      {broker::v311_denied_publish_policy::drop, broker::v311_denied_publish_policy::disconnect}));
+      v311_denied_publish_names));
 }
 
 /// The ACE provider (acemq::ace::ace_settings and https_as_settings), under [ace].
@@ -385,7 +385,7 @@ const std::vector<entry<app_config>>& app_registry() {
         [](C& c) -> std::string& { return c.log_level; }, check_log_level));
     r.push_back(choice<C, log_format>(
         "log.format", "\"text\" or \"json\" (one JSON object per line)",
-        [](C& c) -> log_format& { return c.log_output; }, {log_format::text, log_format::json}));
+        [](C& c) -> log_format& { return c.log_output; }, log_format_names));
     r.push_back(boolean<C>("auth.allow_anonymous",
                            "accept clients without credentials (development only)",
                            [](C& c) -> bool& { return c.allow_anonymous; }));
@@ -411,8 +411,7 @@ const std::vector<entry<listener_config>>& listener_registry() {
     std::vector<entry<L>> r;
     r.push_back(choice<L, transport>(
         "type", "\"tcp\", \"tls\", \"ws\", \"wss\" (MQTT over WebSocket) or \"http\" (/metrics)",
-        [](L& l) -> transport& { return l.type; },
-        {transport::tcp, transport::tls, transport::ws, transport::wss, transport::http}));
+        [](L& l) -> transport& { return l.type; }, net::transport_names));
     r.push_back(text<L>("address", "address to bind (0.0.0.0, ::, 127.0.0.1, ...)",
                         [](L& l) -> std::string& { return l.address; }));
     r.push_back(integer<L, std::uint16_t>(
@@ -426,8 +425,7 @@ const std::vector<entry<listener_config>>& listener_registry() {
     r.push_back(choice<L, client_certificate_mode>(
         "client_certificates", "TLS: \"none\", \"optional\" or \"required\"",
         [](L& l) -> client_certificate_mode& { return l.client_certificates; },
-        {client_certificate_mode::none, client_certificate_mode::optional,
-         client_certificate_mode::required}));
+        net::client_certificate_mode_names));
     r.push_back(seconds<L>(
         "handshake_timeout", "TLS: seconds allowed for the handshake",
         [](L& l) -> std::chrono::seconds& { return l.handshake_timeout; }, 1, 3600));

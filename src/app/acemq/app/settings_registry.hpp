@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -177,26 +178,29 @@ entry<Target> text_list(std::string key, std::string description,
           }};
 }
 
-/// A string setting that selects one of a closed set of enum values.
+inline constexpr enum_name<broker::v311_denied_publish_policy> v311_denied_publish_names[] = {
+    {broker::v311_denied_publish_policy::drop, "drop"},
+    {broker::v311_denied_publish_policy::disconnect, "disconnect"}};
 
-inline std::string_view to_string(broker::v311_denied_publish_policy value) {
-  return value == broker::v311_denied_publish_policy::disconnect ? "disconnect" : "drop";
-}
-
-template <typename Target, typename Enum>
+/// A string setting that selects one of a closed set of enum values: the names in `names`.
+template <typename Target, typename Enum, std::size_t N>
 entry<Target> choice(std::string key, std::string description, Enum& (*field)(Target&),
-                     std::vector<Enum> values) {
+                     const enum_name<Enum> (&names)[N]) {
   return {std::move(key), std::move(description),
-          [field](Target& target) { return "\"" + std::string(to_string(field(target))) + "\""; },
-          [field, values](Target& target, const toml::node& node) -> assign_error {
-            const auto* value = node.as_string();
+          [field, &names](Target& target) {
+            return "\"" + std::string(name_in(names, field(target), "")) + "\"";
+          },
+          [field, &names](Target& target, const toml::node& node) -> assign_error {
+            const auto* text = node.as_string();
+            const std::optional<Enum> value =
+                text != nullptr ? value_in(names, text->get()) : std::nullopt;
+            if (value) {
+              field(target) = *value;
+              return std::nullopt;
+            }
             std::string allowed;
-            for (Enum candidate : values) {
-              if (value != nullptr && value->get() == to_string(candidate)) {
-                field(target) = candidate;
-                return std::nullopt;
-              }
-              allowed += (allowed.empty() ? "" : ", ") + std::string(to_string(candidate));
+            for (const enum_name<Enum>& each : names) {
+              allowed += (allowed.empty() ? "" : ", ") + std::string(each.name);
             }
             return "expected one of: " + allowed;
           }};

@@ -1,43 +1,30 @@
 #include "acemq/as/model.hpp"
 
+#include "acemq/common/enum_names.hpp"
+
 namespace acemq::as {
 
+constexpr enum_name<token_format> token_format_names[] = {
+    {token_format::jwt, "jwt"}, {token_format::cwt, "cwt"}, {token_format::reference, "reference"}};
+
 std::string_view to_string(token_format format) noexcept {
-  switch (format) {
-    case token_format::jwt:
-      return "jwt";
-    case token_format::cwt:
-      return "cwt";
-    case token_format::reference:
-      return "reference";
-  }
-  return "jwt";
+  return name_in(token_format_names, format, "jwt");
 }
 
 std::optional<token_format> token_format_from_string(std::string_view text) noexcept {
-  if (text == "jwt") return token_format::jwt;
-  if (text == "cwt") return token_format::cwt;
-  if (text == "reference") return token_format::reference;
-  return std::nullopt;
+  return value_in(token_format_names, text);
 }
 
+constexpr enum_name<refresh_mode> refresh_mode_names[] = {{refresh_mode::none, "none"},
+                                                          {refresh_mode::constant, "constant"},
+                                                          {refresh_mode::rotating, "rotating"}};
+
 std::string_view to_string(refresh_mode mode) noexcept {
-  switch (mode) {
-    case refresh_mode::none:
-      return "none";
-    case refresh_mode::constant:
-      return "constant";
-    case refresh_mode::rotating:
-      return "rotating";
-  }
-  return "none";
+  return name_in(refresh_mode_names, mode, "none");
 }
 
 std::optional<refresh_mode> refresh_mode_from_string(std::string_view text) noexcept {
-  if (text == "none") return refresh_mode::none;
-  if (text == "constant") return refresh_mode::constant;
-  if (text == "rotating") return refresh_mode::rotating;
-  return std::nullopt;
+  return value_in(refresh_mode_names, text);
 }
 
 }  // namespace acemq::as

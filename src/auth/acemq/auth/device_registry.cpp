@@ -1,5 +1,7 @@
 #include "acemq/auth/device_registry.hpp"
 
+#include "acemq/common/enum_names.hpp"
+
 #include <chrono>
 #include <iterator>
 #include <optional>
@@ -86,26 +88,17 @@ result<key, registry_error> key_from_stored_jwk(std::string_view json) {
 
 }  // namespace
 
+constexpr enum_name<replay_policy> replay_policy_names[] = {{replay_policy::legacy, "legacy"},
+                                                            {replay_policy::jti, "jti"},
+                                                            {replay_policy::counter, "counter"},
+                                                            {replay_policy::nonce, "nonce"}};
+
 std::string_view to_string(replay_policy policy) noexcept {
-  switch (policy) {
-    case replay_policy::legacy:
-      return "legacy";
-    case replay_policy::jti:
-      return "jti";
-    case replay_policy::counter:
-      return "counter";
-    case replay_policy::nonce:
-      return "nonce";
-  }
-  return "nonce";
+  return name_in(replay_policy_names, policy, "nonce");
 }
 
 std::optional<replay_policy> parse_replay_policy(std::string_view text) noexcept {
-  if (text == "legacy") return replay_policy::legacy;
-  if (text == "jti") return replay_policy::jti;
-  if (text == "counter") return replay_policy::counter;
-  if (text == "nonce") return replay_policy::nonce;
-  return std::nullopt;
+  return value_in(replay_policy_names, text);
 }
 
 bool valid_device_id(std::string_view id) noexcept {

@@ -11,12 +11,19 @@
 #include <vector>
 
 #include "acemq/broker/persistence.hpp"
+#include "acemq/common/enum_names.hpp"
 
 namespace acemq::net {
 
 /// The transport of a listener: MQTT over TCP, TLS, WebSocket (MQTT 5.0 section 6) or WebSocket
 /// over TLS, or the HTTP endpoint that serves /metrics.
 enum class transport { tcp, tls, ws, wss, http };
+/// The names of the transports in the configuration (`type = "ws"`) and in logs.
+inline constexpr enum_name<transport> transport_names[] = {{transport::tcp, "tcp"},
+                                                           {transport::tls, "tls"},
+                                                           {transport::ws, "ws"},
+                                                           {transport::wss, "wss"},
+                                                           {transport::http, "http"}};
 
 /// Whether the transport runs over TLS (and needs a certificate and key).
 constexpr bool uses_tls(transport value) noexcept {
@@ -30,6 +37,10 @@ constexpr bool carries_mqtt(transport value) noexcept {
 
 /// Whether a TLS listener asks for a client certificate, and whether it insists on one.
 enum class client_certificate_mode { none, optional, required };
+inline constexpr enum_name<client_certificate_mode> client_certificate_mode_names[] = {
+    {client_certificate_mode::none, "none"},
+    {client_certificate_mode::optional, "optional"},
+    {client_certificate_mode::required, "required"}};
 
 /// One listening socket.
 struct listener_config {
