@@ -158,35 +158,13 @@ void session_state::mark_inflight_for_resend() {
 }
 
 std::size_t session_state::purge_expired(clock::time_point now) {
-  if (!traffic_) return 0;
-  auto& queue = traffic_->queue;
-  std::size_t removed = 0;
-  for (auto it = queue.begin(); it != queue.end();) {
-    if (it->msg->expired(now)) {
-      unstore(*it);
-      forget(*it);
-      it = queue.erase(it);
-      ++removed;
-    } else {
-      ++it;
-    }
-  }
-  release_if_drained();
-  return removed;
+  return drop_queued_if([now](const delivery& item) { return item.msg->expired(now); });
 }
 
 void session_state::drop_queued_qos0() {
   if (!traffic_ || traffic_->queued_qos0 == 0) return;
-  auto& queue = traffic_->queue;
-  for (auto it = queue.begin(); it != queue.end();) {
-    if (it->qos == 0) {
-      forget(*it);
-      it = queue.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  release_if_drained();
+  // QoS 0 is never stored: dropping one tells the store nothing.
+  drop_queued_if([](const delivery& item) { return item.qos == 0; });
 }
 
 }  // namespace acemq::broker

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "acemq/broker/topic_levels.hpp"
 #include "acemq/broker/topic_limits.hpp"
 #include "acemq/common/topic.hpp"
 
@@ -85,15 +86,6 @@ class retained_store {
   using child_iterator =
       typename std::map<std::string, std::unique_ptr<node>, std::less<>>::iterator;
 
-  // Splits off the level starting at `position`; returns the level and the start of the next one
-  // (topic.size() + 1 once the last level has been taken).
-  static std::pair<std::string_view, std::size_t> level_at(std::string_view text,
-                                                           std::size_t position) noexcept {
-    const std::size_t slash = text.find('/', position);
-    const std::size_t end = slash == std::string_view::npos ? text.size() : slash;
-    return {text.substr(position, end - position), end + 1};
-  }
-
   template <typename Visitor>
   static void visit_subtree(const node& top, bool skip_dollar_children, Visitor& visit);
 
@@ -110,12 +102,7 @@ bool retained_store<Value>::set(std::string_view topic, Value value) {
   std::size_t position = 0;
   while (position <= topic.size()) {
     const auto [level, next] = level_at(topic, position);
-    auto child = at->children.find(level);
-    if (child == at->children.end()) {
-      child = at->children.emplace(std::string(level), std::make_unique<node>()).first;
-      ++node_count_;
-    }
-    at = child->second.get();
+    at = &child_for(*at, level, node_count_);
     position = next;
   }
   if (at->retained) {

@@ -24,13 +24,6 @@ filter_location locate(std::string_view filter) noexcept {
   return {filter, {}, false};
 }
 
-std::pair<std::string_view, std::size_t> level_at(std::string_view text,
-                                                  std::size_t position) noexcept {
-  const std::size_t slash = text.find('/', position);
-  const std::size_t end = slash == std::string_view::npos ? text.size() : slash;
-  return {text.substr(position, end - position), end + 1};
-}
-
 }  // namespace
 
 // ---- subscriber_set ----
@@ -124,12 +117,7 @@ result<bool, topic_error> subscription_tree::try_subscribe(std::string_view filt
       }
       at = slot.get();
     } else {
-      auto child = at->children.find(level);
-      if (child == at->children.end()) {
-        child = at->children.emplace(std::string(level), std::make_unique<node>()).first;
-        ++node_count_;
-      }
-      at = child->second.get();
+      at = &child_for(*at, level, node_count_);
     }
     position = next;
   }

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "acemq/broker/topic_levels.hpp"
 #include "acemq/broker/topic_limits.hpp"
 #include "acemq/common/result.hpp"
 
@@ -235,10 +236,7 @@ void subscription_tree::walk(const node& at, std::string_view topic, std::size_t
   }
   // "#" matches any number of remaining levels.
   if (at.hash_child) visit_node(*at.hash_child, visit, accept, fallback);
-  const std::size_t slash = topic.find('/', position);
-  const std::size_t level_end = slash == std::string_view::npos ? topic.size() : slash;
-  const std::string_view level = topic.substr(position, level_end - position);
-  const std::size_t next = level_end + 1;
+  const auto [level, next] = level_at(topic, position);
   // "+" matches exactly one level, including an empty one [MQTT-4.7.1-3].
   if (at.plus_child) walk(*at.plus_child, topic, next, visit, accept, fallback);
   if (const auto child = at.children.find(level); child != at.children.end()) {
