@@ -212,16 +212,8 @@ result<std::uint16_t, client_error> protocol_machine::subscribe(
     return unexpected{client_error::invalid_argument};
   }
   if (!properties_fit(properties)) return unexpected{client_error::invalid_argument};
-  mqtt::subscribe packet{0, std::move(properties), std::move(subscriptions)};
-  const std::size_t size = mqtt::encoded_size(packet, version_);
-  if (size > limits_.maximum_packet_size || !fits_remaining_length(size)) {
-    return unexpected{client_error::packet_too_large};
-  }
-  auto id = allocate_packet_id(id_state::awaiting_suback);
-  if (!id) return unexpected{id.error()};
-  packet.packet_id = *id;
-  queue(packet);
-  return *id;
+  return queue_with_packet_id(mqtt::subscribe{0, std::move(properties), std::move(subscriptions)},
+                              id_state::awaiting_suback);
 }
 
 result<std::uint16_t, client_error> protocol_machine::unsubscribe(std::vector<std::string> filters,
@@ -236,12 +228,18 @@ result<std::uint16_t, client_error> protocol_machine::unsubscribe(std::vector<st
       return unexpected{client_error::invalid_argument};
     }
   }
-  mqtt::unsubscribe packet{0, std::move(properties), std::move(filters)};
+  return queue_with_packet_id(mqtt::unsubscribe{0, std::move(properties), std::move(filters)},
+                              id_state::awaiting_unsuback);
+}
+
+template <typename Packet>
+result<std::uint16_t, client_error> protocol_machine::queue_with_packet_id(Packet packet,
+                                                                           id_state awaiting) {
   const std::size_t size = mqtt::encoded_size(packet, version_);
   if (size > limits_.maximum_packet_size || !fits_remaining_length(size)) {
     return unexpected{client_error::packet_too_large};
   }
-  auto id = allocate_packet_id(id_state::awaiting_unsuback);
+  auto id = allocate_packet_id(awaiting);
   if (!id) return unexpected{id.error()};
   packet.packet_id = *id;
   queue(packet);
@@ -443,78 +441,70 @@ void protocol_machine::maybe_ready() {
 result<void, failure> protocol_machine::handle(mqtt::packet& p) {
   const mqtt::packet_type type = mqtt::type_of(p);
   using mqtt::packet_type;
+  const auto server_disconnected = [this](const mqtt::disconnect& d) -> result<void, failure> {
+    return stop(client_error::server_disconnected, d.reason_code,
+                d.properties.reason_string.value_or(std::string()), d.properties);
+  };
   if (state_ == connection_state::connecting) {
     switch (type) {
       case packet_type::connack:
         return handle_connack(std::get<mqtt::connack>(p));
       case packet_type::auth:
         return handle_auth(std::get<mqtt::auth>(p));
-      case packet_type::disconnect: {
-        const auto& d = std::get<mqtt::disconnect>(p);
-        return stop(client_error::server_disconnected, d.reason_code,
-                    d.properties.reason_string.value_or(std::string()), d.properties);
-      }
+      case packet_type::disconnect:
+        return server_disconnected(std::get<mqtt::disconnect>(p));
       default:
         // [MQTT-3.2.0-1] the server's first packet is CONNACK (or AUTH in v5).
         return fail(client_error::protocol_violation, reason_code::protocol_error,
                     "expected CONNACK");
     }
   }
+  const auto ack = [this, type](const auto& a) {
+    return handle_ack(type, a.packet_id, a.reason_code);
+  };
   switch (type) {
     case packet_type::publish:
       return handle_publish(std::get<mqtt::publish>(p));
-    case packet_type::puback: {
-      const auto& ack = std::get<mqtt::puback>(p);
-      return handle_ack(type, ack.packet_id, ack.reason_code);
-    }
-    case packet_type::pubrec: {
-      const auto& ack = std::get<mqtt::pubrec>(p);
-      return handle_ack(type, ack.packet_id, ack.reason_code);
-    }
-    case packet_type::pubrel: {
-      const auto& ack = std::get<mqtt::pubrel>(p);
-      return handle_ack(type, ack.packet_id, ack.reason_code);
-    }
-    case packet_type::pubcomp: {
-      const auto& ack = std::get<mqtt::pubcomp>(p);
-      return handle_ack(type, ack.packet_id, ack.reason_code);
-    }
-    case packet_type::suback: {
-      const auto& ack = std::get<mqtt::suback>(p);
-      if (state_of(ack.packet_id) != id_state::awaiting_suback) {
-        return fail(client_error::protocol_violation, reason_code::protocol_error,
-                    "SUBACK for an unknown packet identifier");
-      }
-      release_packet_id(ack.packet_id);
-      if (events_.on_subscribed) events_.on_subscribed(ack);
-      return {};
-    }
-    case packet_type::unsuback: {
-      const auto& ack = std::get<mqtt::unsuback>(p);
-      if (state_of(ack.packet_id) != id_state::awaiting_unsuback) {
-        return fail(client_error::protocol_violation, reason_code::protocol_error,
-                    "UNSUBACK for an unknown packet identifier");
-      }
-      release_packet_id(ack.packet_id);
-      if (events_.on_unsubscribed) events_.on_unsubscribed(ack);
-      return {};
-    }
+    case packet_type::puback:
+      return ack(std::get<mqtt::puback>(p));
+    case packet_type::pubrec:
+      return ack(std::get<mqtt::pubrec>(p));
+    case packet_type::pubrel:
+      return ack(std::get<mqtt::pubrel>(p));
+    case packet_type::pubcomp:
+      return ack(std::get<mqtt::pubcomp>(p));
+    case packet_type::suback:
+      return handle_subscription_ack(type, std::get<mqtt::suback>(p), id_state::awaiting_suback,
+                                     events_.on_subscribed);
+    case packet_type::unsuback:
+      return handle_subscription_ack(type, std::get<mqtt::unsuback>(p), id_state::awaiting_unsuback,
+                                     events_.on_unsubscribed);
     case packet_type::pingresp:
       ping_outstanding_ = false;
       return {};
     case packet_type::auth:
       return handle_auth(std::get<mqtt::auth>(p));
-    case packet_type::disconnect: {
-      const auto& d = std::get<mqtt::disconnect>(p);
-      return stop(client_error::server_disconnected, d.reason_code,
-                  d.properties.reason_string.value_or(std::string()), d.properties);
-    }
+    case packet_type::disconnect:
+      return server_disconnected(std::get<mqtt::disconnect>(p));
     default:
       // CONNECT, CONNACK (a second one), SUBSCRIBE, UNSUBSCRIBE and PINGREQ never come from a
       // server [MQTT-3.2.0-2].
       return fail(client_error::protocol_violation, reason_code::protocol_error,
                   "a packet the server must not send");
   }
+}
+
+template <typename Ack, typename Callback>
+result<void, failure> protocol_machine::handle_subscription_ack(mqtt::packet_type type,
+                                                                const Ack& ack, id_state expected,
+                                                                const Callback& on_ack) {
+  if (state_of(ack.packet_id) != expected) {
+    return fail(client_error::protocol_violation, reason_code::protocol_error,
+                std::string(mqtt::to_string(type)) + " for an unknown packet identifier");
+  }
+  release_packet_id(ack.packet_id);
+  if (on_ack) on_ack(ack);
+  return {};
 }
 
 result<void, failure> protocol_machine::handle_connack(const mqtt::connack& p) {
@@ -578,19 +568,11 @@ result<void, failure> protocol_machine::handle_ack(mqtt::packet_type type, std::
   switch (type) {
     case packet_type::puback:
       if (state != id_state::awaiting_puback) break;
-      release_packet_id(id);
-      --in_flight_;
-      if (events_.on_publish_complete) events_.on_publish_complete(id, code);
-      maybe_ready();
-      return {};
+      return complete_publish(id, code);
     case packet_type::pubrec:
+      // MQTT 5.0 4.3.3: an error PUBREC ends the exchange; the identifier is free again.
       if (state == id_state::awaiting_pubrec && mqtt::is_error(code)) {
-        // MQTT 5.0 4.3.3: an error PUBREC ends the exchange; the identifier is free again.
-        release_packet_id(id);
-        --in_flight_;
-        if (events_.on_publish_complete) events_.on_publish_complete(id, code);
-        maybe_ready();
-        return {};
+        return complete_publish(id, code);
       }
       if (state != id_state::awaiting_pubrec && state != id_state::awaiting_pubcomp) break;
       // [MQTT-4.3.3-4] answer PUBREC with PUBREL (again, for a retransmitted PUBREC).
@@ -608,16 +590,20 @@ result<void, failure> protocol_machine::handle_ack(mqtt::packet_type type, std::
       return {};
     case packet_type::pubcomp:
       if (state != id_state::awaiting_pubcomp) break;
-      release_packet_id(id);
-      --in_flight_;
-      if (events_.on_publish_complete) events_.on_publish_complete(id, code);
-      maybe_ready();
-      return {};
+      return complete_publish(id, code);
     default:
       break;
   }
   return fail(client_error::protocol_violation, reason_code::protocol_error,
               std::string(mqtt::to_string(type)) + " for an unknown packet identifier");
+}
+
+result<void, failure> protocol_machine::complete_publish(std::uint16_t id, mqtt::reason_code code) {
+  release_packet_id(id);
+  --in_flight_;
+  if (events_.on_publish_complete) events_.on_publish_complete(id, code);
+  maybe_ready();
+  return {};
 }
 
 result<void, failure> protocol_machine::handle_auth(const mqtt::auth& p) {

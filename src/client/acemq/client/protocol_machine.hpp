@@ -154,11 +154,21 @@ class protocol_machine {
     return id < ids_.size() ? ids_[id] : id_state::free;
   }
   void queue(const mqtt::packet& p);
+  /// SUBSCRIBE or UNSUBSCRIBE: refused if too large for the server, else given a packet
+  /// identifier in state `awaiting` and queued.
+  template <typename Packet>
+  result<std::uint16_t, client_error> queue_with_packet_id(Packet packet, id_state awaiting);
   result<void, failure> handle(mqtt::packet& p);
   result<void, failure> handle_connack(const mqtt::connack& p);
   result<void, failure> handle_publish(mqtt::publish& p);
   result<void, failure> handle_ack(mqtt::packet_type type, std::uint16_t id,
                                    mqtt::reason_code code);
+  /// Ends an outbound QoS 1 or 2 exchange: frees the identifier and the window slot.
+  result<void, failure> complete_publish(std::uint16_t id, mqtt::reason_code code);
+  /// SUBACK or UNSUBACK: `expected` is the state its identifier must be in.
+  template <typename Ack, typename Callback>
+  result<void, failure> handle_subscription_ack(mqtt::packet_type type, const Ack& ack,
+                                                id_state expected, const Callback& on_ack);
   result<void, failure> handle_auth(const mqtt::auth& p);
   /// Queues DISCONNECT with `reason` (v5 only; 3.1.1 just closes [MQTT-4.8.0-1]), moves to
   /// closing and returns the failure to report.
