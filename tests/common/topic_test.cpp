@@ -19,6 +19,23 @@ TEST(TopicRules, Names) {
   EXPECT_FALSE(is_valid_name(std::string(65536, 'x')));
 }
 
+TEST(TopicRules, AWildcardAnywhereInALongNameIsRefused) {
+  for (std::size_t length = 1; length <= 40; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (const char wildcard : {'+', '#'}) {
+        std::string name(length, 'n');
+        EXPECT_TRUE(is_valid_name(name));
+        name[at] = wildcard;
+        EXPECT_FALSE(is_valid_name(name)) << length << " " << at;
+        name[at] = '\xC3';
+        EXPECT_FALSE(is_valid_name(name)) << length << " " << at;  // truncated UTF-8
+      }
+    }
+  }
+  EXPECT_FALSE(is_valid_name("caf\xC3\xA9/+"));
+  EXPECT_TRUE(is_valid_name("caf\xC3\xA9/temp\xC3\xA9rature/x"));
+}
+
 TEST(TopicRules, Filters) {
   for (const char* ok :
        {"#", "+", "+/+", "/+", "a/#", "a/+/b", "sport/tennis/#", "+/#", "$SYS/#"}) {

@@ -6,8 +6,14 @@ namespace acemq::topic {
 
 bool is_valid_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > max_length) return false;
-  if (name.find_first_of("+#") != std::string_view::npos) return false;
-  return is_valid_utf8(name);
+  // Plain ASCII without a wildcard (the common case) needs no other look.
+  const std::size_t plain = plain_ascii_prefix(name, '+', '#');
+  if (plain == name.size()) return true;
+  const std::string_view rest = name.substr(plain);
+  for (const char c : rest) {
+    if (c == '+' || c == '#') return false;
+  }
+  return is_valid_utf8(rest);
 }
 
 bool is_valid_filter(std::string_view filter) noexcept {
