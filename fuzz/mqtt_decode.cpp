@@ -1,7 +1,9 @@
 // libFuzzer target for the MQTT codec: feeds the input through peek_frame, decode_connect and
-// decode (3.1.1 and 5.0). Every failure must be an error reason code; whatever decodes must
-// re-encode to exactly encoded_size() bytes and decode again to an equal packet, and a PUBLISH
-// header written for scatter/gather must equal the front of the whole encoding.
+// decode (3.1.1 and 5.0), and a PUBLISH also through decode_publish into one object reused
+// across inputs, as the broker decodes them (it must agree with decode). Every failure must be an
+// error reason code; whatever decodes must re-encode to exactly encoded_size() bytes and decode
+// again to an equal packet, and a PUBLISH header written for scatter/gather must equal the front of
+// the whole encoding.
 
 #include <acemq/mqtt/decode.hpp>
 #include <acemq/mqtt/encode.hpp>
@@ -45,6 +47,16 @@ void check_round_trip(const mqtt::packet& decoded, mqtt::protocol_version versio
 
 void check_packet(byte_view whole, mqtt::protocol_version version) {
   auto decoded = mqtt::decode(whole, version);
+  if (!whole.empty() && (whole[0] >> 4) == static_cast<std::uint8_t>(mqtt::packet_type::publish)) {
+    static mqtt::publish reused;
+    const auto into = mqtt::decode_publish(whole, version, reused);
+    require(into.has_value() == decoded.has_value());
+    if (!into) {
+      require(into.error() == decoded.error());
+    } else {
+      require(mqtt::packet{reused} == *decoded);
+    }
+  }
   if (!decoded) {
     require(mqtt::is_error(decoded.error()));
     return;

@@ -4,6 +4,8 @@
 #include <acemq/mqtt/detail/packet_codecs.hpp>
 #include <acemq/mqtt/properties.hpp>
 
+#include <vector>
+
 #include "test_util.hpp"
 
 namespace acemq::mqtt {
@@ -41,6 +43,50 @@ TEST(properties, empty_is_a_single_zero_length) {
   auto decoded = read(bytes({0x00}), property_context::connect);
   ASSERT_TRUE(decoded);
   EXPECT_TRUE(decoded->empty());
+}
+
+// empty() lists every member (it is on the path of every PUBLISH): any one property set makes
+// the set non-empty and gives more than the single zero byte.
+TEST(properties, any_one_property_makes_them_non_empty) {
+  const std::vector<void (*)(properties&)> each = {
+      [](properties& p) { p.payload_format_indicator = 1; },
+      [](properties& p) { p.message_expiry_interval = 1; },
+      [](properties& p) { p.content_type = "c"; },
+      [](properties& p) { p.response_topic = "r"; },
+      [](properties& p) { p.correlation_data = byte_vector{1}; },
+      [](properties& p) { p.subscription_identifiers = {1}; },
+      [](properties& p) { p.session_expiry_interval = 1; },
+      [](properties& p) { p.assigned_client_identifier = "a"; },
+      [](properties& p) { p.server_keep_alive = 1; },
+      [](properties& p) { p.authentication_method = "m"; },
+      [](properties& p) { p.authentication_data = byte_vector{1}; },
+      [](properties& p) { p.request_problem_information = 1; },
+      [](properties& p) { p.will_delay_interval = 1; },
+      [](properties& p) { p.request_response_information = 1; },
+      [](properties& p) { p.response_information = "i"; },
+      [](properties& p) { p.server_reference = "s"; },
+      [](properties& p) { p.reason_string = "why"; },
+      [](properties& p) { p.receive_maximum = 1; },
+      [](properties& p) { p.topic_alias_maximum = 1; },
+      [](properties& p) { p.topic_alias = 1; },
+      [](properties& p) { p.maximum_qos = 1; },
+      [](properties& p) { p.retain_available = 1; },
+      [](properties& p) {
+        p.user_properties = {{"k", "v"}};
+      },
+      [](properties& p) { p.maximum_packet_size = 1; },
+      [](properties& p) { p.wildcard_subscription_available = 1; },
+      [](properties& p) { p.subscription_identifier_available = 1; },
+      [](properties& p) { p.shared_subscription_available = 1; },
+  };
+  // A member added to mqtt::properties changes its size: add it above and to empty().
+  static_assert(sizeof(properties) == 472);
+  for (std::size_t i = 0; i < each.size(); ++i) {
+    properties props;
+    each[i](props);
+    EXPECT_FALSE(props.empty()) << i;
+    EXPECT_GT(written(props).size(), 1U) << i;
+  }
 }
 
 TEST(properties, byte_exact_connect_properties) {

@@ -1,5 +1,6 @@
 // PUBLISH (MQTT 5.0 3.3, MQTT 3.1.1 3.3).
 
+#include <acemq/mqtt/decode.hpp>
 #include <acemq/mqtt/publish.hpp>
 
 #include "test_util.hpp"
@@ -232,6 +233,40 @@ TEST(publish, v311_encode_leaves_properties_out) {
   publish p{false, 0, false, "t", 0, {}, shared_bytes("x")};
   p.properties.message_expiry_interval = 10;
   EXPECT_EQ(encoded(p, v311), bytes({0x30, 0x04, 0x00, 0x01, 't', 'x'}));
+}
+
+// The broker decodes every PUBLISH into one object per thread: whatever the previous packet
+// left in it (properties, a packet identifier, a longer topic) must not survive the next.
+TEST(publish, decoding_into_a_reused_publish_sets_every_field) {
+  const byte_vector v5_qos1 = bytes({
+      0x3B, 0x0E,                           // PUBLISH DUP, QoS 1, RETAIN; Remaining Length 14
+      0x00, 0x05, 'l', 'o', 'n', 'g', 't',  // Topic Name
+      0x00, 0x07,                           // Packet Identifier 7
+      0x03,                                 // Property Length 3
+      0x23, 0x00, 0x02,                     // Topic Alias 2
+      'h',                                  // Payload
+  });
+  publish reused;
+  ASSERT_TRUE(decode_publish(v5_qos1, v5, reused).has_value());
+  EXPECT_EQ(reused.packet_id, 7);
+  EXPECT_EQ(reused.properties.topic_alias, 2);
+  ASSERT_TRUE(decode_publish(v311_qos0, v311, reused).has_value());
+  EXPECT_EQ(reused, decode_as<publish>(v311_qos0, v311));
+  EXPECT_TRUE(reused.properties.empty());
+  EXPECT_EQ(reused.packet_id, 0);
+  EXPECT_FALSE(reused.dup);
+  EXPECT_FALSE(reused.retain);
+}
+
+TEST(publish, decoding_into_a_publish_fails_as_decode_does) {
+  publish reused;
+  // A wildcard in the Topic Name [MQTT-3.3.2-2].
+  const byte_vector wildcard = bytes({0x30, 0x05, 0x00, 0x03, 'a', '/', '+'});
+  EXPECT_EQ(decode_publish(wildcard, v311, reused).error(), reason_code::topic_name_invalid);
+  EXPECT_EQ(decode_failure(wildcard, v311), reason_code::topic_name_invalid);
+  // Not a PUBLISH at all.
+  const byte_vector pingreq = bytes({0xC0, 0x00});
+  EXPECT_EQ(decode_publish(pingreq, v311, reused).error(), reason_code::protocol_error);
 }
 
 }  // namespace

@@ -29,6 +29,15 @@ result<packet, reason_code> as_packet(result<T, reason_code> decoded) {
 
 }  // namespace
 
+result<void, reason_code> decode_publish(byte_view whole_packet, protocol_version version,
+                                         publish& out) {
+  frame_header header;
+  ACEMQ_MQTT_TRY(header, read_whole_frame(whole_packet));
+  if (header.type != packet_type::publish) return unexpected{reason_code::protocol_error};
+  return detail::decode_publish_into(header.flags, whole_packet.subspan(header.header_size),
+                                     version, out);
+}
+
 result<packet, reason_code> decode(byte_view whole_packet, protocol_version version) {
   frame_header header;
   ACEMQ_MQTT_TRY(header, read_whole_frame(whole_packet));

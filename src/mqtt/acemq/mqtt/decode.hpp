@@ -19,6 +19,12 @@ namespace acemq::mqtt {
 /// topic_name_invalid for a PUBLISH topic with wildcards, unsupported_protocol_version.
 result<packet, reason_code> decode(byte_view whole_packet, protocol_version version);
 
+/// Decodes a PUBLISH (delimited as for decode()) into `out`, reusing its storage (the topic's
+/// capacity, no packet variant): the path of the packet a broker receives most. Every field of
+/// `out` is set. Errors as decode(); protocol_error if the packet is not a PUBLISH.
+result<void, reason_code> decode_publish(byte_view whole_packet, protocol_version version,
+                                         publish& out);
+
 /// Decodes the first packet of a connection, which must be CONNECT [MQTT-3.1.0-1]. The protocol
 /// version is read from the packet: an unknown Protocol Name or Level gives
 /// unsupported_protocol_version (the broker answers CONNACK 0x84 in v5 or return code 0x01 in

@@ -6,7 +6,15 @@
 namespace acemq::mqtt {
 
 bool properties::empty() const noexcept {
-  return *this == properties{};
+  return !payload_format_indicator && !message_expiry_interval && !content_type &&
+         !response_topic && !correlation_data && subscription_identifiers.empty() &&
+         !session_expiry_interval && !assigned_client_identifier && !server_keep_alive &&
+         !authentication_method && !authentication_data && !request_problem_information &&
+         !will_delay_interval && !request_response_information && !response_information &&
+         !server_reference && !reason_string && !receive_maximum && !topic_alias_maximum &&
+         !topic_alias && !maximum_qos && !retain_available && user_properties.empty() &&
+         !maximum_packet_size && !wildcard_subscription_available &&
+         !subscription_identifier_available && !shared_subscription_available;
 }
 
 namespace detail {
@@ -306,11 +314,16 @@ std::size_t properties_content_size(const properties& p) noexcept {
 }
 
 std::size_t properties_size(const properties& p) noexcept {
+  if (p.empty()) return 1;  // a Property Length of 0
   const std::size_t content = properties_content_size(p);
   return variable_byte_integer_size(to_remaining_length(content)) + content;
 }
 
 void write_properties(const properties& p, byte_vector& out) {
+  if (p.empty()) {
+    out.push_back(0);  // Property Length 0
+    return;
+  }
   write_variable_byte_integer(to_remaining_length(properties_content_size(p)), out);
   write_optional(property_id::payload_format_indicator, p.payload_format_indicator, out);
   write_optional(property_id::message_expiry_interval, p.message_expiry_interval, out);

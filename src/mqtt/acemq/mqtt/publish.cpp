@@ -27,6 +27,12 @@ constexpr std::uint8_t retain_flag = 0x01;
 result<publish, reason_code> decode_publish(std::uint8_t flags, byte_view body,
                                             protocol_version v) {
   publish out;
+  ACEMQ_MQTT_CHECK(decode_publish_into(flags, body, v, out));
+  return out;
+}
+
+result<void, reason_code> decode_publish_into(std::uint8_t flags, byte_view body,
+                                              protocol_version v, publish& out) {
   out.dup = (flags & dup_flag) != 0;
   out.qos = static_cast<std::uint8_t>((flags & qos_mask) >> qos_shift);
   out.retain = (flags & retain_flag) != 0;
@@ -36,10 +42,15 @@ result<publish, reason_code> decode_publish(std::uint8_t flags, byte_view body,
   if (out.dup && out.qos == 0) return unexpected{reason_code::malformed_packet};
 
   reader in(body);
-  ACEMQ_MQTT_TRY(out.topic, in.read_utf8_string());
+  std::string_view topic;
+  ACEMQ_MQTT_TRY(topic, in.read_utf8_view());
+  out.topic.assign(topic);
+  out.packet_id = 0;
   if (out.qos > 0) ACEMQ_MQTT_TRY(out.packet_id, read_packet_id(in));
   if (v == protocol_version::v5) {
     ACEMQ_MQTT_TRY(out.properties, read_properties(in, property_context::publish));
+  } else if (!out.properties.empty()) {
+    out.properties = {};
   }
   if (out.topic.empty()) {
     // MQTT 5.0 3.3.2.3.4: an empty Topic Name needs a Topic Alias, else Protocol Error.
@@ -52,7 +63,7 @@ result<publish, reason_code> decode_publish(std::uint8_t flags, byte_view body,
   }
   const byte_view payload = in.read_rest();
   out.payload = std::make_shared<const byte_vector>(payload.begin(), payload.end());
-  return out;
+  return {};
 }
 
 std::uint8_t fixed_header_flags(const publish& p) noexcept {

@@ -55,14 +55,20 @@ byte_view reader::read_rest() noexcept {
   return bytes;
 }
 
-result<std::string, reason_code> reader::read_utf8_string() {
+result<std::string_view, reason_code> reader::read_utf8_view() noexcept {
   std::uint16_t length = 0;
   ACEMQ_MQTT_TRY(length, read_two_byte_integer());
   byte_view bytes;
-  ACEMQ_MQTT_TRY(bytes, read_bytes(length));  // bounded by the packet before allocating
+  ACEMQ_MQTT_TRY(bytes, read_bytes(length));
   const std::string_view text = as_string_view(bytes);
   // [MQTT-1.5.4-1] well-formed UTF-8, [MQTT-1.5.4-2] no U+0000.
   if (!is_valid_utf8(text, false)) return unexpected{reason_code::malformed_packet};
+  return text;
+}
+
+result<std::string, reason_code> reader::read_utf8_string() {
+  std::string_view text;
+  ACEMQ_MQTT_TRY(text, read_utf8_view());  // bounded by the packet before allocating
   return std::string(text);
 }
 

@@ -54,6 +54,8 @@ class reader {
   result<std::uint32_t, reason_code> read_variable_byte_integer() noexcept;
   /// Length-prefixed UTF-8 without U+0000 [MQTT-1.5.4-1, MQTT-1.5.4-2]; else malformed_packet.
   result<std::string, reason_code> read_utf8_string();
+  /// The same, as a view into the packet's bytes (no copy).
+  result<std::string_view, reason_code> read_utf8_view() noexcept;
   /// Length-prefixed Binary Data [MQTT 5.0 1.5.6].
   result<byte_vector, reason_code> read_binary_data();
   /// `count` bytes, or malformed_packet if fewer remain.
