@@ -83,6 +83,9 @@ struct publish_feedback {
   /// A connected destination's queue is three quarters full or refused the delivery for a bound
   /// (session_state::congested): the publisher should slow down.
   bool congested = false;
+  /// The publishing connection's session, kept by a congested destination so that it can tell
+  /// the publisher to resume once it has drained (session_traffic::waiting_publishers).
+  const std::shared_ptr<session>* publisher = nullptr;
   /// The message is retained and the retained store is at max_retained_messages or
   /// max_retained_memory: it was neither stored nor routed (the publisher answers 0x97).
   bool retained_refused = false;
@@ -221,6 +224,9 @@ class broker {
   std::size_t session_count_of(const principal_identity& who) const;
   /// Payload bytes queued in the sessions of `who`.
   std::size_t queued_bytes_of(const principal_identity& who) const;
+  /// Tells the connection of `publisher` (paused by a congested destination that has now
+  /// drained) that it may resume reading: session_state::resume_requested, then a wake.
+  static void resume_publisher(session& publisher);
   /// Looks up a session by client identifier (tests and administration).
   std::shared_ptr<session> find_session(std::string_view client_id) const;
 

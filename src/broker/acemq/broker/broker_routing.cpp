@@ -201,6 +201,16 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now,
   if (feedback != nullptr && state->owner != 0 &&
       (outcome == enqueue_result::dropped_full || state->congested(settings_))) {
     feedback->congested = true;
+    if (feedback->publisher != nullptr && *feedback->publisher) {
+      auto& waiting = state->traffic().waiting_publishers;
+      const std::shared_ptr<session>& publisher = *feedback->publisher;
+      const bool known = std::any_of(waiting.begin(), waiting.end(), [&](const auto& each) {
+        return !each.owner_before(publisher) && !publisher.owner_before(each);
+      });
+      if (!known && waiting.size() < session_traffic::max_waiting_publishers) {
+        waiting.push_back(publisher);
+      }
+    }
   }
   if (outcome == enqueue_result::dropped_full && state->owner != 0 && state->io &&
       !state->wake_pending) {
@@ -215,6 +225,13 @@ bool broker::enqueue(session& destination, delivery item, clock::time_point now,
     state->io->wake();
   }
   return true;
+}
+
+void broker::resume_publisher(session& publisher) {
+  auto state = publisher.lock();
+  if (state->io == nullptr) return;
+  state->resume_requested = true;
+  state->io->wake();
 }
 
 subscribe_result broker::subscribe(session& subject, std::string_view filter,

@@ -180,6 +180,7 @@ class connection {
   /// `seen` (its first bytes) shows an MQTT 5 CONNECT, otherwise the connection just closes.
   void refuse_oversize_first_packet(byte_view seen);
   void handle_packet(byte_view whole_packet);
+  void handle_publish_packet(byte_view whole_packet);
   void handle_first_packet(byte_view whole_packet);
   void handle(mqtt::publish&& packet);
   void handle(const mqtt::puback& packet);
@@ -222,12 +223,25 @@ class connection {
 
   // Outbound.
   void send_packet(mqtt::packet packet);
-  bool send_publish(const delivery& item, std::uint16_t packet_id, bool dup);
+  /// Encodes and sends one PUBLISH; false when it was dropped for the client's Maximum Packet
+  /// Size. With `batch`, a PUBLISH whose payload is at most coalesced_payload_limit bytes is
+  /// appended to it whole instead (send_gathered() writes it), so a batch of small messages is one
+  /// buffer and one write-queue entry, not one allocation and entry per message.
+  bool send_publish(const delivery& item, std::uint16_t packet_id, bool dup,
+                    byte_vector* batch = nullptr);
+  /// Sends what send_publish() gathered in `batch`, if anything.
+  void send_gathered(byte_vector& batch);
+  static constexpr std::size_t coalesced_payload_limit = 512;
   void pump();
 
   // Flow control towards this client as a publisher.
   void after_publish(bool congested);
-  void throttle_until(clock::time_point until);
+  /// Pauses reading until `until`; `rate_until` is the part max_publish_rate imposes (a
+  /// congestion pause may end early, resume_after_congestion, that part may not).
+  void throttle_until(clock::time_point until,
+                      std::optional<clock::time_point> rate_until = std::nullopt);
+  /// The destinations whose congestion paused this publisher have drained.
+  void resume_after_congestion();
   void release_throttle();
 
   // Closing.

@@ -20,11 +20,15 @@ using mqtt::reason_code;
 
 // ---- PUBLISH, outbound ----
 
-bool connection::send_publish(const delivery& item, std::uint16_t packet_id, bool dup) {
+bool connection::send_publish(const delivery& item, std::uint16_t packet_id, bool dup,
+                              byte_vector* batch) {
   const bool v5 = version_ == protocol_version::v5;
   // One per I/O thread, reused (its buffers keep their capacity): every field is set below, and
   // nothing here runs another connection's send_publish before `out` is done with.
   thread_local mqtt::publish scratch;
+  // Whether scratch's properties hold a forwarded message's (most messages forward none, and
+  // copying an empty set of properties over an empty one is work for nothing).
+  thread_local bool scratch_forwards = false;
   mqtt::publish& out = scratch;
   out.dup = dup;
   out.qos = item.qos;
@@ -33,8 +37,12 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
   out.payload = item.msg->payload;
   std::uint16_t new_alias = 0;
   if (v5) {
-    out.properties = item.msg->forwarded;
+    const bool forwards = !item.msg->forwarded.empty();
+    if (forwards || scratch_forwards) out.properties = item.msg->forwarded;
+    scratch_forwards = forwards;
     out.properties.subscription_identifiers = item.subscription_identifiers;
+    out.properties.message_expiry_interval.reset();
+    out.properties.topic_alias.reset();
     if (item.msg->expires_at) {
       // [MQTT-3.3.2-6]: the interval sent is what remains, rounded up, at least 1 second.
       const auto remaining = *item.msg->expires_at - broker_.time().now();
@@ -51,23 +59,41 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
   } else {
     out.topic.assign(item.msg->topic);
   }
+  const byte_view payload = out.payload_view();
+  const bool coalesce = batch != nullptr && payload.size() <= coalesced_payload_limit;
   byte_vector header;
-  // One allocation per header: the topic plus fixed fields and typical properties.
-  header.reserve(out.topic.size() + 64);
-  mqtt::encode_publish_header(out, version_, header);
-  const std::size_t total = header.size() + item.msg->payload_size();
+  byte_vector& into = coalesce ? *batch : header;
+  const std::size_t start = into.size();
+  // A header of its own: one allocation, for the topic plus fixed fields and typical properties.
+  if (!coalesce) header.reserve(out.topic.size() + 64);
+  mqtt::encode_publish_header(out, version_, into);
+  const std::size_t total = into.size() - start + payload.size();
   out.payload.reset();
   if (client_maximum_packet_size_ != 0 && total > client_maximum_packet_size_) {
     // [MQTT-3.1.2-25]: never larger than the client's Maximum Packet Size; the message is
     // discarded as if it had been sent.
+    into.resize(start);
     broker_.counters().messages_dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   if (new_alias != 0) aliases().outbound.remember(item.msg->topic, new_alias);
   broker_.counters().messages_out.fetch_add(1, std::memory_order_relaxed);
   broker_.counters().bytes_out.fetch_add(total, std::memory_order_relaxed);
+  if (coalesce) {
+    into.insert(into.end(), payload.begin(), payload.end());
+    return true;
+  }
+  // A larger payload is written from the message itself (shared by every subscriber); the
+  // small ones gathered before it go first.
+  if (batch != nullptr) send_gathered(*batch);
   io_.send(outgoing{std::move(header), item.msg->payload});
   return true;
+}
+
+void connection::send_gathered(byte_vector& batch) {
+  if (batch.empty()) return;
+  io_.send(outgoing{std::move(batch), nullptr});
+  batch = byte_vector{};
 }
 
 void connection::pump() {
@@ -78,6 +104,8 @@ void connection::pump() {
       .now = broker_.time().now(),
       .receiver = principal_.get(),
       .transport = &io_,
+      .resume_below_messages = broker_.settings().max_queued_messages / 4,
+      .resume_below_bytes = broker_.settings().max_queued_bytes / 4,
   };
   // The batch's capacity is kept per thread, not per connection (an idle connection holds none);
   // taken for this call, so a nested call would start with a batch of its own.
@@ -88,6 +116,11 @@ void connection::pump() {
   bool refused = false;
   while (more && state_ == state::connected && !refused) {
     session_->take_batch(request, batch);
+    for (const std::weak_ptr<session>& waiting : batch.resume) {
+      if (const std::shared_ptr<session> publisher = waiting.lock()) {
+        broker::resume_publisher(*publisher);
+      }
+    }
     more = batch.more;
     refused = batch.refused;
     if (batch.expired > 0) {
@@ -107,14 +140,24 @@ void connection::pump() {
         more = true;
       }
     }
+    byte_vector small;  // the batch's small PUBLISH packets, one buffer
+    std::size_t room = 0;
+    for (const auto& fresh : batch.fresh) {
+      const message& content = *fresh.first.msg;
+      if (content.payload_size() <= coalesced_payload_limit) {
+        room += content.topic.size() + content.payload_size() + 16;
+      }
+    }
+    small.reserve(room);
     for (const auto& [item, packet_id] : batch.fresh) {
       if (state_ != state::connected) break;
-      if (!send_publish(item, packet_id, false) && packet_id != 0) {
+      if (!send_publish(item, packet_id, false, &small) && packet_id != 0) {
         // Dropped for size: behave as if acknowledged, freeing the window (and pump again).
         session_->drop_inflight(packet_id);
         more = true;
       }
     }
+    if (state_ == state::connected) send_gathered(small);
   }
   batch.clear();
   std::swap(batch, scratch);

@@ -60,6 +60,9 @@ struct connection::occasional {
   /// Reading is paused until then (congested subscribers, max_publish_rate); bytes that arrive
   /// meanwhile wait in `deferred`.
   deadline throttled_until;
+  /// The part of the pause max_publish_rate imposes: not ended early by
+  /// connection::resume_after_congestion.
+  deadline rate_limited_until;
   /// Token bucket of broker_settings::max_publish_rate: PUBLISH packets still allowed now, and
   /// when it was last refilled. Kept for the connection's life while a rate is set.
   double publish_tokens = 0;
@@ -67,7 +70,8 @@ struct connection::occasional {
 
   bool empty(const broker_settings& settings) const noexcept {
     return !auth_relay && !intercept_relay && partial.empty() && deferred.empty() &&
-           !pending_connect && !aliases && !throttled_until && settings.max_publish_rate == 0;
+           !pending_connect && !aliases && !throttled_until && !rate_limited_until &&
+           settings.max_publish_rate == 0;
   }
 };
 

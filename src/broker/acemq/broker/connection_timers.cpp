@@ -23,6 +23,10 @@ void connection::on_wake() {
     end_for_credentials();
     return;
   }
+  if (throttled() && session_ && session_->take_resume_request()) {
+    resume_after_congestion();
+    if (state_ != state::connected) return;
+  }
   pump();
 }
 

@@ -137,6 +137,7 @@ void connection::handle(mqtt::publish&& packet) {
 
   std::size_t routed = 0;
   publish_feedback feedback;
+  feedback.publisher = &session_;
   if (verdict == reason_code::success) {
     auto content = std::make_shared<message>();
     content->topic = std::move(packet.topic);
@@ -157,7 +158,10 @@ void connection::handle(mqtt::publish&& packet) {
             retain_until_of(*ends, broker_.time().now(), broker_.time().unix_seconds());
       }
     }
-    content->publisher_client_id = client_id();
+    // Only a stored copy keeps the publisher's identifier (QoS 0 is stored only when retained).
+    if (broker_.store() != nullptr && (content->qos > 0 || content->retain)) {
+      content->publisher_client_id = client_id();
+    }
     content->publisher_session = session_->id();
     routed = broker_.publish(content, &feedback);
   }
@@ -190,6 +194,7 @@ void connection::after_publish(bool congested) {
   const broker_settings& settings = broker_.settings();
   const clock::time_point now = broker_.time().now();
   std::optional<clock::time_point> until;
+  std::optional<clock::time_point> rate_until;
   if (congested && settings.congestion_pause.count() > 0) {
     // A connected subscriber is falling behind: slow this publisher down briefly rather than
     // acknowledge messages the subscriber's queue will have to drop.
@@ -207,23 +212,45 @@ void connection::after_publish(bool congested) {
       // Read nothing more until the bucket holds one token again (nothing is refused).
       const auto wait = std::chrono::duration_cast<clock::duration>(
           std::chrono::duration<double>((1.0 - bucket.publish_tokens) / rate));
-      if (!until || now + wait > *until) until = now + wait;
+      rate_until = now + wait;
+      if (!until || *rate_until > *until) until = rate_until;
       broker_.counters().publish_rate_limited.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  if (until) throttle_until(*until);
+  if (until) throttle_until(*until, rate_until);
 }
 
-void connection::throttle_until(clock::time_point until) {
+void connection::throttle_until(clock::time_point until,
+                                std::optional<clock::time_point> rate_until) {
   if (state_ != state::connected) return;
-  if (!throttled()) io_.pause_reading();
+  if (!throttled()) {
+    io_.pause_reading();
+    // A resume request left from an earlier pause must not end this one.
+    if (session_) (void)session_->take_resume_request();
+  }
   if (!throttled() || until > throttled_until()) more().throttled_until = until;
+  if (rate_until &&
+      (!occasional_->rate_limited_until || *rate_until > *occasional_->rate_limited_until)) {
+    occasional_->rate_limited_until = *rate_until;
+  }
   rearm();
+}
+
+void connection::resume_after_congestion() {
+  if (!throttled() || state_ != state::connected) return;
+  // The congested subscribers have drained; only max_publish_rate may still hold reading back.
+  if (occasional_->rate_limited_until && *occasional_->rate_limited_until > broker_.time().now()) {
+    occasional_->throttled_until = *occasional_->rate_limited_until;
+    rearm();
+    return;
+  }
+  release_throttle();
 }
 
 void connection::release_throttle() {
   if (occasional_) {
     occasional_->throttled_until.reset();
+    occasional_->rate_limited_until.reset();
     trim();
   }
   // The bytes held while paused come first; reading resumes only once they are all processed

@@ -32,8 +32,10 @@ struct message {
   /// "min(token expiry, message expiry)"), from the publisher's principal::expires_at_unix();
   /// nullopt = only the Message Expiry Interval applies. Live deliveries are not affected.
   std::optional<clock::time_point> retain_until;
-  /// Client identifier of the publisher (logs) and its session (No Local [MQTT-3.8.3-3]).
+  /// Client identifier of the publisher, kept with a stored copy of the message: set when the
+  /// broker persists and the message may be stored (QoS 1 or 2, or retained); empty otherwise.
   std::string publisher_client_id;
+  /// The publisher's session (No Local [MQTT-3.8.3-3]).
   subscriber_id publisher_session = 0;
 
   bool expired(clock::time_point now) const noexcept { return expires_at && *expires_at <= now; }

@@ -24,6 +24,8 @@
 
 namespace acemq::broker {
 
+class session;
+
 class connection_io;
 class persistence;
 struct broker_settings;
@@ -122,6 +124,13 @@ struct session_traffic {
   std::uint64_t next_sequence = 0;
   /// Drops counted for this session (queue bounds), for diagnostics.
   std::uint64_t dropped = 0;
+
+  /// Publishers paused because this queue was congested (connection::after_publish): their
+  /// sessions are told to resume once it has drained to a quarter of its bounds
+  /// (batch_request::resume_below), instead of each waiting out its whole pause. At most
+  /// max_waiting_publishers; one more simply waits out its pause.
+  std::vector<std::weak_ptr<session>> waiting_publishers;
+  static constexpr std::size_t max_waiting_publishers = 16;
 };
 
 /// Mutable session state; only touched with the session's mutex held.
@@ -144,6 +153,9 @@ struct session_state {
   /// connection (Session Expiry Interval non-zero); not otherwise, and not once the session
   /// ended (docs/broker-core.md, "Persistence").
   bool durable : 1 = false;
+  /// Set when a subscriber this session's connection published to has drained its queue: the
+  /// connection, paused for that congestion, may resume before its pause ends.
+  bool resume_requested : 1 = false;
   /// Who the last authenticated client is; deliveries are authorized against it.
   std::shared_ptr<const principal> who;
   clock::time_point detached_at{};
@@ -281,6 +293,10 @@ struct batch_request {
   /// Asked whether it holds too many unwritten bytes: a slow reader's backlog stays in the
   /// session queue, where its bounds and drop policy apply. Null = never congested.
   connection_io* transport = nullptr;
+  /// Once the queue holds no more messages and bytes than these, the publishers waiting for it
+  /// are handed back in outbound_batch::resume.
+  std::size_t resume_below_messages = 0;
+  std::size_t resume_below_bytes = 0;
 };
 
 /// What session::take_batch hands the connection, to be written outside the session's lock.
@@ -303,6 +319,9 @@ struct outbound_batch {
   bool more = false;
   /// The receiver refused a delivery and asks to be disconnected for it (RFC 9431 3.2, 6.2).
   bool refused = false;
+  /// Publishers that paused for this session's congestion and may now resume
+  /// (broker::resume_publisher).
+  std::vector<std::weak_ptr<session>> resume;
 
   void clear() noexcept;
 };
@@ -384,6 +403,9 @@ class session {
   /// entered in flight with a packet identifier. Nothing when the session belongs to another
   /// connection, has ended, or the transport is congested.
   void take_batch(const batch_request& request, outbound_batch& out);
+  /// Whether a congested subscriber asked this session's connection to resume publishing
+  /// (session_state::resume_requested); clears the request.
+  bool take_resume_request();
 
   /// Applies a new (re-authenticated) principal: deliveries are authorized against it from now
   /// on, a retained Will ends with its grant (RFC 9431 5), and queued or not-yet-received
@@ -391,6 +413,9 @@ class session {
   std::size_t narrow_to(std::shared_ptr<const principal> who);
 
  private:
+  /// take_batch's deliveries, with the lock held.
+  void fill_batch(const batch_request& request, outbound_batch& out, locked& held);
+
   const subscriber_id id_;
   const std::string client_id_;
   std::atomic<bool> connected_{false};

@@ -18,6 +18,7 @@ void outbound_batch::clear() noexcept {
   denied = 0;
   more = false;
   refused = false;
+  resume.clear();
 }
 
 inbound_publish session::admit_inbound(std::uint8_t qos, std::uint16_t packet_id,
@@ -97,13 +98,30 @@ void session::resend_inflight() {
   held->mark_inflight_for_resend();
 }
 
+bool session::take_resume_request() {
+  auto held = lock();
+  const bool requested = held->resume_requested;
+  held->resume_requested = false;
+  return requested;
+}
+
 void session::take_batch(const batch_request& request, outbound_batch& out) {
+  out.clear();
+  auto held = lock();
+  fill_batch(request, out, held);
+  if (session_traffic* const traffic = held->traffic_if_any();
+      traffic != nullptr && !traffic->waiting_publishers.empty() &&
+      traffic->queue.size() <= request.resume_below_messages &&
+      traffic->queued_bytes <= request.resume_below_bytes) {
+    out.resume.swap(traffic->waiting_publishers);
+  }
+}
+
+void session::fill_batch(const batch_request& request, outbound_batch& out, locked& held) {
   // Deliveries leave the queue in bounded batches, so one connection's backlog does not hold the
   // lock (which routing threads need) for long, nor grow the transport's write queue.
   constexpr std::size_t batch_items = 64;
   constexpr std::size_t batch_bytes = 64 * 1024;
-  out.clear();
-  auto held = lock();
   if (held->owner != request.owner || held->ended) return;
   held->wake_pending = false;
   if (held->delivery_refused) {
