@@ -107,60 +107,60 @@ TEST_F(flow_control_test, publisher_pauses_while_a_connected_subscriber_is_conge
   EXPECT_EQ(subscriber.received_of<mqtt::publish>().size(), 8u);
 }
 
-TEST_F(flow_control_test, a_paused_publisher_resumes_as_soon_as_the_subscriber_has_drained) {
-  settings.max_queued_messages = 8;
-  settings.congestion_pause = 10'000ms;  // only the drain can end the pause within this test
-  client& subscriber = connected("sub");
-  subscribe(subscriber, "t", 1);
-  subscriber.io().congested_flag = true;
-  client& publisher = connected("pub");
-  byte_vector burst;
-  for (std::uint16_t id = 1; id <= 8; ++id)
-    mqtt::encode(publish_packet("t", "m", 1, id), mqtt::protocol_version::v5, burst);
-  publisher.send_bytes(burst);
-  settle();
-  ASSERT_TRUE(publisher.io().paused);
-  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 6u);
+// A subscriber "sub" on "t" whose transport is congested, and a publisher "pub" that sent eight
+// QoS 1 messages at once: the sixth filled three quarters of the eight-message queue, so six
+// are acknowledged, reading is paused and two are held.
+class paused_publisher_test : public flow_control_test {
+ protected:
+  void pause_the_publisher() {
+    settings.max_queued_messages = 8;
+    settings.congestion_pause = 10'000ms;  // only the drain can end the pause within a test
+    subscriber_ = &connected("sub");
+    subscribe(*subscriber_, "t", 1);
+    subscriber_->io().congested_flag = true;
+    publisher_ = &connected("pub");
+    byte_vector burst;
+    for (std::uint16_t id = 1; id <= 8; ++id)
+      mqtt::encode(publish_packet("t", "m", 1, id), mqtt::protocol_version::v5, burst);
+    publisher_->send_bytes(burst);
+    settle();
+    ASSERT_TRUE(publisher_->io().paused);
+    EXPECT_EQ(publisher_->received_of<mqtt::puback>().size(), 6u);
+  }
 
-  // The subscriber's socket drains and its queue empties: the publisher is told to resume at
-  // once, without the clock moving, and the two PUBLISH packets it held are processed.
-  subscriber.io().congested_flag = false;
-  subscriber.machine().on_wake();
-  settle();
-  EXPECT_FALSE(publisher.io().paused);
-  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 2u);
-  EXPECT_EQ(subscriber.received_of<mqtt::publish>().size(), 8u);
+  /// The subscriber's socket drains: it takes its whole queue.
+  void drain_the_subscriber() {
+    subscriber_->io().congested_flag = false;
+    subscriber_->machine().on_wake();
+    settle();
+  }
+
+  client* subscriber_ = nullptr;
+  client* publisher_ = nullptr;
+};
+
+TEST_F(paused_publisher_test, resumes_as_soon_as_the_subscriber_has_drained) {
+  pause_the_publisher();
+  // Told to resume at once, without the clock moving: the two held PUBLISH packets follow.
+  drain_the_subscriber();
+  EXPECT_FALSE(publisher_->io().paused);
+  EXPECT_EQ(publisher_->received_of<mqtt::puback>().size(), 2u);
+  EXPECT_EQ(subscriber_->received_of<mqtt::publish>().size(), 8u);
   EXPECT_EQ(engine().counters().messages_dropped.load(), 0u);
 }
 
-TEST_F(flow_control_test, an_early_resume_does_not_end_what_max_publish_rate_imposes) {
-  settings.max_queued_messages = 8;
-  settings.congestion_pause = 10'000ms;
-  // Five PUBLISH packets a second: the sixth both empties the bucket (a wait of 0.4 s) and makes
-  // the queue congested (six of eight).
+TEST_F(paused_publisher_test, an_early_resume_does_not_end_what_max_publish_rate_imposes) {
+  // Five PUBLISH packets a second: the sixth also empties the bucket (a wait of 0.4 s).
   settings.max_publish_rate = 5;
-  client& subscriber = connected("sub");
-  subscribe(subscriber, "t", 1);
-  subscriber.io().congested_flag = true;
-  client& publisher = connected("pub");
-  byte_vector burst;
-  for (std::uint16_t id = 1; id <= 8; ++id)
-    mqtt::encode(publish_packet("t", "m", 1, id), mqtt::protocol_version::v5, burst);
-  publisher.send_bytes(burst);
-  settle();
-  ASSERT_TRUE(publisher.io().paused);
-  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 6u);
-
-  // The subscriber drains: the congestion part of the pause ends, the rate's part does not.
-  subscriber.io().congested_flag = false;
-  subscriber.machine().on_wake();
-  settle();
-  EXPECT_TRUE(publisher.io().paused);
-  EXPECT_TRUE(publisher.received_of<mqtt::puback>().empty());
+  pause_the_publisher();
+  // The congestion part of the pause ends, the rate's part does not.
+  drain_the_subscriber();
+  EXPECT_TRUE(publisher_->io().paused);
+  EXPECT_TRUE(publisher_->received_of<mqtt::puback>().empty());
   // Then the two held packets: the bucket refilled two in 0.4 s, and the second empties it.
   advance(400ms);
-  EXPECT_EQ(publisher.received_of<mqtt::puback>().size(), 2u);
-  EXPECT_TRUE(publisher.io().paused);
+  EXPECT_EQ(publisher_->received_of<mqtt::puback>().size(), 2u);
+  EXPECT_TRUE(publisher_->io().paused);
 }
 
 TEST_F(flow_control_test, an_offline_subscriber_does_not_slow_publishers) {
