@@ -26,7 +26,6 @@ using mqtt::reason_code;
 
 void connection::on_bytes(byte_view data) {
   if (state_ == state::closed) return;
-  // The destinations of this read's PUBLISH packets are woken once, when it is handled.
   consume(data);
 }
 

@@ -223,11 +223,7 @@ void connection::after_publish(bool congested) {
 void connection::throttle_until(clock::time_point until,
                                 std::optional<clock::time_point> rate_until) {
   if (state_ != state::connected) return;
-  if (!throttled()) {
-    io_.pause_reading();
-    // A resume request left from an earlier pause must not end this one.
-    if (session_) (void)session_->take_resume_request();
-  }
+  if (!throttled()) io_.pause_reading();
   if (!throttled() || until > throttled_until()) more().throttled_until = until;
   if (rate_until &&
       (!occasional_->rate_limited_until || *rate_until > *occasional_->rate_limited_until)) {
@@ -248,6 +244,10 @@ void connection::resume_after_congestion() {
 }
 
 void connection::release_throttle() {
+  // A resume request that came after this pause ended must not end the next one. (Cleared here,
+  // not when a pause starts: the subscriber may ask to resume before the pause that its request
+  // ends has started, while the PUBLISH that found it congested is still being handled.)
+  if (session_) (void)session_->take_resume_request();
   if (occasional_) {
     occasional_->throttled_until.reset();
     occasional_->rate_limited_until.reset();

@@ -24,9 +24,8 @@
 
 namespace acemq::broker {
 
-class session;
-
 class connection_io;
+class session;
 class persistence;
 struct broker_settings;
 
