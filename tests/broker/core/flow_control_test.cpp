@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -69,6 +70,54 @@ TEST_F(flow_control_test, a_long_queue_leaves_in_several_batches_in_one_wake) {
   EXPECT_EQ(subscriber.received_of<mqtt::publish>().size(), 300u);
   // Small messages leave a batch (64 at most) as one write each: 300 in five.
   EXPECT_EQ(subscriber.io().writes - writes_before, 5u);
+}
+
+TEST_F(flow_control_test, payloads_up_to_the_coalescing_limit_share_a_write_larger_ones_do_not) {
+  const std::size_t limit = connection::coalesced_payload_limit;
+  client& subscriber = connected("sub");
+  subscribe(subscriber, "t");
+  subscriber.io().congested_flag = true;
+  client& publisher = connected("pub");
+  const std::vector<std::string> payloads = {std::string(limit, 'a'), std::string(limit, 'b'),
+                                             std::string(limit + 1, 'c'), std::string(limit, 'd')};
+  for (const std::string& payload : payloads)
+    publisher.send(publish_packet("t", payload));
+  settle();
+  const std::size_t writes_before = subscriber.io().writes;
+  subscriber.io().congested_flag = false;
+  subscriber.machine().on_wake();
+  // The two at the limit share a write; the larger one goes alone (its payload written from
+  // the message), after them; the last one starts a new shared write.
+  EXPECT_EQ(subscriber.io().writes - writes_before, 3u);
+  const auto delivered = subscriber.received_of<mqtt::publish>();
+  ASSERT_EQ(delivered.size(), payloads.size());
+  for (std::size_t i = 0; i < payloads.size(); ++i)
+    EXPECT_EQ(payload_of(delivered[i]), payloads[i]);
+}
+
+TEST_F(flow_control_test, a_packet_dropped_in_a_shared_write_leaves_the_others_whole) {
+  client& subscriber = make_client();
+  mqtt::connect hello = connect_packet("sub");
+  hello.properties.maximum_packet_size = 64;  // [MQTT-3.1.2-25]
+  subscriber.send(hello);
+  settle();
+  subscriber.received();
+  subscribe(subscriber, "t");
+  subscriber.io().congested_flag = true;
+  client& publisher = connected("pub");
+  publisher.send(publish_packet("t", "first"));
+  publisher.send(publish_packet("t", std::string(100, 'x')));
+  publisher.send(publish_packet("t", "third"));
+  settle();
+  const std::size_t writes_before = subscriber.io().writes;
+  subscriber.io().congested_flag = false;
+  subscriber.machine().on_wake();
+  EXPECT_EQ(subscriber.io().writes - writes_before, 1u);
+  const auto delivered = subscriber.received_of<mqtt::publish>();
+  ASSERT_EQ(delivered.size(), 2u);
+  EXPECT_EQ(payload_of(delivered[0]), "first");
+  EXPECT_EQ(payload_of(delivered[1]), "third");
+  EXPECT_EQ(engine().counters().messages_dropped.load(), 1u);
 }
 
 TEST_F(flow_control_test, publisher_pauses_while_a_connected_subscriber_is_congested) {
@@ -161,6 +210,40 @@ TEST_F(paused_publisher_test, an_early_resume_does_not_end_what_max_publish_rate
   advance(400ms);
   EXPECT_EQ(publisher_->received_of<mqtt::puback>().size(), 2u);
   EXPECT_TRUE(publisher_->io().paused);
+}
+
+TEST_F(flow_control_test, a_subscriber_resumes_at_most_sixteen_paused_publishers_early) {
+  const std::size_t bound = session_traffic::max_waiting_publishers;
+  // 64 messages at most, congested from 48: a filler leaves 47, then each of bound + 1
+  // publishers adds one and is paused, none dropped.
+  settings.max_queued_messages = 64;
+  settings.congestion_pause = 10'000ms;
+  client& subscriber = connected("sub");
+  subscribe(subscriber, "t");
+  subscriber.io().congested_flag = true;
+  client& filler = connected("filler");
+  for (int i = 0; i < 47; ++i)
+    filler.send(publish_packet("t", "m"));
+  settle();
+  ASSERT_FALSE(filler.io().paused);
+  std::vector<client*> publishers;
+  for (std::size_t i = 0; i <= bound; ++i) {
+    publishers.push_back(&connected("pub" + std::to_string(i)));
+    publishers.back()->send(publish_packet("t", "m"));
+    settle();
+    ASSERT_TRUE(publishers.back()->io().paused) << i;
+  }
+  EXPECT_EQ(engine().counters().messages_dropped.load(), 0u);
+
+  subscriber.io().congested_flag = false;
+  subscriber.machine().on_wake();
+  settle();
+  // The first sixteen are told to resume; the one past the bound waits out its pause.
+  for (std::size_t i = 0; i < bound; ++i)
+    EXPECT_FALSE(publishers[i]->io().paused) << i;
+  EXPECT_TRUE(publishers[bound]->io().paused);
+  advance(settings.congestion_pause);
+  EXPECT_FALSE(publishers[bound]->io().paused);
 }
 
 TEST_F(flow_control_test, an_offline_subscriber_does_not_slow_publishers) {

@@ -127,6 +127,9 @@ class connection {
   /// Server-initiated close (shutdown, administration): MQTT 5 clients get DISCONNECT with
   /// `reason` (e.g. server_shutting_down 0x8B); then the transport is closed.
   void shutdown(mqtt::reason_code reason);
+  /// Deliveries with payloads up to this many bytes are encoded into their batch's one write
+  /// buffer (send_publish); larger payloads are written from the message itself.
+  static constexpr std::size_t coalesced_payload_limit = 512;
   /// True once the machine has asked the transport to close.
   bool closed() const noexcept { return state_ == state::closed; }
 
@@ -231,7 +234,6 @@ class connection {
                     byte_vector* batch = nullptr);
   /// Sends what send_publish() gathered in `batch`, if anything.
   void send_gathered(byte_vector& batch);
-  static constexpr std::size_t coalesced_payload_limit = 512;
   void pump();
 
   // Flow control towards this client as a publisher.
