@@ -441,23 +441,17 @@ void protocol_machine::maybe_ready() {
 result<void, failure> protocol_machine::handle(mqtt::packet& p) {
   const mqtt::packet_type type = mqtt::type_of(p);
   using mqtt::packet_type;
-  const auto server_disconnected = [this](const mqtt::disconnect& d) -> result<void, failure> {
+  // AUTH and DISCONNECT may come before CONNACK and after it.
+  if (type == packet_type::auth) return handle_auth(std::get<mqtt::auth>(p));
+  if (type == packet_type::disconnect) {
+    const auto& d = std::get<mqtt::disconnect>(p);
     return stop(client_error::server_disconnected, d.reason_code,
                 d.properties.reason_string.value_or(std::string()), d.properties);
-  };
+  }
   if (state_ == connection_state::connecting) {
-    switch (type) {
-      case packet_type::connack:
-        return handle_connack(std::get<mqtt::connack>(p));
-      case packet_type::auth:
-        return handle_auth(std::get<mqtt::auth>(p));
-      case packet_type::disconnect:
-        return server_disconnected(std::get<mqtt::disconnect>(p));
-      default:
-        // [MQTT-3.2.0-1] the server's first packet is CONNACK (or AUTH in v5).
-        return fail(client_error::protocol_violation, reason_code::protocol_error,
-                    "expected CONNACK");
-    }
+    if (type == packet_type::connack) return handle_connack(std::get<mqtt::connack>(p));
+    // [MQTT-3.2.0-1] the server's first packet is CONNACK (or AUTH in v5).
+    return fail(client_error::protocol_violation, reason_code::protocol_error, "expected CONNACK");
   }
   const auto ack = [this, type](const auto& a) {
     return handle_ack(type, a.packet_id, a.reason_code);
@@ -482,10 +476,6 @@ result<void, failure> protocol_machine::handle(mqtt::packet& p) {
     case packet_type::pingresp:
       ping_outstanding_ = false;
       return {};
-    case packet_type::auth:
-      return handle_auth(std::get<mqtt::auth>(p));
-    case packet_type::disconnect:
-      return server_disconnected(std::get<mqtt::disconnect>(p));
     default:
       // CONNECT, CONNACK (a second one), SUBSCRIBE, UNSUBSCRIBE and PINGREQ never come from a
       // server [MQTT-3.2.0-2].
