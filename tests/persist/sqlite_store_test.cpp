@@ -123,8 +123,10 @@ TEST(sqlite_store, round_trip_of_every_kind_of_state) {
     // One message fanned out to two sessions, stored once.
     auto shared = make_message("sensors/1/temp", "21.5", 2);
     auto properties = std::const_pointer_cast<message>(shared);
-    properties->forwarded.content_type = "text/plain";
-    properties->forwarded.user_properties.emplace_back("unit", "celsius");
+    mqtt::properties forwarded;
+    forwarded.content_type = "text/plain";
+    forwarded.user_properties.emplace_back("unit", "celsius");
+    properties->forwarded = broker::forwarded_from(std::move(forwarded));
     properties->expires_at = time.now() + 120s;
     const std::uint64_t message_id = store->allocate_id();
     stored_delivery to_alice = make_delivery(*store, message_id, shared, 2);
@@ -201,9 +203,10 @@ TEST(sqlite_store, round_trip_of_every_kind_of_state) {
   const message& restored = *alice.queued[0].msg;
   EXPECT_EQ(restored.topic, "sensors/1/temp");
   EXPECT_EQ(*restored.payload, to_bytes("21.5"));
-  EXPECT_EQ(restored.forwarded.content_type, "text/plain");
-  ASSERT_EQ(restored.forwarded.user_properties.size(), 1U);
-  EXPECT_EQ(restored.forwarded.user_properties[0].second, "celsius");
+  ASSERT_NE(restored.forwarded, nullptr);
+  EXPECT_EQ(restored.forwarded->content_type, "text/plain");
+  ASSERT_EQ(restored.forwarded->user_properties.size(), 1U);
+  EXPECT_EQ(restored.forwarded->user_properties[0].second, "celsius");
   ASSERT_TRUE(restored.expires_at.has_value());
   // The absolute expiry survives the restart: 120 s after publishing, 110 s after reopening.
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(*restored.expires_at - time.now()),

@@ -179,6 +179,36 @@ TEST_F(memory_bounds_test, one_principal_holds_its_share_of_the_queued_memory) {
   EXPECT_EQ(engine().counters().queued_bytes.load(), 150u);
 }
 
+TEST_F(memory_bounds_test, bytes_sent_in_one_batch_leave_the_shares_and_the_total) {
+  settings.max_queued_memory = 1000;
+  settings.max_queued_memory_per_principal = 100;
+  offline_session("alice-1", "alice", "t");
+  offline_session("bob-1", "bob", "t");
+  client& publisher = connected("pub");
+  for (int i = 0; i < 10; ++i)
+    publish_qos1(publisher, "t", "0123456789");
+  EXPECT_EQ(engine().queued_bytes_of(user("alice")), 100u);
+  EXPECT_EQ(engine().counters().queued_bytes.load(), 200u);
+  // Alice comes back: her ten messages leave the queue in one batch, and their bytes leave her
+  // share and the broker-wide total (settled once for the batch).
+  client& alice = make_client(protocol_version::v5);
+  mqtt::connect again = connect_packet("alice-1", protocol_version::v5, false);
+  again.properties.session_expiry_interval = 3600;
+  again.username = "alice";
+  alice.send(again);
+  settle();
+  EXPECT_EQ(alice.received_of<mqtt::publish>().size(), 10u);
+  EXPECT_EQ(engine().queued_bytes_of(user("alice")), 0u);
+  EXPECT_EQ(engine().queued_bytes_of(user("bob")), 100u);
+  EXPECT_EQ(engine().counters().queued_bytes.load(), 100u);
+  // Her share has room again; Bob's has none.
+  alice.send(mqtt::disconnect{});
+  settle();
+  publish_qos1(publisher, "t", "0123456789");
+  EXPECT_EQ(engine().queued_bytes_of(user("alice")), 10u);
+  EXPECT_EQ(engine().counters().queued_bytes.load(), 110u);
+}
+
 TEST_F(memory_bounds_test, the_default_share_is_a_quarter_of_the_ceiling) {
   EXPECT_EQ(queued_memory_share(broker_settings{}), broker_settings{}.max_queued_memory / 4);
   settings.max_queued_memory = 400;

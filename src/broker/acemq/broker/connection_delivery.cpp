@@ -37,8 +37,8 @@ bool connection::send_publish(const delivery& item, std::uint16_t packet_id, boo
   out.payload = item.msg->payload;
   std::uint16_t new_alias = 0;
   if (v5) {
-    const bool forwards = !item.msg->forwarded.empty();
-    if (forwards || scratch_forwards) out.properties = item.msg->forwarded;
+    const bool forwards = item.msg->forwarded != nullptr;
+    if (forwards || scratch_forwards) out.properties = item.msg->forwarded_properties();
     scratch_forwards = forwards;
     out.properties.subscription_identifiers = item.subscription_identifiers;
     out.properties.message_expiry_interval.reset();

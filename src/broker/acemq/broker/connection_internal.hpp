@@ -28,7 +28,8 @@ inline clock::duration seconds(std::uint64_t count) {
 
 // The properties a broker forwards unchanged to subscribers [MQTT-3.3.2-17], [MQTT-3.3.2-18],
 // [MQTT-3.3.2-20] (plus Content Type and Payload Format Indicator, MQTT 5.0 3.3.2.3.2/3.3.2.3.9).
-mqtt::properties forwarded_of(mqtt::properties& from);
+// Null when there are none (message::forwarded).
+std::shared_ptr<const mqtt::properties> forwarded_of(mqtt::properties& from);
 
 // Reads the Protocol Level of a CONNECT the decoder refused, to answer in a form the client
 // understands: 0 when the packet is too short to tell.

@@ -31,14 +31,14 @@ namespace detail {
 
 // The properties a broker forwards unchanged to subscribers [MQTT-3.3.2-17], [MQTT-3.3.2-18],
 // [MQTT-3.3.2-20] (plus Content Type and Payload Format Indicator, MQTT 5.0 3.3.2.3.2/3.3.2.3.9).
-mqtt::properties forwarded_of(mqtt::properties& from) {
+std::shared_ptr<const mqtt::properties> forwarded_of(mqtt::properties& from) {
   mqtt::properties kept;
   kept.payload_format_indicator = from.payload_format_indicator;
   kept.content_type = std::move(from.content_type);
   kept.response_topic = std::move(from.response_topic);
   kept.correlation_data = std::move(from.correlation_data);
   kept.user_properties = std::move(from.user_properties);
-  return kept;
+  return forwarded_from(std::move(kept));
 }
 
 }  // namespace detail

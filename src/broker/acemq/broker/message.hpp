@@ -24,8 +24,9 @@ struct message {
   bool retain = false;
   /// Only the properties forwarded unchanged to subscribers [MQTT-3.3.2-17], [MQTT-3.3.2-18],
   /// [MQTT-3.3.2-20]: payload format indicator, content type, response topic, correlation data,
-  /// user properties. Message Expiry is carried as `expires_at` instead.
-  mqtt::properties forwarded;
+  /// user properties. Message Expiry is carried as `expires_at` instead. Null when there are none
+  /// (most messages), so such a message neither builds nor destroys a set of properties.
+  std::shared_ptr<const mqtt::properties> forwarded;
   /// When the Message Expiry Interval elapses (MQTT 5.0 3.3.2.3.3); nullopt = never.
   std::optional<clock::time_point> expires_at;
   /// When a retained copy must be dropped because the publisher's grant ends (RFC 9431 5:
@@ -44,7 +45,18 @@ struct message {
     return expired(now) || (retain_until && *retain_until <= now);
   }
   std::size_t payload_size() const noexcept { return payload ? payload->size() : 0; }
+  /// The forwarded properties; an empty set when there are none.
+  const mqtt::properties& forwarded_properties() const noexcept {
+    static const mqtt::properties none;
+    return forwarded ? *forwarded : none;
+  }
 };
+
+/// message::forwarded for the properties `kept`: null when the set is empty.
+inline std::shared_ptr<const mqtt::properties> forwarded_from(mqtt::properties kept) {
+  if (kept.empty()) return nullptr;
+  return std::make_shared<const mqtt::properties>(std::move(kept));
+}
 
 using message_ptr = std::shared_ptr<const message>;
 

@@ -49,10 +49,20 @@ void session_state::remember(const delivery& item) noexcept {
 
 void session_state::forget(const delivery& item) noexcept {
   const std::size_t size = item.msg->payload_size();
-  traffic_->queued_bytes -= size;
-  if (item.qos == 0) --traffic_->queued_qos0;
+  forget_locally(item);
   if (auto* total = total_queued_bytes()) total->fetch_sub(size, std::memory_order_relaxed);
   if (usage != nullptr) usage->queued_bytes.fetch_sub(size, std::memory_order_relaxed);
+}
+
+void session_state::forget_locally(const delivery& item) noexcept {
+  traffic_->queued_bytes -= item.msg->payload_size();
+  if (item.qos == 0) --traffic_->queued_qos0;
+}
+
+void session_state::settle_taken(std::size_t taken) noexcept {
+  if (taken == 0) return;
+  if (auto* total = total_queued_bytes()) total->fetch_sub(taken, std::memory_order_relaxed);
+  if (usage != nullptr) usage->queued_bytes.fetch_sub(taken, std::memory_order_relaxed);
 }
 
 enqueue_result session_state::enqueue(delivery item, const broker_settings& settings,
@@ -95,6 +105,17 @@ std::optional<delivery> session_state::dequeue() {
   delivery item = std::move(queue.front());
   queue.pop_front();
   forget(item);
+  release_if_drained();
+  return item;
+}
+
+std::optional<delivery> session_state::take_front(std::size_t& taken) {
+  if (!traffic_ || traffic_->queue.empty()) return std::nullopt;
+  auto& queue = traffic_->queue;
+  delivery item = std::move(queue.front());
+  queue.pop_front();
+  forget_locally(item);
+  taken += item.msg->payload_size();
   release_if_drained();
   return item;
 }

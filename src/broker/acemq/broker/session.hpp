@@ -201,6 +201,12 @@ struct session_state {
   enqueue_result enqueue(delivery item, const broker_settings& settings, clock::time_point now);
   /// Takes the oldest queued delivery.
   std::optional<delivery> dequeue();
+  /// The same for a batch taken under one lock: adds the payload bytes to `taken`, which go
+  /// back to the principal's and the broker-wide totals (atomics other threads update too) in
+  /// settle_taken(), once per batch.
+  std::optional<delivery> take_front(std::size_t& taken);
+  /// Gives back the bytes take_front() counted in `taken`; call it before unlocking.
+  void settle_taken(std::size_t taken) noexcept;
   /// Puts a delivery taken by dequeue() back at the head (no packet identifier was free).
   void requeue_front(delivery item);
   /// Whether the queue is at three quarters of a per-session bound: a connected subscriber this
@@ -275,6 +281,8 @@ struct session_state {
   /// Accounting for a delivery entering / leaving `queue`.
   void remember(const delivery& item) noexcept;
   void forget(const delivery& item) noexcept;
+  /// The same without the shared totals, which settle_taken() updates for a whole batch.
+  void forget_locally(const delivery& item) noexcept;
   std::unique_ptr<session_traffic> traffic_;
 };
 
@@ -413,7 +421,9 @@ class session {
 
  private:
   /// take_batch's deliveries, with the lock held.
-  void fill_batch(const batch_request& request, outbound_batch& out, locked& held);
+  /// Adds the payload bytes it takes out of the queue to `taken` (session_state::take_front).
+  void fill_batch(const batch_request& request, outbound_batch& out, locked& held,
+                  std::size_t& taken);
 
   const subscriber_id id_;
   const std::string client_id_;

@@ -108,7 +108,9 @@ bool session::take_resume_request() {
 void session::take_batch(const batch_request& request, outbound_batch& out) {
   out.clear();
   auto held = lock();
-  fill_batch(request, out, held);
+  std::size_t taken = 0;
+  fill_batch(request, out, held, taken);
+  held->settle_taken(taken);
   if (session_traffic* const traffic = held->traffic_if_any();
       traffic != nullptr && !traffic->waiting_publishers.empty() &&
       traffic->queue.size() <= request.resume_below_messages &&
@@ -117,7 +119,8 @@ void session::take_batch(const batch_request& request, outbound_batch& out) {
   }
 }
 
-void session::fill_batch(const batch_request& request, outbound_batch& out, locked& held) {
+void session::fill_batch(const batch_request& request, outbound_batch& out, locked& held,
+                         std::size_t& taken) {
   // Deliveries leave the queue in bounded batches, so one connection's backlog does not hold the
   // lock (which routing threads need) for long, nor grow the transport's write queue.
   constexpr std::size_t batch_items = 64;
@@ -168,7 +171,7 @@ void session::fill_batch(const batch_request& request, outbound_batch& out, lock
     // [MQTT-3.3.4-9]: no more QoS 1/2 in flight than the client's Receive Maximum. Order is kept
     // [MQTT-4.6.0-6], so later QoS 0 messages wait too.
     if (traffic.queue.front().qos > 0 && traffic.inflight.size() >= request.window) return;
-    delivery item = *held->dequeue();
+    delivery item = *held->take_front(taken);
     if (item.msg->expired(request.now)) {
       // [MQTT-3.3.2-5]: an expired message is not delivered.
       ++out.expired;

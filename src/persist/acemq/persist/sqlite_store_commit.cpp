@@ -54,7 +54,7 @@ result<void, persistence_error> sqlite_store::commit_locked() {
   const auto write_message = [&](std::uint64_t id,
                                  const message& msg) -> result<void, persistence_error> {
     if (!messages_written.insert(id).second) return {};
-    const byte_vector properties = encode_properties(msg.forwarded);
+    const byte_vector properties = encode_properties(msg.forwarded_properties());
     d.message_insert->bind(1, as_int(id))
         .bind(2, msg.topic)
         .bind_blob(3, *msg.payload)
@@ -167,7 +167,7 @@ result<void, persistence_error> sqlite_store::commit_locked() {
             return run(*d.inbound_delete, "inbound QoS 2 release");
           } else if constexpr (std::is_same_v<type, retained_set_op>) {
             const message& msg = *change.msg;
-            const byte_vector properties = encode_properties(msg.forwarded);
+            const byte_vector properties = encode_properties(msg.forwarded_properties());
             d.retained_upsert->bind(1, msg.topic)
                 .bind_blob(2, *msg.payload)
                 .bind(3, std::int64_t{msg.qos})
@@ -181,7 +181,7 @@ result<void, persistence_error> sqlite_store::commit_locked() {
             return run(*d.retained_delete, "clear retained");
           } else if constexpr (std::is_same_v<type, will_saved_op>) {
             const message& msg = change.will.content;
-            const byte_vector properties = encode_properties(msg.forwarded);
+            const byte_vector properties = encode_properties(msg.forwarded_properties());
             std::optional<std::int64_t> expiry;
             if (change.will.message_expiry_interval) expiry = *change.will.message_expiry_interval;
             d.will_upsert->bind(1, change.client_id)

@@ -28,7 +28,7 @@ std::optional<message> read_message(std::string topic, byte_vector payload, std:
   msg.topic = std::move(topic);
   msg.payload = std::make_shared<const byte_vector>(std::move(payload));
   msg.qos = static_cast<std::uint8_t>(qos);
-  msg.forwarded = std::move(*forwarded);
+  msg.forwarded = broker::forwarded_from(std::move(*forwarded));
   msg.publisher_client_id = std::move(publisher);
   return msg;
 }
