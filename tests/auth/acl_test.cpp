@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "acemq/auth/acl.hpp"
 
@@ -156,6 +160,64 @@ TEST(acl_store, replace_applies_to_connected_principals) {
   EXPECT_GT(store->current()->generation, before);
   EXPECT_FALSE(who.may_receive("a"));
   EXPECT_TRUE(who.may_receive("b"));
+}
+
+// Each I/O thread keeps the rules of the principals it checked last, in 64 slots: principals
+// that share a slot, and one that takes the place (and maybe the address) of one that ended,
+// each get their own rules.
+TEST(acl_principal, principals_sharing_a_cached_slot_keep_their_own_rules) {
+  auto store = store_of("pattern read users/%u/#\n");
+  std::vector<std::unique_ptr<acl_principal>> principals;
+  for (int i = 0; i < 130; ++i) {
+    const std::string user = "u" + std::to_string(i);
+    principals.push_back(std::make_unique<acl_principal>("test", user, "c", user, store));
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 130; ++i) {
+      const acl_principal& who = *principals[static_cast<std::size_t>(i)];
+      EXPECT_TRUE(who.may_receive("users/u" + std::to_string(i) + "/x")) << i;
+      EXPECT_FALSE(who.may_receive("users/u" + std::to_string((i + 64) % 130) + "/x")) << i;
+    }
+  }
+  for (int i = 0; i < 10; ++i) {
+    auto first = std::make_unique<acl_principal>("test", "a", "c", std::string("a"), store);
+    EXPECT_TRUE(first->may_receive("users/a/x"));
+    first.reset();
+    auto second = std::make_unique<acl_principal>("test", "b", "c", std::string("b"), store);
+    EXPECT_FALSE(second->may_receive("users/a/x"));
+    EXPECT_TRUE(second->may_receive("users/b/x"));
+  }
+}
+
+// A reload reaches every thread's cached rules at its next check, while other threads check.
+TEST(acl_store, replace_reaches_checks_on_every_thread) {
+  auto store = store_of("topic read a\n");
+  const auto who = std::make_shared<acl_principal>("test", "x", "c", std::nullopt, store);
+  std::atomic<bool> final_installed{false};
+  std::atomic<int> checks{0};
+  std::vector<std::thread> checkers;
+  for (int t = 0; t < 2; ++t) {
+    checkers.emplace_back([&] {
+      // Checks while the ACL changes under them (their cached rules go stale again and again)...
+      while (!final_installed.load()) {
+        if (who->may_receive("a") || who->may_receive("b")) ++checks;
+      }
+      // ...then the ACL installed last, on the same threads and caches.
+      EXPECT_FALSE(who->may_receive("a"));
+      EXPECT_TRUE(who->may_receive("b"));
+    });
+  }
+  while (checks.load() < 100)
+    std::this_thread::yield();
+  for (int i = 0; i < 200; ++i)
+    store->replace(*acl::parse(i % 2 == 0 ? "topic read b\n" : "topic read a\n"));
+  store->replace(*acl::parse("topic read b\n"));
+  final_installed = true;
+  for (auto& each : checkers)
+    each.join();
+  EXPECT_GT(checks.load(), 0);
+  EXPECT_FALSE(who->may_receive("a"));
+  EXPECT_TRUE(who->may_receive("b"));
 }
 
 TEST(acl_store, reload_without_a_file_keeps_the_acl) {

@@ -1,5 +1,7 @@
 #include "acemq/auth/acl.hpp"
 
+#include <array>
+#include <atomic>
 #include <iterator>
 #include <utility>
 
@@ -11,6 +13,8 @@
 namespace acemq::auth {
 
 namespace {
+
+std::atomic<std::uint64_t> next_principal_instance{1};
 
 /// Splits off the first whitespace-delimited word.
 std::string_view next_word(std::string_view& text) {
@@ -192,7 +196,9 @@ acl_store::acl_store(acl initial, std::string path)
       current_(std::make_shared<const snapshot>(snapshot{0, std::move(initial)})) {}
 
 void acl_store::replace(acl rules) {
-  current_.store(std::make_shared<const snapshot>(snapshot{next_generation_++, std::move(rules)}));
+  const std::uint64_t generation = next_generation_++;
+  current_.store(std::make_shared<const snapshot>(snapshot{generation, std::move(rules)}));
+  published_generation_.store(generation, std::memory_order_release);
 }
 
 result<void, acl_error> acl_store::reload() {
@@ -223,9 +229,26 @@ acl_principal::acl_principal(std::string_view provider, std::string name, std::s
       client_id_(std::move(client_id)),
       username_(std::move(username)),
       store_(std::move(store)),
-      expires_at_(expires_at) {}
+      expires_at_(expires_at),
+      instance_(next_principal_instance.fetch_add(1, std::memory_order_relaxed)) {}
 
-std::shared_ptr<const acl_principal::resolved> acl_principal::rules() const {
+const acl_principal::resolved& acl_principal::rules() const {
+  // A direct-mapped cache per thread: a slot holds (shares) the rules of the last principal
+  // that used it, so a principal that ended leaves at most one entry per thread behind.
+  struct slot {
+    std::uint64_t instance = 0;
+    std::shared_ptr<const resolved> rules;
+  };
+  thread_local std::array<slot, 64> recent;
+  slot& mine = recent[instance_ % recent.size()];
+  if (mine.instance != instance_ || mine.rules->generation != store_->generation()) {
+    mine.rules = resolve_rules();
+    mine.instance = instance_;
+  }
+  return *mine.rules;
+}
+
+std::shared_ptr<const acl_principal::resolved> acl_principal::resolve_rules() const {
   auto current = store_->current();
   auto cached = cache_.load();
   if (cached && cached->generation == current->generation) return cached;
@@ -243,9 +266,9 @@ std::shared_ptr<const acl_principal::resolved> acl_principal::rules() const {
 }
 
 mqtt::reason_code acl_principal::may_publish(std::string_view topic_name) const {
-  const auto resolved_rules = rules();
-  if (resolved_rules->grants_everything) return mqtt::reason_code::success;
-  for (const auto& rule : resolved_rules->rules) {
+  const resolved& resolved_rules = rules();
+  if (resolved_rules.grants_everything) return mqtt::reason_code::success;
+  for (const auto& rule : resolved_rules.rules) {
     if (has_access(rule.access, acl_access::write) && topic::matches(rule.filter, topic_name)) {
       return mqtt::reason_code::success;
     }
@@ -254,15 +277,15 @@ mqtt::reason_code acl_principal::may_publish(std::string_view topic_name) const 
 }
 
 mqtt::reason_code acl_principal::may_subscribe(std::string_view filter) const {
-  const auto resolved_rules = rules();
-  if (resolved_rules->grants_everything) return mqtt::reason_code::success;
+  const resolved& resolved_rules = rules();
+  if (resolved_rules.grants_everything) return mqtt::reason_code::success;
   // MQTT 5.0 4.8.2: a shared subscription is authorised on its inner filter.
   const auto shared = topic::parse_shared(filter);
   if (shared.is_shared) {
     if (!shared.valid) return mqtt::reason_code::topic_filter_invalid;
     filter = shared.parts.filter;
   }
-  for (const auto& rule : resolved_rules->rules) {
+  for (const auto& rule : resolved_rules.rules) {
     if (has_access(rule.access, acl_access::read) && topic::covers(rule.filter, filter)) {
       return mqtt::reason_code::success;
     }
@@ -271,9 +294,9 @@ mqtt::reason_code acl_principal::may_subscribe(std::string_view filter) const {
 }
 
 bool acl_principal::may_receive(std::string_view topic_name) const {
-  const auto resolved_rules = rules();
-  if (resolved_rules->grants_everything) return true;
-  for (const auto& rule : resolved_rules->rules) {
+  const resolved& resolved_rules = rules();
+  if (resolved_rules.grants_everything) return true;
+  for (const auto& rule : resolved_rules.rules) {
     if (has_access(rule.access, acl_access::read) && topic::matches(rule.filter, topic_name)) {
       return true;
     }

@@ -92,6 +92,11 @@ class acl_store {
     acl rules;
   };
   std::shared_ptr<const snapshot> current() const { return current_.load(); }
+  /// The generation of the ACL in force, published after current() holds it: a lock-free read
+  /// for checks that only need to know whether what they resolved earlier is still current.
+  std::uint64_t generation() const noexcept {
+    return published_generation_.load(std::memory_order_acquire);
+  }
 
   /// Re-reads the file given at construction. On any error the ACL in force stays unchanged.
   result<void, acl_error> reload();
@@ -104,6 +109,7 @@ class acl_store {
   std::string path_;
   std::atomic<std::shared_ptr<const snapshot>> current_;
   std::atomic<std::uint64_t> next_generation_{1};
+  std::atomic<std::uint64_t> published_generation_{0};
 };
 
 /// Reads an ACL file from disk (bounded by `bounds.max_size`).
@@ -134,7 +140,13 @@ class acl_principal final : public broker::principal {
     bool grants_everything = false;
     std::vector<acl_rule> rules;
   };
-  std::shared_ptr<const resolved> rules() const;
+  /// The rules resolved for this identity from the ACL in force. Every PUBLISH and every
+  /// delivery asks, from any I/O thread: each thread keeps the rules of the principals it checked
+  /// last, so a check whose ACL has not changed reads one atomic counter and touches nothing
+  /// another thread writes. Valid until the next call on the same thread.
+  const resolved& rules() const;
+  /// Resolves the rules again (the first check on a thread, or after a reload).
+  std::shared_ptr<const resolved> resolve_rules() const;
 
   std::string_view provider_;
   std::string name_;
@@ -142,6 +154,8 @@ class acl_principal final : public broker::principal {
   std::optional<std::string> username_;
   std::shared_ptr<const acl_store> store_;
   std::optional<std::int64_t> expires_at_;
+  /// Never reused by another principal (the per-thread caches are keyed by it, not by address).
+  const std::uint64_t instance_;
   // Cache of the rules resolved for this identity, refreshed when the ACL generation changes.
   mutable std::atomic<std::shared_ptr<const resolved>> cache_;
 };
