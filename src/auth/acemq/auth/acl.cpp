@@ -197,7 +197,11 @@ acl_store::acl_store(acl initial, std::string path)
 
 void acl_store::replace(acl rules) {
   const std::uint64_t generation = next_generation_++;
-  current_.store(std::make_shared<const snapshot>(snapshot{generation, std::move(rules)}));
+  auto installed = std::make_shared<const snapshot>(snapshot{generation, std::move(rules)});
+  {
+    std::lock_guard hold(mutex_);
+    current_ = std::move(installed);
+  }
   published_generation_.store(generation, std::memory_order_release);
 }
 
@@ -250,8 +254,10 @@ const acl_principal::resolved& acl_principal::rules() const {
 
 std::shared_ptr<const acl_principal::resolved> acl_principal::resolve_rules() const {
   auto current = store_->current();
-  auto cached = cache_.load();
-  if (cached && cached->generation == current->generation) return cached;
+  {
+    std::lock_guard hold(cache_mutex_);
+    if (cache_ && cache_->generation == current->generation) return cache_;
+  }
   auto fresh = std::make_shared<resolved>();
   fresh->generation = current->generation;
   fresh->grants_everything = current->rules.grants_everything();
@@ -261,7 +267,8 @@ std::shared_ptr<const acl_principal::resolved> acl_principal::resolve_rules() co
     fresh->rules = current->rules.resolve(client_id_, user);
   }
   std::shared_ptr<const resolved> result = std::move(fresh);
-  cache_.store(result);
+  std::lock_guard hold(cache_mutex_);
+  cache_ = result;
   return result;
 }
 

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 
 #include "acemq/broker/auth_provider.hpp"
 #include "acemq/common/result.hpp"
+#include "acemq/common/small_mutex.hpp"
 
 namespace acemq::auth {
 
@@ -81,7 +83,8 @@ class acl {
   std::unordered_map<std::string, std::vector<acl_rule>> user_rules_;
 };
 
-/// The current ACL, swapped atomically by reload() (SIGHUP). Readers never block.
+/// The current ACL, swapped by reload() (SIGHUP). A check reads only generation() while the ACL
+/// stays the same; current() takes a short lock.
 class acl_store {
  public:
   explicit acl_store(acl initial, std::string path = {});
@@ -91,7 +94,10 @@ class acl_store {
     std::uint64_t generation = 0;
     acl rules;
   };
-  std::shared_ptr<const snapshot> current() const { return current_.load(); }
+  std::shared_ptr<const snapshot> current() const {
+    std::lock_guard hold(mutex_);
+    return current_;
+  }
   /// The generation of the ACL in force, published after current() holds it: a lock-free read
   /// for checks that only need to know whether what they resolved earlier is still current.
   std::uint64_t generation() const noexcept {
@@ -107,7 +113,11 @@ class acl_store {
 
  private:
   std::string path_;
-  std::atomic<std::shared_ptr<const snapshot>> current_;
+  // Not std::atomic<std::shared_ptr>: libstdc++ 12 unlocks its load with relaxed order, a race
+  // by the memory model that ThreadSanitizer reports. Checks take this lock only when the
+  // generation changed (acl_principal::rules).
+  mutable small_mutex mutex_;
+  std::shared_ptr<const snapshot> current_;
   std::atomic<std::uint64_t> next_generation_{1};
   std::atomic<std::uint64_t> published_generation_{0};
 };
@@ -157,7 +167,8 @@ class acl_principal final : public broker::principal {
   /// Never reused by another principal (the per-thread caches are keyed by it, not by address).
   const std::uint64_t instance_;
   // Cache of the rules resolved for this identity, refreshed when the ACL generation changes.
-  mutable std::atomic<std::shared_ptr<const resolved>> cache_;
+  mutable small_mutex cache_mutex_;
+  mutable std::shared_ptr<const resolved> cache_;
 };
 
 }  // namespace acemq::auth
