@@ -48,10 +48,8 @@ void session_state::remember(const delivery& item) noexcept {
 }
 
 void session_state::forget(const delivery& item) noexcept {
-  const std::size_t size = item.msg->payload_size();
   forget_locally(item);
-  if (auto* total = total_queued_bytes()) total->fetch_sub(size, std::memory_order_relaxed);
-  if (usage != nullptr) usage->queued_bytes.fetch_sub(size, std::memory_order_relaxed);
+  settle_taken(item.msg->payload_size());
 }
 
 void session_state::forget_locally(const delivery& item) noexcept {
@@ -100,12 +98,9 @@ enqueue_result session_state::enqueue(delivery item, const broker_settings& sett
 }
 
 std::optional<delivery> session_state::dequeue() {
-  if (!traffic_ || traffic_->queue.empty()) return std::nullopt;
-  auto& queue = traffic_->queue;
-  delivery item = std::move(queue.front());
-  queue.pop_front();
-  forget(item);
-  release_if_drained();
+  std::size_t taken = 0;
+  auto item = take_front(taken);
+  settle_taken(taken);
   return item;
 }
 
