@@ -253,11 +253,13 @@ const acl_principal::resolved& acl_principal::rules() const {
 }
 
 std::shared_ptr<const acl_principal::resolved> acl_principal::resolve_rules() const {
-  auto current = store_->current();
+  // The principal's own cache first: a check whose thread slot was taken by another principal
+  // finds the rules here without the store's lock, which every principal shares.
   {
     std::lock_guard hold(cache_mutex_);
-    if (cache_ && cache_->generation == current->generation) return cache_;
+    if (cache_ && cache_->generation == store_->generation()) return cache_;
   }
+  auto current = store_->current();
   auto fresh = std::make_shared<resolved>();
   fresh->generation = current->generation;
   fresh->grants_everything = current->rules.grants_everything();
