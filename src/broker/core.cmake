@@ -6,6 +6,7 @@
 acemq_library(broker
   SOURCES acemq/broker/auth_provider.cpp
           acemq/broker/session.cpp
+          acemq/broker/message_home.cpp
           acemq/broker/session_flow.cpp
           acemq/broker/broker.cpp
           acemq/broker/broker_sessions.cpp

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "acemq/broker/broker.hpp"
+#include "acemq/broker/message_home.hpp"
 #include "acemq/mqtt/encode.hpp"
 
 namespace acemq::broker {
@@ -158,6 +159,10 @@ void connection::pump() {
       }
     }
     if (state_ == state::connected) send_gathered(small);
+    // The messages this batch released for the last time go back to the threads that built
+    // them, to be freed there (message_home.hpp).
+    message_home::give_back(batch.fresh,
+                            [](auto& entry) -> message_ptr& { return entry.first.msg; });
   }
   batch.clear();
   std::swap(batch, scratch);

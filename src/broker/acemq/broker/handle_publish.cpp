@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "acemq/broker/broker.hpp"
-#include "acemq/broker/recent_messages.hpp"
+#include "acemq/broker/message_home.hpp"
 #include "acemq/common/utf8.hpp"
 
 namespace acemq::broker {
@@ -140,7 +140,12 @@ void connection::handle(mqtt::publish&& packet) {
   publish_feedback feedback;
   feedback.publisher = &session_;
   if (verdict == reason_code::success) {
+    // Built in this thread's home, where it is freed too (message_home.hpp), which first frees
+    // what subscribers' threads gave back.
+    message_home& home = message_home::of_this_thread();
+    home.collect_if_due();
     auto content = std::make_shared<message>();
+    content->home = &home;
     content->topic = std::move(packet.topic);
     content->payload = packet.payload ? std::move(packet.payload) : empty_payload();
     content->qos = packet.qos;
@@ -165,10 +170,6 @@ void connection::handle(mqtt::publish&& packet) {
     }
     content->publisher_session = session_->id();
     routed = broker_.publish(content, &feedback);
-    // Freed on this thread, where it was allocated, once its subscribers are done with it
-    // (recent_messages.hpp): 512 messages of at most 512 bytes, about 200 KiB per I/O thread.
-    static thread_local recent_messages recent(512, coalesced_payload_limit);
-    recent.keep(std::move(content));
   }
 
   // MQTT 3.1.1 has no reason codes: a refused message is acknowledged and dropped (policy drop).

@@ -15,6 +15,8 @@
 
 namespace acemq::broker {
 
+class message_home;
+
 /// A published message. Immutable once routed.
 struct message {
   std::string topic;
@@ -38,6 +40,9 @@ struct message {
   std::string publisher_client_id;
   /// The publisher's session (No Local [MQTT-3.8.3-3]).
   subscriber_id publisher_session = 0;
+  /// The I/O thread's home it was built in, which frees it when its last holder is another
+  /// thread (message_home.hpp); null for messages built elsewhere (Wills, restored messages).
+  message_home* home = nullptr;
 
   bool expired(clock::time_point now) const noexcept { return expires_at && *expires_at <= now; }
   /// Whether a retained copy is gone: message expiry or the end of the publisher's grant.

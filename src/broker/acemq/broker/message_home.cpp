@@ -1,0 +1,92 @@
+// message_home: the homes of the threads that publish, kept for the life of the process.
+
+#include "acemq/broker/message_home.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <mutex>
+
+namespace acemq::broker {
+
+thread_local message_home* message_home::this_threads = nullptr;
+
+/// Every home ever made (never destroyed: a message names its home, and a home outlives the
+/// thread it was made for), and those no thread holds now.
+struct home_registry {
+  std::mutex mutex;
+  std::vector<message_home*> all;
+  std::vector<message_home*> idle;
+
+  static home_registry& get() {
+    static home_registry* const registry = new home_registry;  // never destroyed, see above
+    return *registry;
+  }
+
+  message_home* adopt() {
+    std::lock_guard lock(mutex);
+    if (!idle.empty()) {
+      message_home* home = idle.back();
+      idle.pop_back();
+      return home;
+    }
+    auto* home = new message_home;
+    // take() never allocates under the lock (collect() swaps the two).
+    home->given_.reserve(message_home::capacity);
+    home->freeing_.reserve(message_home::capacity);
+    all.push_back(home);
+    return home;
+  }
+
+  void release(message_home* home) {
+    std::lock_guard lock(mutex);
+    idle.push_back(home);
+  }
+};
+
+/// A thread's hold on its home, given up when the thread ends.
+struct home_holder {
+  message_home* home = home_registry::get().adopt();
+  home_holder() { message_home::this_threads = home; }
+  ~home_holder() {
+    message_home::this_threads = nullptr;
+    home->collect();
+    home_registry::get().release(home);
+  }
+  home_holder(const home_holder&) = delete;
+  home_holder& operator=(const home_holder&) = delete;
+};
+
+message_home& message_home::of_this_thread() {
+  thread_local home_holder holder;
+  return *holder.home;
+}
+
+void message_home::collect() noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    // freeing_ is empty and holds the capacity given_ had before the last collect: no
+    // allocation, and both buffers stay this home's.
+    freeing_.swap(given_);
+    waiting_.store(0, std::memory_order_relaxed);
+  }
+  freeing_.clear();  // here, on the home's thread, outside the lock
+}
+
+void message_home::take(std::vector<message_ptr>& staged) noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    const std::size_t room = capacity - std::min(capacity, given_.size());
+    const auto taking = static_cast<std::ptrdiff_t>(std::min(room, staged.size()));
+    given_.insert(given_.end(), std::make_move_iterator(staged.begin()),
+                  std::make_move_iterator(staged.begin() + taking));
+    waiting_.store(given_.size(), std::memory_order_relaxed);
+  }
+  staged.clear();  // what did not fit is released here, as it would have been
+}
+
+std::vector<message_ptr>& message_home::staging() noexcept {
+  thread_local std::vector<message_ptr> staged;
+  return staged;
+}
+
+}  // namespace acemq::broker
