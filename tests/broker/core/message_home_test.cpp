@@ -103,6 +103,10 @@ TEST(message_home, never_holds_a_message_over_its_size_limit_or_with_forwarded_p
   user.user_properties.emplace_back("k", "v");
   forwarding->forwarded = forwarded_from(std::move(user));
   released.push_back(std::move(forwarding));
+  // A stored copy's publisher client identifier counts too: one byte over with it.
+  message_ptr stored = message_of(&home, largest);
+  std::const_pointer_cast<message>(stored)->publisher_client_id = "c";
+  released.push_back(std::move(stored));
   release_on_another_thread(std::move(released));
   EXPECT_EQ(home.waiting(), 1U) << "only the message within the limit";
   EXPECT_NE(large_freed_on, std::thread::id{});

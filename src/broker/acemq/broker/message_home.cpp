@@ -10,11 +10,10 @@ namespace acemq::broker {
 
 thread_local message_home* message_home::this_threads = nullptr;
 
-/// Every home ever made (never destroyed: a message names its home, and a home outlives the
-/// thread it was made for), and those no thread holds now.
+/// The homes no thread holds now. Homes are never destroyed (a message names its home, and a
+/// home outlives the thread it was made for): each is always held by a thread or listed here.
 struct home_registry {
   std::mutex mutex;
-  std::vector<message_home*> all;
   std::vector<message_home*> idle;
 
   static home_registry& get() {
@@ -33,7 +32,6 @@ struct home_registry {
     // take() never allocates under the lock (collect() swaps the two).
     home->given_.reserve(message_home::capacity);
     home->freeing_.reserve(message_home::capacity);
-    all.push_back(home);
     return home;
   }
 

@@ -11,12 +11,12 @@
 // lock per batch of deliveries, and the home frees what it was given when it next publishes.
 //
 // Bounds: a home holds at most `capacity` messages given back, each with at most `size_limit`
-// bytes of topic and payload and no forwarded properties; anything else (a home that is full, a
-// larger message) is freed where it is released, as before. A home whose thread stops publishing
-// keeps what it was given until its thread publishes again or ends (then the next thread takes
-// the home over): at most capacity x (size_limit + the message's own ~250 bytes), about 800 KiB.
-// Nothing counts against a session's queue, and holding a message never delays a delivery
-// (messages are immutable).
+// bytes of topic, payload and publisher's client identifier and no forwarded properties; anything
+// else (a home that is full, a larger message) is freed where it is released, as before. A home
+// whose thread stops publishing keeps what it was given until its thread publishes again or ends
+// (then the next thread takes the home over): at most capacity x (size_limit + the message's own
+// ~250 bytes), about 800 KiB. Nothing counts against a session's queue, and holding a message never
+// delays a delivery (messages are immutable).
 
 #include <atomic>
 #include <cstddef>
@@ -85,10 +85,13 @@ class message_home {
     if (msg == nullptr || msg->home == nullptr || msg->home == here) return nullptr;
     // The only reference: nobody else can take another, so this release is the last.
     if (msg.use_count() != 1) return nullptr;
-    if (msg->forwarded != nullptr || msg->topic.size() + msg->payload_size() > size_limit) {
+    // Every variable part a message may own: its topic, payload and stored publisher's client
+    // identifier (up to 65,535 bytes each); forwarded properties are never held.
+    if (msg->forwarded != nullptr ||
+        msg->topic.size() + msg->payload_size() + msg->publisher_client_id.size() > size_limit) {
       return nullptr;
     }
-    return msg->home->waiting() < capacity ? msg->home : nullptr;
+    return msg->home;  // take() keeps within the home's capacity
   }
 
   /// Takes what fits of `staged` (emptied: what does not fit is released by the caller's thread).
