@@ -45,6 +45,10 @@ function(acemq_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   acemq_target_defaults(${name})
+  # A suite's files are compiled together, up to 16 in one unit: each file alone spends most of its
+  # time instantiating and sanitizer-instrumenting the same GoogleTest, Boost and project templates
+  # (broker_core_test: 169 s of compile time as 16 units, 41 s as one, in the dev build).
+  set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 16)
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
   # Every test is labelled with its module folder under tests/ (tests/broker/... -> "broker") and
   # its name is prefixed with it, so `ctest -L broker` or `ctest -R '^broker\.'` select a module.

@@ -3,4 +3,4 @@
 # the cross-field checks. Seed corpus: fuzz/corpus/net_config/ (etc/acemq-broker.toml and
 # variants).
 acemq_add_fuzzer(fuzz_net_config SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/net_config.cpp
-                 LIBS acemq::app)
+                 LIBS acemq::app_config)

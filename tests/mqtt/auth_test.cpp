@@ -12,7 +12,7 @@ using test::decode_as;
 using test::decode_failure;
 using test::encoded;
 
-constexpr auto v5 = protocol_version::v5;
+using test::v5;
 
 TEST(auth, success_short_form) {
   // MQTT 5.0 3.15.2.1: Remaining Length 0 means Success with no properties.

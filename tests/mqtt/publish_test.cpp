@@ -14,8 +14,8 @@ using test::decode_failure;
 using test::encoded;
 using test::shared_bytes;
 
-constexpr auto v311 = protocol_version::v311;
-constexpr auto v5 = protocol_version::v5;
+using test::v311;
+using test::v5;
 
 const byte_vector v311_qos0 = bytes({
     0x30, 0x07,                 // PUBLISH QoS 0, Remaining Length 7

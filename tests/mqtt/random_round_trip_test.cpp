@@ -102,7 +102,7 @@ class packet_generator {
   }
 
   packet make(protocol_version version) {
-    const bool v5 = version == protocol_version::v5;
+    const bool is_v5 = version == protocol_version::v5;
     static constexpr std::array<std::uint8_t, 22> connack_codes{
         0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,
         0x8A, 0x8C, 0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F};
@@ -120,13 +120,13 @@ class packet_generator {
                                                                   0x8E, 0x9C, 0xA0, 0xA2};
     static constexpr std::array<std::uint8_t, 3> auth_codes{0x00, 0x18, 0x19};
 
-    const std::uint32_t kind = below(v5 ? 15 : 14);
+    const std::uint32_t kind = below(is_v5 ? 15 : 14);
     switch (kind) {
       case 0:
         return make_connect(version);
       case 1: {
-        connack c{coin(), v5 ? pick(connack_codes) : pick(connack_v311_codes), {}};
-        if (v5) {
+        connack c{coin(), is_v5 ? pick(connack_codes) : pick(connack_v311_codes), {}};
+        if (is_v5) {
           properties& p = c.properties;
           if (coin()) p.session_expiry_interval = any_u32();
           if (coin()) p.assigned_client_identifier = text(23);
@@ -152,7 +152,7 @@ class packet_generator {
         p.retain = coin();
         p.topic = text(40);
         p.packet_id = p.qos > 0 ? nonzero_u16() : 0;
-        if (v5) {
+        if (is_v5) {
           message_properties(p.properties);
           if (coin()) {
             p.properties.topic_alias = nonzero_u16();
@@ -167,27 +167,27 @@ class packet_generator {
         return p;
       }
       case 3:
-        return make_ack<puback>(v5, puback_codes);
+        return make_ack<puback>(is_v5, puback_codes);
       case 4:
-        return make_ack<pubrec>(v5, puback_codes);
+        return make_ack<pubrec>(is_v5, puback_codes);
       case 5:
-        return make_ack<pubrel>(v5, pubrel_codes);
+        return make_ack<pubrel>(is_v5, pubrel_codes);
       case 6:
-        return make_ack<pubcomp>(v5, pubrel_codes);
+        return make_ack<pubcomp>(is_v5, pubrel_codes);
       case 7: {
         subscribe s{nonzero_u16(), {}, {}};
         const std::uint32_t count = 1 + below(4);
         for (std::uint32_t i = 0; i < count; ++i) {
           subscription_options options;
           options.maximum_qos = qos();
-          if (v5) {
+          if (is_v5) {
             options.no_local = coin();
             options.retain_as_published = coin();
             options.retain_handling = static_cast<retain_handling>(below(3));
           }
           s.subscriptions.push_back({text(), options});
         }
-        if (v5) {
+        if (is_v5) {
           if (coin())
             s.properties.subscription_identifiers = {1 + below(max_subscription_identifier)};
           user_properties(s.properties);
@@ -198,9 +198,9 @@ class packet_generator {
         suback s{nonzero_u16(), {}, {}};
         const std::uint32_t count = 1 + below(4);
         for (std::uint32_t i = 0; i < count; ++i) {
-          s.reason_codes.push_back(v5 ? pick(suback_codes) : pick(suback_v311_codes));
+          s.reason_codes.push_back(is_v5 ? pick(suback_codes) : pick(suback_v311_codes));
         }
-        if (v5) reason_string(s.properties);
+        if (is_v5) reason_string(s.properties);
         return s;
       }
       case 9: {
@@ -208,12 +208,12 @@ class packet_generator {
         const std::uint32_t count = 1 + below(4);
         for (std::uint32_t i = 0; i < count; ++i)
           u.filters.push_back(text());
-        if (v5) user_properties(u.properties);
+        if (is_v5) user_properties(u.properties);
         return u;
       }
       case 10: {
         unsuback u{nonzero_u16(), {}, {}};
-        if (v5) {
+        if (is_v5) {
           const std::uint32_t count = 1 + below(4);
           for (std::uint32_t i = 0; i < count; ++i)
             u.reason_codes.push_back(pick(unsuback_codes));
@@ -227,7 +227,7 @@ class packet_generator {
         return pingresp{};
       case 13: {
         disconnect d;
-        if (v5) {
+        if (is_v5) {
           d.reason_code = pick(disconnect_codes);
           if (coin()) d.properties.session_expiry_interval = any_u32();
           if (coin()) d.properties.server_reference = text();
@@ -249,9 +249,9 @@ class packet_generator {
 
  private:
   template <typename Ack, std::size_t N>
-  Ack make_ack(bool v5, const std::array<std::uint8_t, N>& codes) {
+  Ack make_ack(bool is_v5, const std::array<std::uint8_t, N>& codes) {
     Ack a{nonzero_u16(), reason_code::success, {}};
-    if (v5) {
+    if (is_v5) {
       if (coin()) a.reason_code = pick(codes);
       reason_string(a.properties);
     }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "versions.hpp"
+
 namespace acemq::mqtt::test {
 
 struct sample_packet {
@@ -17,8 +19,6 @@ struct sample_packet {
 };
 
 inline std::vector<sample_packet> sample_packets() {
-  constexpr auto v311 = protocol_version::v311;
-  constexpr auto v5 = protocol_version::v5;
   std::vector<sample_packet> samples;
 
   connect connect_v311;

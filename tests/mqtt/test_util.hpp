@@ -12,6 +12,8 @@
 #include <ostream>
 #include <string_view>
 
+#include "versions.hpp"
+
 namespace acemq::mqtt {
 
 inline void PrintTo(reason_code code, std::ostream* os) {

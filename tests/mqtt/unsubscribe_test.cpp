@@ -12,8 +12,8 @@ using test::decode_as;
 using test::decode_failure;
 using test::encoded;
 
-constexpr auto v311 = protocol_version::v311;
-constexpr auto v5 = protocol_version::v5;
+using test::v311;
+using test::v5;
 
 TEST(unsubscribe, v311_byte_exact) {
   const byte_vector wire = bytes({

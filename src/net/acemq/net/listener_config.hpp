@@ -107,7 +107,12 @@ struct server_config {
   std::string metrics_bearer_token;
 };
 
-std::string_view to_string(transport value);
-std::string_view to_string(client_certificate_mode value);
+inline std::string_view to_string(transport value) {
+  return name_in(transport_names, value, "tcp");
+}
+
+inline std::string_view to_string(client_certificate_mode value) {
+  return name_in(client_certificate_mode_names, value, "none");
+}
 
 }  // namespace acemq::net
