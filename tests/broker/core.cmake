@@ -18,6 +18,7 @@ acemq_add_test(broker_core_test
     ${CMAKE_CURRENT_SOURCE_DIR}/core/completion_relay_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/memory_budget_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/core/message_home_test.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/core/route_batch_test.cpp
   LIBS acemq::broker
   LABELS broker)
 

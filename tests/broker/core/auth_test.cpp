@@ -1,6 +1,9 @@
 // Authentication chain, enhanced authentication (AUTH 0x18 / 0x19), authorization on publish,
 // subscribe, delivery and the Will, credential expiry.
 
+#include <string>
+#include <vector>
+
 #include "harness.hpp"
 
 namespace acemq::broker::testing {
@@ -558,6 +561,25 @@ TEST_F(auth_test, delivery_is_authorized_per_message) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].topic, "open/x");
   EXPECT_EQ(engine().counters().deliveries_denied.load(), 1u);
+}
+
+TEST_F(auth_test, delivery_is_authorized_per_message_of_one_read) {
+  // The QoS 0 messages of one read are routed together (broker::route_batch), each authorized.
+  client& c = connected("s");
+  subscribe(c, "#");
+  client& pub = connected("pub");
+  byte_vector read;
+  for (int i = 0; i < 6; ++i) {
+    mqtt::encode(publish_packet(i % 2 == 0 ? "open/x" : "hidden/x", std::to_string(i)),
+                 protocol_version::v5, read);
+  }
+  pub.send_bytes(read);
+  settle();
+  std::vector<std::string> got;
+  for (const auto& packet : c.received_of<mqtt::publish>())
+    got.push_back(payload_of(packet));
+  EXPECT_EQ(got, (std::vector<std::string>{"0", "2", "4"}));
+  EXPECT_EQ(engine().counters().deliveries_denied.load(), 3u);
 }
 
 TEST_F(auth_test, will_topic_denied_is_connack_0x87) {

@@ -91,6 +91,22 @@ struct publish_feedback {
   bool retained_refused = false;
 };
 
+/// QoS 0 messages of one publisher's read, routed together by broker::route(route_batch&): the
+/// session registry and the topic tree are locked once for the batch and each destination session
+/// once for all the messages it receives from it, instead of each once per message. Authorization
+/// on delivery, the queue bounds and the order of each publisher's messages are those of
+/// publish(). Holds at most `limit` messages: the caller routes a full batch before adding more.
+class route_batch {
+ public:
+  static constexpr std::size_t limit = 256;
+  bool empty() const noexcept { return messages_.empty(); }
+  bool full() const noexcept { return messages_.size() >= limit; }
+
+ private:
+  friend class broker;
+  std::vector<message_ptr> messages_;
+};
+
 /// Whether `topic` is in the broker's own `$SYS` tree, which clients may not publish to
 /// (MQTT 5.0 4.7.2: topics starting with '$' are for server-specific purposes).
 bool is_sys_topic(std::string_view topic) noexcept;
@@ -176,6 +192,13 @@ class broker {
   /// max_retained_memory) is not stored; with `feedback` (a client's PUBLISH) it is not routed
   /// either and feedback->retained_refused is set, without (a Will) it is routed.
   std::size_t publish(const message_ptr& msg, publish_feedback* feedback = nullptr);
+  /// A client's QoS 0 `msg` as publish() takes it (counted, dropped when expired, the retained
+  /// store updated or refused: feedback.retained_refused), but its delivery is left to
+  /// route(batch). `batch` must not be full. Returns whether it was added.
+  bool publish_later(message_ptr msg, route_batch& batch, publish_feedback& feedback);
+  /// Delivers the messages of `batch` in the order they were added and empties it;
+  /// feedback.congested as publish() sets it.
+  void route(route_batch& batch, publish_feedback& feedback);
 
   /// Adds or replaces a subscription of `subject` (filter already validated by the caller).
   /// quota_exceeded when the session is at max_subscriptions_per_client.
@@ -241,6 +264,14 @@ class broker {
   };
 
   std::size_t route(const message_ptr& msg, clock::time_point now, publish_feedback* feedback);
+  /// route()'s first step: expiry and the retained store. False when `msg` is not to be routed.
+  bool admit(const message_ptr& msg, clock::time_point now, publish_feedback* feedback);
+  /// Appends the deliveries of `msg` to `targets`, one per session [MQTT-3.3.4-2] (shared
+  /// subscriptions apart); sessions_mutex_ and tree_mutex_ held shared.
+  void collect_targets(const message_ptr& msg, std::vector<route_target>& targets);
+  /// What `destination` is sent of `msg` for `target`.
+  static delivery delivery_for(const message_ptr& msg, route_target& target,
+                               std::uint64_t message_id);
   void publish_sys(clock::time_point now);
   void end_session_locked(const std::shared_ptr<session>& ended);
   /// Starts or stops recording a session that a connection attached to (its lock held).
@@ -251,6 +282,9 @@ class broker {
   void publish_will(pending_will will, clock::time_point now);
   bool enqueue(session& destination, delivery item, clock::time_point now,
                publish_feedback* feedback = nullptr);
+  /// enqueue() with the destination's lock already held as `state`.
+  bool enqueue_locked(session& destination, session::locked& state, delivery item,
+                      clock::time_point now, publish_feedback* feedback);
   void remove_subscriptions(const std::vector<subscriber_id>& ended);
   /// The usage of `who`'s sessions, created when absent (sessions_mutex_ held exclusively).
   principal_usage& usage_of(const principal_identity& who);

@@ -7,6 +7,8 @@
 #include "acemq/broker/broker_internal.hpp"
 
 #include <algorithm>
+#include <cassert>
+#include <functional>
 #include <mutex>
 #include <shared_mutex>
 #include <utility>
@@ -42,9 +44,31 @@ std::size_t broker::publish(const message_ptr& msg, publish_feedback* feedback) 
 
 std::size_t broker::route(const message_ptr& msg, clock::time_point now,
                           publish_feedback* feedback) {
+  if (!admit(msg, now, feedback)) return 0;
+  // Reused per thread so steady-state routing does not allocate the target list.
+  thread_local std::vector<route_target> targets;
+  targets.clear();
+  {
+    std::shared_lock registry(sessions_mutex_);
+    std::shared_lock tree(tree_mutex_);
+    collect_targets(msg, targets);
+  }
+  std::size_t queued = 0;
+  // One stored message row for every persistent session it is queued for.
+  const std::uint64_t message_id =
+      persistence_ != nullptr && msg->qos > 0 && !targets.empty() ? persistence_->allocate_id() : 0;
+  for (route_target& entry : targets) {
+    if (!entry.destination) continue;
+    if (enqueue(*entry.destination, delivery_for(msg, entry, message_id), now, feedback)) ++queued;
+  }
+  targets.clear();
+  return queued;
+}
+
+bool broker::admit(const message_ptr& msg, clock::time_point now, publish_feedback* feedback) {
   if (msg->expired(now)) {
     counters_.messages_expired.fetch_add(1, std::memory_order_relaxed);
-    return 0;
+    return false;
   }
   if (msg->retain) {
     std::lock_guard lock(retained_mutex_);
@@ -78,92 +102,149 @@ std::size_t broker::route(const message_ptr& msg, clock::time_point now,
           // A client's PUBLISH is refused as a whole (PUBACK/PUBREC 0x97): neither kept nor
           // delivered, so the publisher may send it again once there is room.
           feedback->retained_refused = true;
-          return 0;
+          return false;
         }
       }
     }
     counters_.retained_messages.store(retained_.size(), std::memory_order_relaxed);
   }
 
-  // Reused per thread so steady-state routing does not allocate the target list.
-  thread_local std::vector<route_target> targets;
-  targets.clear();
-  {
-    std::shared_lock registry(sessions_mutex_);
-    {
-      std::shared_lock tree(tree_mutex_);
-      const auto collect = [&](subscriber_id id, const subscription_options& options, bool shared) {
-        // [MQTT-3.8.3-3]: No Local - not back to the publishing session.
-        if (!shared && options.no_local && id == msg->publisher_session) return;
-        route_target entry{nullptr, id, options.maximum_qos, options.retain_as_published,
-                           shared,  {}};
-        if (options.identifier != 0) entry.identifiers.push_back(options.identifier);
-        targets.push_back(std::move(entry));
-      };
-      tree_.match_with_fallback(
-          msg->topic, collect,
-          // MQTT 5.0 4.8.2: prefer a member that is connected.
-          [&](subscriber_id id) {
-            const auto found = by_id_.find(id);
-            return found != by_id_.end() && (*found)->connected();
-          },
-          // No member connected: queue in one offline member's session, in turn, so the group
-          // does not lose the message. A QoS 0 delivery is then dropped by enqueue() unless
-          // queue_qos0_when_offline (MQTT 5.0 3.1.2.4 leaves offline QoS 0 optional).
-          [&](subscriber_id id, const subscription_options& options) {
-            collect(id, options, true);
-          });
-    }
-    // Overlapping non-shared subscriptions of one session give ONE delivery with the highest
-    // QoS and every Subscription Identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3], [MQTT-3.3.4-5].
-    // Shared subscription deliveries stay separate copies (MQTT 5.0 4.8.2).
-    std::sort(targets.begin(), targets.end(), [](const route_target& a, const route_target& b) {
-      return a.id != b.id ? a.id < b.id : a.shared < b.shared;
-    });
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < targets.size(); ++i) {
-      if (kept > 0 && !targets[i].shared && !targets[kept - 1].shared &&
-          targets[kept - 1].id == targets[i].id) {
-        route_target& merged = targets[kept - 1];
-        merged.qos = std::max(merged.qos, targets[i].qos);
-        merged.retain_as_published = merged.retain_as_published || targets[i].retain_as_published;
-        merged.identifiers.insert(merged.identifiers.end(), targets[i].identifiers.begin(),
-                                  targets[i].identifiers.end());
-        continue;
-      }
-      if (kept != i) targets[kept] = std::move(targets[i]);
-      ++kept;
-    }
-    targets.resize(kept);
-    for (route_target& entry : targets) {
-      const auto found = by_id_.find(entry.id);
-      if (found != by_id_.end()) entry.destination = *found;
-    }
-  }
+  return true;
+}
 
-  std::size_t queued = 0;
-  // One stored message row for every persistent session it is queued for.
-  const std::uint64_t message_id =
-      persistence_ != nullptr && msg->qos > 0 && !targets.empty() ? persistence_->allocate_id() : 0;
-  for (route_target& entry : targets) {
-    if (!entry.destination) continue;
-    delivery item;
-    item.msg = msg;
-    item.message_id = message_id;
-    // [MQTT-3.8.4-8]: never more than the granted QoS.
-    item.qos = std::min(msg->qos, entry.qos);
-    // [MQTT-3.3.1-12], [MQTT-3.3.1-13]: Retain As Published.
-    item.retain = entry.retain_as_published && msg->retain;
-    item.subscription_identifiers = std::move(entry.identifiers);
-    if (enqueue(*entry.destination, std::move(item), now, feedback)) ++queued;
+void broker::collect_targets(const message_ptr& msg, std::vector<route_target>& targets) {
+  const std::size_t first = targets.size();
+  const auto collect = [&](subscriber_id id, const subscription_options& options, bool shared) {
+    // [MQTT-3.8.3-3]: No Local - not back to the publishing session.
+    if (!shared && options.no_local && id == msg->publisher_session) return;
+    route_target entry{nullptr, id, options.maximum_qos, options.retain_as_published, shared, {}};
+    if (options.identifier != 0) entry.identifiers.push_back(options.identifier);
+    targets.push_back(std::move(entry));
+  };
+  tree_.match_with_fallback(
+      msg->topic, collect,
+      // MQTT 5.0 4.8.2: prefer a member that is connected.
+      [&](subscriber_id id) {
+        const auto found = by_id_.find(id);
+        return found != by_id_.end() && (*found)->connected();
+      },
+      // No member connected: queue in one offline member's session, in turn, so the group
+      // does not lose the message. A QoS 0 delivery is then dropped by enqueue() unless
+      // queue_qos0_when_offline (MQTT 5.0 3.1.2.4 leaves offline QoS 0 optional).
+      [&](subscriber_id id, const subscription_options& options) { collect(id, options, true); });
+  // Overlapping non-shared subscriptions of one session give ONE delivery with the highest
+  // QoS and every Subscription Identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3], [MQTT-3.3.4-5].
+  // Shared subscription deliveries stay separate copies (MQTT 5.0 4.8.2).
+  const auto begin = targets.begin() + static_cast<std::ptrdiff_t>(first);
+  std::sort(begin, targets.end(), [](const route_target& a, const route_target& b) {
+    return a.id != b.id ? a.id < b.id : a.shared < b.shared;
+  });
+  std::size_t kept = first;
+  for (std::size_t i = first; i < targets.size(); ++i) {
+    if (kept > first && !targets[i].shared && !targets[kept - 1].shared &&
+        targets[kept - 1].id == targets[i].id) {
+      route_target& merged = targets[kept - 1];
+      merged.qos = std::max(merged.qos, targets[i].qos);
+      merged.retain_as_published = merged.retain_as_published || targets[i].retain_as_published;
+      merged.identifiers.insert(merged.identifiers.end(), targets[i].identifiers.begin(),
+                                targets[i].identifiers.end());
+      continue;
+    }
+    if (kept != i) targets[kept] = std::move(targets[i]);
+    ++kept;
+  }
+  targets.resize(kept);
+  for (std::size_t i = first; i < targets.size(); ++i) {
+    const auto found = by_id_.find(targets[i].id);
+    if (found != by_id_.end()) targets[i].destination = *found;
+  }
+}
+
+delivery broker::delivery_for(const message_ptr& msg, route_target& target,
+                              std::uint64_t message_id) {
+  delivery item;
+  item.msg = msg;
+  item.message_id = message_id;
+  // [MQTT-3.8.4-8]: never more than the granted QoS.
+  item.qos = std::min(msg->qos, target.qos);
+  // [MQTT-3.3.1-12], [MQTT-3.3.1-13]: Retain As Published.
+  item.retain = target.retain_as_published && msg->retain;
+  item.subscription_identifiers = std::move(target.identifiers);
+  return item;
+}
+
+bool broker::publish_later(message_ptr msg, route_batch& batch, publish_feedback& feedback) {
+  assert(msg->qos == 0 && !batch.full());
+  counters_.messages_in.fetch_add(1, std::memory_order_relaxed);
+  counters_.bytes_in.fetch_add(msg->payload_size(), std::memory_order_relaxed);
+  if (!admit(msg, clock_.now(), &feedback)) return false;
+  batch.messages_.push_back(std::move(msg));
+  return true;
+}
+
+void broker::route(route_batch& batch, publish_feedback& feedback) {
+  // At most this many deliveries are collected before they are queued (the registry and tree
+  // locks released meanwhile), so a batch to many subscribers holds a bounded target list.
+  constexpr std::size_t chunk_targets = 4096;
+  thread_local std::vector<route_target> targets;
+  // targets[i] delivers messages[message_of[i]]; order: the targets grouped by destination.
+  thread_local std::vector<std::uint32_t> message_of;
+  thread_local std::vector<std::uint32_t> order;
+  const std::vector<message_ptr>& messages = batch.messages_;
+  const clock::time_point now = clock_.now();
+  std::size_t next = 0;
+  while (next < messages.size()) {
+    targets.clear();
+    message_of.clear();
+    {
+      std::shared_lock registry(sessions_mutex_);
+      std::shared_lock tree(tree_mutex_);
+      while (next < messages.size() && targets.size() < chunk_targets) {
+        collect_targets(messages[next], targets);
+        message_of.resize(targets.size(), static_cast<std::uint32_t>(next));
+        ++next;
+      }
+    }
+    // Grouped by destination, each group in the order the messages were published.
+    order.clear();
+    bool one_destination = true;
+    for (std::uint32_t i = 0; i < targets.size(); ++i) {
+      if (!targets[i].destination) continue;
+      one_destination =
+          one_destination &&
+          (order.empty() || targets[i].destination == targets[order.front()].destination);
+      order.push_back(i);
+    }
+    if (!one_destination) {
+      std::sort(order.begin(), order.end(), [](std::uint32_t a, std::uint32_t b) {
+        const session* const left = targets[a].destination.get();
+        const session* const right = targets[b].destination.get();
+        return left != right ? std::less<const session*>()(left, right) : a < b;
+      });
+    }
+    for (std::size_t at = 0; at < order.size();) {
+      session& destination = *targets[order[at]].destination;
+      auto state = destination.lock();
+      for (; at < order.size() && targets[order[at]].destination.get() == &destination; ++at) {
+        route_target& entry = targets[order[at]];
+        // QoS 0 only: never stored, so no message row (message_id 0).
+        enqueue_locked(destination, state, delivery_for(messages[message_of[order[at]]], entry, 0),
+                       now, &feedback);
+      }
+    }
   }
   targets.clear();
-  return queued;
+  batch.messages_.clear();
 }
 
 bool broker::enqueue(session& destination, delivery item, clock::time_point now,
                      publish_feedback* feedback) {
   auto state = destination.lock();
+  return enqueue_locked(destination, state, std::move(item), now, feedback);
+}
+
+bool broker::enqueue_locked(session& destination, session::locked& state, delivery item,
+                            clock::time_point now, publish_feedback* feedback) {
   if (state->ended) return false;
   // Authorization on every delivery (conventions 5).
   if (state->who && !state->who->may_receive(item.msg->topic)) {

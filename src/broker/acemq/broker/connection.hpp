@@ -31,6 +31,7 @@
 namespace acemq::broker {
 
 class broker;
+class route_batch;
 class session;
 template <typename Result>
 class completion_relay;
@@ -236,8 +237,16 @@ class connection {
   void send_gathered(byte_vector& batch);
   void pump();
 
+  /// The thread's route batch when this connection's read fills it, else null.
+  route_batch* batching() const noexcept;
+  /// Routes the messages this connection's read batched so far (none: nothing to do), before
+  /// anything that must come after them: a packet other than a QoS 0 PUBLISH, the close.
+  void route_batched();
+
   // Flow control towards this client as a publisher.
   void after_publish(bool congested);
+  /// When a congestion pause that starts now ends (none when congestion_pause is 0); counted.
+  std::optional<clock::time_point> congestion_pause_until(clock::time_point now);
   /// Pauses reading until `until`; `rate_until` is the part max_publish_rate imposes (a
   /// congestion pause may end early, resume_after_congestion, that part may not).
   void throttle_until(clock::time_point until,

@@ -48,6 +48,10 @@ void connection::consume(byte_view data) {
   // replayed by this loop before the rest of `data`.
   if (consuming_) return;
   consuming_ = true;
+  // The QoS 0 PUBLISH packets of this read are routed together (broker::route_batch).
+  detail::thread_routes& routes = detail::routes_of_this_thread();
+  const bool batching = routes.owner == nullptr;
+  if (batching) routes.owner = this;
   byte_vector replay;
   while (state_ != state::closed) {
     if (has_deferred() && state_ == state::connected && !awaiting_interceptor_ && !throttled()) {
@@ -142,7 +146,36 @@ void connection::consume(byte_view data) {
       handle_packet(whole);
     }
   }
+  if (batching) {
+    route_batched();
+    routes.owner = nullptr;
+  }
   consuming_ = false;
+}
+
+namespace detail {
+
+thread_routes& routes_of_this_thread() {
+  thread_local thread_routes routes;
+  return routes;
+}
+
+}  // namespace detail
+
+route_batch* connection::batching() const noexcept {
+  detail::thread_routes& routes = detail::routes_of_this_thread();
+  return routes.owner == this ? &routes.batch : nullptr;
+}
+
+void connection::route_batched() {
+  route_batch* const batch = batching();
+  if (batch == nullptr || batch->empty()) return;
+  publish_feedback feedback;
+  feedback.publisher = &session_;
+  broker_.route(*batch, feedback);
+  if (feedback.congested) {
+    if (const auto until = congestion_pause_until(broker_.time().now())) throttle_until(*until);
+  }
 }
 
 std::uint32_t connection::inbound_limit() const noexcept {
@@ -209,6 +242,11 @@ void connection::handle_publish_packet(byte_view whole_packet) {
 
 void connection::handle_packet(byte_view whole_packet) {
   touch(broker_.time().now());
+  // Only a QoS 0 PUBLISH (QoS bits of the fixed header 0) joins the messages batched before it.
+  if ((whole_packet[0] >> 4) != static_cast<std::uint8_t>(mqtt::packet_type::publish) ||
+      (whole_packet[0] & 0x06) != 0) {
+    route_batched();
+  }
   if (state_ == state::awaiting_connect) {
     handle_first_packet(whole_packet);
     return;

@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "acemq/broker/broker.hpp"
 #include "acemq/broker/completion_relay.hpp"
 #include "acemq/broker/connection.hpp"
 #include "acemq/mqtt/packet.hpp"
@@ -34,6 +35,15 @@ std::shared_ptr<const mqtt::properties> forwarded_of(mqtt::properties& from);
 // Reads the Protocol Level of a CONNECT the decoder refused, to answer in a form the client
 // understands: 0 when the packet is too short to tell.
 std::uint8_t protocol_level_of(byte_view whole_packet, std::size_t header_size);
+
+/// The route batch of this I/O thread (broker::route_batch) and the connection whose read fills
+/// it now (null: none). One connection at a time: another one consuming inside its handling on
+/// this thread (a completion that runs inline) routes its messages one by one.
+struct thread_routes {
+  route_batch batch;
+  const connection* owner = nullptr;
+};
+thread_routes& routes_of_this_thread();
 
 }  // namespace detail
 

@@ -68,6 +68,8 @@ void connection::disconnect_and_close(reason_code reason) {
 
 void connection::close_transport() {
   if (state_ == state::closed) return;
+  // What this read published before the close is routed first (before a Will, too).
+  route_batched();
   state_ = state::closed;
   if (occasional_) {
     occasional_->partial = byte_vector{};
@@ -102,6 +104,7 @@ void connection::on_transport_closed() {
   if (occasional_ && occasional_->intercept_relay) {
     occasional_->intercept_relay->transport_closed();
   }
+  route_batched();
   if (session_) {
     broker_.detach(session_, connection_id_, will_on_close_);
     // For what is logged after the close.

@@ -169,7 +169,14 @@ void connection::handle(mqtt::publish&& packet) {
       content->publisher_client_id = client_id();
     }
     content->publisher_session = session_->id();
-    routed = broker_.publish(content, &feedback);
+    if (route_batch* const batch = batching(); batch != nullptr && packet.qos == 0) {
+      // Routed with the other QoS 0 messages of this read (route_batched()).
+      if (batch->full()) route_batched();
+      broker_.publish_later(std::move(content), *batch, feedback);
+    } else {
+      route_batched();
+      routed = broker_.publish(content, &feedback);
+    }
   }
 
   // MQTT 3.1.1 has no reason codes: a refused message is acknowledged and dropped (policy drop).
@@ -201,12 +208,7 @@ void connection::after_publish(bool congested) {
   const clock::time_point now = broker_.time().now();
   std::optional<clock::time_point> until;
   std::optional<clock::time_point> rate_until;
-  if (congested && settings.congestion_pause.count() > 0) {
-    // A connected subscriber is falling behind: slow this publisher down briefly rather than
-    // acknowledge messages the subscriber's queue will have to drop.
-    until = now + std::chrono::duration_cast<clock::duration>(settings.congestion_pause);
-    broker_.counters().publishers_throttled.fetch_add(1, std::memory_order_relaxed);
-  }
+  if (congested) until = congestion_pause_until(now);
   if (settings.max_publish_rate > 0) {
     // Token bucket holding one second's worth of PUBLISH packets.
     const double rate = static_cast<double>(settings.max_publish_rate);
@@ -224,6 +226,15 @@ void connection::after_publish(bool congested) {
     }
   }
   if (until) throttle_until(*until, rate_until);
+}
+
+std::optional<clock::time_point> connection::congestion_pause_until(clock::time_point now) {
+  const broker_settings& settings = broker_.settings();
+  if (settings.congestion_pause.count() <= 0) return std::nullopt;
+  // A connected subscriber is falling behind: slow this publisher down briefly rather than
+  // acknowledge messages the subscriber's queue will have to drop.
+  broker_.counters().publishers_throttled.fetch_add(1, std::memory_order_relaxed);
+  return now + std::chrono::duration_cast<clock::duration>(settings.congestion_pause);
 }
 
 void connection::throttle_until(clock::time_point until,
