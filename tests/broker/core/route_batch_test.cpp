@@ -41,8 +41,8 @@ TEST_F(route_batch_test, a_read_longer_than_a_batch_arrives_whole_and_in_order) 
   byte_vector read;
   std::vector<std::string> all;
   std::vector<std::string> of_b;
-  // More than two batches (route_batch::limit), alternating between two topics.
-  for (int i = 0; i < 2 * static_cast<int>(route_batch::limit) + 37; ++i) {
+  // More than two batches (route_batch::most), alternating between two topics.
+  for (int i = 0; i < 2 * static_cast<int>(route_batch::most) + 37; ++i) {
     const std::string topic = i % 3 == 0 ? "t/b" : "t/a";
     append(read, publish_packet(topic, std::to_string(i)));
     all.push_back(std::to_string(i));
@@ -145,6 +145,38 @@ TEST_F(route_batch_test, a_congested_subscriber_pauses_the_publisher_after_the_r
   advance(settings.congestion_pause);
   EXPECT_FALSE(publisher.io().paused);
   EXPECT_EQ(payloads(subscriber), (std::vector<std::string>{"0", "1", "2", "3", "4", "5"}));
+}
+
+TEST_F(route_batch_test, a_route_that_finds_congestion_shortens_the_next_batches) {
+  settings.max_queued_messages = 8;
+  client& subscriber = connected("sub");
+  subscribe(subscriber, "t");
+  subscriber.io().congested_flag = true;
+  route_batch batch;
+  EXPECT_EQ(batch.limit(), route_batch::most);
+  const auto route_some = [&](int count) {
+    publish_feedback feedback;
+    for (int i = 0; i < count; ++i) {
+      auto content = std::make_shared<message>();
+      content->topic = "t";
+      content->payload = std::make_shared<const byte_vector>(to_bytes("m"));
+      EXPECT_TRUE(engine().publish_later(std::move(content), batch, feedback));
+    }
+    engine().route(batch, feedback);
+    EXPECT_TRUE(batch.empty());
+    return feedback.congested;
+  };
+  EXPECT_FALSE(route_some(2));
+  EXPECT_EQ(batch.limit(), route_batch::most);
+  EXPECT_TRUE(route_some(4));  // six of eight queued: three quarters
+  EXPECT_EQ(batch.limit(), 1u);
+  subscriber.io().congested_flag = false;
+  subscriber.machine().on_wake();
+  settle();
+  EXPECT_FALSE(route_some(1));
+  EXPECT_EQ(batch.limit(), 17u);
+  settle();
+  EXPECT_EQ(subscriber.received_of<mqtt::publish>().size(), 7u);
 }
 
 }  // namespace

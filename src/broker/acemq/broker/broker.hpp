@@ -95,16 +95,23 @@ struct publish_feedback {
 /// session registry and the topic tree are locked once for the batch and each destination session
 /// once for all the messages it receives from it, instead of each once per message. Authorization
 /// on delivery, the queue bounds and the order of each publisher's messages are those of
-/// publish(). Holds at most `limit` messages: the caller routes a full batch before adding more.
+/// publish(). Holds at most `limit()` messages: the caller routes a full batch before adding
+/// more. The limit adapts to congestion: a route that finds a destination congested sets it to
+/// one message (routing as publish() does), and each route that does not raises it by 16, up to
+/// `most`. A publisher is paused only after the batch that found a destination congested, so
+/// while destinations are congested the batches are short and the publishers stop close to where
+/// they would message by message, before a destination's queue reaches its bound.
 class route_batch {
  public:
-  static constexpr std::size_t limit = 256;
+  static constexpr std::size_t most = 256;
   bool empty() const noexcept { return messages_.empty(); }
-  bool full() const noexcept { return messages_.size() >= limit; }
+  bool full() const noexcept { return messages_.size() >= limit_; }
+  std::size_t limit() const noexcept { return limit_; }
 
  private:
   friend class broker;
   std::vector<message_ptr> messages_;
+  std::size_t limit_ = most;
 };
 
 /// Whether `topic` is in the broker's own `$SYS` tree, which clients may not publish to

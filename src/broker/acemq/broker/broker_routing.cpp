@@ -235,6 +235,7 @@ void broker::route(route_batch& batch, publish_feedback& feedback) {
   }
   targets.clear();
   batch.messages_.clear();
+  batch.limit_ = feedback.congested ? 1 : std::min(route_batch::most, batch.limit_ + 16);
 }
 
 bool broker::enqueue(session& destination, delivery item, clock::time_point now,
