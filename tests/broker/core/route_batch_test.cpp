@@ -55,6 +55,29 @@ TEST_F(route_batch_test, a_read_longer_than_a_batch_arrives_whole_and_in_order) 
   EXPECT_EQ(engine().counters().messages_in.load(), all.size());
 }
 
+TEST_F(route_batch_test, a_batch_past_the_delivery_chunk_reaches_every_subscriber_in_order) {
+  // 256 messages to 20 subscribers: 5,120 deliveries, more than one chunk of 4,096 collected
+  // under the registry and tree locks, so the batch is routed in two.
+  constexpr int subscribers = 20;
+  std::vector<client*> receivers;
+  for (int i = 0; i < subscribers; ++i) {
+    receivers.push_back(&connected("sub-" + std::to_string(i)));
+    subscribe(*receivers.back(), "t");
+  }
+  client& publisher = connected("publisher");
+  byte_vector read;
+  std::vector<std::string> sent;
+  for (int i = 0; i < static_cast<int>(route_batch::most); ++i) {
+    append(read, publish_packet("t", std::to_string(i)));
+    sent.push_back(std::to_string(i));
+  }
+  publisher.send_bytes(read);
+  settle();
+  for (client* receiver : receivers)
+    EXPECT_EQ(payloads(*receiver), sent);
+  EXPECT_EQ(engine().counters().messages_dropped.load(), 0u);
+}
+
 TEST_F(route_batch_test, overlapping_subscriptions_still_give_one_copy_per_message) {
   client& subscriber = connected("sub");
   subscribe(subscriber, "t/#", 0, 1);

@@ -207,21 +207,14 @@ void broker::route(route_batch& batch, publish_feedback& feedback) {
     }
     // Grouped by destination, each group in the order the messages were published.
     order.clear();
-    bool one_destination = true;
     for (std::uint32_t i = 0; i < targets.size(); ++i) {
-      if (!targets[i].destination) continue;
-      one_destination =
-          one_destination &&
-          (order.empty() || targets[i].destination == targets[order.front()].destination);
-      order.push_back(i);
+      if (targets[i].destination) order.push_back(i);
     }
-    if (!one_destination) {
-      std::sort(order.begin(), order.end(), [](std::uint32_t a, std::uint32_t b) {
-        const session* const left = targets[a].destination.get();
-        const session* const right = targets[b].destination.get();
-        return left != right ? std::less<const session*>()(left, right) : a < b;
-      });
-    }
+    std::sort(order.begin(), order.end(), [](std::uint32_t a, std::uint32_t b) {
+      const session* const left = targets[a].destination.get();
+      const session* const right = targets[b].destination.get();
+      return left != right ? std::less<const session*>()(left, right) : a < b;
+    });
     for (std::size_t at = 0; at < order.size();) {
       session& destination = *targets[order[at]].destination;
       auto state = destination.lock();

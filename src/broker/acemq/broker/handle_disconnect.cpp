@@ -104,7 +104,6 @@ void connection::on_transport_closed() {
   if (occasional_ && occasional_->intercept_relay) {
     occasional_->intercept_relay->transport_closed();
   }
-  route_batched();
   if (session_) {
     broker_.detach(session_, connection_id_, will_on_close_);
     // For what is logged after the close.

@@ -174,7 +174,7 @@ void connection::handle(mqtt::publish&& packet) {
       if (batch->full()) route_batched();
       broker_.publish_later(std::move(content), *batch, feedback);
     } else {
-      route_batched();
+      // Whatever this read batched before was routed when this packet arrived (handle_packet).
       routed = broker_.publish(content, &feedback);
     }
   }
