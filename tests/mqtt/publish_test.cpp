@@ -258,6 +258,24 @@ TEST(publish, decoding_into_a_reused_publish_sets_every_field) {
   EXPECT_FALSE(reused.retain);
 }
 
+// The broker hands the decoder the payload buffer of a message it builds again: the payload is
+// written into that buffer (its capacity kept), whatever it held before.
+TEST(publish, decoding_into_a_given_payload_buffer_refills_it) {
+  auto buffer = std::make_shared<byte_vector>(bytes({'o', 'l', 'd', ' ', 'p', 'a', 'y', 'l'}));
+  const byte_vector* const storage_before = buffer.get();
+  const std::size_t capacity_before = buffer->capacity();
+  publish reused;
+  ASSERT_TRUE(decode_publish(v311_qos0, v311, reused, buffer).has_value());
+  EXPECT_EQ(reused.payload.get(), storage_before);
+  EXPECT_EQ(reused, decode_as<publish>(v311_qos0, v311));
+  EXPECT_EQ(reused.payload->capacity(), capacity_before);
+  // Without one, a new buffer: the previous packet's payload is left to whoever holds it.
+  const std::shared_ptr<const byte_vector> kept = reused.payload;
+  ASSERT_TRUE(decode_publish(v311_qos0, v311, reused).has_value());
+  EXPECT_NE(reused.payload.get(), kept.get());
+  EXPECT_EQ(*reused.payload, *kept);
+}
+
 TEST(publish, decoding_into_a_publish_fails_as_decode_does) {
   publish reused;
   // A wildcard in the Topic Name [MQTT-3.3.2-2].

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "acemq/broker/broker.hpp"
+#include "acemq/broker/message_home.hpp"
 #include "acemq/common/log.hpp"
 #include "acemq/mqtt/decode.hpp"
 #include "acemq/mqtt/frame.hpp"
@@ -232,7 +233,10 @@ void connection::handle_publish_packet(byte_view whole_packet) {
   mqtt::publish& packet = scratch_in_use ? fresh.emplace() : scratch;
   const bool took_scratch = !scratch_in_use;
   scratch_in_use = true;
-  if (const auto decoded = mqtt::decode_publish(whole_packet, version_, packet); !decoded) {
+  // The payload goes into the buffer of the message this thread builds next, when it has one.
+  if (const auto decoded = mqtt::decode_publish(whole_packet, version_, packet,
+                                                message_home::of_this_thread().spare_payload());
+      !decoded) {
     protocol_violation(decoded.error());
   } else {
     handle(std::move(packet));

@@ -22,7 +22,7 @@ using mqtt::reason_code;
 namespace {
 
 const std::shared_ptr<const byte_vector>& empty_payload() {
-  static const auto empty = std::make_shared<const byte_vector>();
+  static const std::shared_ptr<const byte_vector> empty = std::make_shared<byte_vector>();
   return empty;
 }
 
@@ -140,13 +140,10 @@ void connection::handle(mqtt::publish&& packet) {
   publish_feedback feedback;
   feedback.publisher = &session_;
   if (verdict == reason_code::success) {
-    // Built in this thread's home, where it is freed too (message_home.hpp), which first frees
-    // what subscribers' threads gave back.
-    message_home& home = message_home::of_this_thread();
-    home.collect_if_due();
-    auto content = std::make_shared<message>();
-    content->home = &home;
-    content->topic = std::move(packet.topic);
+    // Built in this thread's home, where it is freed or built again too (message_home.hpp).
+    std::shared_ptr<message> content = message_home::of_this_thread().make();
+    // The packet (this thread's, decoded into again) takes the kept message's topic capacity.
+    content->topic.swap(packet.topic);
     content->payload = packet.payload ? std::move(packet.payload) : empty_payload();
     content->qos = packet.qos;
     content->retain = packet.retain;

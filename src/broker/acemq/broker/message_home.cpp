@@ -32,6 +32,7 @@ struct home_registry {
     // take() never allocates under the lock (collect() swaps the two).
     home->given_.reserve(message_home::capacity);
     home->freeing_.reserve(message_home::capacity);
+    home->spare_.reserve(message_home::spare_capacity);
     return home;
   }
 
@@ -67,7 +68,50 @@ void message_home::collect() noexcept {
     freeing_.swap(given_);
     waiting_.store(0, std::memory_order_relaxed);
   }
-  freeing_.clear();  // here, on the home's thread, outside the lock
+  // Here, on the home's thread, outside the lock.
+  for (message_ptr& msg : freeing_)
+    keep(msg);
+  freeing_.clear();
+}
+
+void message_home::keep(message_ptr& msg) noexcept {
+  if (spare_.size() < spare_capacity) {
+    // A copy: its acq_rel increment follows the observation (returnable_home) that `msg` was the
+    // last reference, so every earlier holder's release happens before the message is rebuilt.
+    // Not const: the home built it (make()).
+    spare_.push_back(std::const_pointer_cast<message>(msg));
+  }
+  msg.reset();
+}
+
+std::shared_ptr<message> message_home::make() {
+  if (spare_.empty()) collect_if_due();
+  if (spare_.empty()) {
+    auto fresh = std::make_shared<message>();
+    fresh->home = this;
+    return fresh;
+  }
+  std::shared_ptr<message> reused = std::move(spare_.back());
+  spare_.pop_back();
+  std::string topic = std::move(reused->topic);
+  topic.clear();
+  *reused = message{};
+  reused->topic = std::move(topic);
+  reused->home = this;
+  return reused;
+}
+
+std::shared_ptr<byte_vector> message_home::spare_payload() noexcept {
+  collect_if_due();
+  if (spare_.empty()) return nullptr;
+  std::shared_ptr<const byte_vector>& payload = spare_.back()->payload;
+  // Only the kept message holds it: no write of a subscriber's still does.
+  if (payload.use_count() != 1) return nullptr;
+  // As in keep(): the copy's increment orders every earlier holder's release before the refill.
+  // Not const: the decoder made it (mqtt::decode_publish).
+  auto buffer = std::const_pointer_cast<byte_vector>(payload);
+  payload.reset();
+  return buffer;
 }
 
 void message_home::take(std::vector<message_ptr>& staged) noexcept {

@@ -1,6 +1,6 @@
 #pragma once
-// Where a message is freed: on the I/O thread that allocated it (its home), not on the
-// subscriber's thread that delivered it last.
+// Where a message is freed or built again: on the I/O thread that allocated it (its home), not on
+// the subscriber's thread that delivered it last.
 //
 // Why: a message is built on its publisher's thread (the message, its topic, its payload) and,
 // once delivered, released by its subscriber's. glibc gives a freed chunk back to the arena it
@@ -10,13 +10,23 @@
 // subscriber's thread holding the last reference to another home's message hands it back, one
 // lock per batch of deliveries, and the home frees what it was given when it next publishes.
 //
+// Reuse: of what it is given (and what its own thread releases last), a home keeps up to
+// `spare_capacity` messages and builds the next ones in them: the message, the capacity of its
+// topic and, when no write still holds it, its payload buffer, which the PUBLISH decoder refills
+// (mqtt::decode_publish). A stream of small messages then allocates nothing per message. A
+// message is kept only after an atomic increment of its count that follows the observation that
+// its holder was the last (std::const_pointer_cast copies): every earlier holder's release
+// happens before the reuse. Messages and payload buffers a home builds are mutable objects shared
+// as const, so the reuse writes to objects that are not const.
+//
 // Bounds: a home holds at most `capacity` messages given back, each with at most `size_limit`
 // bytes of topic, payload and publisher's client identifier and no forwarded properties; anything
 // else (a home that is full, a larger message) is freed where it is released, as before. A home
 // whose thread stops publishing keeps what it was given until its thread publishes again or ends
 // (then the next thread takes the home over): at most capacity x (size_limit + the message's own
-// ~250 bytes), about 800 KiB. Nothing counts against a session's queue, and holding a message never
-// delays a delivery (messages are immutable).
+// ~250 bytes), about 800 KiB, and at most `spare_capacity` kept for reuse (about 200 KiB). Nothing
+// counts against a session's queue, and holding a message never delays a delivery (messages are
+// immutable while they are shared).
 
 #include <atomic>
 #include <cstddef>
@@ -33,6 +43,8 @@ class message_home {
   static constexpr std::size_t size_limit = 512;
   /// The home frees what it was given once this many wait (or when its thread ends).
   static constexpr std::size_t collect_at = 32;
+  /// Messages kept to be built again (the rest of what collect() is given is freed).
+  static constexpr std::size_t spare_capacity = 256;
 
   message_home(const message_home&) = delete;
   message_home& operator=(const message_home&) = delete;
@@ -53,10 +65,19 @@ class message_home {
 
   /// Messages given back and not yet freed.
   std::size_t waiting() const noexcept { return waiting_.load(std::memory_order_relaxed); }
+  /// Messages kept for reuse.
+  std::size_t spare() const noexcept { return spare_.size(); }
+
+  /// A message to build on the home's thread, its `home` set: a kept one, emptied (its topic's
+  /// capacity kept), or a new one. Collects what was given back first when none is kept.
+  std::shared_ptr<message> make();
+  /// The payload buffer of the message make() returns next, when nothing else holds it, for the
+  /// PUBLISH decoder to refill; null otherwise. Collects what was given back first when due.
+  std::shared_ptr<byte_vector> spare_payload() noexcept;
 
   /// Hands each message of `items` (`message_ptr item.*field`, moved from) that is released for
-  /// the last time here, on a thread other than its home's, back to its home: one lock per home
-  /// met in a row. The others stay in `items`, released where they are, as before.
+  /// the last time here back to its home: kept at once when that is this thread's, else one lock
+  /// per home met in a row. The others stay in `items`, released where they are, as before.
   template <typename Item, typename Field>
   static void give_back(std::vector<Item>& items, Field field) noexcept {
     message_home* here = this_threads;
@@ -64,8 +85,12 @@ class message_home {
     std::vector<message_ptr>& staged = staging();
     for (Item& item : items) {
       message_ptr& msg = field(item);
-      message_home* home = returnable_home(msg, here);
+      message_home* home = returnable_home(msg);
       if (home == nullptr) continue;
+      if (home == here) {
+        here->keep(msg);
+        continue;
+      }
       if (home != to) {
         if (to != nullptr) to->take(staged);
         to = home;
@@ -81,8 +106,8 @@ class message_home {
   friend struct home_holder;
 
   /// The home to give `msg` back to, or null to release it here.
-  static message_home* returnable_home(const message_ptr& msg, const message_home* here) noexcept {
-    if (msg == nullptr || msg->home == nullptr || msg->home == here) return nullptr;
+  static message_home* returnable_home(const message_ptr& msg) noexcept {
+    if (msg == nullptr || msg->home == nullptr) return nullptr;
     // The only reference: nobody else can take another, so this release is the last.
     if (msg.use_count() != 1) return nullptr;
     // Every variable part a message may own: its topic, payload and stored publisher's client
@@ -94,6 +119,8 @@ class message_home {
     return msg->home;  // take() keeps within the home's capacity
   }
 
+  /// Keeps `msg` (released, the only reference) for reuse while there is room, else frees it.
+  void keep(message_ptr& msg) noexcept;
   /// Takes what fits of `staged` (emptied: what does not fit is released by the caller's thread).
   void take(std::vector<message_ptr>& staged) noexcept;
   /// The calling thread's staging vector (its capacity kept between batches).
@@ -102,8 +129,9 @@ class message_home {
   static thread_local message_home* this_threads;
 
   small_mutex mutex_;
-  std::vector<message_ptr> given_;    // guarded by mutex_
-  std::vector<message_ptr> freeing_;  // collect()'s, empty between calls
+  std::vector<message_ptr> given_;               // guarded by mutex_
+  std::vector<message_ptr> freeing_;             // collect()'s, empty between calls
+  std::vector<std::shared_ptr<message>> spare_;  // the home's thread only
   std::atomic<std::size_t> waiting_{0};
 };
 

@@ -30,12 +30,13 @@ result<packet, reason_code> as_packet(result<T, reason_code> decoded) {
 }  // namespace
 
 result<void, reason_code> decode_publish(byte_view whole_packet, protocol_version version,
-                                         publish& out) {
+                                         publish& out,
+                                         std::shared_ptr<byte_vector> payload_buffer) {
   frame_header header;
   ACEMQ_MQTT_TRY(header, read_whole_frame(whole_packet));
   if (header.type != packet_type::publish) return unexpected{reason_code::protocol_error};
   return detail::decode_publish_into(header.flags, whole_packet.subspan(header.header_size),
-                                     version, out);
+                                     version, out, std::move(payload_buffer));
 }
 
 result<packet, reason_code> decode(byte_view whole_packet, protocol_version version) {

@@ -21,9 +21,13 @@ result<packet, reason_code> decode(byte_view whole_packet, protocol_version vers
 
 /// Decodes a PUBLISH (delimited as for decode()) into `out`, reusing its storage (the topic's
 /// capacity, no packet variant): the path of the packet a broker receives most. Every field of
-/// `out` is set. Errors as decode(); protocol_error if the packet is not a PUBLISH.
+/// `out` is set. The payload is written into `payload_buffer` when one is given (a buffer the
+/// caller holds alone, its capacity kept: the broker refills those of messages it recycles),
+/// else into a new buffer; either way the buffer is a mutable object, shared as const.
+/// Errors as decode(); protocol_error if the packet is not a PUBLISH.
 result<void, reason_code> decode_publish(byte_view whole_packet, protocol_version version,
-                                         publish& out);
+                                         publish& out,
+                                         std::shared_ptr<byte_vector> payload_buffer = nullptr);
 
 /// Decodes the first packet of a connection, which must be CONNECT [MQTT-3.1.0-1]. The protocol
 /// version is read from the packet: an unknown Protocol Name or Level gives

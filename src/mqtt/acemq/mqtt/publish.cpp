@@ -32,7 +32,8 @@ result<publish, reason_code> decode_publish(std::uint8_t flags, byte_view body,
 }
 
 result<void, reason_code> decode_publish_into(std::uint8_t flags, byte_view body,
-                                              protocol_version v, publish& out) {
+                                              protocol_version v, publish& out,
+                                              std::shared_ptr<byte_vector> payload_buffer) {
   out.dup = (flags & dup_flag) != 0;
   out.qos = static_cast<std::uint8_t>((flags & qos_mask) >> qos_shift);
   out.retain = (flags & retain_flag) != 0;
@@ -62,7 +63,12 @@ result<void, reason_code> decode_publish_into(std::uint8_t flags, byte_view body
     return unexpected{reason_code::topic_name_invalid};
   }
   const byte_view payload = in.read_rest();
-  out.payload = std::make_shared<const byte_vector>(payload.begin(), payload.end());
+  if (payload_buffer) {
+    payload_buffer->assign(payload.begin(), payload.end());
+  } else {
+    payload_buffer = std::make_shared<byte_vector>(payload.begin(), payload.end());
+  }
+  out.payload = std::move(payload_buffer);
   return {};
 }
 

@@ -55,9 +55,11 @@ result<std::uint16_t, reason_code> read_packet_id(reader& in) noexcept;
 result<connect, reason_code> decode_connect_body(std::uint8_t flags, byte_view body);
 result<connack, reason_code> decode_connack(std::uint8_t flags, byte_view body, protocol_version v);
 result<publish, reason_code> decode_publish(std::uint8_t flags, byte_view body, protocol_version v);
-/// The same into `out`, reusing its storage; every field of `out` is set.
-result<void, reason_code> decode_publish_into(std::uint8_t flags, byte_view body,
-                                              protocol_version v, publish& out);
+/// The same into `out`, reusing its storage; every field of `out` is set. The payload is written
+/// into `payload_buffer` when one is given (see mqtt::decode_publish).
+result<void, reason_code> decode_publish_into(
+    std::uint8_t flags, byte_view body, protocol_version v, publish& out,
+    std::shared_ptr<byte_vector> payload_buffer = nullptr);
 result<subscribe, reason_code> decode_subscribe(std::uint8_t flags, byte_view body,
                                                 protocol_version v);
 result<suback, reason_code> decode_suback(std::uint8_t flags, byte_view body, protocol_version v);
