@@ -1,11 +1,20 @@
 #include "acemq/common/clock.hpp"
 
+#include <time.h>
+
 namespace acemq {
 
 std::int64_t system_clock::unix_seconds() const {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  // Whole seconds only (token claims are NumericDate): the coarse clock, which the kernel keeps
+  // at its tick (a few milliseconds) and the vDSO reads without the time-stamp counter. An ACE
+  // principal reads it on every PUBLISH and every delivery (RFC 9431 4).
+  timespec now{};
+  if (clock_gettime(CLOCK_REALTIME_COARSE, &now) != 0) {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  return static_cast<std::int64_t>(now.tv_sec);
 }
 
 system_clock& system_clock::instance() {
