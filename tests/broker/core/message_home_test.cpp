@@ -182,6 +182,11 @@ TEST(message_home, never_holds_a_message_over_its_size_limit_or_with_forwarded_p
   message_ptr stored = message_of(&home, largest);
   std::const_pointer_cast<message>(stored)->publisher_client_id = "c";
   released.push_back(std::move(stored));
+  // A short topic in a string that holds more: counted by what it holds (a kept message's topic
+  // string has been the thread's PUBLISH topic, as long as the longest it decoded).
+  message_ptr roomy = message_of(&home, 1);
+  std::const_pointer_cast<message>(roomy)->topic.reserve(message_home::size_limit);
+  released.push_back(std::move(roomy));
   release_on_another_thread(std::move(released));
   EXPECT_EQ(home.waiting(), 1U) << "only the message within the limit";
   EXPECT_NE(large_freed_on, std::thread::id{});

@@ -8,7 +8,8 @@
 // message: on a stream from one thread to another the two threads spent half the broker's time
 // waking each other on that lock (docs/performance.md, "Across two I/O threads"). Instead, a
 // subscriber's thread holding the last reference to another home's message hands it back, one
-// lock per batch of deliveries, and the home frees what it was given when it next publishes.
+// lock per batch of deliveries, and the home frees (or keeps, below) what it was given when it
+// next publishes.
 //
 // Reuse: of what it is given (and what its own thread releases last), a home keeps up to
 // `spare_capacity` messages and builds the next ones in them: the message, the capacity of its
@@ -19,8 +20,9 @@
 // happens before the reuse. Messages and payload buffers a home builds are mutable objects shared
 // as const, so the reuse writes to objects that are not const.
 //
-// Bounds: a home holds at most `capacity` messages given back, each with at most `size_limit`
-// bytes of topic, payload and publisher's client identifier and no forwarded properties; anything
+// Bounds: a home holds at most `capacity` messages given back, each holding at most `size_limit`
+// bytes of topic, payload and publisher's client identifier (their capacities, which reuse keeps)
+// and no forwarded properties; anything
 // else (a home that is full, a larger message) is freed where it is released, as before. A home
 // whose thread stops publishing keeps what it was given until its thread publishes again or ends
 // (then the next thread takes the home over): at most capacity x (size_limit + the message's own
@@ -105,17 +107,25 @@ class message_home {
   friend struct home_registry;
   friend struct home_holder;
 
+  /// What `text` counts against size_limit: its capacity once on the heap, else its length.
+  static std::size_t string_bytes(const std::string& text) noexcept {
+    static const std::size_t inline_capacity = std::string().capacity();
+    return text.capacity() > inline_capacity ? text.capacity() : text.size();
+  }
+
   /// The home to give `msg` back to, or null to release it here.
   static message_home* returnable_home(const message_ptr& msg) noexcept {
     if (msg == nullptr || msg->home == nullptr) return nullptr;
     // The only reference: nobody else can take another, so this release is the last.
     if (msg.use_count() != 1) return nullptr;
     // Every variable part a message may own: its topic, payload and stored publisher's client
-    // identifier (up to 65,535 bytes each); forwarded properties are never held.
-    if (msg->forwarded != nullptr ||
-        msg->topic.size() + msg->payload_size() + msg->publisher_client_id.size() > size_limit) {
-      return nullptr;
-    }
+    // identifier (up to 65,535 bytes each), counted by the memory they hold - a kept message's
+    // topic string has passed through the thread's PUBLISH, whose capacity is the longest topic
+    // it decoded; forwarded properties are never held.
+    const std::size_t held = string_bytes(msg->topic) +
+                             (msg->payload ? msg->payload->capacity() : 0) +
+                             string_bytes(msg->publisher_client_id);
+    if (msg->forwarded != nullptr || held > size_limit) return nullptr;
     return msg->home;  // take() keeps within the home's capacity
   }
 
